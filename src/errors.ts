@@ -1,0 +1,71 @@
+/**
+ * One error class for everything troupe throws on purpose. The `code` says what
+ * went wrong in a way a program can switch on; the message says it in a way a
+ * person can act on (which API, which entity, what to do about it).
+ */
+export type TroupeErrorCode =
+  | 'INVALID_DEFINITION'
+  | 'INVALID_INPUT'
+  | 'UNKNOWN_AGENT'
+  | 'DUPLICATE_AGENT'
+  | 'WORKFLOW_NOT_FOUND'
+  | 'TASK_TIMEOUT'
+  | 'TASK_FAILED'
+  | 'TASK_ABORTED'
+  | 'RUNTIME_CLOSED'
+  | 'STORE_LOCKED'
+  | 'STORE_CORRUPT'
+  | 'STORE_CLOSED'
+  | 'PLANNER_FAILED'
+  | 'CONFIG_ERROR';
+
+export interface TroupeErrorContext {
+  workflowId?: string;
+  taskId?: string;
+  agent?: string;
+  /** Field paths and reasons, for validation errors. */
+  issues?: readonly string[];
+  [key: string]: unknown;
+}
+
+export class TroupeError extends Error {
+  override readonly name: string = 'TroupeError';
+
+  constructor(
+    readonly code: TroupeErrorCode,
+    message: string,
+    readonly context: TroupeErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The JSON-safe shape an error takes once it is stored in a result or a journal. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  return { name: 'NonError', message: typeof error === 'string' ? error : safeJson(error) };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The storage boundary. Kept deliberately narrow (point reads, ordered range
+ * reads, atomic batched writes) so that a distributed backend can implement it
+ * later without LevelDB-only features leaking into the layers above.
+ *
+ * Values are plain JSON. Backends wrap every value in a versioned envelope
+ * (see `record.ts`) so a record written by an older format can be recognised.
+ */
+
+/** The named key spaces; the LevelDB backend maps each to a sublevel. */
+export type Collection =
+  | 'meta'
+  | 'workflows'
+  | 'snapshots'
+  | 'journal'
+  | 'jobs'
+  | 'contexts'
+  | 'messages'
+  | 'evaluations';
+
+export const COLLECTIONS: readonly Collection[] = [
+  'meta',
+  'workflows',
+  'snapshots',
+  'journal',
+  'jobs',
+  'contexts',
+  'messages',
+  'evaluations',
+];
+
+export type StoreOp =
+  | { type: 'put'; collection: Collection; key: string; value: unknown }
+  | { type: 'del'; collection: Collection; key: string };
+
+/** Bounds of an ordered range read; keys compare as UTF-8 strings. */
+export interface RangeOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  /** Newest (largest key) first. @default false */
+  reverse?: boolean;
+  /** @default unlimited */
+  limit?: number;
+}
+
+export interface Store {
+  /** The value stored under `key`, or `undefined`. Throws `STORE_CORRUPT` naming the key if it cannot be decoded. */
+  get<T>(collection: Collection, key: string): Promise<T | undefined>;
+  /** Applies every op or none. This is the commit unit: group writes into one batch. */
+  batch(ops: readonly StoreOp[]): Promise<void>;
+  /** Entries in key order within the bounds. */
+  range<T>(collection: Collection, options?: RangeOptions): AsyncIterable<[key: string, value: T]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // XState's development build throws on inline (unpersistable) child actors
+    // instead of silently dropping them on restore; run every test against it.
+    execArgv: ['--conditions=development'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+  resolve: { conditions: ['development'] },
+});
