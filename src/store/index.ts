@@ -1,0 +1,37 @@
+export {
+  assertCollection,
+  assertId,
+  assertKey,
+  compareKeys,
+  evaluationKey,
+  jobKey,
+  messageKey,
+  NO_WORKFLOW,
+  type NormalizedRange,
+  normalizeRange,
+  parseSeq,
+  prefixRange,
+  SEQ_DIGITS,
+  seqKey,
+  workflowIdOfKey,
+  workflowKey,
+  workflowSeqKey,
+} from './keys.js';
+export { LevelStore, type LevelStoreOptions, type StoreOwner } from './level-store.js';
+export { MemoryStore } from './memory-store.js';
+export {
+  decodeRecord,
+  type EncodedOp,
+  encodeOps,
+  encodeRecord,
+  type RecordContext,
+  STORE_FORMAT_VERSION,
+  type StoredRecord,
+} from './record.js';
+export {
+  COLLECTIONS,
+  type Collection,
+  type RangeOptions,
+  type Store,
+  type StoreOp,
+} from './store.js';
