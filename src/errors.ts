@@ -9,6 +9,7 @@ export type TroupeErrorCode =
   | 'UNKNOWN_AGENT'
   | 'DUPLICATE_AGENT'
   | 'WORKFLOW_NOT_FOUND'
+  | 'WORKFLOW_NOT_FINISHED'
   | 'TASK_TIMEOUT'
   | 'TASK_FAILED'
   | 'TASK_ABORTED'
@@ -17,7 +18,15 @@ export type TroupeErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_CLOSED'
   | 'PLANNER_FAILED'
-  | 'CONFIG_ERROR';
+  | 'CONFIG_ERROR'
+  | 'INVALID_JOB'
+  | 'DUPLICATE_JOB'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_TIMEOUT'
+  | 'JOB_CANCELLED'
+  | 'UNKNOWN_HANDLER'
+  | 'QUEUE_STOPPED'
+  | 'WAIT_TIMEOUT';
 
 export interface TroupeErrorContext {
   workflowId?: string;

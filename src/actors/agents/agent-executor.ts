@@ -1,0 +1,189 @@
+import { fromCallback } from 'xstate';
+import { serializeError, TroupeError } from '../../errors.js';
+import type { ExecutorEvent, TaskAssignment, TaskReport } from '../../machines/protocol.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
+import type { AgentDefinition, AgentRunContext } from './define-agent.js';
+
+export interface AgentExecutorDeps {
+  /** The registered agent behind a role. */
+  lookup(role: string): AgentDefinition | undefined;
+  clock: Clock;
+}
+
+/**
+ * The side-effecting half of an agent: runs `run(task, ctx)` for each
+ * `execute` event and reports `task.started`, `task.progress`, and
+ * `task.completed` or `task.failed` to its agent machine.
+ *
+ * Timeouts are enforced here, from the moment the attempt starts (not when it
+ * was queued): the signal is aborted and the attempt reported failed at once.
+ * A `run` that ignores its signal keeps running in the background, but its
+ * late result is ignored.
+ */
+export function createAgentExecutor(deps: AgentExecutorDeps) {
+  return fromCallback<ExecutorEvent, { role: string }>(({ input, receive, sendBack: send }) => {
+    const sendBack = (report: TaskReport) => send(report);
+    /** Running attempts by `workflowId:taskId`; `abort` fails one at once. */
+    const inFlight = new Map<string, (error: TroupeError, report: boolean) => void>();
+
+    const execute = (assignment: TaskAssignment) => {
+      const agent = deps.lookup(input.role);
+      const { workflowId, taskId, attempt } = assignment;
+      const key = `${workflowId}:${taskId}`;
+      const controller = new AbortController();
+      let settled = false;
+      let timer: unknown;
+      const settle = (report: TaskReport | undefined) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) deps.clock.clearTimeout(timer);
+        inFlight.delete(key);
+        if (report) sendBack(report);
+      };
+      const fail = (error: unknown, retryable: boolean) =>
+        settle({
+          type: 'task.failed',
+          workflowId,
+          taskId,
+          attempt,
+          at: deps.clock.now(),
+          error: serializeError(error),
+          retryable,
+        });
+      inFlight.set(key, (error, report) => {
+        controller.abort(error);
+        if (report) fail(error, false);
+        else settle(undefined);
+      });
+
+      sendBack({ type: 'task.started', workflowId, taskId, attempt, at: deps.clock.now() });
+      if (!agent) {
+        fail(
+          new TroupeError('UNKNOWN_AGENT', `Agent "${input.role}" is no longer registered.`, {
+            workflowId,
+            taskId,
+            agent: input.role,
+          }),
+          false,
+        );
+        return;
+      }
+      if (assignment.timeoutMs !== undefined) {
+        const timeoutMs = assignment.timeoutMs;
+        timer = deps.clock.setTimeout(() => {
+          const error = new TroupeError(
+            'TASK_TIMEOUT',
+            `Task "${taskId}" of workflow "${workflowId}" timed out after ${timeoutMs} ms (attempt ${attempt}).`,
+            { workflowId, taskId, agent: input.role },
+          );
+          controller.abort(error);
+          fail(error, true);
+        }, timeoutMs);
+      }
+
+      let sharedUpdates: Record<string, unknown> | undefined;
+      let addedTasks: TaskDefinitionInput[] | undefined;
+      const ctx: AgentRunContext = {
+        signal: controller.signal,
+        idempotencyKey: key,
+        attempt,
+        dependencies: assignment.dependencies,
+        shared: assignment.shared,
+        progress: (fraction, message) => {
+          if (settled) return;
+          const progress = Math.min(1, Math.max(0, Number(fraction) || 0));
+          sendBack({
+            type: 'task.progress',
+            workflowId,
+            taskId,
+            attempt,
+            progress,
+            ...(message === undefined ? {} : { message }),
+          });
+        },
+        updateShared: (updates) => {
+          sharedUpdates = { ...sharedUpdates, ...updates };
+        },
+        addTasks: (tasks) => {
+          addedTasks = [...(addedTasks ?? []), ...tasks];
+        },
+      };
+      const task = {
+        id: taskId,
+        workflowId,
+        agent: assignment.agent,
+        description: assignment.description,
+        input: assignment.input,
+      };
+      // Through a resolved promise, so a `run` that throws synchronously is
+      // reported like one that rejects.
+      Promise.resolve()
+        .then(() => agent.run(task, ctx))
+        .then(
+          (output) => {
+            const unserialisable = checkSerialisable(output);
+            if (unserialisable) {
+              fail(
+                new TroupeError(
+                  'TASK_FAILED',
+                  `Agent "${input.role}" returned output that is not JSON-serialisable for task "${taskId}": ${unserialisable}`,
+                  { workflowId, taskId, agent: input.role },
+                ),
+                false,
+              );
+              return;
+            }
+            settle({
+              type: 'task.completed',
+              workflowId,
+              taskId,
+              attempt,
+              at: deps.clock.now(),
+              output,
+              ...(sharedUpdates ? { sharedUpdates } : {}),
+              ...(addedTasks ? { addedTasks } : {}),
+            });
+          },
+          (error: unknown) =>
+            fail(error, !(error instanceof TroupeError && error.code === 'TASK_ABORTED')),
+        );
+    };
+
+    receive((event) => {
+      if (event.type === 'execute') {
+        execute(event.assignment);
+        return;
+      }
+      const { workflowId, taskId, reason } = event;
+      inFlight.get(`${workflowId}:${taskId}`)?.(
+        new TroupeError('TASK_ABORTED', `Task "${taskId}" was aborted: ${reason}`, {
+          workflowId,
+          taskId,
+        }),
+        true,
+      );
+    });
+
+    // Stopped with the runtime: abort whatever still runs, report nothing.
+    return () => {
+      const closed = new TroupeError('RUNTIME_CLOSED', `Agent "${input.role}" stopped.`);
+      for (const stop of [...inFlight.values()]) stop(closed, false);
+    };
+  });
+}
+
+/** Why a value cannot be stored as JSON, or undefined if it can. */
+function checkSerialisable(value: unknown): string | undefined {
+  if (value === undefined || value === null || typeof value !== 'object') {
+    return typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol'
+      ? `a ${typeof value}`
+      : undefined;
+  }
+  try {
+    JSON.stringify(value);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { TroupeError } from '../../errors.js';
+import { formatZodIssues } from '../../schemas/validate.js';
+import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
+
+/**
+ * Where an agent's work falls in a delivery, used by the heuristic planner to
+ * order tasks: data and schema first, then backend, frontend, verification
+ * (QA, security, operations), and documentation last.
+ */
+export const AGENT_STAGES = ['data', 'backend', 'frontend', 'verify', 'docs'] as const;
+export type AgentStage = (typeof AGENT_STAGES)[number];
+
+/** The task as an agent sees it. */
+export interface AgentTask {
+  /** The task id within its workflow. */
+  id: string;
+  workflowId: string;
+  /** The role the task was assigned to. */
+  agent: string;
+  description: string;
+  input: Readonly<Record<string, unknown>>;
+}
+
+/** What an agent's `run` gets besides the task. */
+export interface AgentRunContext {
+  /** Aborted when the attempt times out or the workflow is cancelled. */
+  signal: AbortSignal;
+  /** `workflowId:taskId`: the same on every attempt and after a crash; use it to make side effects idempotent. */
+  idempotencyKey: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Reports progress as a fraction between 0 and 1, with an optional message. */
+  progress(fraction: number, message?: string): void;
+  /** Outputs of the completed tasks this one depends on, by task id. */
+  dependencies: Readonly<Record<string, unknown>>;
+  /** The workflow's shared context as it was when the task was dispatched. */
+  shared: Readonly<Record<string, unknown>>;
+  /** Merges keys into the shared context when (and only if) this attempt completes. */
+  updateShared(updates: Record<string, unknown>): void;
+  /** Adds tasks to the running workflow when this attempt completes (validated; a cycle fails the task). */
+  addTasks(tasks: TaskDefinitionInput[]): void;
+}
+
+export type AgentRun<TOutput = unknown> = (
+  task: AgentTask,
+  ctx: AgentRunContext,
+) => Promise<TOutput> | TOutput;
+
+/** Options of {@link defineAgent}. */
+export interface AgentOptions<TOutput = unknown> {
+  /** Unique role name tasks are assigned to, for example `backend`. */
+  role: string;
+  /** Shown in the CLI and inspector. @default the role */
+  displayName?: string;
+  /** Keywords the heuristic planner matches against a task description. @default [] */
+  expertise?: readonly string[];
+  /** Most tasks this agent runs at once; more wait in its mailbox. @default 1 */
+  concurrency?: number;
+  /** Where its work falls in a delivery (planner ordering). @default 'backend' */
+  stage?: AgentStage;
+  /** Instructions for an LLM-backed implementation of this role. */
+  systemPrompt?: string;
+  /** Does the work. Must return JSON-serialisable output. */
+  run: AgentRun<TOutput>;
+}
+
+/** A validated agent with every default applied. */
+export interface AgentDefinition<TOutput = unknown> {
+  readonly role: string;
+  readonly displayName: string;
+  readonly expertise: readonly string[];
+  readonly concurrency: number;
+  readonly stage: AgentStage;
+  readonly systemPrompt?: string;
+  readonly run: AgentRun<TOutput>;
+}
+
+const agentOptionsSchema = z.object({
+  role: z
+    .string()
+    .min(1, 'must not be empty')
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -'),
+  displayName: z.string().min(1).optional(),
+  expertise: z.array(z.string().min(1)).default([]),
+  concurrency: z.number().int().min(1).max(10_000).default(1),
+  stage: z.enum(AGENT_STAGES).default('backend'),
+  systemPrompt: z.string().optional(),
+  run: z.custom<AgentRun>((value) => typeof value === 'function', 'must be a function'),
+});
+
+/**
+ * Declares an agent. Validation happens here, so a mistake surfaces where the
+ * agent is written rather than when a workflow first needs it.
+ *
+ * @throws TroupeError `INVALID_INPUT` naming each bad field.
+ */
+export function defineAgent<TOutput>(options: AgentOptions<TOutput>): AgentDefinition<TOutput> {
+  const parsed = agentOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = formatZodIssues(parsed.error);
+    throw new TroupeError(
+      'INVALID_INPUT',
+      `defineAgent(${JSON.stringify((options as { role?: unknown })?.role ?? null)}): ${issues.join('; ')}`,
+      { issues },
+    );
+  }
+  const { role, displayName, expertise, concurrency, stage, systemPrompt } = parsed.data;
+  return {
+    role,
+    displayName: displayName ?? role,
+    expertise: expertise.map((k) => k.toLowerCase()),
+    concurrency,
+    stage,
+    ...(systemPrompt === undefined ? {} : { systemPrompt }),
+    run: options.run,
+  };
+}

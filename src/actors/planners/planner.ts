@@ -1,0 +1,27 @@
+import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
+import type { AgentStage } from '../agents/define-agent.js';
+
+/** What a planner knows about a registered agent. */
+export interface AgentProfile {
+  role: string;
+  displayName: string;
+  expertise: readonly string[];
+  stage: AgentStage;
+}
+
+export interface PlanRequest {
+  description: string;
+  requirements: Record<string, unknown>;
+  /** The agents that can be assigned; a plan may use no other role. */
+  agents: readonly AgentProfile[];
+}
+
+/**
+ * Turns a task description into a workflow definition. The heuristic planner
+ * is the offline default; an LLM planner implements the same interface. The
+ * orchestrator validates whatever a planner returns before anything runs.
+ */
+export interface Planner {
+  readonly name: string;
+  plan(request: PlanRequest, signal?: AbortSignal): Promise<WorkflowDefinitionInput>;
+}

@@ -1,0 +1,48 @@
+export type {
+  AgentDefinition,
+  AgentOptions,
+  AgentRun,
+  AgentRunContext,
+  AgentStage,
+  AgentTask,
+} from './actors/agents/define-agent.js';
+export { AGENT_STAGES, defineAgent } from './actors/agents/define-agent.js';
+export type { SpecialistRole } from './actors/agents/specialists.js';
+export { SPECIALIST_PRESETS, SPECIALIST_ROLES, specialist } from './actors/agents/specialists.js';
+export { heuristicPlanner } from './actors/planners/heuristic-planner.js';
+export type { AgentProfile, Planner, PlanRequest } from './actors/planners/planner.js';
+export { type SerializedError, TroupeError, type TroupeErrorCode } from './errors.js';
+export type { ConditionGuard } from './machines/workflow/conditions.js';
+export type { WorkflowEmitted } from './machines/workflow/events.js';
+export { type Clock, systemClock } from './runtime/clock.js';
+export type { Orchestrator } from './runtime/orchestrator.js';
+export { createRuntime, Runtime } from './runtime/runtime.js';
+export type { RuntimeOptions } from './runtime/runtime-options.js';
+export type {
+  StartWorkflowOptions,
+  WorkflowEngine,
+  WorkflowHandle,
+  WorkflowState,
+} from './runtime/workflow-engine.js';
+export type { Condition } from './schemas/condition.js';
+export type { RunRecord } from './schemas/run-record.js';
+export { validateDefinition } from './schemas/validate.js';
+export {
+  type RetryPolicy,
+  type TaskDefinition,
+  type TaskDefinitionInput,
+  taskDefinitionSchema,
+  type WorkflowDefinition,
+  type WorkflowDefinitionInput,
+  workflowDefinitionSchema,
+} from './schemas/workflow-definition.js';
+export {
+  type TaskResult,
+  type TaskStatus,
+  taskResultSchema,
+  type WorkflowResult,
+  type WorkflowStatus,
+  workflowResultSchema,
+} from './schemas/workflow-result.js';
+export { LevelStore, MemoryStore } from './store/index.js';
+export type { Collection, RangeOptions, Store, StoreOp } from './store/store.js';

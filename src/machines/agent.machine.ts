@@ -1,0 +1,129 @@
+import { type ActorRefFrom, enqueueActions, fromCallback, setup } from 'xstate';
+import { createFifo, type Fifo, fifoPush, fifoRemove, fifoTake } from './fifo.js';
+import {
+  type AgentEvent,
+  type ExecutorEvent,
+  type TaskAssignment,
+  type TaskReport,
+  workflowSystemId,
+} from './protocol.js';
+
+export interface AgentMachineInput {
+  role: string;
+  /** Most attempts this agent runs at once. */
+  concurrency: number;
+}
+
+export interface AgentMachineContext {
+  role: string;
+  concurrency: number;
+  /** Attempts handed to the executor and not yet reported finished. */
+  running: number;
+  /** Assignments waiting for a free slot, oldest first. */
+  mailbox: Fifo<TaskAssignment>;
+  /** Attempts finished since the agent started (for the inspector and stats). */
+  finished: number;
+}
+
+/**
+ * The executor is the agent's only side-effecting part: a long-lived callback
+ * actor that runs the agent's `run` function for each `execute` event and
+ * reports back. The pure machine only decides *when* to run what. The runtime
+ * provides the real implementation (`src/actors/agent-executor.ts`).
+ */
+const executorPlaceholder = fromCallback<ExecutorEvent, { role: string }>(() => {
+  throw new Error('agent executor not provided: build the agent machine with provideAgentExecutor');
+});
+
+/**
+ * One agent: a mailbox, a concurrency limit and two explicit states, `idle`
+ * (nothing running) and `busy`. Tasks arrive as events from workflow runs and
+ * are handed to one executor child; there is no actor per task, because
+ * spawning is O(siblings) in XState and a task stream can be long.
+ */
+export const agentMachine = setup({
+  types: {
+    context: {} as AgentMachineContext,
+    events: {} as AgentEvent,
+    input: {} as AgentMachineInput,
+  },
+  actors: { executor: executorPlaceholder },
+  guards: {
+    hasRunning: ({ context }) => context.running > 0,
+    nothingRunning: ({ context }) => context.running === 0,
+  },
+  actions: {
+    accept: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.assign') return;
+      if (context.running < context.concurrency) {
+        context.running++;
+        enqueue.sendTo('executor', { type: 'execute', assignment: event.assignment });
+      } else {
+        fifoPush(context.mailbox, event.assignment);
+      }
+    }),
+    abort: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== 'task.abort') return;
+      const queued = fifoRemove(
+        context.mailbox,
+        (a) => a.workflowId === event.workflowId && a.taskId === event.taskId,
+      );
+      if (!queued) {
+        enqueue.sendTo('executor', { ...event, type: 'abort' });
+        return;
+      }
+      const report: TaskReport = {
+        type: 'task.failed',
+        workflowId: queued.workflowId,
+        taskId: queued.taskId,
+        attempt: queued.attempt,
+        at: event.at,
+        error: { name: 'AbortError', message: `aborted before it started: ${event.reason}` },
+        retryable: false,
+      };
+      const workflow = system.get(queued.replyTo);
+      if (workflow) enqueue.sendTo(workflow, report);
+    }),
+    /** Passes a report on to the workflow that assigned the task. */
+    forward: enqueueActions(({ event, enqueue, system }) => {
+      if (event.type === 'task.assign' || event.type === 'task.abort') return;
+      const workflow = system.get(workflowSystemId(event.workflowId));
+      if (workflow) enqueue.sendTo(workflow, event);
+    }),
+    /** Frees the slot of a finished attempt and starts the next waiting one. */
+    release: enqueueActions(({ context, enqueue }) => {
+      context.running--;
+      context.finished++;
+      const next = fifoTake(context.mailbox);
+      if (next) {
+        context.running++;
+        enqueue.sendTo('executor', { type: 'execute', assignment: next });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'agent',
+  context: ({ input }) => ({
+    role: input.role,
+    concurrency: input.concurrency,
+    running: 0,
+    mailbox: createFifo(),
+    finished: 0,
+  }),
+  invoke: { id: 'executor', src: 'executor', input: ({ context }) => ({ role: context.role }) },
+  on: {
+    'task.assign': { actions: 'accept' },
+    'task.abort': { actions: 'abort' },
+    'task.started': { actions: 'forward' },
+    'task.progress': { actions: 'forward' },
+    'task.completed': { actions: ['forward', 'release'] },
+    'task.failed': { actions: ['forward', 'release'] },
+  },
+  initial: 'idle',
+  states: {
+    idle: { always: { guard: 'hasRunning', target: 'busy' } },
+    busy: { always: { guard: 'nothingRunning', target: 'idle' } },
+  },
+});
+
+export type AgentActorRef = ActorRefFrom<typeof agentMachine>;

@@ -1,0 +1,80 @@
+/**
+ * The events that workflow runs, agents and their executors exchange. All are
+ * plain JSON (ids, not actor refs), so they can be journaled, replayed and
+ * shown by the inspector.
+ */
+import type { SerializedError } from '../errors.js';
+
+/** What a workflow hands an agent for one attempt of one task. */
+export interface TaskAssignment {
+  workflowId: string;
+  taskId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  agent: string;
+  description: string;
+  input: Record<string, unknown>;
+  /** Outputs of the tasks this one depends on, by task id (skipped ones are absent). */
+  dependencies: Record<string, unknown>;
+  /** The workflow's shared context when the task was dispatched. Treat as read-only. */
+  shared: Readonly<Record<string, unknown>>;
+  timeoutMs?: number;
+  /** System id of the workflow actor to report to. */
+  replyTo: string;
+}
+
+/** What a finished attempt produced besides its output. */
+export interface TaskEffects {
+  /** Keys merged into the workflow's shared context when the task completes. */
+  sharedUpdates?: Record<string, unknown>;
+  /** Tasks to add to the running workflow (validated by the workflow). */
+  addedTasks?: unknown[];
+}
+
+export type TaskReport =
+  | { type: 'task.started'; workflowId: string; taskId: string; attempt: number; at: number }
+  | {
+      type: 'task.progress';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      progress: number;
+      message?: string;
+    }
+  | ({
+      type: 'task.completed';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      at: number;
+      output: unknown;
+    } & TaskEffects)
+  | {
+      type: 'task.failed';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      at: number;
+      error: SerializedError;
+      /** False for errors no retry can fix (bad output, aborted by cancel). */
+      retryable: boolean;
+    };
+
+/** Events an agent actor accepts. */
+export type AgentEvent =
+  | { type: 'task.assign'; assignment: TaskAssignment }
+  | { type: 'task.abort'; workflowId: string; taskId: string; reason: string; at: number }
+  | TaskReport;
+
+/** Events an agent's executor accepts from its agent. */
+export type ExecutorEvent =
+  | { type: 'execute'; assignment: TaskAssignment }
+  | { type: 'abort'; workflowId: string; taskId: string; reason: string; at: number };
+
+export function agentSystemId(role: string): string {
+  return `agent:${role}`;
+}
+
+export function workflowSystemId(workflowId: string): string {
+  return `workflow:${workflowId}`;
+}

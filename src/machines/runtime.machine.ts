@@ -1,0 +1,95 @@
+import { type AnyStateMachine, enqueueActions, setup } from 'xstate';
+import type { SerializedError } from '../errors.js';
+import { serializeError } from '../errors.js';
+import type { WorkflowResult } from '../schemas/workflow-result.js';
+import type { AgentMachineInput, agentMachine } from './agent.machine.js';
+import type { orchestratorMachine } from './orchestrator.machine.js';
+import { agentSystemId, workflowSystemId } from './protocol.js';
+import type { WorkflowInput } from './workflow/context.js';
+import type { WorkflowMachine } from './workflow/workflow.machine.js';
+
+export type RuntimeEvent =
+  | { type: 'agent.register'; input: AgentMachineInput }
+  | { type: 'agent.unregister'; role: string }
+  | { type: 'workflow.create'; input: WorkflowInput }
+  | { type: `xstate.done.actor.${string}`; actorId: string; output: WorkflowResult }
+  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
+
+export type RuntimeEmitted =
+  | { type: 'workflow.ended'; workflowId: string; result: WorkflowResult }
+  | { type: 'workflow.crashed'; workflowId: string; error: SerializedError };
+
+const WORKFLOW_PREFIX = workflowSystemId('');
+
+/**
+ * The root of the actor system. It owns the orchestrator, one actor per
+ * registered agent (`agent:<role>`) and one per live workflow run
+ * (`workflow:<id>`), so one system holds the whole runtime and the inspector
+ * sees all of it. Finished runs are stopped at once: children accumulate
+ * cost in XState, and a finished run's result lives in its output.
+ */
+export function createRuntimeMachine(logic: {
+  agent: typeof agentMachine;
+  workflow: WorkflowMachine;
+  orchestrator: typeof orchestratorMachine;
+}) {
+  return setup({
+    types: {
+      events: {} as RuntimeEvent,
+      emitted: {} as RuntimeEmitted,
+    },
+    actors: {
+      agent: logic.agent,
+      workflow: logic.workflow,
+      orchestrator: logic.orchestrator,
+    } as {
+      agent: typeof agentMachine;
+      workflow: WorkflowMachine;
+      orchestrator: typeof orchestratorMachine;
+    },
+  }).createMachine({
+    id: 'troupe',
+    invoke: { id: 'orchestrator', systemId: 'orchestrator', src: 'orchestrator' },
+    on: {
+      'agent.register': {
+        actions: enqueueActions(({ event, enqueue }) => {
+          const id = agentSystemId(event.input.role);
+          enqueue.spawnChild('agent', { id, systemId: id, input: event.input });
+        }),
+      },
+      'agent.unregister': {
+        actions: enqueueActions(({ event, enqueue }) =>
+          enqueue.stopChild(agentSystemId(event.role)),
+        ),
+      },
+      'workflow.create': {
+        actions: enqueueActions(({ event, enqueue }) => {
+          const id = workflowSystemId(event.input.workflowId);
+          enqueue.spawnChild('workflow', { id, systemId: id, input: event.input });
+        }),
+      },
+      'xstate.done.actor.*': {
+        actions: enqueueActions(({ event, enqueue }) => {
+          const { actorId, output } = event;
+          if (!actorId.startsWith(WORKFLOW_PREFIX)) return;
+          enqueue.stopChild(actorId);
+          enqueue.emit({ type: 'workflow.ended', workflowId: output.workflowId, result: output });
+        }),
+      },
+      'xstate.error.actor.*': {
+        actions: enqueueActions(({ event, enqueue }) => {
+          const { actorId, error } = event;
+          if (!actorId.startsWith(WORKFLOW_PREFIX)) return;
+          enqueue.stopChild(actorId);
+          enqueue.emit({
+            type: 'workflow.crashed',
+            workflowId: actorId.slice(WORKFLOW_PREFIX.length),
+            error: serializeError(error),
+          });
+        }),
+      },
+    },
+  });
+}
+
+export type RuntimeMachine = ReturnType<typeof createRuntimeMachine> & AnyStateMachine;

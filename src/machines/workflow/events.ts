@@ -1,0 +1,57 @@
+import type { SerializedError } from '../../errors.js';
+import type { TaskReport } from '../protocol.js';
+
+/** Events a workflow run accepts from the runtime (besides agents' reports). */
+export type WorkflowControlEvent =
+  | { type: 'workflow.run'; at: number }
+  | { type: 'workflow.pause'; at: number }
+  | { type: 'workflow.resume'; at: number }
+  | { type: 'workflow.cancel'; at: number; reason: string }
+  /** Raised by the run itself when the earliest retry backoff has elapsed. */
+  | { type: 'wake'; now: number };
+
+export type WorkflowEvent = TaskReport | WorkflowControlEvent;
+
+/**
+ * What a run tells its observers, through XState `emit`. Names are
+ * namespaced (`task.*`, `workflow.*`) and each has one payload shape.
+ */
+export type WorkflowEmitted =
+  | { type: 'workflow.started'; workflowId: string; name: string; at: number }
+  | { type: 'workflow.paused'; workflowId: string; at: number }
+  | { type: 'workflow.resumed'; workflowId: string; at: number }
+  | { type: 'workflow.completed'; workflowId: string; at: number }
+  | {
+      type: 'workflow.failed';
+      workflowId: string;
+      at: number;
+      taskId: string;
+      error: SerializedError;
+    }
+  | { type: 'workflow.cancelled'; workflowId: string; at: number; reason: string }
+  | { type: 'task.started'; workflowId: string; taskId: string; attempt: number; at: number }
+  | {
+      type: 'task.progress';
+      workflowId: string;
+      taskId: string;
+      progress: number;
+      message?: string;
+    }
+  | { type: 'task.completed'; workflowId: string; taskId: string; output: unknown; at: number }
+  | {
+      type: 'task.retrying';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      error: SerializedError;
+      retryAt: number;
+    }
+  | {
+      type: 'task.failed';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      error: SerializedError;
+    }
+  | { type: 'task.skipped'; workflowId: string; taskId: string; reason: string }
+  | { type: 'tasks.added'; workflowId: string; by: string; taskIds: string[] };

@@ -1,0 +1,353 @@
+/**
+ * The scheduling rules of a workflow run, as pure functions over its context.
+ * The machine (workflow.machine.ts) decides *when* each applies; these decide
+ * *what* changes and which effects follow. They never copy a collection, so
+ * the cost per event does not grow with the size of the workflow.
+ *
+ * Readiness and skipping, the documented rule:
+ * - A task becomes eligible when every dependency has settled.
+ * - If it has dependencies and every one of them was skipped, it is skipped
+ *   too ("upstream skipped"): a skip propagates to whatever depends only on
+ *   skipped tasks, and stops at a task with at least one completed dependency.
+ * - Otherwise its condition, if any, is evaluated: false skips the task.
+ * - Eligible tasks are dispatched in the order they became eligible, at most
+ *   `maxConcurrency` at a time.
+ */
+import type { SerializedError } from '../../errors.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  type TaskDefinition,
+} from '../../schemas/workflow-definition.js';
+import { backoffDelay } from '../backoff.js';
+import { createFifo, fifoPush, fifoSize, fifoTake } from '../fifo.js';
+import { type TaskAssignment, workflowSystemId } from '../protocol.js';
+import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
+import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
+import type { WorkflowEmitted } from './events.js';
+
+export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
+  const context: WorkflowContext = {
+    workflowId: input.workflowId,
+    definition: input.definition,
+    index: {},
+    runs: {},
+    dependents: {},
+    ready: createFifo(),
+    retrying: [],
+    inFlight: 0,
+    settled: 0,
+    shared: input.shared ?? {},
+    startedAt: 0,
+    lastEventAt: 0,
+  };
+  linkTasks(context, input.definition.tasks, 0);
+  return context;
+}
+
+/** Indexes tasks (new or added at run time) and their edges. Returns the ids with nothing to wait for. */
+function linkTasks(context: WorkflowContext, tasks: readonly TaskDefinition[], offset: number) {
+  const unblocked: string[] = [];
+  tasks.forEach((task, i) => {
+    context.index[task.id] = offset + i;
+    context.dependents[task.id] ??= [];
+    let waitingOn = 0;
+    for (const dep of task.dependsOn) {
+      if (!isSettled(context.runs[dep])) waitingOn++;
+    }
+    context.runs[task.id] = { status: 'pending', attempts: 0, waitingOn };
+    if (waitingOn === 0) unblocked.push(task.id);
+  });
+  // Edges after all runs exist, so tasks added together can depend on each other.
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      const dependents = context.dependents[dep] ?? [];
+      dependents.push(task.id);
+      context.dependents[dep] = dependents;
+    }
+  }
+  return unblocked;
+}
+
+function isSettled(run: TaskRun | undefined): boolean {
+  return run !== undefined && (run.status === 'completed' || run.status === 'skipped');
+}
+
+export function taskDefinition(context: WorkflowContext, taskId: string): TaskDefinition {
+  return context.definition.tasks[context.index[taskId]!]!;
+}
+
+export function totalTasks(context: WorkflowContext): number {
+  return context.definition.tasks.length;
+}
+
+/** The tasks that can start at the beginning of a run. */
+export function initialReady(context: WorkflowContext, guards: GuardRegistry): WorkflowEmitted[] {
+  const emitted: WorkflowEmitted[] = [];
+  for (const task of context.definition.tasks) {
+    if (context.runs[task.id]!.waitingOn === 0) resolveEligible(context, task.id, guards, emitted);
+  }
+  return emitted;
+}
+
+export type GuardRegistry = ReadonlyMap<string, ConditionGuard>;
+
+/**
+ * A task's dependencies have all settled: queue it, or skip it and propagate
+ * the skip (iteratively, so a long chain cannot overflow the stack).
+ */
+function resolveEligible(
+  context: WorkflowContext,
+  taskId: string,
+  guards: GuardRegistry,
+  emitted: WorkflowEmitted[],
+): void {
+  const stack = [taskId];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    const skipReason = whySkip(context, taskDefinition(context, id), guards);
+    if (skipReason === undefined) {
+      fifoPush(context.ready, id);
+      continue;
+    }
+    const run = context.runs[id]!;
+    run.status = 'skipped';
+    run.skipReason = skipReason;
+    run.finishedAt = context.lastEventAt;
+    context.settled++;
+    emitted.push({
+      type: 'task.skipped',
+      workflowId: context.workflowId,
+      taskId: id,
+      reason: skipReason,
+    });
+    for (const dependent of context.dependents[id]!) {
+      if (--context.runs[dependent]!.waitingOn === 0) stack.push(dependent);
+    }
+  }
+}
+
+function whySkip(
+  context: WorkflowContext,
+  task: TaskDefinition,
+  guards: GuardRegistry,
+): string | undefined {
+  if (
+    task.dependsOn.length > 0 &&
+    task.dependsOn.every((d) => context.runs[d]!.status === 'skipped')
+  ) {
+    return `every dependency was skipped (${task.dependsOn.join(', ')})`;
+  }
+  if (!task.condition) return undefined;
+  const verdict = evaluateCondition(task.condition, {
+    results: context.runs as Record<string, ConditionSubject>,
+    shared: context.shared,
+    guards,
+  });
+  return verdict.pass ? undefined : `condition not met: ${verdict.reason}`;
+}
+
+/** Takes ready tasks while there is room under `maxConcurrency`. */
+export function takeDispatchable(context: WorkflowContext): TaskAssignment[] {
+  const assignments: TaskAssignment[] = [];
+  const limit = context.definition.maxConcurrency;
+  while (context.inFlight < limit && fifoSize(context.ready) > 0) {
+    const taskId = fifoTake(context.ready)!;
+    const task = taskDefinition(context, taskId);
+    const run = context.runs[taskId]!;
+    run.status = 'running';
+    run.attempts++;
+    context.inFlight++;
+    const dependencies: Record<string, unknown> = {};
+    for (const dep of task.dependsOn) {
+      const depRun = context.runs[dep]!;
+      if (depRun.status === 'completed') dependencies[dep] = depRun.output;
+    }
+    const timeoutMs = task.timeoutMs ?? context.definition.defaults.timeoutMs;
+    assignments.push({
+      workflowId: context.workflowId,
+      taskId,
+      attempt: run.attempts,
+      agent: task.agent,
+      description: task.description,
+      input: task.input,
+      dependencies,
+      shared: context.shared,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      replyTo: workflowSystemId(context.workflowId),
+    });
+  }
+  return assignments;
+}
+
+/** The run of the attempt a report is about, or undefined if the report is stale. */
+export function currentRun(
+  context: WorkflowContext,
+  report: { taskId: string; attempt: number },
+): TaskRun | undefined {
+  const run = context.runs[report.taskId];
+  if (run?.status !== 'running' || run.attempts !== report.attempt) return undefined;
+  return run;
+}
+
+export function recordStart(context: WorkflowContext, run: TaskRun, at: number): void {
+  context.lastEventAt = at;
+  run.startedAt ??= at;
+}
+
+/**
+ * A task completed. Its dependents are released only while the run is
+ * `releasing` (running or paused); a failing or cancelling run lets in-flight
+ * work finish and starts nothing new.
+ */
+export function recordCompletion(
+  context: WorkflowContext,
+  run: TaskRun,
+  report: { taskId: string; at: number; output: unknown; sharedUpdates?: Record<string, unknown> },
+  addedTasks: readonly TaskDefinition[],
+  guards: GuardRegistry,
+  releasing: boolean,
+): WorkflowEmitted[] {
+  context.lastEventAt = report.at;
+  context.inFlight--;
+  context.settled++;
+  run.status = 'completed';
+  run.output = report.output;
+  run.finishedAt = report.at;
+  run.progress = 1;
+  if (report.sharedUpdates) Object.assign(context.shared, report.sharedUpdates);
+  const emitted: WorkflowEmitted[] = [
+    {
+      type: 'task.completed',
+      workflowId: context.workflowId,
+      taskId: report.taskId,
+      output: report.output,
+      at: report.at,
+    },
+  ];
+  if (addedTasks.length > 0) {
+    const offset = context.definition.tasks.length;
+    context.definition.tasks.push(...addedTasks);
+    linkTasks(context, addedTasks, offset);
+    emitted.push({
+      type: 'tasks.added',
+      workflowId: context.workflowId,
+      by: report.taskId,
+      taskIds: addedTasks.map((t) => t.id),
+    });
+  }
+  if (!releasing) return emitted;
+  for (const dependent of context.dependents[report.taskId]!) {
+    const next = context.runs[dependent]!;
+    if (next.status === 'pending' && --next.waitingOn === 0) {
+      resolveEligible(context, dependent, guards, emitted);
+    }
+  }
+  // Added tasks that depend only on settled tasks are ready at once.
+  for (const task of addedTasks) {
+    const added = context.runs[task.id]!;
+    if (added.status === 'pending' && added.waitingOn === 0) {
+      resolveEligible(context, task.id, guards, emitted);
+    }
+  }
+  return emitted;
+}
+
+/** An attempt failed: schedule a retry, or fail the task (and so the run) for good. */
+export function recordFailure(
+  context: WorkflowContext,
+  run: TaskRun,
+  report: { taskId: string; at: number; error: SerializedError; retryable: boolean },
+): WorkflowEmitted {
+  context.lastEventAt = report.at;
+  context.inFlight--;
+  run.error = report.error;
+  const task = taskDefinition(context, report.taskId);
+  const policy = retryPolicy(context, task);
+  if (report.retryable && run.attempts < policy.maxAttempts) {
+    const delayMs = backoffDelay(
+      policy,
+      run.attempts,
+      `${context.workflowId}:${task.id}:${run.attempts}`,
+    );
+    run.status = 'retrying';
+    run.retryAt = report.at + delayMs;
+    context.retrying.push(task.id);
+    return {
+      type: 'task.retrying',
+      workflowId: context.workflowId,
+      taskId: task.id,
+      attempt: run.attempts,
+      error: report.error,
+      retryAt: run.retryAt,
+    };
+  }
+  run.status = 'failed';
+  run.finishedAt = report.at;
+  context.settled++;
+  context.failure ??= { taskId: task.id, error: report.error };
+  return {
+    type: 'task.failed',
+    workflowId: context.workflowId,
+    taskId: task.id,
+    attempt: run.attempts,
+    error: report.error,
+  };
+}
+
+export function retryPolicy(context: WorkflowContext, task: TaskDefinition): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, ...context.definition.defaults.retry, ...task.retry };
+}
+
+/** Moves tasks whose backoff has elapsed back to the ready queue; returns the next wake time. */
+export function releaseDueRetries(context: WorkflowContext, now: number): number | undefined {
+  context.lastEventAt = Math.max(context.lastEventAt, now);
+  let next: number | undefined;
+  const waiting: string[] = [];
+  for (const taskId of context.retrying) {
+    const run = context.runs[taskId]!;
+    if (run.status !== 'retrying') continue;
+    if (run.retryAt! <= now) {
+      run.status = 'pending';
+      run.retryAt = undefined;
+      fifoPush(context.ready, taskId);
+    } else {
+      waiting.push(taskId);
+      next = next === undefined ? run.retryAt! : Math.min(next, run.retryAt!);
+    }
+  }
+  context.retrying = waiting;
+  return next;
+}
+
+/** The earliest pending retry, if any. */
+export function nextRetryAt(context: WorkflowContext): number | undefined {
+  let next: number | undefined;
+  for (const taskId of context.retrying) {
+    const at = context.runs[taskId]!.retryAt;
+    if (at !== undefined && (next === undefined || at < next)) next = at;
+  }
+  return next;
+}
+
+/** Tasks dispatched and not yet finished, for aborting them. */
+export function runningTasks(context: WorkflowContext): { taskId: string; agent: string }[] {
+  const running: { taskId: string; agent: string }[] = [];
+  for (const task of context.definition.tasks) {
+    if (context.runs[task.id]!.status === 'running')
+      running.push({ taskId: task.id, agent: task.agent });
+  }
+  return running;
+}
+
+/** At the end of a run that did not complete: whatever never settled is cancelled. */
+export function cancelUnsettled(context: WorkflowContext): void {
+  for (const task of context.definition.tasks) {
+    const run = context.runs[task.id]!;
+    if (run.status === 'pending' || run.status === 'retrying' || run.status === 'running') {
+      run.status = 'cancelled';
+      run.retryAt = undefined;
+    }
+  }
+  context.retrying = [];
+}

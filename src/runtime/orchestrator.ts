@@ -1,0 +1,120 @@
+import type { AnyActorRef } from 'xstate';
+import { z } from 'zod';
+import type { AgentProfile, Planner } from '../actors/planners/planner.js';
+import { TroupeError } from '../errors.js';
+import type { OrchestratorEmitted, OrchestratorEvent } from '../machines/orchestrator.machine.js';
+import {
+  type DefinitionRegistry,
+  formatZodIssues,
+  validateDefinition,
+} from '../schemas/validate.js';
+import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
+import type { WorkflowResult } from '../schemas/workflow-result.js';
+import type { StartWorkflowOptions, WorkflowEngine } from './workflow-engine.js';
+
+export interface OrchestratorDeps {
+  ref: () => AnyActorRef;
+  engine: WorkflowEngine;
+  planner: Planner;
+  profiles: () => AgentProfile[];
+  registry: () => DefinitionRegistry;
+  createId: () => string;
+}
+
+const decomposeInput = z.object({
+  description: z.string().trim().min(1, 'must be a non-empty task description'),
+  requirements: z.record(z.string(), z.unknown()),
+});
+
+/** Facade of the orchestrator actor: plans tasks and runs the plans. */
+export class Orchestrator {
+  constructor(private readonly deps: OrchestratorDeps) {}
+
+  /**
+   * Asks the planner for a workflow that does `description`, using only the
+   * registered agents, and validates it.
+   * @throws TroupeError `INVALID_INPUT` for a bad request, `PLANNER_FAILED` if the planner fails or returns an invalid plan.
+   */
+  decomposeTask(
+    description: string,
+    requirements: Record<string, unknown> = {},
+  ): Promise<WorkflowDefinition> {
+    const parsed = decomposeInput.safeParse({ description, requirements });
+    if (!parsed.success) {
+      const issues = formatZodIssues(parsed.error);
+      return Promise.reject(
+        new TroupeError('INVALID_INPUT', `decomposeTask: ${issues.join('; ')}`, { issues }),
+      );
+    }
+    const agents = this.deps.profiles();
+    if (agents.length === 0) {
+      return Promise.reject(
+        new TroupeError(
+          'UNKNOWN_AGENT',
+          'decomposeTask: no agents are registered; register some with rt.registerAgent() first.',
+        ),
+      );
+    }
+    const requestId = this.deps.createId();
+    const ref = this.deps.ref();
+    const planner = this.deps.planner.name;
+    return new Promise<WorkflowDefinition>((resolve, reject) => {
+      const ready = ref.on(
+        'plan.ready',
+        (event: Extract<OrchestratorEmitted, { type: 'plan.ready' }>) => {
+          if (event.requestId !== requestId) return;
+          done();
+          try {
+            resolve(validateDefinition(event.definition, this.deps.registry()));
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            reject(
+              new TroupeError(
+                'PLANNER_FAILED',
+                `Planner "${planner}" returned an invalid plan: ${message}`,
+                {},
+                { cause: error },
+              ),
+            );
+          }
+        },
+      );
+      const failed = ref.on(
+        'plan.failed',
+        (event: Extract<OrchestratorEmitted, { type: 'plan.failed' }>) => {
+          if (event.requestId !== requestId) return;
+          done();
+          reject(
+            new TroupeError(
+              'PLANNER_FAILED',
+              `Planner "${planner}" failed: ${event.error.message}`,
+            ),
+          );
+        },
+      );
+      const done = () => {
+        ready.unsubscribe();
+        failed.unsubscribe();
+      };
+      const request: OrchestratorEvent = {
+        type: 'plan.request',
+        requestId,
+        request: {
+          description: parsed.data.description,
+          requirements: parsed.data.requirements,
+          agents,
+        },
+      };
+      ref.send(request);
+    });
+  }
+
+  /** Runs a definition (validated first) and resolves with its result. */
+  executeWorkflow(
+    definition: WorkflowDefinition,
+    context?: Record<string, unknown>,
+    options: Omit<StartWorkflowOptions, 'context'> = {},
+  ): Promise<WorkflowResult> {
+    return this.deps.engine.execute(definition, { ...options, ...(context ? { context } : {}) });
+  }
+}

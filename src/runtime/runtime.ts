@@ -1,0 +1,149 @@
+import { type Actor, createActor, fromPromise } from 'xstate';
+import { createAgentExecutor } from '../actors/agents/agent-executor.js';
+import type { AgentDefinition } from '../actors/agents/define-agent.js';
+import type { AgentProfile } from '../actors/planners/planner.js';
+import { TroupeError } from '../errors.js';
+import { agentMachine } from '../machines/agent.machine.js';
+import { orchestratorMachine } from '../machines/orchestrator.machine.js';
+import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
+import type { ConditionGuard } from '../machines/workflow/conditions.js';
+import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
+import type { DefinitionRegistry } from '../schemas/validate.js';
+import { LevelStore } from '../store/level-store.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/store.js';
+import { Orchestrator } from './orchestrator.js';
+import {
+  type ResolvedRuntimeOptions,
+  type RuntimeOptions,
+  resolveRuntimeOptions,
+} from './runtime-options.js';
+import { WorkflowEngine } from './workflow-engine.js';
+
+/**
+ * Creates a runtime: one XState actor system holding the orchestrator, the
+ * agents and every workflow run, over a store.
+ *
+ * @throws TroupeError `STORE_LOCKED` if another process uses the same `dataDir`.
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const resolved = resolveRuntimeOptions(options);
+  const store =
+    resolved.dataDir === false ? new MemoryStore() : await LevelStore.open(resolved.dataDir);
+  return new Runtime(resolved, store);
+}
+
+export class Runtime {
+  /** The root actor; its `system` holds every actor of the runtime. */
+  readonly actor: Actor<RuntimeMachine>;
+  readonly engine: WorkflowEngine;
+  readonly orchestrator: Orchestrator;
+  private readonly agents = new Map<string, AgentDefinition>();
+  private readonly guards = new Map<string, ConditionGuard>();
+  private closed = false;
+
+  /** Use {@link createRuntime}. */
+  constructor(
+    readonly options: ResolvedRuntimeOptions,
+    readonly store: Store,
+  ) {
+    const { clock, planner } = options;
+    const machine = createRuntimeMachine({
+      agent: agentMachine.provide({
+        actors: {
+          executor: createAgentExecutor({ lookup: (role) => this.agents.get(role), clock }),
+        },
+      }),
+      workflow: createWorkflowMachine({
+        guards: this.guards,
+        roles: () => new Set(this.agents.keys()),
+      }),
+      orchestrator: orchestratorMachine.provide({
+        actors: { planner: fromPromise(({ input, signal }) => planner.plan(input, signal)) },
+      }),
+    });
+    this.actor = createActor(machine, {
+      systemId: 'troupe',
+      clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    // Without an error observer XState rethrows actor errors from a timer and
+    // the process dies; report them instead.
+    this.actor.subscribe({ error: (error) => options.onError(error, 'runtime actor') });
+    this.engine = new WorkflowEngine({
+      actor: this.actor,
+      store,
+      clock,
+      registry: () => this.registry(),
+      createId: () => options.createId('workflow'),
+      onError: options.onError,
+    });
+    this.orchestrator = new Orchestrator({
+      ref: () => this.actor.system.get('orchestrator'),
+      engine: this.engine,
+      planner,
+      profiles: () => this.profiles(),
+      registry: () => this.registry(),
+      createId: () => options.createId('plan'),
+    });
+    this.actor.start();
+    for (const agent of options.agents) this.registerAgent(agent);
+  }
+
+  /**
+   * Adds an agent: an actor `agent:<role>` joins the system.
+   * @throws TroupeError `DUPLICATE_AGENT` if the role is taken.
+   */
+  registerAgent(agent: AgentDefinition): this {
+    this.assertOpen('registerAgent');
+    if (this.agents.has(agent.role)) {
+      throw new TroupeError(
+        'DUPLICATE_AGENT',
+        `An agent with role "${agent.role}" is already registered.`,
+        { agent: agent.role },
+      );
+    }
+    this.agents.set(agent.role, agent as AgentDefinition);
+    this.actor.send({
+      type: 'agent.register',
+      input: { role: agent.role, concurrency: agent.concurrency },
+    });
+    return this;
+  }
+
+  /** Registers a named guard that conditions can call: `{ guard: name, params }`. It must be pure. */
+  registerGuard(name: string, guard: ConditionGuard): this {
+    this.assertOpen('registerGuard');
+    this.guards.set(name, guard);
+    return this;
+  }
+
+  /** The registered agents as planners see them. */
+  profiles(): AgentProfile[] {
+    return [...this.agents.values()].map(({ role, displayName, expertise, stage }) => ({
+      role,
+      displayName,
+      expertise,
+      stage,
+    }));
+  }
+
+  /** Stops every actor (aborting in-flight tasks), rejects pending results and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.engine.abandonAll(
+      new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
+    );
+    this.actor.stop();
+    await this.store.close();
+  }
+
+  private registry(): DefinitionRegistry {
+    return { roles: new Set(this.agents.keys()), guards: new Set(this.guards.keys()) };
+  }
+
+  private assertOpen(api: string): void {
+    if (this.closed) throw new TroupeError('RUNTIME_CLOSED', `${api}: the runtime is closed.`);
+  }
+}

@@ -1,0 +1,17 @@
+import type { WorkflowDefinition } from './workflow-definition.js';
+import type { WorkflowResult, WorkflowStatus } from './workflow-result.js';
+
+/**
+ * What the store keeps about one workflow run, under `workflows/<workflowId>`.
+ * Written when the run starts and again when it ends.
+ */
+export interface RunRecord {
+  workflowId: string;
+  definition: WorkflowDefinition;
+  status: WorkflowStatus;
+  /** Epoch ms. */
+  createdAt: number;
+  updatedAt: number;
+  /** Present once the run has ended. */
+  result?: WorkflowResult;
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { conditionSchema } from './condition.js';
+
+/** Bumped when the stored shape of a definition changes incompatibly. */
+export const DEFINITION_FORMAT_VERSION = 1;
+
+const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -');
+
+export const retryPolicySchema = z.strictObject({
+  /** Total attempts including the first. @default 1 (no retry) */
+  maxAttempts: z.number().int().min(1).max(100).default(1),
+  /** Delay before the first retry. @default 100 */
+  initialDelayMs: z.number().int().min(0).default(100),
+  /** Growth per retry. @default 2 */
+  factor: z.number().min(1).default(2),
+  /** Cap on any single delay. @default 30000 */
+  maxDelayMs: z.number().int().min(0).default(30_000),
+  /** Randomised fraction of each delay (0..1). @default 0.2 */
+  jitter: z.number().min(0).max(1).default(0.2),
+});
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
+/** The retry policy of a task that sets none, and of each field it leaves out. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({});
+export type RetryPolicyInput = z.input<typeof retryPolicySchema>;
+
+export const taskDefinitionSchema = z.strictObject({
+  /** Unique within the workflow; used in idempotency keys `workflowId:taskId`. */
+  id: identifier,
+  /** The role of the agent that runs the task (for example `backend`). */
+  agent: identifier,
+  /** What the agent should do, in words. */
+  description: z.string().max(10_000).default(''),
+  /** Arbitrary JSON input handed to the agent. */
+  input: z.record(z.string(), z.unknown()).default({}),
+  /** Ids of tasks that must settle first. */
+  dependsOn: z.array(identifier).default([]),
+  /** Runs the task only when true; otherwise it is skipped (see condition.ts). */
+  condition: conditionSchema.optional(),
+  /** Overrides the workflow's default retry policy. */
+  retry: retryPolicySchema.partial().optional(),
+  /** Aborts an attempt after this long; the attempt counts as failed. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Name of a registered compensation handler run if the workflow rolls back. */
+  compensation: identifier.optional(),
+});
+export type TaskDefinition = z.output<typeof taskDefinitionSchema>;
+export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
+
+export const workflowDefinitionSchema = z.strictObject({
+  formatVersion: z.literal(DEFINITION_FORMAT_VERSION).default(DEFINITION_FORMAT_VERSION),
+  /** Names the kind of workflow; runs of one name are compared by the evaluator. */
+  name: z.string().min(1, 'must not be empty').max(200),
+  description: z.string().max(10_000).default(''),
+  tasks: z.array(taskDefinitionSchema).min(1, 'a workflow needs at least one task'),
+  /** Most tasks of this workflow running at once. @default 8 */
+  maxConcurrency: z.number().int().min(1).max(10_000).default(8),
+  /** Defaults for every task; a task's own values win. */
+  defaults: z
+    .strictObject({
+      retry: retryPolicySchema.partial().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .default({}),
+  /** Free-form data about the run's origin (planner, request). */
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
+export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;

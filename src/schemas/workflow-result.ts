@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+export const taskStatusSchema = z.enum([
+  'pending',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
+export type TaskStatus = z.infer<typeof taskStatusSchema>;
+
+export const workflowStatusSchema = z.enum([
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'compensated',
+  'compensation_failed',
+  'cancelled',
+]);
+export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
+
+export const serializedErrorSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+  code: z.string().optional(),
+  stack: z.string().optional(),
+});
+
+export const taskResultSchema = z.object({
+  taskId: z.string(),
+  /** Role of the agent that ran (or would have run) the task. */
+  agent: z.string(),
+  status: taskStatusSchema,
+  output: z.unknown().optional(),
+  /** The last attempt's error. */
+  error: serializedErrorSchema.optional(),
+  /** Attempts started so far. */
+  attempts: z.number().int().min(0),
+  /** Epoch ms of the first attempt's start. */
+  startedAt: z.number().optional(),
+  /** Epoch ms the task settled. */
+  finishedAt: z.number().optional(),
+  /** Why a task was skipped. */
+  skipReason: z.string().optional(),
+  /** Last progress report (0..1) and message. */
+  progress: z.number().optional(),
+  progressMessage: z.string().optional(),
+});
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export const workflowResultSchema = z.object({
+  workflowId: z.string(),
+  name: z.string(),
+  status: workflowStatusSchema,
+  success: z.boolean(),
+  tasks: z.record(z.string(), taskResultSchema),
+  /** Wall time from start to end, in milliseconds. */
+  totalExecutionTime: z.number(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  /** The workflow's shared context at the end. */
+  context: z.record(z.string(), z.unknown()),
+  /** Why the run did not succeed, when it did not. */
+  error: serializedErrorSchema.optional(),
+});
+export type WorkflowResult = z.infer<typeof workflowResultSchema>;
