@@ -1,0 +1,151 @@
+/**
+ * The score and the grade. Both are pure functions of the metrics, the weights
+ * and the thresholds, so a stored evaluation can always be explained from its
+ * own `quality.scoreBreakdown`.
+ */
+import { TroupeError } from '../../errors.js';
+import type { Grade, ScoreComponent } from './evaluation-schema.js';
+import type { RunMetrics } from './metrics.js';
+
+/**
+ * Relative weights of the built-in score components. Only the ratios matter:
+ * the score divides by the sum of the weights that apply to the run.
+ */
+export interface ScoreWeights {
+  /** `performance.successRate`: tasks that completed, of those meant to run. @default 0.4 */
+  success: number;
+  /** `quality.firstAttemptRate`: tasks that succeeded without a retry. @default 0.3 */
+  reliability: number;
+  /** `performance.criticalPathRatio` (capped at 1): how close the run came to the fastest its dependencies allow. @default 0.15 */
+  schedule: number;
+  /** Share of checked outputs that matched their declared schema. @default 0.15 */
+  outputs: number;
+}
+
+export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = Object.freeze({
+  success: 0.4,
+  reliability: 0.3,
+  schedule: 0.15,
+  outputs: 0.15,
+});
+
+/** Lowest score (0..100) of each grade; anything below `fair` is POOR. */
+export interface GradeThresholds {
+  /** @default 95 */
+  excellent: number;
+  /** @default 80 */
+  good: number;
+  /** @default 60 */
+  fair: number;
+}
+
+export const DEFAULT_GRADE_THRESHOLDS: Readonly<GradeThresholds> = Object.freeze({
+  excellent: 95,
+  good: 80,
+  fair: 60,
+});
+
+/** The names built-in components use in `scoreBreakdown`; custom scorers may not reuse them. */
+export const BUILTIN_COMPONENTS: readonly (keyof ScoreWeights)[] = [
+  'success',
+  'reliability',
+  'schedule',
+  'outputs',
+];
+
+/**
+ * The built-in components, each a value in 0..1, or null when it does not
+ * apply (no task settled, no timing, no output schema declared).
+ */
+export function builtinComponents(metrics: RunMetrics, weights: ScoreWeights): ScoreComponent[] {
+  const { performance } = metrics;
+  const values: Record<keyof ScoreWeights, number | null> = {
+    success: performance.successRate,
+    reliability: metrics.firstAttemptRate,
+    schedule:
+      performance.criticalPathRatio === null ? null : Math.min(1, performance.criticalPathRatio),
+    outputs: metrics.outputsChecked > 0 ? metrics.outputsValid / metrics.outputsChecked : null,
+  };
+  return BUILTIN_COMPONENTS.map((name) => ({
+    name,
+    kind: 'builtin',
+    weight: weights[name],
+    value: values[name],
+  }));
+}
+
+/**
+ * The score, 0..100 with one decimal:
+ *
+ * `score = 100 × Σ(weightᵢ × valueᵢ) / Σ(weightᵢ)`
+ *
+ * over the components (built-in and custom) whose value is not null. A
+ * component that does not apply to a run therefore neither helps nor hurts it.
+ * If no component applies at all, the score is 100 for a successful run and 0
+ * otherwise.
+ */
+export function combineScore(components: readonly ScoreComponent[], success: boolean): number {
+  let weighted = 0;
+  let total = 0;
+  for (const { weight, value } of components) {
+    if (value === null || weight <= 0) continue;
+    weighted += weight * value;
+    total += weight;
+  }
+  const fraction = total > 0 ? weighted / total : success ? 1 : 0;
+  return Math.round(fraction * 1000) / 10;
+}
+
+/**
+ * EXCELLENT from `excellent` up, GOOD from `good`, FAIR from `fair`, POOR
+ * below. A run whose workflow did not succeed is graded FAIR at best, however
+ * high its score: a failed run is never good news.
+ */
+export function gradeFor(score: number, success: boolean, thresholds: GradeThresholds): Grade {
+  const grade: Grade =
+    score >= thresholds.excellent
+      ? 'EXCELLENT'
+      : score >= thresholds.good
+        ? 'GOOD'
+        : score >= thresholds.fair
+          ? 'FAIR'
+          : 'POOR';
+  return !success && (grade === 'EXCELLENT' || grade === 'GOOD') ? 'FAIR' : grade;
+}
+
+/**
+ * Defaults merged with overrides, checked once.
+ * @throws TroupeError `CONFIG_ERROR` naming the bad weight.
+ */
+export function resolveWeights(overrides: Partial<ScoreWeights> = {}): ScoreWeights {
+  const weights = { ...DEFAULT_SCORE_WEIGHTS, ...overrides };
+  for (const name of BUILTIN_COMPONENTS) {
+    const weight = weights[name];
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new TroupeError(
+        'CONFIG_ERROR',
+        `WorkflowEvaluator: weights.${name} is ${String(weight)}; weights must be finite numbers >= 0.`,
+        { issues: [`weights.${name}: must be a finite number >= 0`] },
+      );
+    }
+  }
+  return weights;
+}
+
+/**
+ * Defaults merged with overrides, checked once.
+ * @throws TroupeError `CONFIG_ERROR` unless `0 <= fair <= good <= excellent <= 100`.
+ */
+export function resolveThresholds(overrides: Partial<GradeThresholds> = {}): GradeThresholds {
+  const thresholds = { ...DEFAULT_GRADE_THRESHOLDS, ...overrides };
+  const { excellent, good, fair } = thresholds;
+  const ordered = [fair, good, excellent].every((value) => Number.isFinite(value));
+  if (!ordered || !(fair >= 0 && fair <= good && good <= excellent && excellent <= 100)) {
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `WorkflowEvaluator: grade thresholds must satisfy 0 <= fair <= good <= excellent <= 100; got fair=${fair}, good=${good}, excellent=${excellent}.`,
+      { issues: ['thresholds: must be ordered 0 <= fair <= good <= excellent <= 100'] },
+    );
+  }
+  return thresholds;
+}

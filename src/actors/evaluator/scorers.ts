@@ -1,0 +1,93 @@
+/**
+ * Custom score components. A scorer turns a run into a value in 0..1 that is
+ * weighed into the score beside the built-in components; it may be async, so
+ * a judge that calls a model (or any service) fits the same seam.
+ */
+import { TroupeError } from '../../errors.js';
+import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
+import type {
+  AgentStats,
+  PerformanceMetrics,
+  ScoreComponent,
+  TaskEvaluation,
+} from './evaluation-schema.js';
+import { BUILTIN_COMPONENTS } from './grading.js';
+
+/** What a scorer can look at besides the raw result. */
+export interface ScorerContext {
+  /** The definition, when the caller passed one to `evaluateWorkflow`. */
+  definition: WorkflowDefinition | undefined;
+  tasks: readonly TaskEvaluation[];
+  performance: Readonly<PerformanceMetrics>;
+  agents: readonly AgentStats[];
+  errorRate: number;
+}
+
+export interface EvaluationScorer {
+  /** Shown in `quality.scoreBreakdown`; unique, and not one of the built-in names. */
+  name: string;
+  /** Relative weight beside the built-in weights (see `ScoreWeights`). */
+  weight: number;
+  /**
+   * A value in 0..1, or null when the scorer has nothing to say about this
+   * run (its weight is then left out). Throwing, or returning anything else,
+   * does not fail the evaluation: the component is recorded with its error,
+   * left out of the score, and a note says so.
+   */
+  score(result: WorkflowResult, context: ScorerContext): Promise<number | null> | number | null;
+}
+
+/**
+ * @throws TroupeError `CONFIG_ERROR` for a nameless, duplicate or built-in
+ * name, or a weight that is not a finite number >= 0.
+ */
+export function validateScorers(scorers: readonly EvaluationScorer[]): void {
+  const seen = new Set<string>(BUILTIN_COMPONENTS);
+  scorers.forEach((scorer, index) => {
+    const at = `scorers[${index}]`;
+    if (typeof scorer.name !== 'string' || scorer.name.length === 0 || seen.has(scorer.name)) {
+      throw new TroupeError(
+        'CONFIG_ERROR',
+        `WorkflowEvaluator: ${at}.name ${JSON.stringify(scorer.name)} must be a non-empty name that no other scorer and no built-in component (${BUILTIN_COMPONENTS.join(', ')}) uses.`,
+        { issues: [`${at}.name: must be unique and non-empty`] },
+      );
+    }
+    seen.add(scorer.name);
+    if (!Number.isFinite(scorer.weight) || scorer.weight < 0) {
+      throw new TroupeError(
+        'CONFIG_ERROR',
+        `WorkflowEvaluator: ${at}.weight (scorer "${scorer.name}") is ${String(scorer.weight)}; it must be a finite number >= 0.`,
+        { issues: [`${at}.weight: must be a finite number >= 0`] },
+      );
+    }
+  });
+}
+
+/** Runs every scorer concurrently; the breakdown keeps the configured order. */
+export async function runScorers(
+  scorers: readonly EvaluationScorer[],
+  result: WorkflowResult,
+  context: ScorerContext,
+): Promise<ScoreComponent[]> {
+  return Promise.all(
+    scorers.map(async (scorer): Promise<ScoreComponent> => {
+      const base = { name: scorer.name, kind: 'custom' as const, weight: scorer.weight };
+      try {
+        const value = await scorer.score(result, context);
+        if (value === null) return { ...base, value: null };
+        if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+          return {
+            ...base,
+            value: null,
+            error: `returned ${String(value)}, expected 0..1 or null`,
+          };
+        }
+        return { ...base, value };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return { ...base, value: null, error: `threw: ${message}` };
+      }
+    }),
+  );
+}
