@@ -54,8 +54,6 @@ export interface WorkflowContext {
   /** The first task that failed for good, which ends the run. */
   failure?: { taskId: string; error: SerializedError };
   cancelReason?: string;
-  /** When the pending retry timer fires. */
-  wakeAt?: number;
 }
 
 export interface WorkflowInput {

@@ -7,6 +7,8 @@ export type WorkflowControlEvent =
   | { type: 'workflow.pause'; at: number }
   | { type: 'workflow.resume'; at: number }
   | { type: 'workflow.cancel'; at: number; reason: string }
+  /** Raised by the run itself when it may have ended (see `checkEnd`). */
+  | { type: 'run.check' }
   /** Raised by the run itself when the earliest retry backoff has elapsed. */
   | { type: 'wake'; now: number };
 

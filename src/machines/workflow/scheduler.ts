@@ -215,7 +215,9 @@ export function recordCompletion(
   run.output = report.output;
   run.finishedAt = report.at;
   run.progress = 1;
-  if (report.sharedUpdates) Object.assign(context.shared, report.sharedUpdates);
+  // Copy on write, not in place: tasks already dispatched hold the previous
+  // object and must keep seeing the context as it was when they were dispatched.
+  if (report.sharedUpdates) context.shared = { ...context.shared, ...report.sharedUpdates };
   const emitted: WorkflowEmitted[] = [
     {
       type: 'task.completed',
@@ -299,10 +301,9 @@ export function retryPolicy(context: WorkflowContext, task: TaskDefinition): Ret
   return { ...DEFAULT_RETRY_POLICY, ...context.definition.defaults.retry, ...task.retry };
 }
 
-/** Moves tasks whose backoff has elapsed back to the ready queue; returns the next wake time. */
-export function releaseDueRetries(context: WorkflowContext, now: number): number | undefined {
+/** Moves tasks whose backoff has elapsed back to the ready queue. */
+export function releaseDueRetries(context: WorkflowContext, now: number): void {
   context.lastEventAt = Math.max(context.lastEventAt, now);
-  let next: number | undefined;
   const waiting: string[] = [];
   for (const taskId of context.retrying) {
     const run = context.runs[taskId]!;
@@ -313,21 +314,9 @@ export function releaseDueRetries(context: WorkflowContext, now: number): number
       fifoPush(context.ready, taskId);
     } else {
       waiting.push(taskId);
-      next = next === undefined ? run.retryAt! : Math.min(next, run.retryAt!);
     }
   }
   context.retrying = waiting;
-  return next;
-}
-
-/** The earliest pending retry, if any. */
-export function nextRetryAt(context: WorkflowContext): number | undefined {
-  let next: number | undefined;
-  for (const taskId of context.retrying) {
-    const at = context.runs[taskId]!.retryAt;
-    if (at !== undefined && (next === undefined || at < next)) next = at;
-  }
-  return next;
 }
 
 /** Tasks dispatched and not yet finished, for aborting them. */

@@ -20,7 +20,6 @@ import {
   currentRun,
   type GuardRegistry,
   initialReady,
-  nextRetryAt,
   recordCompletion,
   recordFailure,
   recordStart,
@@ -71,19 +70,33 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     }
   };
 
+  /**
+   * Asks the machine to check whether the run ends, when it might: nothing in
+   * flight, or a task failed for good. An explicit event instead of `always`
+   * transitions, which XState re-evaluates after every event at a cost that
+   * doubled the time per task.
+   */
+  const checkEnd = (context: Context, enqueue: Enqueue) => {
+    if (context.inFlight === 0 || context.failure) enqueue.raise({ type: 'run.check' });
+  };
+
   const emitAll = (enqueue: Params['enqueue'], emitted: readonly WorkflowEmitted[]) => {
     for (const event of emitted) enqueue.emit(event);
   };
 
-  /** Re-arms the single retry timer at the earliest pending deadline. */
-  const armWake = ({ context, enqueue }: Pick<Params, 'context' | 'enqueue'>, now: number) => {
-    const next = nextRetryAt(context);
-    if (next === context.wakeAt) return;
-    enqueue.cancel('wake');
-    context.wakeAt = next;
-    if (next !== undefined) {
-      enqueue.raise({ type: 'wake', now: next }, { id: 'wake', delay: Math.max(0, next - now) });
-    }
+  /**
+   * One timer per task waiting out a backoff, armed when its failure is
+   * reported. The delay is computed from the report's time, which is current;
+   * a single timer re-armed from a `wake` event would compute it from that
+   * event's deadline instead, so a wake that fires late (a busy event loop, a
+   * simulated clock advanced past several deadlines) would delay every later
+   * retry by the same amount.
+   */
+  const armRetry = (enqueue: Enqueue, taskId: string, retryAt: number, now: number) => {
+    const id = wakeId(taskId);
+    // Scheduling under an id in use does not clear the old timer: cancel first.
+    enqueue.cancel(id);
+    enqueue.raise({ type: 'wake', now: retryAt }, { id, delay: Math.max(0, retryAt - now) });
   };
 
   const completeTask = (params: Params, flow: { release: boolean; dispatch: boolean }) => {
@@ -114,6 +127,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     }
     emitAll(enqueue, recordCompletion(context, run, event, added, deps.guards, flow.release));
     if (flow.dispatch) dispatch(params);
+    checkEnd(context, enqueue);
   };
 
   const failTask = (params: Params, flow: { dispatch: boolean }) => {
@@ -121,9 +135,11 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     if (event.type !== 'task.failed') return;
     const run = currentRun(context, event);
     if (!run) return;
-    enqueue.emit(recordFailure(context, run, event));
-    armWake(params, event.at);
+    const outcome = recordFailure(context, run, event);
+    enqueue.emit(outcome);
+    if (outcome.type === 'task.retrying') armRetry(enqueue, outcome.taskId, outcome.retryAt, event.at);
     if (flow.dispatch) dispatch(params);
+    checkEnd(context, enqueue);
   };
 
   return setup({
@@ -154,6 +170,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         });
         emitAll(enqueue, initialReady(context, deps.guards));
         dispatch(params);
+        checkEnd(context, enqueue);
       }),
       recordStart: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'task.started') return;
@@ -181,14 +198,15 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       ),
       failAndDispatch: enqueueActions((p) => failTask(p, { dispatch: true })),
       failWithoutDispatch: enqueueActions((p) => failTask(p, { dispatch: false })),
-      releaseRetries: enqueueActions((params) => {
-        const { context, event } = params;
+      releaseRetries: enqueueActions(({ context, event }) => {
         if (event.type !== 'wake') return;
-        context.wakeAt = undefined;
         releaseDueRetries(context, event.now);
-        armWake(params, event.now);
       }),
-      dispatch: enqueueActions((params) => dispatch(params)),
+      dispatch: enqueueActions((params) => {
+        dispatch(params);
+        checkEnd(params.context, params.enqueue);
+      }),
+      check: enqueueActions(({ enqueue }) => enqueue.raise({ type: 'run.check' })),
       emitPaused: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'workflow.pause') return;
         context.lastEventAt = event.at;
@@ -218,7 +236,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       }),
       finish: enqueueActions(({ context, enqueue }, params: { outcome: Outcome }) => {
         context.outcome = params.outcome;
-        enqueue.cancel('wake');
+        for (const taskId of context.retrying) enqueue.cancel(wakeId(taskId));
         if (params.outcome !== 'completed') cancelUnsettled(context);
         const at = context.lastEventAt;
         const workflowId = context.workflowId;
@@ -253,11 +271,11 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         on: { 'workflow.run': { target: 'running', actions: 'begin' } },
       },
       running: {
-        always: [
-          { guard: 'hasFailure', target: 'failing' },
-          { guard: 'allSettled', target: 'completed' },
-        ],
         on: {
+          'run.check': [
+            { guard: 'hasFailure', target: 'failing' },
+            { guard: 'allSettled', target: 'completed' },
+          ],
           'task.completed': { actions: 'completeAndDispatch' },
           'task.failed': { actions: 'failAndDispatch' },
           wake: { actions: ['releaseRetries', 'dispatch'] },
@@ -266,19 +284,23 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         },
       },
       paused: {
-        always: { guard: 'hasFailure', target: 'failing' },
         on: {
+          'run.check': { guard: 'hasFailure', target: 'failing' },
           'task.completed': { actions: 'completeWhilePaused' },
           'workflow.resume': { target: 'running', actions: ['emitResumed', 'dispatch'] },
           'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' },
         },
       },
       failing: {
-        always: { guard: 'nothingInFlight', target: 'failed' },
-        on: { 'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' } },
+        entry: 'check',
+        on: {
+          'run.check': { guard: 'nothingInFlight', target: 'failed' },
+          'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' },
+        },
       },
       cancelling: {
-        always: { guard: 'nothingInFlight', target: 'cancelled' },
+        entry: 'check',
+        on: { 'run.check': { guard: 'nothingInFlight', target: 'cancelled' } },
       },
       completed: { type: 'final', entry: { type: 'finish', params: { outcome: 'completed' } } },
       failed: { type: 'final', entry: { type: 'finish', params: { outcome: 'failed' } } },
@@ -304,6 +326,10 @@ function taskLookup(context: WorkflowContext): ReadonlyMap<string, TaskDefinitio
     get: (id: string) => (id in context.index ? taskDefinition(context, id) : undefined),
     has: (id: string) => id in context.index,
   } as ReadonlyMap<string, TaskDefinition>;
+}
+
+function wakeId(taskId: string): string {
+  return `wake:${taskId}`;
 }
 
 function missingAgentFailure(assignment: TaskAssignment): WorkflowEvent {
