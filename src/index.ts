@@ -18,6 +18,11 @@ export { type Clock, systemClock } from './runtime/clock.js';
 export type { Orchestrator } from './runtime/orchestrator.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime-options.js';
+export {
+  executeMultiAgentWorkflow,
+  type MultiAgentWorkflowRequest,
+  type MultiAgentWorkflowResult,
+} from './runtime/execute-multi-agent-workflow.js';
 export type {
   StartWorkflowOptions,
   WorkflowEngine,

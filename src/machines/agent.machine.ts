@@ -64,25 +64,33 @@ export const agentMachine = setup({
     }),
     abort: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== 'task.abort') return;
-      const queued = fifoRemove(
-        context.mailbox,
-        (a) => a.workflowId === event.workflowId && a.taskId === event.taskId,
-      );
-      if (!queued) {
-        enqueue.sendTo('executor', { ...event, type: 'abort' });
-        return;
+      const { workflowId, reason, at } = event;
+      const running: string[] = [];
+      for (const taskId of event.taskIds) {
+        const queued = fifoRemove(
+          context.mailbox,
+          (a) => a.workflowId === workflowId && a.taskId === taskId,
+        );
+        if (!queued) {
+          running.push(taskId);
+          continue;
+        }
+        const report: TaskReport = {
+          type: 'task.failed',
+          workflowId,
+          taskId,
+          attempt: queued.attempt,
+          at,
+          error: { name: 'AbortError', message: `aborted before it started: ${reason}` },
+          retryable: false,
+        };
+        const workflow = system.get(queued.replyTo);
+        if (workflow) enqueue.sendTo(workflow, report);
       }
-      const report: TaskReport = {
-        type: 'task.failed',
-        workflowId: queued.workflowId,
-        taskId: queued.taskId,
-        attempt: queued.attempt,
-        at: event.at,
-        error: { name: 'AbortError', message: `aborted before it started: ${event.reason}` },
-        retryable: false,
-      };
-      const workflow = system.get(queued.replyTo);
-      if (workflow) enqueue.sendTo(workflow, report);
+      // Only now, with the run's queued attempts gone: each abort frees a slot.
+      for (const taskId of running) {
+        enqueue.sendTo('executor', { type: 'abort', workflowId, taskId, reason, at });
+      }
     }),
     /** Passes a report on to the workflow that assigned the task. */
     forward: enqueueActions(({ event, enqueue, system }) => {

@@ -132,6 +132,10 @@ export class WorkflowEngine {
       const subscription = ref.on('*', (event: WorkflowEmitted) => this.bus.emit(event));
       this.live.set(workflowId, { ref, subscription, resolve, reject });
     });
+    // Closing the runtime rejects pending results; a caller that never awaits
+    // its handle's result must not get an unhandled rejection (which ends the
+    // process). Whoever awaits `result` still sees the rejection.
+    result.catch(() => undefined);
     ref.send({ type: 'workflow.run', at: this.deps.clock.now() } satisfies WorkflowEvent);
     return { workflowId, result };
   }

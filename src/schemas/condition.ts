@@ -24,18 +24,25 @@ export type Condition =
 const taskRef = { task: z.string().min(1), path: z.string().min(1) };
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.strictObject({ ...taskRef, equals: z.unknown() }),
-    z.strictObject({ ...taskRef, notEquals: z.unknown() }),
-    z.strictObject({ ...taskRef, exists: z.boolean() }),
-    z.strictObject({
-      guard: z.string().min(1),
-      params: z.record(z.string(), z.unknown()).optional(),
-    }),
-    z.strictObject({ all: z.array(conditionSchema).min(1) }),
-    z.strictObject({ any: z.array(conditionSchema).min(1) }),
-    z.strictObject({ not: conditionSchema }),
-  ]),
+  z.union(
+    [
+      z.strictObject({ ...taskRef, equals: z.unknown() }),
+      z.strictObject({ ...taskRef, notEquals: z.unknown() }),
+      z.strictObject({ ...taskRef, exists: z.boolean() }),
+      z.strictObject({
+        guard: z.string().min(1),
+        params: z.record(z.string(), z.unknown()).optional(),
+      }),
+      z.strictObject({ all: z.array(conditionSchema).min(1) }),
+      z.strictObject({ any: z.array(conditionSchema).min(1) }),
+      z.strictObject({ not: conditionSchema }),
+    ],
+    {
+      // Without this, a value matching no form says only "Invalid input".
+      error:
+        'not a condition: expected { task, path, equals | notEquals | exists }, { guard, params? }, { all: [...] }, { any: [...] } or { not: ... }',
+    },
+  ),
 ) as z.ZodType<Condition>;
 
 /** The tasks a condition reads; each must be an upstream dependency of the task. */

@@ -10,18 +10,33 @@ const identifier = z
   .max(200, 'must be at most 200 characters')
   .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -');
 
+const retryFields = {
+  maxAttempts: z.number().int().min(1).max(100),
+  initialDelayMs: z.number().int().min(0),
+  factor: z.number().min(1),
+  maxDelayMs: z.number().int().min(0),
+  jitter: z.number().min(0).max(1),
+};
+
 export const retryPolicySchema = z.strictObject({
   /** Total attempts including the first. @default 1 (no retry) */
-  maxAttempts: z.number().int().min(1).max(100).default(1),
+  maxAttempts: retryFields.maxAttempts.default(1),
   /** Delay before the first retry. @default 100 */
-  initialDelayMs: z.number().int().min(0).default(100),
+  initialDelayMs: retryFields.initialDelayMs.default(100),
   /** Growth per retry. @default 2 */
-  factor: z.number().min(1).default(2),
+  factor: retryFields.factor.default(2),
   /** Cap on any single delay. @default 30000 */
-  maxDelayMs: z.number().int().min(0).default(30_000),
+  maxDelayMs: retryFields.maxDelayMs.default(30_000),
   /** Randomised fraction of each delay (0..1). @default 0.2 */
-  jitter: z.number().min(0).max(1).default(0.2),
+  jitter: retryFields.jitter.default(0.2),
 });
+
+/**
+ * A partial policy (workflow defaults, task overrides): only the fields given.
+ * Not `retryPolicySchema.partial()`, which in zod 4 still fills in every
+ * default, so a task setting one field would reset the workflow's others.
+ */
+export const retryOverrideSchema = z.strictObject(retryFields).partial();
 export type RetryPolicy = z.output<typeof retryPolicySchema>;
 
 /** The retry policy of a task that sets none, and of each field it leaves out. */
@@ -42,7 +57,7 @@ export const taskDefinitionSchema = z.strictObject({
   /** Runs the task only when true; otherwise it is skipped (see condition.ts). */
   condition: conditionSchema.optional(),
   /** Overrides the workflow's default retry policy. */
-  retry: retryPolicySchema.partial().optional(),
+  retry: retryOverrideSchema.optional(),
   /** Aborts an attempt after this long; the attempt counts as failed. */
   timeoutMs: z.number().int().positive().optional(),
   /** Name of a registered compensation handler run if the workflow rolls back. */
@@ -62,7 +77,7 @@ export const workflowDefinitionSchema = z.strictObject({
   /** Defaults for every task; a task's own values win. */
   defaults: z
     .strictObject({
-      retry: retryPolicySchema.partial().optional(),
+      retry: retryOverrideSchema.optional(),
       timeoutMs: z.number().int().positive().optional(),
     })
     .default({}),

@@ -11,10 +11,13 @@ export interface AgentExecutorDeps {
   clock: Clock;
 }
 
+/** What an executor is started with. */
+type Input = { role: string };
+
 /**
  * The side-effecting half of an agent: runs `run(task, ctx)` for each
- * `execute` event and reports `task.started`, `task.progress`, and
- * `task.completed` or `task.failed` to its agent machine.
+ * `execute` event, reports `task.started` straight to the run, and
+ * `task.progress`, `task.completed` or `task.failed` to its agent machine.
  *
  * Timeouts are enforced here, from the moment the attempt starts (not when it
  * was queued): the signal is aborted and the attempt reported failed at once.
@@ -22,7 +25,7 @@ export interface AgentExecutorDeps {
  * late result is ignored.
  */
 export function createAgentExecutor(deps: AgentExecutorDeps) {
-  return fromCallback<ExecutorEvent, { role: string }>(({ input, receive, sendBack: send }) => {
+  return fromCallback<ExecutorEvent, Input>(({ input, receive, sendBack: send, system }) => {
     const sendBack = (report: TaskReport) => send(report);
     /** Running attempts by `workflowId:taskId`; `abort` fails one at once. */
     const inFlight = new Map<string, (error: TroupeError, report: boolean) => void>();
@@ -57,7 +60,15 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         else settle(undefined);
       });
 
-      sendBack({ type: 'task.started', workflowId, taskId, attempt, at: deps.clock.now() });
+      // Straight to the run: the agent machine has nothing to do with it.
+      const started: TaskReport = {
+        type: 'task.started',
+        workflowId,
+        taskId,
+        attempt,
+        at: deps.clock.now(),
+      };
+      system.get(assignment.replyTo)?.send(started);
       if (!agent) {
         fail(
           new TroupeError('UNKNOWN_AGENT', `Agent "${input.role}" is no longer registered.`, {

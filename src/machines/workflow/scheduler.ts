@@ -84,9 +84,10 @@ export function totalTasks(context: WorkflowContext): number {
 /** The tasks that can start at the beginning of a run. */
 export function initialReady(context: WorkflowContext, guards: GuardRegistry): WorkflowEmitted[] {
   const emitted: WorkflowEmitted[] = [];
-  for (const task of context.definition.tasks) {
-    if (context.runs[task.id]!.waitingOn === 0) resolveEligible(context, task.id, guards, emitted);
-  }
+  // Collected before resolving: a skip propagates and brings dependents to
+  // `waitingOn === 0`, and those must not be resolved (and counted) twice.
+  const unblocked = context.definition.tasks.filter((t) => context.runs[t.id]!.waitingOn === 0);
+  for (const task of unblocked) resolveEligible(context, task.id, guards, emitted);
   return emitted;
 }
 
@@ -227,29 +228,29 @@ export function recordCompletion(
       at: report.at,
     },
   ];
+  if (releasing) {
+    for (const dependent of context.dependents[report.taskId]!) {
+      const next = context.runs[dependent]!;
+      if (next.status === 'pending' && --next.waitingOn === 0) {
+        resolveEligible(context, dependent, guards, emitted);
+      }
+    }
+  }
+  // Added tasks are linked after the release above: one that depends on this
+  // task already counts it as settled, so it must not be released again.
   if (addedTasks.length > 0) {
     const offset = context.definition.tasks.length;
     context.definition.tasks.push(...addedTasks);
-    linkTasks(context, addedTasks, offset);
+    const unblocked = linkTasks(context, addedTasks, offset);
     emitted.push({
       type: 'tasks.added',
       workflowId: context.workflowId,
       by: report.taskId,
       taskIds: addedTasks.map((t) => t.id),
     });
-  }
-  if (!releasing) return emitted;
-  for (const dependent of context.dependents[report.taskId]!) {
-    const next = context.runs[dependent]!;
-    if (next.status === 'pending' && --next.waitingOn === 0) {
-      resolveEligible(context, dependent, guards, emitted);
-    }
-  }
-  // Added tasks that depend only on settled tasks are ready at once.
-  for (const task of addedTasks) {
-    const added = context.runs[task.id]!;
-    if (added.status === 'pending' && added.waitingOn === 0) {
-      resolveEligible(context, task.id, guards, emitted);
+    // Added tasks that depend only on settled tasks are ready at once.
+    if (releasing) {
+      for (const id of unblocked) resolveEligible(context, id, guards, emitted);
     }
   }
   return emitted;
@@ -295,6 +296,24 @@ export function recordFailure(
     attempt: run.attempts,
     error: report.error,
   };
+}
+
+/**
+ * An attempt failed while the run is cancelling, most often because the
+ * cancellation aborted it: the task ends `cancelled` (keeping the error), it
+ * does not fail the run and is not retried.
+ */
+export function recordCancellation(
+  context: WorkflowContext,
+  run: TaskRun,
+  report: { at: number; error: SerializedError },
+): void {
+  context.lastEventAt = report.at;
+  context.inFlight--;
+  context.settled++;
+  run.status = 'cancelled';
+  run.error = report.error;
+  run.finishedAt = report.at;
 }
 
 export function retryPolicy(context: WorkflowContext, task: TaskDefinition): RetryPolicy {

@@ -20,6 +20,7 @@ import {
   currentRun,
   type GuardRegistry,
   initialReady,
+  recordCancellation,
   recordCompletion,
   recordFailure,
   recordStart,
@@ -137,7 +138,8 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     if (!run) return;
     const outcome = recordFailure(context, run, event);
     enqueue.emit(outcome);
-    if (outcome.type === 'task.retrying') armRetry(enqueue, outcome.taskId, outcome.retryAt, event.at);
+    if (outcome.type === 'task.retrying')
+      armRetry(enqueue, outcome.taskId, outcome.retryAt, event.at);
     if (flow.dispatch) dispatch(params);
     checkEnd(context, enqueue);
   };
@@ -198,6 +200,14 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       ),
       failAndDispatch: enqueueActions((p) => failTask(p, { dispatch: true })),
       failWithoutDispatch: enqueueActions((p) => failTask(p, { dispatch: false })),
+      /** An attempt ended badly during cancellation (usually its abort): the task is cancelled, not failed. */
+      cancelTask: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'task.failed') return;
+        const run = currentRun(context, event);
+        if (!run) return;
+        recordCancellation(context, run, event);
+        checkEnd(context, enqueue);
+      }),
       releaseRetries: enqueueActions(({ context, event }) => {
         if (event.type !== 'wake') return;
         releaseDueRetries(context, event.now);
@@ -221,13 +231,18 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         if (event.type !== 'workflow.cancel') return;
         context.lastEventAt = event.at;
         context.cancelReason = event.reason;
+        // One event per agent, so it can drop queued attempts before aborting running ones.
+        const byAgent = new Map<string, string[]>();
         for (const { taskId, agent } of runningTasks(context)) {
+          byAgent.set(agent, [...(byAgent.get(agent) ?? []), taskId]);
+        }
+        for (const [agent, taskIds] of byAgent) {
           const ref = system.get(agentSystemId(agent));
           if (!ref) continue;
           const abort: AgentEvent = {
             type: 'task.abort',
             workflowId: context.workflowId,
-            taskId,
+            taskIds,
             reason: event.reason,
             at: event.at,
           };
@@ -300,7 +315,10 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       },
       cancelling: {
         entry: 'check',
-        on: { 'run.check': { guard: 'nothingInFlight', target: 'cancelled' } },
+        on: {
+          'run.check': { guard: 'nothingInFlight', target: 'cancelled' },
+          'task.failed': { actions: 'cancelTask' },
+        },
       },
       completed: { type: 'final', entry: { type: 'finish', params: { outcome: 'completed' } } },
       failed: { type: 'final', entry: { type: 'finish', params: { outcome: 'failed' } } },
