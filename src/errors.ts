@@ -26,7 +26,15 @@ export type TroupeErrorCode =
   | 'JOB_CANCELLED'
   | 'UNKNOWN_HANDLER'
   | 'QUEUE_STOPPED'
-  | 'WAIT_TIMEOUT';
+  | 'WAIT_TIMEOUT'
+  | 'INVALID_MESSAGE'
+  | 'UNKNOWN_RECIPIENT'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_FAILED'
+  | 'VERSION_CONFLICT'
+  | 'LOCK_TIMEOUT'
+  | 'LOCK_NOT_HELD'
+  | 'LOCK_ALREADY_HELD';
 
 export interface TroupeErrorContext {
   workflowId?: string;

@@ -27,6 +27,10 @@ Options:
   --plan <file>      run: a workflow definition (JSON) to run instead of planning
   --requirements <json>  run: requirements for the planner, as a JSON object
   --dry-run          run: print the plan and stop
+  --model <name>     run: plan and work with this LLM (or set TROUPE_MODEL)
+  --base-url <url>   run: OpenAI-compatible server (or OPENAI_BASE_URL; key: OPENAI_API_KEY)
+  --workspace <dir>  run with an LLM: the specialists' folder (default: troupe-workspace)
+  --allow-command <program>  run with an LLM: a program the specialists may run (repeatable)
   -h, --help         this help
 `;
 
@@ -63,6 +67,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             dryRun: values['dry-run'] ?? false,
             ...(values.agents ? { agents: values.agents } : {}),
             ...(values.plan ? { plan: values.plan } : {}),
+            ...(values.model ? { model: values.model } : {}),
+            ...(values['base-url'] ? { baseURL: values['base-url'] } : {}),
+            ...(values.workspace ? { workspace: values.workspace } : {}),
+            ...(values['allow-command'] ? { allowCommands: values['allow-command'] } : {}),
           },
           io,
         );
@@ -98,6 +106,10 @@ function parse(argv: readonly string[]) {
       plan: { type: 'string' },
       requirements: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      model: { type: 'string' },
+      'base-url': { type: 'string' },
+      workspace: { type: 'string' },
+      'allow-command': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,4 +1,4 @@
-import type { WorkflowEmitted } from '../machines/workflow/events.js';
+import type { EngineEvent } from '../runtime/engine-events.js';
 import type { Clock } from '../runtime/clock.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import type { TaskStatus, WorkflowResult } from '../schemas/workflow-result.js';
@@ -61,7 +61,7 @@ export class ProgressView {
     if (!this.rows.has(id)) this.rows.set(id, { id, agent, status: 'pending', attempt: 0 });
   }
 
-  handle(event: WorkflowEmitted): void {
+  handle(event: EngineEvent): void {
     if (!('taskId' in event) || event.type === 'workflow.failed') return;
     const row = this.rows.get(event.taskId);
     if (!row) return;

@@ -21,6 +21,8 @@ export interface TaskAssignment {
   timeoutMs?: number;
   /** System id of the workflow actor to report to. */
   replyTo: string;
+  /** Time of the event that led to the dispatch. */
+  dispatchedAt: number;
 }
 
 /** What a finished attempt produced besides its output. */
@@ -63,13 +65,45 @@ export type TaskReport =
 /** Events an agent actor accepts. */
 export type AgentEvent =
   | { type: 'task.assign'; assignment: TaskAssignment }
-  | { type: 'task.abort'; workflowId: string; taskId: string; reason: string; at: number }
+  /**
+   * Aborts attempts of one run, all those this agent holds in one event: the
+   * queued ones are dropped before any running one is aborted, so the slot an
+   * abort frees never starts another attempt of the same run.
+   */
+  | { type: 'task.abort'; workflowId: string; taskIds: string[]; reason: string; at: number }
   | TaskReport;
 
 /** Events an agent's executor accepts from its agent. */
 export type ExecutorEvent =
   | { type: 'execute'; assignment: TaskAssignment }
   | { type: 'abort'; workflowId: string; taskId: string; reason: string; at: number };
+
+/** A workflow asks the compensator to undo one completed task. */
+export interface CompensationRequest {
+  type: 'compensate';
+  workflowId: string;
+  workflowName: string;
+  taskId: string;
+  /** Name of the handler (the task's `compensation`). */
+  compensation: string;
+  attempt: number;
+  output: unknown;
+  replyTo: string;
+}
+
+export type CompensationReport =
+  | { type: 'compensate.done'; workflowId: string; taskId: string; attempt: number; at: number }
+  | {
+      type: 'compensate.failed';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      at: number;
+      error: SerializedError;
+    };
+
+/** System id of the runtime's compensator actor. */
+export const COMPENSATOR_SYSTEM_ID = 'compensator';
 
 export function agentSystemId(role: string): string {
   return `agent:${role}`;

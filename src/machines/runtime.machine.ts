@@ -1,10 +1,19 @@
-import { type AnyStateMachine, enqueueActions, setup } from 'xstate';
+import { type AnyStateMachine, type CallbackActorLogic, enqueueActions, setup } from 'xstate';
 import type { SerializedError } from '../errors.js';
 import { serializeError } from '../errors.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import type { AgentMachineInput, agentMachine } from './agent.machine.js';
 import type { orchestratorMachine } from './orchestrator.machine.js';
-import { agentSystemId, workflowSystemId } from './protocol.js';
+import {
+  agentSystemId,
+  COMPENSATOR_SYSTEM_ID,
+  type CompensationRequest,
+  workflowSystemId,
+} from './protocol.js';
+
+/** Runs compensation handlers; provided by the runtime (`src/actors/saga/compensator.ts`). */
+export type CompensatorLogic = CallbackActorLogic<CompensationRequest>;
+
 import type { WorkflowInput } from './workflow/context.js';
 import type { WorkflowMachine } from './workflow/workflow.machine.js';
 
@@ -22,7 +31,8 @@ export type RuntimeEmitted =
 const WORKFLOW_PREFIX = workflowSystemId('');
 
 /**
- * The root of the actor system. It owns the orchestrator, one actor per
+ * The root of the actor system. It owns the orchestrator, the saga
+ * compensator (`compensator`), one actor per
  * registered agent (`agent:<role>`) and one per live workflow run
  * (`workflow:<id>`), so one system holds the whole runtime and the inspector
  * sees all of it. Finished runs are stopped at once: children accumulate
@@ -32,6 +42,7 @@ export function createRuntimeMachine(logic: {
   agent: typeof agentMachine;
   workflow: WorkflowMachine;
   orchestrator: typeof orchestratorMachine;
+  compensator: CompensatorLogic;
 }) {
   return setup({
     types: {
@@ -42,14 +53,19 @@ export function createRuntimeMachine(logic: {
       agent: logic.agent,
       workflow: logic.workflow,
       orchestrator: logic.orchestrator,
+      compensator: logic.compensator,
     } as {
       agent: typeof agentMachine;
       workflow: WorkflowMachine;
       orchestrator: typeof orchestratorMachine;
+      compensator: CompensatorLogic;
     },
   }).createMachine({
     id: 'troupe',
-    invoke: { id: 'orchestrator', systemId: 'orchestrator', src: 'orchestrator' },
+    invoke: [
+      { id: 'orchestrator', systemId: 'orchestrator', src: 'orchestrator' },
+      { id: COMPENSATOR_SYSTEM_ID, systemId: COMPENSATOR_SYSTEM_ID, src: 'compensator' },
+    ],
     on: {
       'agent.register': {
         actions: enqueueActions(({ event, enqueue }) => {

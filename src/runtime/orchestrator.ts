@@ -8,7 +8,7 @@ import {
   formatZodIssues,
   validateDefinition,
 } from '../schemas/validate.js';
-import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
+import type { WorkflowDefinition, WorkflowDefinitionInput } from '../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import type { StartWorkflowOptions, WorkflowEngine } from './workflow-engine.js';
 
@@ -111,7 +111,7 @@ export class Orchestrator {
 
   /** Runs a definition (validated first) and resolves with its result. */
   executeWorkflow(
-    definition: WorkflowDefinition,
+    definition: WorkflowDefinitionInput,
     context?: Record<string, unknown>,
     options: Omit<StartWorkflowOptions, 'context'> = {},
   ): Promise<WorkflowResult> {

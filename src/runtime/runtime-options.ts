@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
 import type { AgentDefinition } from '../actors/agents/define-agent.js';
+import { type LlmClient, type LlmOptions, toLlmClient } from '../actors/llm/llm-client.js';
+import { createLlmPlanner } from '../actors/llm/llm-planner.js';
 import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
 import { type Clock, systemClock } from './clock.js';
+import type { RuntimeInspectorOptions } from './inspector/server.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -15,8 +18,17 @@ export interface RuntimeOptions {
   dataDir?: string | false;
   /** Agents to register at once (more can be added with `registerAgent`). @default [] */
   agents?: readonly AgentDefinition[];
-  /** Decomposes task descriptions into workflows. @default the heuristic planner */
+  /** Decomposes task descriptions into workflows. @default the LLM planner with `llm`, else the heuristic planner */
   planner?: Planner;
+  /**
+   * An OpenAI-compatible server (OpenAI, Ollama, vLLM, LM Studio, llama.cpp);
+   * fields left out come from OPENAI_BASE_URL, OPENAI_API_KEY and TROUPE_MODEL,
+   * so `{}` means "from the environment". With it the default planner is the
+   * LLM planner (falling back to the heuristic one), and `rt.options.llm` is
+   * the client to pass to `specialists({ llm, workspace })` or `defineLlmAgent`.
+   * @default none: no model is used
+   */
+  llm?: LlmOptions | LlmClient;
   /** Source of time for timestamps, timeouts and retry backoff. @default the system clock */
   clock?: Clock;
   /** Makes workflow and request ids. @default `wf-` + a random UUID */
@@ -24,11 +36,30 @@ export interface RuntimeOptions {
   /** Receives every XState inspection event of the whole actor system. @default none */
   inspect?: (event: InspectionEvent) => void;
   /**
+   * Serves the live inspector (a local page and its WebSocket bridge, see
+   * docs/inspector.md) at `rt.inspector.url`; `port: 0` picks a free port.
+   * A non-loopback `host`, and `controls`, require a token.
+   * @default none: no server, and inspection costs nothing
+   */
+  inspector?: RuntimeInspectorOptions;
+  /**
    * Receives errors that must not stop the runtime: a throwing event handler,
    * a failed store write of a finished run.
    * @default logs to stderr
    */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Journal every run's events and checkpoint its state, so it survives a
+   * crash (see docs/durability.md).
+   * @default true with a `dataDir`, false in memory
+   */
+  durable?: boolean;
+  /** Task completions between two checkpoints of a run. @default 100 */
+  checkpointInterval?: number;
+  /** Checkpoints kept per run, for `engine.history` and `engine.fork`. @default 5 */
+  keepCheckpoints?: number;
+  /** Resume the interrupted runs found in the store when the runtime starts. @default false */
+  autoResume?: boolean;
 }
 
 /** Options with every default applied, once. */
@@ -36,21 +67,35 @@ export interface ResolvedRuntimeOptions {
   dataDir: string | false;
   agents: readonly AgentDefinition[];
   planner: Planner;
+  llm: LlmClient | undefined;
   clock: Clock;
   createId: (kind: 'workflow' | 'plan') => string;
   inspect: ((event: InspectionEvent) => void) | undefined;
+  inspector: RuntimeInspectorOptions | undefined;
   onError: (error: unknown, context: string) => void;
+  durable: boolean;
+  checkpointInterval: number;
+  keepCheckpoints: number;
+  autoResume: boolean;
 }
 
 export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeOptions {
+  const llm = options.llm ? toLlmClient(options.llm) : undefined;
+  const dataDir = options.dataDir ?? '.troupe';
   return {
-    dataDir: options.dataDir ?? '.troupe',
+    dataDir,
+    durable: options.durable ?? dataDir !== false,
+    checkpointInterval: options.checkpointInterval ?? 100,
+    keepCheckpoints: options.keepCheckpoints ?? 5,
+    autoResume: options.autoResume ?? false,
     agents: options.agents ?? [],
-    planner: options.planner ?? heuristicPlanner,
+    planner: options.planner ?? (llm ? createLlmPlanner({ llm }) : heuristicPlanner),
+    llm,
     clock: options.clock ?? systemClock,
     createId:
       options.createId ?? ((kind) => `${kind === 'workflow' ? 'wf' : 'plan'}-${randomUUID()}`),
     inspect: options.inspect,
+    inspector: options.inspector,
     onError:
       options.onError ??
       ((error, context) => {

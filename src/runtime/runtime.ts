@@ -2,6 +2,8 @@ import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
 import type { AgentDefinition } from '../actors/agents/define-agent.js';
 import type { AgentProfile } from '../actors/planners/planner.js';
+import { CompensationRegistry } from '../actors/saga/compensations.js';
+import { createCompensator } from '../actors/saga/compensator.js';
 import { TroupeError } from '../errors.js';
 import { agentMachine } from '../machines/agent.machine.js';
 import { orchestratorMachine } from '../machines/orchestrator.machine.js';
@@ -12,13 +14,16 @@ import type { DefinitionRegistry } from '../schemas/validate.js';
 import { LevelStore } from '../store/level-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
+import { createInspectorServer, type InspectorServer } from './inspector/index.js';
 import { Orchestrator } from './orchestrator.js';
 import {
   type ResolvedRuntimeOptions,
   type RuntimeOptions,
   resolveRuntimeOptions,
 } from './runtime-options.js';
-import { WorkflowEngine } from './workflow-engine.js';
+import { DurableRuns } from './durability/durable-runs.js';
+import { JournalWriter } from './durability/journal-writer.js';
+import { WorkflowEngine, type WorkflowHandle } from './workflow-engine.js';
 
 /**
  * Creates a runtime: one XState actor system holding the orchestrator, the
@@ -30,7 +35,19 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const resolved = resolveRuntimeOptions(options);
   const store =
     resolved.dataDir === false ? new MemoryStore() : await LevelStore.open(resolved.dataDir);
-  return new Runtime(resolved, store);
+  const runtime = new Runtime(resolved, store);
+  if (resolved.autoResume) await runtime.resumeInterrupted();
+  // The inspector attaches to the running system (it walks the actors that
+  // exist already), so without it no inspection observer is ever registered.
+  if (resolved.inspector) {
+    try {
+      runtime.inspector = await createInspectorServer({ ...resolved.inspector, runtime });
+    } catch (error) {
+      await runtime.close();
+      throw error;
+    }
+  }
+  return runtime;
 }
 
 export class Runtime {
@@ -38,8 +55,11 @@ export class Runtime {
   readonly actor: Actor<RuntimeMachine>;
   readonly engine: WorkflowEngine;
   readonly orchestrator: Orchestrator;
+  /** The live inspector server, when `inspector` was given; `rt.close()` closes it. */
+  inspector: InspectorServer | undefined;
   private readonly agents = new Map<string, AgentDefinition>();
   private readonly guards = new Map<string, ConditionGuard>();
+  private readonly compensations = new CompensationRegistry();
   private closed = false;
 
   /** Use {@link createRuntime}. */
@@ -48,16 +68,18 @@ export class Runtime {
     readonly store: Store,
   ) {
     const { clock, planner } = options;
+    const workflowLogic = createWorkflowMachine({
+      guards: this.guards,
+      roles: () => new Set(this.agents.keys()),
+    });
     const machine = createRuntimeMachine({
       agent: agentMachine.provide({
         actors: {
           executor: createAgentExecutor({ lookup: (role) => this.agents.get(role), clock }),
         },
       }),
-      workflow: createWorkflowMachine({
-        guards: this.guards,
-        roles: () => new Set(this.agents.keys()),
-      }),
+      workflow: workflowLogic,
+      compensator: createCompensator(this.compensations, clock),
       orchestrator: orchestratorMachine.provide({
         actors: { planner: fromPromise(({ input, signal }) => planner.plan(input, signal)) },
       }),
@@ -70,14 +92,33 @@ export class Runtime {
     // Without an error observer XState rethrows actor errors from a timer and
     // the process dies; report them instead.
     this.actor.subscribe({ error: (error) => options.onError(error, 'runtime actor') });
+    const writer = new JournalWriter(store, (error) => options.onError(error, 'writing the journal'));
+    const durability = options.durable
+      ? {
+          writer,
+          runs: new DurableRuns(
+            writer,
+            options,
+            () => clock.now(),
+            (workflowId, { seq, reason, takenAt }) =>
+              this.engine.emit({ type: 'checkpoint.saved', workflowId, seq, reason, at: takenAt }),
+          ),
+        }
+      : undefined;
     this.engine = new WorkflowEngine({
       actor: this.actor,
       store,
       clock,
+      logic: workflowLogic,
+      compensations: this.compensations,
       registry: () => this.registry(),
       createId: () => options.createId('workflow'),
       onError: options.onError,
+      ...(durability ? { durability } : {}),
     });
+    // The journal is fed from the inspection stream: it reports every event
+    // a run processed together with the snapshot it produced.
+    if (durability) this.actor.system.inspect((event) => this.engine.observe(event));
     this.orchestrator = new Orchestrator({
       ref: () => this.actor.system.get('orchestrator'),
       engine: this.engine,
@@ -118,6 +159,24 @@ export class Runtime {
     return this;
   }
 
+  /**
+   * Resumes every run a crash left behind (`engine.interrupted()`); one that
+   * cannot be resumed (missing agent, corrupt record) is reported to
+   * `onError` and left as stored. Returns the handles of the resumed runs.
+   */
+  async resumeInterrupted(): Promise<WorkflowHandle[]> {
+    const handles: WorkflowHandle[] = [];
+    for (const record of await this.engine.interrupted()) {
+      try {
+        const handle = await this.engine.recover(record.workflowId);
+        if (handle) handles.push(handle);
+      } catch (error) {
+        this.options.onError(error, `resuming workflow "${record.workflowId}"`);
+      }
+    }
+    return handles;
+  }
+
   /** The registered agents as planners see them. */
   profiles(): AgentProfile[] {
     return [...this.agents.values()].map(({ role, displayName, expertise, stage }) => ({
@@ -132,10 +191,12 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.inspector?.close();
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
     );
     this.actor.stop();
+    await this.engine.flushed();
     await this.store.close();
   }
 

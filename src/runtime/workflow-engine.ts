@@ -1,27 +1,37 @@
-import type { Actor, AnyActorRef, Subscription } from 'xstate';
+import type { Actor, AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import type { CompensationHandler, CompensationRegistry } from '../actors/saga/compensations.js';
 import { TroupeError } from '../errors.js';
 import { workflowSystemId } from '../machines/protocol.js';
 import type { RuntimeMachine } from '../machines/runtime.machine.js';
-import type { WorkflowContext } from '../machines/workflow/context.js';
-import type { WorkflowEmitted, WorkflowEvent } from '../machines/workflow/events.js';
+import type { WorkflowContext, WorkflowInput } from '../machines/workflow/context.js';
+import type { WorkflowEvent } from '../machines/workflow/events.js';
 import { buildWorkflowResult } from '../machines/workflow/result.js';
+import type { WorkflowMachine } from '../machines/workflow/workflow.machine.js';
 import type { RunRecord } from '../schemas/run-record.js';
 import { type DefinitionRegistry, validateDefinition } from '../schemas/validate.js';
 import type { WorkflowDefinitionInput } from '../schemas/workflow-definition.js';
 import type { WorkflowResult, WorkflowStatus } from '../schemas/workflow-result.js';
-import { workflowKey } from '../store/keys.js';
-import type { Store } from '../store/store.js';
+import { workflowKey, workflowSeqKey } from '../store/keys.js';
+import type { Store, StoreOp } from '../store/store.js';
 import type { Clock } from './clock.js';
+import type { DurableRuns } from './durability/durable-runs.js';
+import type { JournalWriter } from './durability/journal-writer.js';
+import type { CheckpointInfo } from './durability/records.js';
+import { listCheckpoints, readRunRecord, recoverRun } from './durability/recovery.js';
+import type { EngineEvent } from './engine-events.js';
 import { EventBus, type ListenerFor } from './event-bus.js';
+import { checkRunnable } from './runnable.js';
 
 export interface StartWorkflowOptions {
   /** Id of the run; must be new. @default a generated id */
   workflowId?: string;
   /** Initial shared context of the run. @default {} */
   context?: Record<string, unknown>;
+  /** Completions between checkpoints of this run. @default the runtime's `checkpointInterval` */
+  checkpointInterval?: number;
 }
 
-/** A run that has started. */
+/** A run that has started (or been resumed). */
 export interface WorkflowHandle {
   workflowId: string;
   /** Settles when the run ends, whatever its status; rejects only if the runtime closes first. */
@@ -31,29 +41,47 @@ export interface WorkflowHandle {
 /** A run's state now: live from its actor, or as stored once it has ended. */
 export type WorkflowState = WorkflowResult;
 
+/** `list()` filter: a stored status, or `interrupted` (not ended, and not live in this process). */
+export type RunFilter = { status?: WorkflowStatus | 'interrupted' };
+
 export interface WorkflowEngineDeps {
   actor: Actor<RuntimeMachine>;
   store: Store;
   clock: Clock;
+  logic: WorkflowMachine;
+  compensations: CompensationRegistry;
   registry: () => DefinitionRegistry;
   createId: () => string;
   onError: (error: unknown, context: string) => void;
+  /** Journal and checkpoints; absent when the runtime is not durable. */
+  durability?: { writer: JournalWriter; runs: DurableRuns };
 }
 
 interface LiveRun {
   ref: AnyActorRef;
+  record: RunRecord;
   subscription: Subscription;
+  result: Promise<WorkflowResult>;
   resolve: (result: WorkflowResult) => void;
   reject: (error: unknown) => void;
 }
 
+const FINAL_STATES = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'compensated',
+  'compensationFailed',
+]);
+
 /**
- * Starts, controls and observes workflow runs. Each run is a child actor of
- * the runtime's root; this class only translates calls into events and
- * events into promises and listener calls.
+ * Starts, controls, observes and recovers workflow runs. Each run is a child
+ * actor of the runtime's root; this class translates calls into events,
+ * events into promises and listener calls, and stored state back into live
+ * actors (see `durability/`).
  */
 export class WorkflowEngine {
-  private readonly bus: EventBus<WorkflowEmitted>;
+  private readonly bus: EventBus<EngineEvent>;
   private readonly live = new Map<string, LiveRun>();
 
   constructor(private readonly deps: WorkflowEngineDeps) {
@@ -71,26 +99,34 @@ export class WorkflowEngine {
   }
 
   /** Listens to run events (`task.completed`, `workflow.failed`, ... or `*`). Returns an unsubscribe function. */
-  on<K extends WorkflowEmitted['type'] | '*'>(
+  on<K extends EngineEvent['type'] | '*'>(
     type: K,
-    listener: ListenerFor<WorkflowEmitted, K>,
+    listener: ListenerFor<EngineEvent, K>,
   ): () => void {
     return this.bus.on(type, listener);
   }
 
-  off<K extends WorkflowEmitted['type'] | '*'>(
-    type: K,
-    listener: ListenerFor<WorkflowEmitted, K>,
-  ): void {
+  off<K extends EngineEvent['type'] | '*'>(type: K, listener: ListenerFor<EngineEvent, K>): void {
     this.bus.off(type, listener);
   }
 
   /** The seed's name for {@link on}. */
-  registerEventHandler<K extends WorkflowEmitted['type'] | '*'>(
+  registerEventHandler<K extends EngineEvent['type'] | '*'>(
     type: K,
-    listener: ListenerFor<WorkflowEmitted, K>,
+    listener: ListenerFor<EngineEvent, K>,
   ): () => void {
     return this.on(type, listener);
+  }
+
+  /**
+   * Registers the compensation handlers of a workflow (by its name). A saga
+   * run resumed in another process needs the same registration first.
+   */
+  registerCompensations(
+    workflowName: string,
+    handlers: Readonly<Record<string, CompensationHandler>>,
+  ): void {
+    this.deps.compensations.register(workflowName, handlers);
   }
 
   /**
@@ -102,9 +138,10 @@ export class WorkflowEngine {
     options: StartWorkflowOptions = {},
   ): Promise<WorkflowHandle> {
     const valid = validateDefinition(definition, this.deps.registry());
+    checkRunnable(valid, this.deps.registry(), this.deps.compensations);
     const workflowId = options.workflowId ?? this.deps.createId();
     workflowKey(workflowId);
-    if (this.live.has(workflowId) || (await this.deps.store.get('workflows', workflowId))) {
+    if (this.live.has(workflowId) || (await readRunRecord(this.deps.store, workflowId))) {
       throw new TroupeError(
         'INVALID_INPUT',
         `A workflow run with id "${workflowId}" already exists; choose another workflowId.`,
@@ -118,26 +155,14 @@ export class WorkflowEngine {
       status: 'running',
       createdAt: now,
       updatedAt: now,
+      ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),
     };
-    await this.deps.store.batch([
-      { type: 'put', collection: 'workflows', key: workflowKey(workflowId), value: record },
-    ]);
-
-    this.deps.actor.send({
-      type: 'workflow.create',
-      input: { workflowId, definition: valid, shared: { ...options.context } },
+    await this.deps.store.batch([recordOp(record)]);
+    this.deps.durability?.runs.track(workflowId, {
+      checkpointInterval: options.checkpointInterval,
     });
-    const ref = this.deps.actor.system.get(workflowSystemId(workflowId)) as AnyActorRef;
-    const result = new Promise<WorkflowResult>((resolve, reject) => {
-      const subscription = ref.on('*', (event: WorkflowEmitted) => this.bus.emit(event));
-      this.live.set(workflowId, { ref, subscription, resolve, reject });
-    });
-    // Closing the runtime rejects pending results; a caller that never awaits
-    // its handle's result must not get an unhandled rejection (which ends the
-    // process). Whoever awaits `result` still sees the rejection.
-    result.catch(() => undefined);
-    ref.send({ type: 'workflow.run', at: this.deps.clock.now() } satisfies WorkflowEvent);
-    return { workflowId, result };
+    const input: WorkflowInput = { workflowId, definition: valid, shared: { ...options.context } };
+    return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
   }
 
   /** Starts a run and waits for it to end. */
@@ -148,7 +173,177 @@ export class WorkflowEngine {
     return (await this.start(definition, options)).result;
   }
 
-  /** Lets in-flight tasks finish and starts nothing new until {@link resume}. */
+  /** Runs with a checkpoint every `checkpointInterval` completions (the seed's API). */
+  async executeWithCheckpointRecovery(
+    definition: WorkflowDefinitionInput,
+    options: StartWorkflowOptions & { checkpointInterval?: number } = {},
+  ): Promise<WorkflowResult> {
+    return this.execute(definition, { checkpointInterval: 5, ...options });
+  }
+
+  /**
+   * Starts a saga run: if a task fails for good, the handlers of the tasks
+   * that completed run in reverse completion order. `handlers` maps task ids
+   * (or the names tasks give in `compensation`) to handlers.
+   */
+  async startWithSagaPattern(
+    definition: WorkflowDefinitionInput,
+    handlers: Readonly<Record<string, CompensationHandler>>,
+    options: StartWorkflowOptions = {},
+  ): Promise<WorkflowHandle> {
+    this.registerCompensations(definition.name, handlers);
+    const tasks = (definition.tasks ?? []).map((task) =>
+      task.compensation === undefined && task.id in handlers
+        ? { ...task, compensation: task.id }
+        : task,
+    );
+    return this.start({ ...definition, tasks, saga: true }, options);
+  }
+
+  async executeWithSagaPattern(
+    definition: WorkflowDefinitionInput,
+    handlers: Readonly<Record<string, CompensationHandler>>,
+    options: StartWorkflowOptions = {},
+  ): Promise<WorkflowResult> {
+    return (await this.startWithSagaPattern(definition, handlers, options)).result;
+  }
+
+  /**
+   * Brings a stored run back to life: the newest checkpoint plus the journal
+   * after it, replayed without effects; in-flight attempts are dispatched
+   * again and timers re-armed. Resolves `null` if there is no such run; a run
+   * that already ended resolves with its stored result.
+   *
+   * @throws TroupeError naming what is missing (agent, guard, compensation) or corrupt; the stored run is untouched.
+   */
+  async recover(workflowId: string): Promise<WorkflowHandle | null> {
+    const running = this.live.get(workflowId);
+    if (running) return { workflowId, result: running.result };
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record) return null;
+    if (record.result) return { workflowId, result: Promise.resolve(record.result) };
+    const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
+    checkRunnable(
+      recovered.context.definition,
+      this.deps.registry(),
+      this.deps.compensations,
+      workflowId,
+    );
+    this.deps.durability?.runs.track(workflowId, {
+      seq: recovered.seq,
+      checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
+      checkpoints: recovered.checkpoints,
+      checkpointInterval: record.checkpointInterval,
+    });
+    if (recovered.value === 'created') {
+      const input: WorkflowInput = { workflowId, definition: record.definition };
+      return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
+    }
+    if (FINAL_STATES.has(recovered.value)) {
+      // Ended, but the process died before the result was stored.
+      return this.launch(
+        record,
+        { workflowId, definition: record.definition, restore: recovered },
+        undefined,
+      );
+    }
+    return this.launch(
+      record,
+      { workflowId, definition: record.definition, restore: recovered },
+      {
+        type: 'workflow.restore',
+        at: this.deps.clock.now(),
+      },
+    );
+  }
+
+  /** The seed's API: resumes a stored run and waits for it to end; `null` if there is no such run. */
+  async resumeFromCheckpoint(workflowId: string): Promise<WorkflowResult | null> {
+    const handle = await this.recover(workflowId);
+    return handle ? handle.result : null;
+  }
+
+  /** Runs stored but neither ended nor live here: what a crash left behind. */
+  async interrupted(): Promise<RunRecord[]> {
+    return this.list({ status: 'interrupted' });
+  }
+
+  /** The kept checkpoints of a run, oldest first (time travel). */
+  history(workflowId: string): Promise<CheckpointInfo[]> {
+    return listCheckpoints(this.deps.store, workflowId);
+  }
+
+  /**
+   * Starts a new run from a past checkpoint of another (time travel): the
+   * state at that checkpoint, under a new id; the original is untouched.
+   */
+  async fork(
+    workflowId: string,
+    options: { checkpoint?: number; workflowId?: string } = {},
+  ): Promise<WorkflowHandle> {
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record)
+      throw new TroupeError(
+        'WORKFLOW_NOT_FOUND',
+        `No stored workflow run "${workflowId}" to fork.`,
+        { workflowId },
+      );
+    const recovered = await recoverRun(this.deps.store, this.deps.logic, record, {
+      checkpointSeq: options.checkpoint,
+    });
+    if (FINAL_STATES.has(recovered.value)) {
+      throw new TroupeError(
+        'INVALID_INPUT',
+        `Checkpoint ${options.checkpoint ?? recovered.seq} of "${workflowId}" is the end of the run; fork from an earlier one (engine.history lists them).`,
+        { workflowId },
+      );
+    }
+    const forkId = options.workflowId ?? this.deps.createId();
+    workflowKey(forkId);
+    const context: WorkflowContext = { ...recovered.context, workflowId: forkId };
+    checkRunnable(context.definition, this.deps.registry(), this.deps.compensations, forkId);
+    const now = this.deps.clock.now();
+    const forked: RunRecord = {
+      workflowId: forkId,
+      definition: context.definition,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      forkedFrom: { workflowId, checkpoint: recovered.seq },
+    };
+    // The fork's first checkpoint is written before it starts, so a crash
+    // right away still finds the forked state.
+    await this.deps.store.batch([
+      recordOp(forked),
+      {
+        type: 'put',
+        collection: 'snapshots',
+        key: workflowSeqKey(forkId, 0),
+        value: {
+          seq: 0,
+          value: recovered.value,
+          context: JSON.stringify(context),
+          takenAt: now,
+          reason: 'fork',
+        },
+      },
+    ]);
+    this.deps.durability?.runs.track(forkId, { checkpoints: [0] });
+    return this.launch(
+      forked,
+      {
+        workflowId: forkId,
+        definition: context.definition,
+        restore: { value: recovered.value, context },
+      },
+      {
+        type: 'workflow.restore',
+        at: now,
+      },
+    );
+  }
+
+  /** Lets in-flight tasks finish and starts nothing new until {@link resume}; survives a restart. */
   pause(workflowId: string): void {
     this.send(workflowId, { type: 'workflow.pause', at: this.deps.clock.now() });
   }
@@ -157,9 +352,19 @@ export class WorkflowEngine {
     this.send(workflowId, { type: 'workflow.resume', at: this.deps.clock.now() });
   }
 
-  /** Aborts in-flight tasks through their AbortSignal; the run ends `cancelled`. */
-  cancel(workflowId: string, reason = 'cancelled by request'): void {
-    this.send(workflowId, { type: 'workflow.cancel', at: this.deps.clock.now(), reason });
+  /** Aborts in-flight tasks through their AbortSignal; with `compensate`, a saga rollback follows. */
+  cancel(
+    workflowId: string,
+    options: string | { reason?: string; compensate?: boolean } = {},
+  ): void {
+    const { reason = 'cancelled by request', compensate = false } =
+      typeof options === 'string' ? { reason: options } : options;
+    this.send(workflowId, {
+      type: 'workflow.cancel',
+      at: this.deps.clock.now(),
+      reason,
+      compensate,
+    });
   }
 
   /** The run's current state, or undefined if there is no such run. */
@@ -167,17 +372,26 @@ export class WorkflowEngine {
     const run = this.live.get(workflowId);
     if (run) {
       const snapshot = run.ref.getSnapshot() as { value: string; context: WorkflowContext };
-      return buildWorkflowResult(snapshot.context, liveStatus(snapshot.value));
+      return buildWorkflowResult(
+        snapshot.context,
+        snapshot.value === 'paused' ? 'paused' : 'running',
+      );
     }
-    const record = await this.deps.store.get<RunRecord>('workflows', workflowKey(workflowId));
-    return record?.result;
+    return (await readRunRecord(this.deps.store, workflowId))?.result;
   }
 
-  /** Stored runs, newest first is not guaranteed: ordered by id. */
-  async list(filter: { status?: WorkflowStatus } = {}): Promise<RunRecord[]> {
+  /** Stored runs, in id order. */
+  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
     const records: RunRecord[] = [];
     for await (const [, record] of this.deps.store.range<RunRecord>('workflows')) {
-      if (!filter.status || record.status === filter.status) records.push(record);
+      const interrupted = !record.result && !this.live.has(record.workflowId);
+      if (
+        !filter.status ||
+        record.status === filter.status ||
+        (filter.status === 'interrupted' && interrupted)
+      ) {
+        records.push(record);
+      }
     }
     return records;
   }
@@ -185,6 +399,33 @@ export class WorkflowEngine {
   /** Ids of the runs live in this process. */
   liveRuns(): string[] {
     return [...this.live.keys()];
+  }
+
+  /** Resolves when every journal entry and checkpoint requested so far is written. */
+  flushed(): Promise<void> {
+    return this.deps.durability?.writer.flushed() ?? Promise.resolve();
+  }
+
+  /** Delivers an engine-level event (checkpoints) to listeners. */
+  emit(event: EngineEvent): void {
+    this.bus.emit(event);
+  }
+
+  /** Feeds the journal from XState's inspection stream (registered by the runtime when durable). */
+  observe(event: InspectionEvent): void {
+    if (event.type !== '@xstate.snapshot' || !this.deps.durability) return;
+    const id = (event.actorRef as { id?: string }).id;
+    if (!id?.startsWith('workflow:')) return;
+    const snapshot = event.snapshot as unknown as {
+      value: unknown;
+      status: string;
+      context: WorkflowContext;
+    };
+    this.deps.durability.runs.record(
+      snapshot.context.workflowId,
+      event.event as WorkflowEvent,
+      snapshot,
+    );
   }
 
   /** Rejects every pending result; called when the runtime closes. */
@@ -195,12 +436,64 @@ export class WorkflowEngine {
     }
   }
 
+  /** Spawns the run's actor, wires its events, and sends the event that sets it going. */
+  private launch(
+    record: RunRecord,
+    input: WorkflowInput,
+    go: WorkflowEvent | undefined,
+  ): WorkflowHandle {
+    const { workflowId } = record;
+    this.deps.actor.send({ type: 'workflow.create', input });
+    const ref = this.deps.actor.system.get(workflowSystemId(workflowId)) as AnyActorRef;
+    let resolve!: (result: WorkflowResult) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<WorkflowResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Closing the runtime rejects pending results; a caller that never awaits
+    // its handle's result must not get an unhandled rejection (which ends the
+    // process). Whoever awaits `result` still sees the rejection.
+    result.catch(() => undefined);
+    const subscription = ref.on('*', (event: EngineEvent) => {
+      this.trackStatus(workflowId, event);
+      this.bus.emit(event);
+    });
+    this.live.set(workflowId, { ref, record, subscription, result, resolve, reject });
+    if (go) ref.send(go);
+    else {
+      const snapshot = ref.getSnapshot() as {
+        context: WorkflowContext & { outcome?: WorkflowStatus };
+      };
+      this.settle(
+        workflowId,
+        buildWorkflowResult(snapshot.context, snapshot.context.outcome ?? 'failed'),
+      );
+    }
+    return { workflowId, result };
+  }
+
+  /** Keeps the stored status in step with pause and resume, so a paused run is listed as paused after a restart. */
+  private trackStatus(workflowId: string, event: EngineEvent): void {
+    const status: WorkflowStatus | undefined =
+      event.type === 'workflow.paused' ||
+      (event.type === 'workflow.restored' && event.state === 'paused')
+        ? 'paused'
+        : event.type === 'workflow.resumed'
+          ? 'running'
+          : undefined;
+    const run = this.live.get(workflowId);
+    if (!status || !run || run.record.status === status) return;
+    run.record = { ...run.record, status, updatedAt: this.deps.clock.now() };
+    this.write([recordOp(run.record)]);
+  }
+
   private send(workflowId: string, event: WorkflowEvent): void {
     const run = this.live.get(workflowId);
     if (!run) {
       throw new TroupeError(
         'WORKFLOW_NOT_FOUND',
-        `No live workflow run "${workflowId}" in this runtime.`,
+        `No live workflow run "${workflowId}" in this runtime; a stored one can be resumed with engine.recover().`,
         { workflowId },
       );
     }
@@ -211,22 +504,25 @@ export class WorkflowEngine {
     const run = this.live.get(workflowId);
     if (!run) return;
     this.forget(workflowId);
-    this.deps.store
-      .get<RunRecord>('workflows', workflowKey(workflowId))
-      .then((record) => {
-        if (!record) return;
-        const ended: RunRecord = {
-          ...record,
-          status: result.status,
-          updatedAt: result.finishedAt,
-          result,
-        };
-        return this.deps.store.batch([
-          { type: 'put', collection: 'workflows', key: workflowKey(workflowId), value: ended },
-        ]);
-      })
+    this.deps.durability?.runs.untrack(workflowId);
+    // `definition` is the run's own object, so it includes tasks added at run time.
+    const ended: RunRecord = {
+      ...run.record,
+      status: result.status,
+      updatedAt: result.finishedAt,
+      result,
+    };
+    this.write([recordOp(ended)]);
+    this.flushed()
       .catch((error) => this.deps.onError(error, `storing the result of workflow "${workflowId}"`))
       .finally(() => run.resolve(result));
+  }
+
+  /** Through the journal writer when durable (ordered after the run's journal), else straight to the store. */
+  private write(ops: StoreOp[]): void {
+    if (this.deps.durability) this.deps.durability.writer.enqueue(...ops);
+    else
+      this.deps.store.batch(ops).catch((error) => this.deps.onError(error, 'writing a run record'));
   }
 
   private forget(workflowId: string): void {
@@ -235,6 +531,11 @@ export class WorkflowEngine {
   }
 }
 
-function liveStatus(value: string): WorkflowStatus {
-  return value === 'paused' ? 'paused' : 'running';
+function recordOp(record: RunRecord): StoreOp {
+  return {
+    type: 'put',
+    collection: 'workflows',
+    key: workflowKey(record.workflowId),
+    value: record,
+  };
 }

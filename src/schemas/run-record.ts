@@ -14,4 +14,8 @@ export interface RunRecord {
   updatedAt: number;
   /** Present once the run has ended. */
   result?: WorkflowResult;
+  /** Completions between checkpoints, when the run set its own. */
+  checkpointInterval?: number;
+  /** The run and checkpoint this run was forked from. */
+  forkedFrom?: { workflowId: string; checkpoint: number };
 }

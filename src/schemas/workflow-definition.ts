@@ -60,7 +60,10 @@ export const taskDefinitionSchema = z.strictObject({
   retry: retryOverrideSchema.optional(),
   /** Aborts an attempt after this long; the attempt counts as failed. */
   timeoutMs: z.number().int().positive().optional(),
-  /** Name of a registered compensation handler run if the workflow rolls back. */
+  /**
+   * Name of the compensation handler that undoes this task in a saga,
+   * registered with `engine.registerCompensations(workflowName, handlers)`.
+   */
   compensation: identifier.optional(),
 });
 export type TaskDefinition = z.output<typeof taskDefinitionSchema>;
@@ -81,6 +84,11 @@ export const workflowDefinitionSchema = z.strictObject({
       timeoutMs: z.number().int().positive().optional(),
     })
     .default({}),
+  /**
+   * Saga mode: when a task fails for good, the compensations of the tasks
+   * that completed run in reverse completion order. @default false
+   */
+  saga: z.boolean().default(false),
   /** Free-form data about the run's origin (planner, request). */
   metadata: z.record(z.string(), z.unknown()).default({}),
 });

@@ -63,6 +63,13 @@ export const workflowResultSchema = z.object({
   finishedAt: z.number(),
   /** The workflow's shared context at the end. */
   context: z.record(z.string(), z.unknown()),
+  /** What a saga rollback undid, and what it could not. */
+  compensation: z
+    .object({
+      compensated: z.array(z.string()),
+      failed: z.array(z.object({ taskId: z.string(), error: serializedErrorSchema })),
+    })
+    .optional(),
   /** Why the run did not succeed, when it did not. */
   error: serializedErrorSchema.optional(),
 });

@@ -3,12 +3,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../../actors/agents/define-agent.js';
+import { llmRequested } from '../../actors/llm/llm-client.js';
 import { TroupeError } from '../../errors.js';
 import { createRuntime } from '../../runtime/runtime.js';
 import { validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import { type CliIo, runWithProgress } from '../cli-io.js';
 import { table } from '../format.js';
+import { runLlmCommand } from './run-llm.js';
 
 export interface RunArgs {
   task: string;
@@ -22,12 +24,21 @@ export interface RunArgs {
   json: boolean;
   /** Print the plan and stop. */
   dryRun: boolean;
+  /** LLM mode (with `baseURL`, or TROUPE_MODEL / OPENAI_BASE_URL set): the chat model. */
+  model?: string;
+  /** LLM mode: the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1. */
+  baseURL?: string;
+  /** LLM mode: the specialists' workspace folder. @default ./troupe-workspace */
+  workspace?: string;
+  /** LLM mode: programs the specialists may run. @default none */
+  allowCommands?: string[];
 }
 
 const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts'];
 
 /** `troupe run "<task>"`: plan with the registered agents, print the plan, run it. */
 export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
+  if (llmRequested(args)) return runLlmCommand(args, io, loadAgents);
   const agents = await loadAgents(args.agents);
   const rt = await createRuntime({ dataDir: args.dataDir, agents });
   try {

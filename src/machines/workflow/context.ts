@@ -54,10 +54,34 @@ export interface WorkflowContext {
   /** The first task that failed for good, which ends the run. */
   failure?: { taskId: string; error: SerializedError };
   cancelReason?: string;
+  /** Whether a cancel asked for the completed tasks to be compensated. */
+  compensateOnCancel?: boolean;
+  /** Completed task ids in completion order: a saga undoes them in reverse. */
+  completionOrder: string[];
+  /** The saga rollback, once it has started. */
+  compensation?: CompensationState;
+  /** Set only between a restore and the `workflow.restore` event: the state to return to. */
+  restoredState?: string;
+}
+
+/** Progress of a saga rollback. */
+export interface CompensationState {
+  /** Tasks to undo, in order (reverse completion order). */
+  queue: string[];
+  /** Index in `queue` of the step under way. */
+  next: number;
+  /** Attempts of the step under way. */
+  attempts: number;
+  compensated: string[];
+  failed: { taskId: string; error: SerializedError }[];
+  /** Epoch ms at which a failed step is tried again. */
+  retryAt?: number;
 }
 
 export interface WorkflowInput {
   workflowId: string;
   definition: WorkflowDefinition;
   shared?: Record<string, unknown>;
+  /** A state rebuilt from the store; the run waits in `created` for `workflow.restore`. */
+  restore?: { value: string; context: WorkflowContext };
 }

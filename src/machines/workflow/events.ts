@@ -1,18 +1,24 @@
 import type { SerializedError } from '../../errors.js';
-import type { TaskReport } from '../protocol.js';
+import type { CompensationReport, TaskAssignment, TaskReport } from '../protocol.js';
 
 /** Events a workflow run accepts from the runtime (besides agents' reports). */
 export type WorkflowControlEvent =
   | { type: 'workflow.run'; at: number }
   | { type: 'workflow.pause'; at: number }
   | { type: 'workflow.resume'; at: number }
-  | { type: 'workflow.cancel'; at: number; reason: string }
+  | { type: 'workflow.cancel'; at: number; reason: string; compensate?: boolean }
+  /** A dispatch that found no agent comes back to the run (see `actorBySystemId`). */
+  | { type: 'task.assign'; assignment: TaskAssignment }
+  /** Sent once to a run rebuilt from the store: returns it to the state it was in. */
+  | { type: 'workflow.restore'; at: number }
+  /** Raised by the run itself when a failed compensation step may be tried again. */
+  | { type: 'compensate.wake'; now: number }
   /** Raised by the run itself when it may have ended (see `checkEnd`). */
   | { type: 'run.check' }
   /** Raised by the run itself when the earliest retry backoff has elapsed. */
   | { type: 'wake'; now: number };
 
-export type WorkflowEvent = TaskReport | WorkflowControlEvent;
+export type WorkflowEvent = TaskReport | CompensationReport | WorkflowControlEvent;
 
 /**
  * What a run tells its observers, through XState `emit`. Names are
@@ -31,6 +37,23 @@ export type WorkflowEmitted =
       error: SerializedError;
     }
   | { type: 'workflow.cancelled'; workflowId: string; at: number; reason: string }
+  | { type: 'workflow.restored'; workflowId: string; at: number; state: string; requeued: string[] }
+  | { type: 'compensation.started'; workflowId: string; at: number; taskIds: string[] }
+  | {
+      type: 'compensation.step';
+      workflowId: string;
+      taskId: string;
+      status: 'completed' | 'retrying' | 'failed';
+      attempt: number;
+      error?: SerializedError;
+    }
+  | { type: 'compensation.completed'; workflowId: string; at: number; compensated: string[] }
+  | {
+      type: 'compensation.failed';
+      workflowId: string;
+      at: number;
+      failed: { taskId: string; error: SerializedError }[];
+    }
   | { type: 'task.started'; workflowId: string; taskId: string; attempt: number; at: number }
   | {
       type: 'task.progress';

@@ -40,6 +40,7 @@ export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
     shared: input.shared ?? {},
     startedAt: 0,
     lastEventAt: 0,
+    completionOrder: [],
   };
   linkTasks(context, input.definition.tasks, 0);
   return context;
@@ -176,6 +177,7 @@ export function takeDispatchable(context: WorkflowContext): TaskAssignment[] {
       shared: context.shared,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       replyTo: workflowSystemId(context.workflowId),
+      dispatchedAt: context.lastEventAt,
     });
   }
   return assignments;
@@ -213,6 +215,7 @@ export function recordCompletion(
   context.inFlight--;
   context.settled++;
   run.status = 'completed';
+  context.completionOrder.push(report.taskId);
   run.output = report.output;
   run.finishedAt = report.at;
   run.progress = 1;
@@ -346,6 +349,26 @@ export function runningTasks(context: WorkflowContext): { taskId: string; agent:
       running.push({ taskId: task.id, agent: task.agent });
   }
   return running;
+}
+
+/**
+ * After a restore: attempts that were in flight when the process died go back
+ * to the front of the ready queue with their attempt number, so they are
+ * dispatched again as the same attempt (a crash is not the task's failure).
+ */
+export function requeueInFlight(context: WorkflowContext): string[] {
+  const requeued: string[] = [];
+  for (const task of context.definition.tasks) {
+    const run = context.runs[task.id]!;
+    if (run.status !== 'running') continue;
+    run.status = 'pending';
+    run.attempts--;
+    context.inFlight--;
+    requeued.push(task.id);
+  }
+  // Ahead of tasks that became ready later.
+  context.ready.items.splice(context.ready.head, 0, ...requeued);
+  return requeued;
 }
 
 /** At the end of a run that did not complete: whatever never settled is cancelled. */

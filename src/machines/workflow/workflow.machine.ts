@@ -3,6 +3,7 @@ import {
   type ActorSystem,
   type ActorSystemInfo,
   type AnyActorRef,
+  and,
   enqueueActions,
   setup,
 } from 'xstate';
@@ -10,7 +11,21 @@ import { serializeError, TroupeError } from '../../errors.js';
 import { validateAddedTasks } from '../../schemas/validate.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowStatus } from '../../schemas/workflow-result.js';
-import { type AgentEvent, agentSystemId, type TaskAssignment } from '../protocol.js';
+import {
+  type AgentEvent,
+  agentSystemId,
+  COMPENSATOR_SYSTEM_ID,
+  type CompensationRequest,
+} from '../protocol.js';
+import {
+  beginCompensation,
+  compensationDone,
+  isCurrentStep,
+  nextCompensationRequest,
+  recordStepCompleted,
+  recordStepFailed,
+  shouldCompensate,
+} from './compensation.js';
 import type { WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted, WorkflowEvent } from './events.js';
 import { buildWorkflowResult } from './result.js';
@@ -25,6 +40,7 @@ import {
   recordFailure,
   recordStart,
   releaseDueRetries,
+  requeueInFlight,
   runningTasks,
   takeDispatchable,
   taskDefinition,
@@ -52,23 +68,27 @@ type Context = WorkflowContext & { outcome?: Outcome };
  * events computed from deadlines kept in context.
  */
 export function createWorkflowMachine(deps: WorkflowMachineDeps) {
-  type Params = {
-    context: Context;
-    event: WorkflowEvent;
-    enqueue: Enqueue;
-    system: ActorSystem<ActorSystemInfo>;
+  type Params = { context: Context; event: WorkflowEvent; enqueue: Enqueue };
+
+  /**
+   * Sends ready tasks to their agents. The agent is looked up when the send
+   * executes, not when it is decided, so the decision stays pure: replaying a
+   * journal through `transition()` computes the same sends and executes none.
+   * Every role was checked when the run started or was restored.
+   */
+  const dispatch = ({ context, enqueue }: Pick<Params, 'context' | 'enqueue'>) => {
+    for (const assignment of takeDispatchable(context)) {
+      enqueue.sendTo(actorBySystemId(agentSystemId(assignment.agent)), {
+        type: 'task.assign',
+        assignment,
+      } satisfies AgentEvent);
+    }
   };
 
-  const dispatch = ({
-    context,
-    enqueue,
-    system,
-  }: Pick<Params, 'context' | 'enqueue' | 'system'>) => {
-    for (const assignment of takeDispatchable(context)) {
-      const agent = system.get(agentSystemId(assignment.agent));
-      if (agent) enqueue.sendTo(agent, { type: 'task.assign', assignment } satisfies AgentEvent);
-      else enqueue.raise(missingAgentFailure(assignment));
-    }
+  const requestCompensation = ({ context, enqueue }: Pick<Params, 'context' | 'enqueue'>) => {
+    const request = nextCompensationRequest(context);
+    if (request) enqueue.sendTo(actorBySystemId(COMPENSATOR_SYSTEM_ID), request);
+    else enqueue.raise({ type: 'run.check' });
   };
 
   /**
@@ -157,6 +177,11 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       allSettled: ({ context }) =>
         context.inFlight === 0 && context.settled === totalTasks(context),
       nothingInFlight: ({ context }) => context.inFlight === 0,
+      compensates: ({ context }) => shouldCompensate(context),
+      compensationDone: ({ context }) => compensationDone(context),
+      compensationFailed: ({ context }) => (context.compensation?.failed.length ?? 0) > 0,
+      wasCancelled: ({ context }) => context.cancelReason !== undefined,
+      restoredAs: ({ context }, state: string) => context.restoredState === state,
     },
     actions: {
       begin: enqueueActions((params) => {
@@ -227,18 +252,17 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         context.lastEventAt = event.at;
         enqueue.emit({ type: 'workflow.resumed', workflowId: context.workflowId, at: event.at });
       }),
-      abortRunning: enqueueActions(({ context, event, enqueue, system }) => {
+      abortRunning: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'workflow.cancel') return;
         context.lastEventAt = event.at;
         context.cancelReason = event.reason;
+        context.compensateOnCancel = event.compensate === true;
         // One event per agent, so it can drop queued attempts before aborting running ones.
         const byAgent = new Map<string, string[]>();
         for (const { taskId, agent } of runningTasks(context)) {
           byAgent.set(agent, [...(byAgent.get(agent) ?? []), taskId]);
         }
         for (const [agent, taskIds] of byAgent) {
-          const ref = system.get(agentSystemId(agent));
-          if (!ref) continue;
           const abort: AgentEvent = {
             type: 'task.abort',
             workflowId: context.workflowId,
@@ -246,13 +270,130 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
             reason: event.reason,
             at: event.at,
           };
-          enqueue.sendTo(ref, abort);
+          enqueue.sendTo(actorBySystemId(agentSystemId(agent)), abort);
         }
+      }),
+      agentMissing: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== 'task.assign') return;
+        const { workflowId, taskId, attempt, agent } = event.assignment;
+        const error = new TroupeError(
+          'UNKNOWN_AGENT',
+          `No agent "${agent}" is registered to run task "${taskId}"; register it with rt.registerAgent().`,
+          { workflowId, taskId, agent },
+        );
+        enqueue.raise({
+          type: 'task.failed',
+          workflowId,
+          taskId,
+          attempt,
+          at: event.assignment.dispatchedAt,
+          error: serializeError(error),
+          retryable: false,
+        });
+      }),
+      /**
+       * The run was rebuilt from the store: attempts that were in flight
+       * when the process died are dispatched again (same idempotency key),
+       * and retry timers are armed again from the deadlines kept in context.
+       */
+      restore: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'workflow.restore') return;
+        const state = context.restoredState ?? 'running';
+        context.restoredState = undefined;
+        context.lastEventAt = Math.max(context.lastEventAt, event.at);
+        const requeued = requeueInFlight(context);
+        for (const taskId of context.retrying) {
+          armRetry(enqueue, taskId, context.runs[taskId]!.retryAt ?? event.at, event.at);
+        }
+        const compensation = context.compensation;
+        if (compensation?.retryAt !== undefined) {
+          enqueue.raise(
+            { type: 'compensate.wake', now: compensation.retryAt },
+            { id: COMPENSATION_WAKE, delay: Math.max(0, compensation.retryAt - event.at) },
+          );
+        } else if (compensation && state === 'compensating') {
+          // The step under way when the process died runs again.
+          compensation.attempts = Math.max(0, compensation.attempts - 1);
+          requestCompensation({ context, enqueue });
+        }
+        enqueue.emit({
+          type: 'workflow.restored',
+          workflowId: context.workflowId,
+          at: event.at,
+          state,
+          requeued,
+        });
+      }),
+      beginCompensation: enqueueActions(({ context, enqueue }) => {
+        // Entered again by a restore, which has already asked for the step under way.
+        if (context.compensation) return;
+        const state = beginCompensation(context);
+        enqueue.emit({
+          type: 'compensation.started',
+          workflowId: context.workflowId,
+          at: context.lastEventAt,
+          taskIds: [...state.queue],
+        });
+        requestCompensation({ context, enqueue });
+      }),
+      compensationStepDone: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'compensate.done' || !isCurrentStep(context, event)) return;
+        recordStepCompleted(context, event.at);
+        enqueue.emit({
+          type: 'compensation.step',
+          workflowId: context.workflowId,
+          taskId: event.taskId,
+          status: 'completed',
+          attempt: event.attempt,
+        });
+        requestCompensation({ context, enqueue });
+      }),
+      compensationStepFailed: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'compensate.failed' || !isCurrentStep(context, event)) return;
+        const retryAt = recordStepFailed(context, event.at, event.error);
+        enqueue.emit({
+          type: 'compensation.step',
+          workflowId: context.workflowId,
+          taskId: event.taskId,
+          status: retryAt === undefined ? 'failed' : 'retrying',
+          attempt: event.attempt,
+          error: event.error,
+        });
+        if (retryAt === undefined) requestCompensation({ context, enqueue });
+        else
+          enqueue.raise(
+            { type: 'compensate.wake', now: retryAt },
+            { id: COMPENSATION_WAKE, delay: Math.max(0, retryAt - event.at) },
+          );
+      }),
+      retryCompensation: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'compensate.wake' || context.compensation?.retryAt === undefined) return;
+        context.lastEventAt = Math.max(context.lastEventAt, event.now);
+        requestCompensation({ context, enqueue });
       }),
       finish: enqueueActions(({ context, enqueue }, params: { outcome: Outcome }) => {
         context.outcome = params.outcome;
         for (const taskId of context.retrying) enqueue.cancel(wakeId(taskId));
         if (params.outcome !== 'completed') cancelUnsettled(context);
+        const compensation = context.compensation;
+        if (compensation) {
+          const at = context.lastEventAt;
+          if (compensation.failed.length > 0) {
+            enqueue.emit({
+              type: 'compensation.failed',
+              workflowId: context.workflowId,
+              at,
+              failed: compensation.failed,
+            });
+          } else {
+            enqueue.emit({
+              type: 'compensation.completed',
+              workflowId: context.workflowId,
+              at,
+              compensated: compensation.compensated,
+            });
+          }
+        }
         const at = context.lastEventAt;
         const workflowId = context.workflowId;
         if (params.outcome === 'completed')
@@ -266,12 +407,22 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           });
         } else if (context.failure) {
           enqueue.emit({ type: 'workflow.failed', workflowId, at, ...context.failure });
+        } else if (context.cancelReason !== undefined) {
+          enqueue.emit({
+            type: 'workflow.cancelled',
+            workflowId,
+            at,
+            reason: context.cancelReason,
+          });
         }
       }),
     },
   }).createMachine({
     id: 'workflow',
-    context: ({ input }) => createWorkflowContext(input),
+    context: ({ input }) =>
+      input.restore
+        ? { ...input.restore.context, restoredState: input.restore.value }
+        : createWorkflowContext(input),
     on: {
       'task.started': { actions: 'recordStart' },
       'task.progress': { actions: 'recordProgress' },
@@ -283,7 +434,32 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     states: {
       /** Waits for `workflow.run`, so the runtime can subscribe before the first event is emitted. */
       created: {
-        on: { 'workflow.run': { target: 'running', actions: 'begin' } },
+        on: {
+          'workflow.run': { target: 'running', actions: 'begin' },
+          'workflow.restore': [
+            {
+              guard: { type: 'restoredAs', params: 'paused' },
+              target: 'paused',
+              actions: 'restore',
+            },
+            {
+              guard: { type: 'restoredAs', params: 'failing' },
+              target: 'failing',
+              actions: 'restore',
+            },
+            {
+              guard: { type: 'restoredAs', params: 'cancelling' },
+              target: 'cancelling',
+              actions: 'restore',
+            },
+            {
+              guard: { type: 'restoredAs', params: 'compensating' },
+              target: 'compensating',
+              actions: 'restore',
+            },
+            { target: 'running', actions: ['restore', 'dispatch'] },
+          ],
+        },
       },
       running: {
         on: {
@@ -309,16 +485,44 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       failing: {
         entry: 'check',
         on: {
-          'run.check': { guard: 'nothingInFlight', target: 'failed' },
+          'run.check': [
+            { guard: and(['nothingInFlight', 'compensates']), target: 'compensating' },
+            { guard: 'nothingInFlight', target: 'failed' },
+          ],
           'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' },
         },
       },
       cancelling: {
         entry: 'check',
         on: {
-          'run.check': { guard: 'nothingInFlight', target: 'cancelled' },
+          'run.check': [
+            { guard: and(['nothingInFlight', 'compensates']), target: 'compensating' },
+            { guard: 'nothingInFlight', target: 'cancelled' },
+          ],
           'task.failed': { actions: 'cancelTask' },
         },
+      },
+      /** Undoing completed tasks in reverse completion order (see compensation.ts). */
+      compensating: {
+        entry: 'beginCompensation',
+        on: {
+          'compensate.done': { actions: 'compensationStepDone' },
+          'compensate.failed': { actions: 'compensationStepFailed' },
+          'compensate.wake': { actions: 'retryCompensation' },
+          'run.check': [
+            {
+              guard: and(['compensationDone', 'compensationFailed']),
+              target: 'compensationFailed',
+            },
+            { guard: and(['compensationDone', 'wasCancelled']), target: 'cancelled' },
+            { guard: 'compensationDone', target: 'compensated' },
+          ],
+        },
+      },
+      compensated: { type: 'final', entry: { type: 'finish', params: { outcome: 'compensated' } } },
+      compensationFailed: {
+        type: 'final',
+        entry: { type: 'finish', params: { outcome: 'compensation_failed' } },
       },
       completed: { type: 'final', entry: { type: 'finish', params: { outcome: 'completed' } } },
       failed: { type: 'final', entry: { type: 'finish', params: { outcome: 'failed' } } },
@@ -328,9 +532,24 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
   });
 }
 
+/** A send target looked up by system id when the send is resolved (see `dispatch`). */
+type LazyTarget = (args: {
+  system: ActorSystem<ActorSystemInfo>;
+  self: AnyActorRef;
+}) => AnyActorRef;
+
+/**
+ * When no actor has the id (an agent unregistered, or the inert system of a
+ * replay), the event comes back to the run itself, which fails the task with
+ * a clear error instead of waiting forever (see `agentMissing`).
+ */
+function actorBySystemId(systemId: string): LazyTarget {
+  return ({ system, self }) => system.get(systemId) ?? self;
+}
+
 /** The part of XState's `enqueue` object the helpers above use. */
 interface Enqueue {
-  sendTo(ref: AnyActorRef, event: AgentEvent): void;
+  sendTo(to: LazyTarget, event: AgentEvent | CompensationRequest): void;
   raise(event: WorkflowEvent, options?: { id: string; delay: number }): void;
   cancel(id: string): void;
   emit(event: WorkflowEmitted): void;
@@ -346,23 +565,9 @@ function taskLookup(context: WorkflowContext): ReadonlyMap<string, TaskDefinitio
   } as ReadonlyMap<string, TaskDefinition>;
 }
 
+/** Id of the delayed event that retries a failed compensation step. */
+const COMPENSATION_WAKE = 'wake:compensation';
+
 function wakeId(taskId: string): string {
   return `wake:${taskId}`;
-}
-
-function missingAgentFailure(assignment: TaskAssignment): WorkflowEvent {
-  const error = new TroupeError(
-    'UNKNOWN_AGENT',
-    `No agent "${assignment.agent}" is registered to run task "${assignment.taskId}"; register it with rt.registerAgent().`,
-    { workflowId: assignment.workflowId, taskId: assignment.taskId, agent: assignment.agent },
-  );
-  return {
-    type: 'task.failed',
-    workflowId: assignment.workflowId,
-    taskId: assignment.taskId,
-    attempt: assignment.attempt,
-    at: Number.NaN,
-    error: serializeError(error),
-    retryable: false,
-  };
 }

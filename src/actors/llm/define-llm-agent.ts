@@ -1,0 +1,130 @@
+import { TroupeError } from '../../errors.js';
+import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
+import type { LlmTool } from './define-tool.js';
+import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
+import type { LlmResponseCache } from './response-cache.js';
+import { taskPrompt } from './task-prompt.js';
+import type { TokenUsage } from './token-usage.js';
+import { runToolLoop, type ToolCallRecord } from './tool-loop.js';
+
+/** Options of {@link defineLlmAgent}. */
+export interface LlmAgentOptions
+  extends Pick<AgentOptions, 'role' | 'displayName' | 'expertise' | 'concurrency' | 'stage'> {
+  /** Who the agent is and how it works; the task arrives as the user message. */
+  systemPrompt: string;
+  /** Tools the model may call. @default [] */
+  tools?: readonly LlmTool[];
+  /** The server to use. @default a client from OPENAI_BASE_URL, OPENAI_API_KEY, TROUPE_MODEL */
+  llm?: LlmOptions | LlmClient;
+  /** Chat model of this agent. @default the client's model */
+  model?: string;
+  /** Most model calls per attempt; an attempt whose every answer calls tools fails after this many. @default 10 */
+  maxTurns?: number;
+  /** Sampling temperature. @default the server's default */
+  temperature?: number;
+  /** Stream answers, feeding `ctx.progress` with the text as it arrives. @default true */
+  stream?: boolean;
+  /** Answers by `workflowId:taskId` + attempt + turn; a re-run of the same turn is served from it. @default none */
+  cache?: LlmResponseCache;
+  /** Tool results longer than this are cut before they go back to the model. @default 20000 */
+  maxToolResultChars?: number;
+}
+
+/**
+ * What an LLM agent's task returns. It holds everything a later reader needs
+ * (the answer, the tool calls, the tokens), so a journaled completion of the
+ * task never needs the model again.
+ */
+export interface LlmAgentOutput {
+  role: string;
+  model: string;
+  /** The model's final answer. */
+  content: string;
+  finishReason: string;
+  /** Model calls of the attempt that produced this output, cached ones included. */
+  turns: number;
+  toolCalls: ToolCallRecord[];
+  usage: TokenUsage;
+}
+
+/**
+ * Declares an agent whose work is done by a model in a tool-calling loop.
+ * The agent's AbortSignal (cancel, task timeout) aborts the HTTP request in
+ * flight; streamed text feeds `ctx.progress`; token usage is in the output
+ * (`output.usage`, summed per run by `usageOf`).
+ *
+ * @throws TroupeError `INVALID_INPUT` for bad options, `CONFIG_ERROR` if no LLM can be configured.
+ */
+export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAgentOutput> {
+  const issues = checkOptions(options);
+  if (issues.length > 0) {
+    throw new TroupeError(
+      'INVALID_INPUT',
+      `defineLlmAgent(${JSON.stringify(options.role ?? null)}): ${issues.join('; ')}`,
+      { issues },
+    );
+  }
+  const client = toLlmClient(options.llm);
+  const model = options.model ?? client.model;
+  const tools = [...(options.tools ?? [])];
+  const maxTurns = options.maxTurns ?? 10;
+  const stream = options.stream ?? true;
+  const maxToolResultChars = options.maxToolResultChars ?? 20_000;
+  const { systemPrompt, role } = options;
+  return defineAgent<LlmAgentOutput>({
+    role,
+    ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+    ...(options.expertise === undefined ? {} : { expertise: options.expertise }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.stage === undefined ? {} : { stage: options.stage }),
+    systemPrompt,
+    async run(task, ctx) {
+      const result = await runToolLoop({
+        client,
+        model,
+        site: { who: `agent "${role}", task "${task.id}"`, model },
+        messages: [
+          { role: 'system', content: systemPrompt },
+          { role: 'user', content: taskPrompt(task, ctx) },
+        ],
+        tools,
+        maxTurns,
+        temperature: options.temperature,
+        stream,
+        cache: options.cache,
+        idempotencyKey: ctx.idempotencyKey,
+        attempt: ctx.attempt,
+        signal: ctx.signal,
+        progress: (fraction, message) => ctx.progress(fraction, message),
+        maxToolResultChars,
+      });
+      return { role, model, ...result };
+    },
+  });
+}
+
+function checkOptions(options: LlmAgentOptions): string[] {
+  const issues: string[] = [];
+  if (typeof options.systemPrompt !== 'string' || options.systemPrompt.trim() === '') {
+    issues.push('systemPrompt: must be a non-empty string');
+  }
+  const names = new Set<string>();
+  for (const tool of options.tools ?? []) {
+    if (names.has(tool.name)) issues.push(`tools: two tools are named "${tool.name}"`);
+    names.add(tool.name);
+  }
+  const { maxTurns, maxToolResultChars, temperature } = options;
+  if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns >= 1)) {
+    issues.push('maxTurns: must be an integer >= 1');
+  }
+  if (
+    maxToolResultChars !== undefined &&
+    !(Number.isInteger(maxToolResultChars) && maxToolResultChars >= 100)
+  ) {
+    issues.push('maxToolResultChars: must be an integer >= 100');
+  }
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) {
+    issues.push('temperature: must be between 0 and 2');
+  }
+  return issues;
+}

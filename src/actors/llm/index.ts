@@ -1,0 +1,54 @@
+export { type ChatParams, type ChatRequest, requestChat } from './chat-request.js';
+export {
+  defineLlmAgent,
+  type LlmAgentOptions,
+  type LlmAgentOutput,
+} from './define-llm-agent.js';
+export {
+  defineTool,
+  type LlmTool,
+  type ToolContext,
+  type ToolOptions,
+  type ToolOutcome,
+} from './define-tool.js';
+export {
+  createLlmClient,
+  type LlmClient,
+  type LlmEnv,
+  type LlmOptions,
+  llmRequested,
+  toLlmClient,
+} from './llm-client.js';
+export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
+export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
+export {
+  callKeyString,
+  type LlmCallKey,
+  type LlmResponseCache,
+  MemoryLlmResponseCache,
+} from './response-cache.js';
+export {
+  type StoredLlmResponse,
+  StoreLlmResponseCache,
+  type StoreLlmResponseCacheOptions,
+} from './store-response-cache.js';
+export { type TokenBudgetScorerOptions, tokenBudgetScorer } from './token-budget-scorer.js';
+export {
+  type TokenUsage,
+  tokenUsageSchema,
+  usageOf,
+  type WorkflowUsage,
+} from './token-usage.js';
+export type { ToolCallRecord } from './tool-loop.js';
+export {
+  generateEmbeddingsTool,
+  listFilesTool,
+  readFileTool,
+  runCommandTool,
+  searchFilesTool,
+  Workspace,
+  type WorkspaceOptions,
+  type WorkspaceToolsOptions,
+  workspaceTools,
+  writeFileTool,
+} from './tools/index.js';

@@ -1,0 +1,48 @@
+import type { AgentRunContext, AgentTask } from '../agents/define-agent.js';
+
+/** Each upstream output and the shared context are cut to this many characters. */
+const MAX_SECTION_CHARS = 4000;
+
+/**
+ * The user message that starts an LLM agent's conversation: the task, its
+ * input, what the tasks it depends on produced (an LLM agent's answer text
+ * rather than its whole output record) and the shared context.
+ */
+export function taskPrompt(
+  task: AgentTask,
+  ctx: Pick<AgentRunContext, 'dependencies' | 'shared'>,
+): string {
+  const parts = [
+    `Task "${task.id}" of workflow "${task.workflowId}":`,
+    task.description || '(no description)',
+  ];
+  if (Object.keys(task.input).length > 0) {
+    parts.push('', 'Input:', fenced(JSON.stringify(task.input, null, 2)));
+  }
+  const deps = Object.entries(ctx.dependencies);
+  if (deps.length > 0) {
+    parts.push('', 'Results of the tasks this one builds on:');
+    for (const [id, output] of deps) parts.push('', `## ${id}`, describeOutput(output));
+  }
+  if (Object.keys(ctx.shared).length > 0) {
+    parts.push('', 'Shared context of the workflow:', fenced(JSON.stringify(ctx.shared, null, 2)));
+  }
+  return parts.join('\n');
+}
+
+function describeOutput(output: unknown): string {
+  if (typeof output === 'string') return cut(output);
+  const content = (output as { content?: unknown } | null)?.content;
+  if (typeof content === 'string') return cut(content);
+  return fenced(JSON.stringify(output ?? null, null, 2));
+}
+
+function fenced(text: string): string {
+  return `\`\`\`json\n${cut(text)}\n\`\`\``;
+}
+
+function cut(text: string): string {
+  return text.length <= MAX_SECTION_CHARS
+    ? text
+    : `${text.slice(0, MAX_SECTION_CHARS)}…[cut ${text.length - MAX_SECTION_CHARS} characters]`;
+}

@@ -1,0 +1,138 @@
+import type { WorkflowContext } from '../../machines/workflow/context.js';
+import type { WorkflowEvent } from '../../machines/workflow/events.js';
+import { workflowSeqKey } from '../../store/keys.js';
+import type { StoreOp } from '../../store/store.js';
+import type { JournalWriter } from './journal-writer.js';
+import type { CheckpointReason, CheckpointRecord, JournalEntry } from './records.js';
+
+/** Events that change a run and so must be journaled; everything else the run receives is derived. */
+const JOURNALED: ReadonlySet<WorkflowEvent['type']> = new Set([
+  'workflow.run',
+  'workflow.restore',
+  'workflow.pause',
+  'workflow.resume',
+  'workflow.cancel',
+  'task.started',
+  'task.completed',
+  'task.failed',
+  'compensate.done',
+  'compensate.failed',
+  'wake',
+]);
+
+export interface DurabilityOptions {
+  /** Completions between checkpoints. */
+  checkpointInterval: number;
+  /** Checkpoints kept per run for history and forking. */
+  keepCheckpoints: number;
+}
+
+/** Where a run's journal stands. */
+export interface RunJournalState {
+  /** Last journal seq written. */
+  seq: number;
+  /** Seq of the newest checkpoint (0: none). */
+  checkpointSeq: number;
+  /** Seqs of the checkpoints kept, oldest first. */
+  checkpoints: number[];
+  completionsSinceCheckpoint: number;
+  checkpointInterval: number;
+}
+
+/**
+ * Journals the events of live runs and writes their checkpoints. Fed from
+ * XState's inspection stream, which reports each event an actor processed
+ * together with the snapshot it produced, synchronously: the checkpoint is
+ * serialised on the spot, before the next event can change the context.
+ */
+export class DurableRuns {
+  private readonly runs = new Map<string, RunJournalState>();
+
+  constructor(
+    private readonly writer: JournalWriter,
+    private readonly options: DurabilityOptions,
+    private readonly now: () => number,
+    private readonly onCheckpoint: (workflowId: string, checkpoint: CheckpointRecord) => void,
+  ) {}
+
+  /** Starts journaling a run (new, resumed or forked). */
+  track(workflowId: string, state: Partial<RunJournalState> = {}): void {
+    this.runs.set(workflowId, {
+      seq: state.seq ?? 0,
+      checkpointSeq: state.checkpointSeq ?? 0,
+      checkpoints: state.checkpoints ?? [],
+      completionsSinceCheckpoint: 0,
+      checkpointInterval: state.checkpointInterval ?? this.options.checkpointInterval,
+    });
+  }
+
+  isTracked(workflowId: string): boolean {
+    return this.runs.has(workflowId);
+  }
+
+  untrack(workflowId: string): void {
+    this.runs.delete(workflowId);
+  }
+
+  /**
+   * An event was processed by a run's actor. Journals it, and checkpoints
+   * every `checkpointInterval` completions, on pause, and at the end (the
+   * final checkpoint is returned so the caller can store it with the result).
+   */
+  record(
+    workflowId: string,
+    event: WorkflowEvent,
+    snapshot: { value: unknown; status: string; context: WorkflowContext },
+    extraOps: () => StoreOp[] = () => [],
+  ): void {
+    const run = this.runs.get(workflowId);
+    if (!run || !JOURNALED.has(event.type)) return;
+    run.seq++;
+    const entry: JournalEntry = { seq: run.seq, event };
+    this.writer.append(workflowId, run.seq, entry);
+    if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
+
+    let reason: CheckpointReason | undefined;
+    if (snapshot.status === 'done') reason = 'end';
+    else if (event.type === 'workflow.pause' || event.type === 'workflow.restore') reason = 'pause';
+    else if (run.completionsSinceCheckpoint >= run.checkpointInterval) reason = 'interval';
+    if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
+  }
+
+  private checkpoint(
+    workflowId: string,
+    run: RunJournalState,
+    snapshot: { value: unknown; context: WorkflowContext },
+    reason: CheckpointReason,
+    extraOps: StoreOp[],
+  ): void {
+    const record: CheckpointRecord = {
+      seq: run.seq,
+      value: String(snapshot.value),
+      context: JSON.stringify(snapshot.context),
+      takenAt: this.now(),
+      reason,
+    };
+    const ops: StoreOp[] = [
+      {
+        type: 'put',
+        collection: 'snapshots',
+        key: workflowSeqKey(workflowId, run.seq),
+        value: record,
+      },
+    ];
+    // Compaction: the checkpoint includes every entry up to its seq.
+    for (let seq = run.checkpointSeq + 1; seq <= run.seq; seq++) {
+      ops.push({ type: 'del', collection: 'journal', key: workflowSeqKey(workflowId, seq) });
+    }
+    run.checkpoints.push(run.seq);
+    while (run.checkpoints.length > this.options.keepCheckpoints) {
+      const old = run.checkpoints.shift()!;
+      ops.push({ type: 'del', collection: 'snapshots', key: workflowSeqKey(workflowId, old) });
+    }
+    run.checkpointSeq = run.seq;
+    run.completionsSinceCheckpoint = 0;
+    this.writer.enqueue(...ops, ...extraOps);
+    this.onCheckpoint(workflowId, record);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * What durability stores, besides the run record (`workflows/<id>`):
+ *
+ * - `journal/<workflowId>/<seq>`: {@link JournalEntry}, one per event that
+ *   reached the workflow actor from outside (agents' reports, control events,
+ *   retry timers). Replaying them through the machine's pure transition
+ *   function reproduces the run's state, without repeating any effect.
+ * - `snapshots/<workflowId>/<seq>`: {@link CheckpointRecord}, the run's state
+ *   after journal entry `seq`. Entries up to `seq` are deleted in the same
+ *   batch (compaction), so recovery reads one checkpoint plus a short journal.
+ */
+import type { WorkflowEvent } from '../../machines/workflow/events.js';
+
+export interface JournalEntry {
+  seq: number;
+  event: WorkflowEvent;
+}
+
+export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
+
+export interface CheckpointRecord {
+  /** The last journal entry this checkpoint includes. */
+  seq: number;
+  /** The machine's state value (`running`, `paused`, ...). */
+  value: string;
+  /**
+   * The context, serialised when the checkpoint was taken: the live context
+   * is updated in place, so it must not be referenced until the batch is
+   * written.
+   */
+  context: string;
+  takenAt: number;
+  reason: CheckpointReason;
+}
+
+/** One checkpoint as listed by `engine.history(id)`. */
+export interface CheckpointInfo {
+  seq: number;
+  state: string;
+  takenAt: number;
+  reason: CheckpointReason;
+  completedTasks: number;
+}

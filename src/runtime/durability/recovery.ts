@@ -1,0 +1,121 @@
+import { initialTransition, transition } from 'xstate';
+import { TroupeError } from '../../errors.js';
+import type { WorkflowContext } from '../../machines/workflow/context.js';
+import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
+import type { RunRecord } from '../../schemas/run-record.js';
+import { parseSeq, prefixRange, workflowKey } from '../../store/keys.js';
+import type { Store } from '../../store/store.js';
+import type { CheckpointInfo, CheckpointRecord, JournalEntry } from './records.js';
+
+/** A run's state rebuilt from the store, ready to be restored into a live actor. */
+export interface RecoveredRun {
+  record: RunRecord;
+  /** State value and context after the newest checkpoint plus the journal after it. */
+  value: string;
+  context: WorkflowContext;
+  /** Last journal seq replayed (new entries continue after it). */
+  seq: number;
+  /** Checkpoint seqs kept, oldest first. */
+  checkpoints: number[];
+}
+
+/**
+ * Reads the newest checkpoint of a run and replays the journal written after
+ * it through the machine's pure `transition` function. Pure means effects are
+ * returned, not executed: no task is dispatched, no compensation runs and no
+ * event handler is called during replay. Effects that must happen again (the
+ * dispatch of tasks that were in flight, retry timers) are re-derived from the
+ * state when the live actor is restored.
+ *
+ * @throws TroupeError `STORE_CORRUPT` naming the run if a record cannot be read.
+ */
+export async function recoverRun(
+  store: Store,
+  logic: WorkflowMachine,
+  record: RunRecord,
+  options: { checkpointSeq?: number } = {},
+): Promise<RecoveredRun> {
+  const workflowId = record.workflowId;
+  const checkpoints = await listCheckpointRecords(store, workflowId);
+  const chosen =
+    options.checkpointSeq === undefined
+      ? checkpoints.at(-1)
+      : checkpoints.find((c) => c.seq === options.checkpointSeq);
+  if (options.checkpointSeq !== undefined && !chosen) {
+    throw new TroupeError(
+      'INVALID_INPUT',
+      `Workflow "${workflowId}" has no checkpoint ${options.checkpointSeq}; engine.history() lists the kept ones (${checkpoints.map((c) => c.seq).join(', ') || 'none'}).`,
+      { workflowId },
+    );
+  }
+
+  let snapshot = chosen
+    ? logic.resolveState({ value: chosen.value, context: parseContext(chosen, workflowId) })
+    : initialTransition(logic, { workflowId, definition: record.definition })[0];
+  let seq = chosen?.seq ?? 0;
+  if (options.checkpointSeq === undefined) {
+    for await (const [key, entry] of store.range<JournalEntry>(
+      'journal',
+      prefixRange(workflowId),
+    )) {
+      if (parseSeq(key) <= seq) continue;
+      snapshot = transition(logic, snapshot, entry.event)[0];
+      seq = entry.seq;
+    }
+  }
+  return {
+    record,
+    value: String(snapshot.value),
+    context: snapshot.context as WorkflowContext,
+    seq,
+    checkpoints: checkpoints.map((c) => c.seq),
+  };
+}
+
+/** The kept checkpoints of a run, oldest first. */
+export async function listCheckpoints(store: Store, workflowId: string): Promise<CheckpointInfo[]> {
+  const records = await listCheckpointRecords(store, workflowId);
+  return records.map((c) => {
+    const context = parseContext(c, workflowId);
+    let completedTasks = 0;
+    for (const run of Object.values(context.runs)) if (run.status === 'completed') completedTasks++;
+    return { seq: c.seq, state: c.value, takenAt: c.takenAt, reason: c.reason, completedTasks };
+  });
+}
+
+export async function readRunRecord(
+  store: Store,
+  workflowId: string,
+): Promise<RunRecord | undefined> {
+  return store.get<RunRecord>('workflows', workflowKey(workflowId));
+}
+
+async function listCheckpointRecords(
+  store: Store,
+  workflowId: string,
+): Promise<CheckpointRecord[]> {
+  const records: CheckpointRecord[] = [];
+  for await (const [, record] of store.range<CheckpointRecord>(
+    'snapshots',
+    prefixRange(workflowId),
+  )) {
+    records.push(record);
+  }
+  return records;
+}
+
+function parseContext(checkpoint: CheckpointRecord, workflowId: string): WorkflowContext {
+  try {
+    const context = JSON.parse(checkpoint.context) as WorkflowContext;
+    if (!context || typeof context !== 'object' || !context.runs || !context.definition)
+      throw new Error('missing runs or definition');
+    return context;
+  } catch (error) {
+    throw new TroupeError(
+      'STORE_CORRUPT',
+      `Checkpoint ${checkpoint.seq} of workflow "${workflowId}" is corrupt (${(error as Error).message}); the run cannot be resumed from it, other runs are unaffected.`,
+      { workflowId },
+      { cause: error },
+    );
+  }
+}

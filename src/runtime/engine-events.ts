@@ -1,0 +1,37 @@
+import type { WorkflowEmitted } from '../machines/workflow/events.js';
+import type { CheckpointReason } from './durability/records.js';
+
+/** Everything `engine.on` delivers: the runs' own events plus the engine's. */
+export type EngineEvent =
+  | WorkflowEmitted
+  | {
+      type: 'checkpoint.saved';
+      workflowId: string;
+      seq: number;
+      reason: CheckpointReason;
+      at: number;
+    };
+
+/** The seed's event names, mapped to troupe's namespaced ones. */
+export const EventType = {
+  WORKFLOW_STARTED: 'workflow.started',
+  WORKFLOW_PAUSED: 'workflow.paused',
+  WORKFLOW_RESUMED: 'workflow.resumed',
+  WORKFLOW_RESTORED: 'workflow.restored',
+  WORKFLOW_COMPLETED: 'workflow.completed',
+  WORKFLOW_FAILED: 'workflow.failed',
+  WORKFLOW_CANCELLED: 'workflow.cancelled',
+  TASK_STARTED: 'task.started',
+  TASK_PROGRESS: 'task.progress',
+  TASK_COMPLETED: 'task.completed',
+  TASK_FAILED: 'task.failed',
+  TASK_RETRYING: 'task.retrying',
+  TASK_SKIPPED: 'task.skipped',
+  TASKS_ADDED: 'tasks.added',
+  COMPENSATION_STARTED: 'compensation.started',
+  COMPENSATION_STEP: 'compensation.step',
+  COMPENSATION_COMPLETED: 'compensation.completed',
+  COMPENSATION_FAILED: 'compensation.failed',
+  CHECKPOINT_SAVED: 'checkpoint.saved',
+} as const satisfies Record<string, EngineEvent['type']>;
+export type EventType = (typeof EventType)[keyof typeof EventType];

@@ -1,0 +1,326 @@
+/**
+ * The connected clients and the batches they get. One timer per batch
+ * window (not per event): changes are coalesced by the bridge and the run
+ * watch, serialised once and sent to every client, with each client's own
+ * run changes appended. A client that cannot keep up is disconnected (it
+ * reconnects and gets the whole system again) instead of growing a buffer.
+ */
+import type { WebSocket } from 'ws';
+import type { AnyActorRef } from 'xstate';
+import type { EngineEvent as WorkflowEmitted } from '../engine-events.js';
+import type { Store } from '../../store/store.js';
+import { InspectorBridge } from './bridge.js';
+import { parseClientMessage } from './client-messages.js';
+import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+import { answer } from './requests.js';
+import { RunWatch } from './run-watch.js';
+import {
+  parseStatelyFrame,
+  type StatelyFrame,
+  statelyActorFrame,
+  statelyDefinition,
+  statelyEventFrame,
+  statelySnapshotFrame,
+} from './stately.js';
+
+/** The part of a runtime the inspector uses; a `Runtime` satisfies it. */
+export interface InspectedRuntime {
+  readonly actor: AnyActorRef;
+  readonly store: Store;
+  readonly engine: {
+    on(type: '*', listener: (event: WorkflowEmitted) => unknown): () => void;
+    pause(workflowId: string): void;
+    resume(workflowId: string): void;
+    cancel(workflowId: string, reason?: string): void;
+  };
+}
+
+export interface HubOptions {
+  batchMs: number;
+  maxEventsPerBatch: number;
+  ringSize: number;
+  maxClientFrameBytes: number;
+  /** A client whose unsent data exceeds this is disconnected. */
+  maxBufferedBytes: number;
+  controls: boolean;
+}
+
+interface Client {
+  ws: WebSocket;
+  seq: number;
+  mayControl: boolean;
+  watching: { workflowId: string | null };
+}
+
+const LATE_JOIN_EVENTS = 1_000;
+const STATS_EVERY_MS = 1_000;
+
+export class InspectorHub {
+  readonly bridge: InspectorBridge;
+  private readonly runs: RunWatch;
+  private readonly clients = new Set<Client>();
+  private readonly stately = new Set<WebSocket>();
+  /** Actors the Stately clients have been told about. */
+  private readonly statelyKnown = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastStatsAt = 0;
+  private readonly stopEngine: () => void;
+  private readonly counters = {
+    malformedFrames: 0,
+    oversizedFrames: 0,
+    rejectedRequests: 0,
+    rejectedConnections: 0,
+  };
+
+  constructor(
+    private readonly runtime: InspectedRuntime,
+    private readonly options: HubOptions,
+  ) {
+    const schedule = () => this.schedule();
+    this.bridge = new InspectorBridge({
+      ringSize: options.ringSize,
+      maxEventsPerBatch: options.maxEventsPerBatch,
+      now: Date.now,
+      onChange: schedule,
+    });
+    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id), onChange: schedule });
+    this.bridge.attach(runtime.actor);
+    this.stopEngine = runtime.engine.on('*', this.runs.listener);
+  }
+
+  stats(): InspectorStats {
+    return {
+      clients: this.clients.size + this.stately.size,
+      events: this.bridge.inspected,
+      eventsSkipped: this.bridge.skipped,
+      ...this.counters,
+    };
+  }
+
+  countRejectedConnection(): void {
+    this.counters.rejectedConnections++;
+  }
+
+  /** A page (or any client of our protocol) has connected. */
+  addClient(ws: WebSocket, mayControl: boolean): void {
+    const client: Client = { ws, seq: 0, mayControl, watching: { workflowId: null } };
+    this.clients.add(client);
+    this.bridge.setLive(true);
+    const system = this.bridge.systemState(LATE_JOIN_EVENTS);
+    this.send(client, [
+      {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        controls: mayControl,
+        limits: {
+          maxClientFrameBytes: this.options.maxClientFrameBytes,
+          batchMs: this.options.batchMs,
+        },
+      },
+      { type: 'system', ...system },
+      { type: 'stats', stats: this.stats() },
+    ]);
+    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.on('close', () => this.removeClient(client));
+    ws.on('error', (error) => this.countSocketError(error));
+  }
+
+  /** A Stately client: gets the system in Stately frames; what it sends is relayed to the others. */
+  addStatelyClient(ws: WebSocket): void {
+    this.stately.add(ws);
+    this.bridge.setLive(true);
+    const rootId = this.bridge.rootId;
+    for (const info of this.bridge.systemState(0).actors) {
+      this.statelyKnown.add(info.sessionId);
+      const definition = info.logicId
+        ? statelyDefinition(this.bridge.logic(info.logicId))
+        : undefined;
+      safeSend(ws, JSON.stringify(statelyActorFrame(info, rootId, definition)));
+    }
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      if (text.length > this.options.maxClientFrameBytes) {
+        this.counters.oversizedFrames++;
+        return;
+      }
+      const frame = parseStatelyFrame(text);
+      if (!frame) {
+        this.counters.malformedFrames++;
+        return;
+      }
+      const out = JSON.stringify(frame);
+      for (const other of this.stately) if (other !== ws) safeSend(other, out);
+    });
+    ws.on('close', () => {
+      this.stately.delete(ws);
+      this.updateLive();
+    });
+    ws.on('error', (error) => this.countSocketError(error));
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopEngine();
+    this.bridge.detach();
+    for (const client of this.clients) client.ws.terminate();
+    for (const ws of this.stately) ws.terminate();
+    this.clients.clear();
+    this.stately.clear();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.options.batchMs);
+    // A pending batch must not keep a process alive that is otherwise done.
+    this.timer.unref?.();
+  }
+
+  /** Sends what changed since the last batch. Public for tests that flush without waiting. */
+  flush(): void {
+    this.timer = undefined;
+    const batch = this.bridge.collect();
+    const changes = this.runs.collect();
+    const shared: ServerFrame[] = [];
+    if (batch.actors.length > 0) shared.push({ type: 'actors', actors: batch.actors });
+    if (batch.events.length > 0 || batch.skipped > 0) {
+      shared.push({
+        type: 'events',
+        events: batch.events.map((e) => e.timeline),
+        skipped: batch.skipped,
+      });
+    }
+    if (batch.queue !== undefined) shared.push({ type: 'queue', queue: batch.queue });
+    const now = Date.now();
+    if (now - this.lastStatsAt >= STATS_EVERY_MS) {
+      this.lastStatsAt = now;
+      shared.push({ type: 'stats', stats: this.stats() });
+    }
+    const sharedJson = shared.map((frame) => JSON.stringify(frame));
+    const runJson = new Map<string, string[]>();
+    for (const change of changes) {
+      runJson.set(change.workflowId, [
+        JSON.stringify(
+          change.detail
+            ? { type: 'run.detail', run: change.detail }
+            : { type: 'run.tasks', workflowId: change.workflowId, tasks: change.tasks },
+        ),
+      ]);
+    }
+    for (const client of this.clients) {
+      const own = client.watching.workflowId ? runJson.get(client.watching.workflowId) : undefined;
+      const frames = own ? [...sharedJson, ...own] : sharedJson;
+      if (frames.length > 0) this.sendRaw(client, frames);
+    }
+    if (this.stately.size > 0) this.flushStately(batch);
+  }
+
+  private flushStately(batch: ReturnType<InspectorBridge['collect']>): void {
+    const rootId = this.bridge.rootId;
+    const frames: StatelyFrame[] = [];
+    for (const info of batch.actors) {
+      if (!this.statelyKnown.has(info.sessionId)) {
+        this.statelyKnown.add(info.sessionId);
+        const definition = info.logicId
+          ? statelyDefinition(this.bridge.logic(info.logicId))
+          : undefined;
+        frames.push(statelyActorFrame(info, rootId, definition));
+      } else {
+        frames.push(statelySnapshotFrame(info, rootId, ''));
+      }
+      if (info.status !== 'active') this.statelyKnown.delete(info.sessionId);
+    }
+    for (const event of batch.events) frames.push(statelyEventFrame(event, rootId));
+    const texts = frames.map((frame) => JSON.stringify(frame));
+    for (const ws of this.stately) for (const text of texts) safeSend(ws, text);
+  }
+
+  private onMessage(client: Client, data: unknown, isBinary: boolean): void {
+    const text = isBinary ? '' : String(data);
+    const parsed = parseClientMessage(text, this.options.maxClientFrameBytes);
+    if (!parsed.ok) {
+      if (parsed.reason === 'oversized') this.counters.oversizedFrames++;
+      else this.counters.malformedFrames++;
+      this.send(client, [
+        {
+          type: 'reply',
+          id: parsed.id ?? 0,
+          ok: false,
+          error: {
+            code: parsed.reason === 'oversized' ? 'OVERSIZED' : 'MALFORMED',
+            message: parsed.detail,
+          },
+        },
+      ]);
+      return;
+    }
+    answer(parsed.message, {
+      bridge: this.bridge,
+      runs: this.runs,
+      store: this.runtime.store,
+      control: (action, workflowId) => this.control(action, workflowId),
+      mayControl: client.mayControl,
+      watching: client.watching,
+      onRejected: () => this.counters.rejectedRequests++,
+    }).then(
+      (frames) => this.send(client, frames),
+      () => undefined,
+    );
+  }
+
+  private control(action: ControlAction, workflowId: string): void {
+    if (action === 'pause') this.runtime.engine.pause(workflowId);
+    else if (action === 'resume') this.runtime.engine.resume(workflowId);
+    else this.runtime.engine.cancel(workflowId, 'cancelled from the inspector');
+  }
+
+  private removeClient(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    if (client.watching.workflowId) this.runs.unwatch(client.watching.workflowId);
+    this.updateLive();
+  }
+
+  private updateLive(): void {
+    if (this.clients.size === 0 && this.stately.size === 0) {
+      this.bridge.setLive(false);
+      this.statelyKnown.clear();
+    }
+  }
+
+  private send(client: Client, frames: ServerFrame[]): void {
+    if (frames.length > 0)
+      this.sendRaw(
+        client,
+        frames.map((frame) => JSON.stringify(frame)),
+      );
+  }
+
+  private sendRaw(client: Client, frames: string[]): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      client.ws.close(1013, 'inspector client too slow; reconnect');
+      return;
+    }
+    client.seq++;
+    safeSend(client.ws, `{"seq":${client.seq},"frames":[${frames.join(',')}]}`);
+  }
+
+  /**
+   * `ws` reports a frame over `maxPayload`, or one that breaks the protocol
+   * (bad UTF-8, bad opcode), as an error and then closes that socket only.
+   */
+  private countSocketError(error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.counters.oversizedFrames++;
+    else this.counters.malformedFrames++;
+  }
+}
+
+function safeSend(ws: WebSocket, text: string): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(text, (error) => {
+    // A send that fails means the socket is closing; its close handler cleans up.
+    void error;
+  });
+}

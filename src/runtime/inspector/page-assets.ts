@@ -1,0 +1,112 @@
+/**
+ * The inspector page's files. A published package ships them prebuilt in
+ * `inspector/dist` (`npm run build:inspector`); in a checkout, where the
+ * sources may be newer than any build, the server bundles them itself with
+ * esbuild's API, in memory, once per process. So `npm start` and the tests
+ * need no separate build step.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TroupeError } from '../../errors.js';
+
+export interface PageAssets {
+  html: string;
+  js: string;
+  css: string;
+  /** elkjs's layout engine, run by the page in a Web Worker. */
+  elkWorker: string;
+}
+
+/** The `inspector/` folder of the package: the same relative place from `src/` and from `dist/`. */
+export const INSPECTOR_DIR = fileURLToPath(new URL('../../../inspector/', import.meta.url));
+const SRC_DIR = path.join(INSPECTOR_DIR, 'src');
+const DIST_DIR = path.join(INSPECTOR_DIR, 'dist');
+const ENTRY = path.join(SRC_DIR, 'main.ts');
+
+let cached: Promise<PageAssets> | undefined;
+
+/** The page, prebuilt if the build is current, else bundled now (once per process). */
+export function loadPageAssets(): Promise<PageAssets> {
+  cached ??= load().catch((error: unknown) => {
+    cached = undefined;
+    throw error;
+  });
+  return cached;
+}
+
+async function load(): Promise<PageAssets> {
+  const html = await readFile(path.join(INSPECTOR_DIR, 'index.html'), 'utf8');
+  const built = path.join(DIST_DIR, 'inspector.js');
+  if (existsSync(built) && !(existsSync(SRC_DIR) && (await newestSource()) > mtime(built))) {
+    const [js, css, elkWorker] = await Promise.all([
+      readFile(built, 'utf8'),
+      readFile(path.join(DIST_DIR, 'inspector.css'), 'utf8'),
+      readFile(path.join(DIST_DIR, 'elk-worker.js'), 'utf8'),
+    ]);
+    return { html, js, css, elkWorker };
+  }
+  const [{ js, css }, elkWorker] = await Promise.all([bundle(false), readFile(elkWorkerSource(), 'utf8')]);
+  return { html, js, css, elkWorker };
+}
+
+/** elkjs's prebuilt worker script, from the (dev) dependency. */
+function elkWorkerSource(): string {
+  return createRequire(import.meta.url).resolve('elkjs/lib/elk-worker.min.js');
+}
+
+/**
+ * Bundles the page with esbuild (a devDependency). `write` puts the result
+ * in `inspector/dist`, which is what `npm run build:inspector` does.
+ */
+export async function bundle(write: boolean): Promise<{ js: string; css: string }> {
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch (error) {
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      'The inspector page is not built and esbuild is not installed: run `npm run build:inspector` in a checkout with dev dependencies.',
+      {},
+      { cause: error },
+    );
+  }
+  const result = await esbuild.build({
+    entryPoints: { inspector: ENTRY },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    outdir: DIST_DIR,
+    write,
+    logLevel: 'silent',
+  });
+  if (write) {
+    await copyFile(elkWorkerSource(), path.join(DIST_DIR, 'elk-worker.js'));
+    const [js, css] = await Promise.all([
+      readFile(path.join(DIST_DIR, 'inspector.js'), 'utf8'),
+      readFile(path.join(DIST_DIR, 'inspector.css'), 'utf8'),
+    ]);
+    return { js, css };
+  }
+  const files = result.outputFiles ?? [];
+  const text = (ext: string) => files.find((f) => f.path.endsWith(ext))?.text ?? '';
+  return { js: text('.js'), css: text('.css') };
+}
+
+function mtime(file: string): number {
+  return statSync(file).mtimeMs;
+}
+
+async function newestSource(): Promise<number> {
+  let newest = mtime(path.join(INSPECTOR_DIR, 'index.html'));
+  // The page imports the protocol and a few pure helpers from the server's folder.
+  for (const dir of [SRC_DIR, fileURLToPath(new URL('.', import.meta.url))]) {
+    for (const name of await readdir(dir)) newest = Math.max(newest, mtime(path.join(dir, name)));
+  }
+  return newest;
+}

@@ -1,0 +1,219 @@
+/**
+ * The inspector's wire protocol: what the bridge sends the page and what the
+ * page may ask. A small discriminated union, plain JSON, carrying ids and
+ * bounded previews, never object references. Shared by the server and the
+ * page (which imports only these types), so both sides are checked by the
+ * compiler against one definition.
+ */
+
+/** Bumped when a frame changes shape incompatibly. */
+export const PROTOCOL_VERSION = 1;
+
+/** A bounded, JSON-safe copy of some value (see `preview.ts`). */
+export type JsonPreview =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonPreview[]
+  | { [key: string]: JsonPreview };
+
+/** An XState state value. */
+export type StateValueJson = string | { [key: string]: StateValueJson };
+
+export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
+
+/** Machines have a definition to draw; other logic (promises, callbacks) does not. */
+export type ActorKind = 'machine' | 'other';
+
+/** One actor of the system as the page shows it. */
+export interface ActorInfo {
+  /** XState's session id, unique in the process (`x:12`). */
+  sessionId: string;
+  /** Id relative to its parent. */
+  id: string;
+  /** A readable name: the system id, else `parent/id`. */
+  name: string;
+  systemId?: string;
+  /** Session id of the parent actor; absent for the root. */
+  parentId?: string;
+  kind: ActorKind;
+  /** The logic's name in its parent's `setup({ actors })`, when it has one. */
+  src?: string;
+  /** Key of the machine definition (ask with `definition.get`). */
+  logicId?: number;
+  status: ActorStatus;
+  /** The machine's state value. */
+  value?: StateValueJson;
+  /** A bounded preview of the context (machines) or output. */
+  summary?: JsonPreview;
+  /** Present for workflow runs. */
+  run?: RunSummary;
+}
+
+/** What the actor tree shows of a live workflow run without watching it. */
+export interface RunSummary {
+  workflowId: string;
+  name: string;
+  /** The run machine's state: created, running, paused, failing, cancelling, completed, ... */
+  state: string;
+  total: number;
+  settled: number;
+  inFlight: number;
+  startedAt?: number;
+}
+
+export type TaskStatusName =
+  | 'pending'
+  | 'running'
+  | 'retrying'
+  | 'completed'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+/** A change of one task; every field but `id` is the task's current value. */
+export interface TaskDelta {
+  id: string;
+  status: TaskStatusName;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  progress?: number;
+  progressMessage?: string;
+  /** Preview of the output, at most a few hundred characters. */
+  output?: string;
+  error?: string;
+  skipReason?: string;
+}
+
+/** One task with its place in the DAG. */
+export interface TaskView extends TaskDelta {
+  agent: string;
+  dependsOn: string[];
+  description: string;
+}
+
+/** A whole run, sent when a page starts watching it or opens a stored one. */
+export interface RunDetail {
+  workflowId: string;
+  name: string;
+  state: string;
+  /** False for stored runs and checkpoints (read-only views). */
+  live: boolean;
+  tasks: TaskView[];
+  shared: JsonPreview;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+/** One event delivered to an actor. */
+export interface TimelineEvent {
+  /** Increases by one per inspected event, so gaps show what was left out. */
+  seq: number;
+  at: number;
+  type: string;
+  /** Name of the sender; absent when sent from outside the system. */
+  source?: string;
+  target: string;
+  /** The event's payload, bounded. */
+  preview: string;
+}
+
+/** A state node of a machine definition, keyed by paths rather than XState ids. */
+export interface StatechartNode {
+  key: string;
+  /** Keys from the root joined with '.'; '' for the root. */
+  path: string;
+  type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+  initial?: string;
+  children: StatechartNode[];
+  transitions: StatechartTransition[];
+  /** Sources of actors invoked while in this state. */
+  invokes: string[];
+}
+
+export interface StatechartTransition {
+  event: string;
+  /** Paths of target nodes; empty for targetless transitions. */
+  targets: string[];
+  guard?: string;
+}
+
+/** The task queue as the queue panel shows it, read from the `queue` actor's context. */
+export interface QueueView {
+  /** Jobs per status. */
+  counts: Record<string, number>;
+  totals: Record<string, number>;
+  /** Running jobs (at most a few dozen). */
+  running: { id: string; name: string; attempt: number; progress?: number; message?: string }[];
+}
+
+export interface StoredRunSummary {
+  workflowId: string;
+  name: string;
+  status: string;
+  createdAt: number;
+  updatedAt: number;
+  tasks: number;
+}
+
+export interface InspectorStats {
+  clients: number;
+  /** Inspection events seen since the bridge attached. */
+  events: number;
+  /** Timeline events not sent because a batch was full. */
+  eventsSkipped: number;
+  /** Messages from clients that were not valid JSON or not a known request. */
+  malformedFrames: number;
+  /** Messages from clients over the size limit. */
+  oversizedFrames: number;
+  /** Requests refused for lack of a token or of controls. */
+  rejectedRequests: number;
+  /** Connections refused (origin, host or token). */
+  rejectedConnections: number;
+}
+
+export type ServerFrame =
+  | {
+      type: 'hello';
+      protocol: number;
+      /** True when this client may pause, resume and cancel runs. */
+      controls: boolean;
+      limits: { maxClientFrameBytes: number; batchMs: number };
+    }
+  /** Everything the bridge holds, for a page that connects late. */
+  | { type: 'system'; actors: ActorInfo[]; events: TimelineEvent[]; queue: QueueView | null }
+  /**
+   * New or changed actors; full records, so an unknown one can be added as is.
+   * An actor whose status is no longer `active` has left the system.
+   */
+  | { type: 'actors'; actors: ActorInfo[] }
+  | { type: 'events'; events: TimelineEvent[]; skipped: number }
+  | { type: 'queue'; queue: QueueView | null }
+  | { type: 'run.detail'; run: RunDetail }
+  | { type: 'run.tasks'; workflowId: string; tasks: TaskDelta[] }
+  | { type: 'definition'; logicId: number; root: StatechartNode | null }
+  | { type: 'stored.runs'; runs: StoredRunSummary[] }
+  | { type: 'stored.run'; run: RunDetail; checkpoints: number[] }
+  | { type: 'checkpoint'; workflowId: string; seq: number; run: RunDetail | null; raw: JsonPreview }
+  | { type: 'reply'; id: number; ok: boolean; error?: { code: string; message: string } }
+  | { type: 'stats'; stats: InspectorStats };
+
+/** One WebSocket message: frames in order, numbered per connection from 1. */
+export interface ServerMessage {
+  seq: number;
+  frames: ServerFrame[];
+}
+
+export type ControlAction = 'pause' | 'resume' | 'cancel';
+
+export type ClientMessage = { id?: number } & (
+  | { type: 'run.watch'; workflowId: string | null }
+  | { type: 'definition.get'; logicId: number }
+  | { type: 'stored.list' }
+  | { type: 'stored.get'; workflowId: string }
+  | { type: 'checkpoint.get'; workflowId: string; seq: number }
+  | { type: 'control'; action: ControlAction; workflowId: string }
+);

@@ -1,0 +1,161 @@
+/**
+ * What the page sees of a workflow run, built from a live run's context, a
+ * stored run record or a stored checkpoint. Task texts and outputs are cut
+ * to previews here, so a run with large outputs still travels in one frame.
+ */
+import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
+import type { RunRecord } from '../../schemas/run-record.js';
+import type { TaskDefinition } from '../../schemas/workflow-definition.js';
+import type { TaskResult } from '../../schemas/workflow-result.js';
+import { clip, previewJson, previewText } from './preview.js';
+import type { RunDetail, RunSummary, StateValueJson, TaskDelta, TaskView } from './protocol.js';
+
+const OUTPUT_CHARS = 300;
+const DESCRIPTION_CHARS = 200;
+
+/** True when `context` looks like a workflow run's context (checked before any use). */
+export function isWorkflowContext(context: unknown): context is WorkflowContext {
+  if (typeof context !== 'object' || context === null) return false;
+  const c = context as Partial<WorkflowContext>;
+  return (
+    typeof c.workflowId === 'string' &&
+    typeof c.runs === 'object' &&
+    c.runs !== null &&
+    Array.isArray(c.definition?.tasks)
+  );
+}
+
+/** The top-level state of a state value: `running`, `paused`, ... */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) return Object.keys(value)[0] ?? '';
+  return '';
+}
+
+export function runSummary(
+  context: WorkflowContext,
+  value: StateValueJson | undefined,
+): RunSummary {
+  return {
+    workflowId: context.workflowId,
+    name: context.definition.name,
+    state: stateName(value),
+    total: context.definition.tasks.length,
+    settled: context.settled,
+    inFlight: context.inFlight,
+    ...(context.startedAt ? { startedAt: context.startedAt } : {}),
+  };
+}
+
+/** The current state of one task of a live run. */
+export function taskDelta(context: WorkflowContext, taskId: string): TaskDelta | undefined {
+  const run = context.runs[taskId];
+  return run ? deltaOfRun(taskId, run) : undefined;
+}
+
+export function runDetailFromContext(
+  context: WorkflowContext,
+  value: StateValueJson | undefined,
+  live: boolean,
+): RunDetail {
+  const tasks = context.definition.tasks.map((task) => {
+    const run = context.runs[task.id];
+    const delta = run ? deltaOfRun(task.id, run) : pendingDelta(task.id);
+    return withDefinition(delta, task);
+  });
+  const state = stateName(value);
+  const error = context.failure
+    ? `task "${context.failure.taskId}" failed: ${context.failure.error.message}`
+    : context.cancelReason;
+  return {
+    workflowId: context.workflowId,
+    name: context.definition.name,
+    state,
+    live,
+    tasks,
+    shared: previewJson(context.shared),
+    ...(context.startedAt ? { startedAt: context.startedAt } : {}),
+    ...(error ? { error: clip(error, 500) } : {}),
+  };
+}
+
+/** A stored run, read-only: its result when it ended, else its definition with what is known. */
+export function runDetailFromRecord(record: RunRecord): RunDetail {
+  const results = record.result?.tasks ?? {};
+  const tasks = record.definition.tasks.map((task) => {
+    const result = results[task.id];
+    return withDefinition(result ? deltaOfResult(result) : pendingDelta(task.id), task);
+  });
+  return {
+    workflowId: record.workflowId,
+    name: record.definition.name,
+    state: record.status,
+    live: false,
+    tasks,
+    shared: previewJson(record.result?.context ?? {}),
+    ...(record.result ? { startedAt: record.result.startedAt } : {}),
+    ...(record.result ? { finishedAt: record.result.finishedAt } : {}),
+    ...(record.result?.error ? { error: clip(record.result.error.message, 500) } : {}),
+  };
+}
+
+/** A checkpoint (a persisted workflow snapshot), if it has the shape of one. */
+export function runDetailFromCheckpoint(snapshot: unknown): RunDetail | null {
+  if (typeof snapshot !== 'object' || snapshot === null) return null;
+  const { context, value } = snapshot as { context?: unknown; value?: unknown };
+  if (!isWorkflowContext(context)) return null;
+  return runDetailFromContext(context, toStateValue(value), false);
+}
+
+export function toStateValue(value: unknown): StateValueJson | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const out: Record<string, StateValueJson> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const converted = toStateValue(child);
+    if (converted !== undefined) out[key] = converted;
+  }
+  return out;
+}
+
+function deltaOfRun(id: string, run: TaskRun): TaskDelta {
+  return {
+    id,
+    status: run.status,
+    attempts: run.attempts,
+    ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt }),
+    ...(run.finishedAt === undefined ? {} : { finishedAt: run.finishedAt }),
+    ...(run.progress === undefined ? {} : { progress: run.progress }),
+    ...(run.progressMessage ? { progressMessage: clip(run.progressMessage, 200) } : {}),
+    ...(run.output === undefined ? {} : { output: previewText(run.output, OUTPUT_CHARS) }),
+    ...(run.error ? { error: clip(run.error.message, 500) } : {}),
+    ...(run.skipReason ? { skipReason: clip(run.skipReason, 200) } : {}),
+  };
+}
+
+function deltaOfResult(result: TaskResult): TaskDelta {
+  return {
+    id: result.taskId,
+    status: result.status,
+    attempts: result.attempts,
+    ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
+    ...(result.finishedAt === undefined ? {} : { finishedAt: result.finishedAt }),
+    ...(result.progress === undefined ? {} : { progress: result.progress }),
+    ...(result.output === undefined ? {} : { output: previewText(result.output, OUTPUT_CHARS) }),
+    ...(result.error ? { error: clip(result.error.message, 500) } : {}),
+    ...(result.skipReason ? { skipReason: clip(result.skipReason, 200) } : {}),
+  };
+}
+
+function pendingDelta(id: string): TaskDelta {
+  return { id, status: 'pending', attempts: 0 };
+}
+
+function withDefinition(delta: TaskDelta, task: TaskDefinition): TaskView {
+  return {
+    ...delta,
+    agent: task.agent,
+    dependsOn: [...task.dependsOn],
+    description: clip(task.description, DESCRIPTION_CHARS),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The message agents exchange through the communicator, validated with zod at
+ * the facade so that everything inside the actor system is known to be well
+ * formed, plain JSON and frozen (see `json-value.ts`).
+ */
+import { z } from 'zod';
+import { TroupeError } from '../errors.js';
+import { freezeJson, type JsonValue } from './json-value.js';
+import { formatZodIssues } from './validate.js';
+
+/** The kinds of message, as in the seed's `MessageType`. */
+export const MESSAGE_TYPES = [
+  'task_assignment',
+  'result_handoff',
+  'request',
+  'response',
+  'notification',
+  'error',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** A validated message: every field checked, the payload a frozen JSON value. */
+export interface AgentMessage {
+  readonly id: string;
+  /** The sender: an agent role or any other party (`user`, `orchestrator`, ...). */
+  readonly from: string;
+  /** An agent role (or agent id `agent:<role>`) for direct messages; `*` for broadcasts. */
+  readonly to: string;
+  readonly type: MessageType;
+  readonly payload: JsonValue;
+  /** Ties a `response` (or `error`) to the `request` it answers. */
+  readonly correlationId?: string;
+  /** Epoch milliseconds, from the runtime's clock. */
+  readonly timestamp: number;
+  readonly workflowId?: string;
+}
+
+/** What callers pass to `sendMessage`; the communicator fills in the rest. */
+export interface AgentMessageInput {
+  /** Unique message id. @default a generated id */
+  id?: string;
+  from: string;
+  to: string;
+  type: MessageType;
+  /** Any JSON value; it is copied and frozen on the way in. @default {} */
+  payload?: unknown;
+  /** Required on `response` messages: the id (or correlation id) of the request answered. */
+  correlationId?: string;
+  /** Epoch milliseconds. @default the runtime clock's current time */
+  timestamp?: number;
+  /** The workflow the message belongs to; it is stored and restored with that workflow. */
+  workflowId?: string;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const text = z.string().min(1, 'must not be empty').max(1_000, 'must be at most 1000 characters');
+
+/** Same rule as the store's key segments (`assertId`): a workflow id becomes part of a key. */
+export const workflowIdSchema = text.refine(
+  (id) => !id.includes('/') && !LONE_SURROGATE.test(id),
+  "must not contain '/' or unpaired UTF-16 surrogates",
+);
+
+const inputSchema = z.strictObject({
+  id: text.optional(),
+  from: text,
+  to: text,
+  type: z.enum(MESSAGE_TYPES),
+  payload: z.unknown().optional(),
+  correlationId: text.optional(),
+  timestamp: z.number().finite().nonnegative().optional(),
+  workflowId: workflowIdSchema.optional(),
+});
+
+/** A stored message as read back from the store: every field must be there. */
+export const storedAgentMessageSchema = inputSchema.extend({
+  id: text,
+  timestamp: z.number().finite().nonnegative(),
+  payload: z.unknown(),
+});
+
+const EMPTY_PAYLOAD: JsonValue = Object.freeze({});
+
+/** What {@link parseAgentMessage} fills in. */
+export interface MessageDefaults {
+  now: number;
+  createId: () => string;
+}
+
+/**
+ * Validates a message and returns it complete and frozen.
+ * @param api the public method being called, named in the error.
+ * @throws TroupeError `INVALID_MESSAGE` listing every problem, each with its field.
+ */
+export function parseAgentMessage(
+  input: unknown,
+  api: string,
+  defaults: MessageDefaults,
+): AgentMessage {
+  const parsed = inputSchema.safeParse(input);
+  if (!parsed.success) throw invalidMessage(api, input, formatZodIssues(parsed.error, 'message'));
+  const data = parsed.data;
+  const issues: string[] = [];
+  const payload =
+    data.payload === undefined ? EMPTY_PAYLOAD : freezeJson(data.payload, 'message.payload', issues);
+  if (data.type === 'response' && data.correlationId === undefined) {
+    issues.push('message.correlationId: a response must name the request it answers');
+  }
+  if (payload === undefined || issues.length > 0) throw invalidMessage(api, input, issues);
+  const message: {
+    -readonly [K in keyof AgentMessage]: AgentMessage[K];
+  } = {
+    id: data.id ?? defaults.createId(),
+    from: data.from,
+    to: data.to,
+    type: data.type,
+    payload,
+    timestamp: data.timestamp ?? defaults.now,
+  };
+  // Absent rather than `undefined`, so the stored JSON and the live object agree.
+  if (data.correlationId !== undefined) message.correlationId = data.correlationId;
+  if (data.workflowId !== undefined) message.workflowId = data.workflowId;
+  return Object.freeze(message);
+}
+
+/**
+ * Reads a message back from the store.
+ * @throws TroupeError `STORE_CORRUPT` naming the key when it is not a valid message.
+ */
+export function parseStoredMessage(value: unknown, key: string): AgentMessage {
+  const parsed = storedAgentMessageSchema.safeParse(value);
+  const issues = parsed.success ? [] : formatZodIssues(parsed.error, 'message');
+  const payload = parsed.success ? freezeJson(parsed.data.payload, 'message.payload', issues) : null;
+  if (!parsed.success || payload === undefined) {
+    throw new TroupeError(
+      'STORE_CORRUPT',
+      `Cannot read message ${JSON.stringify(key)} in store collection 'messages': ${issues.join('; ')}. Other records are unaffected; delete this record or restore it from a backup.`,
+      { collection: 'messages', key, issues },
+    );
+  }
+  return Object.freeze({ ...parsed.data, payload });
+}
+
+function invalidMessage(api: string, input: unknown, issues: string[]): TroupeError {
+  const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  const subject = typeof id === 'string' ? `message "${id}"` : 'message';
+  return new TroupeError(
+    'INVALID_MESSAGE',
+    `${api}: invalid ${subject}:\n  - ${issues.join('\n  - ')}`,
+    { issues },
+  );
+}
