@@ -9,26 +9,50 @@ export type {
 export { AGENT_STAGES, defineAgent } from './actors/agents/define-agent.js';
 export type { SpecialistRole } from './actors/agents/specialists.js';
 export { SPECIALIST_PRESETS, SPECIALIST_ROLES, specialist } from './actors/agents/specialists.js';
+export {
+  type Grade,
+  type Recommendation,
+  type WorkflowEvaluation,
+  workflowEvaluationSchema,
+} from './actors/evaluator/evaluation-schema.js';
+export type {
+  DetectRegressionOptions,
+  EvaluateOptions,
+  HistoryOptions,
+  WorkflowEvaluatorOptions,
+} from './actors/evaluator/options.js';
+export type { RegressionReport } from './actors/evaluator/regression.js';
+export { formatEvaluationReport } from './actors/evaluator/report.js';
+export type { EvaluationScorer } from './actors/evaluator/scorers.js';
+export * from './actors/llm/index.js';
 export { heuristicPlanner } from './actors/planners/heuristic-planner.js';
 export type { AgentProfile, Planner, PlanRequest } from './actors/planners/planner.js';
+export type { CompensationContext, CompensationHandler } from './actors/saga/compensations.js';
 export { type SerializedError, TroupeError, type TroupeErrorCode } from './errors.js';
 export type { ConditionGuard } from './machines/workflow/conditions.js';
 export type { WorkflowEmitted } from './machines/workflow/events.js';
 export { type Clock, systemClock } from './runtime/clock.js';
-export type { Orchestrator } from './runtime/orchestrator.js';
-export { createRuntime, Runtime } from './runtime/runtime.js';
-export type { RuntimeOptions } from './runtime/runtime-options.js';
+export type { CheckpointInfo, CheckpointReason } from './runtime/durability/records.js';
+export {
+  type EngineEvent,
+  EventType,
+} from './runtime/engine-events.js';
 export {
   executeMultiAgentWorkflow,
   type MultiAgentWorkflowRequest,
   type MultiAgentWorkflowResult,
 } from './runtime/execute-multi-agent-workflow.js';
+export type { Orchestrator } from './runtime/orchestrator.js';
+export { createRuntime, Runtime } from './runtime/runtime.js';
+export type { RuntimeOptions } from './runtime/runtime-options.js';
 export type {
+  RunFilter,
   StartWorkflowOptions,
   WorkflowEngine,
   WorkflowHandle,
   WorkflowState,
 } from './runtime/workflow-engine.js';
+export { WorkflowEvaluator } from './runtime/workflow-evaluator.js';
 export type { Condition } from './schemas/condition.js';
 export type { RunRecord } from './schemas/run-record.js';
 export { validateDefinition } from './schemas/validate.js';

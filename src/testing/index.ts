@@ -1,0 +1,22 @@
+export {
+  type ChatCall,
+  type ChatStep,
+  type Endpoint,
+  type OpenAiTestServer,
+  type OpenAiTestServerOptions,
+  type RecordedRequest,
+  startOpenAiTestServer,
+} from './openai-test-server.js';
+export {
+  type ChatReply,
+  type ChatRequestBody,
+  type EmbeddingReply,
+  type ErrorReply,
+  fault,
+  type HangReply,
+  type MalformedReply,
+  type MessageReply,
+  reply,
+  type ScriptedToolCall,
+  type ScriptedUsage,
+} from './scripted-replies.js';

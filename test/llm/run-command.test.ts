@@ -1,0 +1,135 @@
+/**
+ * `troupe run "<task>"` with an LLM, end to end against the test server: the
+ * LLM plans, the specialists write files in the workspace through their
+ * tools, and the output shows the plan, progress, token usage and the
+ * evaluation.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { type ChatCall, type ChatReply, fault, reply } from '../../src/testing/index.js';
+import { tempDir, testServer } from './support.js';
+
+function capture(): NodeJS.WriteStream & { text(): string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => chunks.join('') }) as unknown as NodeJS.WriteStream & {
+    text(): string;
+  };
+}
+
+const PLAN = {
+  rationale: 'API first, then its documentation',
+  tasks: [
+    { id: 'api', agent: 'backend', description: 'Write the search endpoint.', dependsOn: [] },
+    { id: 'guide', agent: 'docs', description: 'Document the endpoint.', dependsOn: ['api'] },
+  ],
+};
+
+/** Plans on structured-output requests; as an agent, writes one file then reports. */
+function scriptedModel(call: ChatCall): ChatReply {
+  const { body } = call;
+  if (body.response_format) return reply.json(PLAN);
+  const messages = body.messages ?? [];
+  const task = /Task "([^"]+)"/.exec(String(messages[1]?.content))?.[1] ?? 'unknown';
+  if (messages.at(-1)?.role === 'tool') return reply.text(`Wrote out/${task}.md for task ${task}.`);
+  return reply.toolCall('write_file', { path: `out/${task}.md`, content: `# ${task}\n` });
+}
+
+async function run(argv: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await main(argv, { out, err });
+  return { code, out: out.text(), err: err.text() };
+}
+
+describe('troupe run with an LLM', () => {
+  it('plans with the LLM, runs the specialists in the workspace, shows usage and the evaluation', async () => {
+    const server = await testServer({ onChat: scriptedModel });
+    const dir = await tempDir();
+    const workspace = path.join(dir, 'ws');
+
+    const { code, out, err } = await run([
+      'run',
+      'Create a search API',
+      '--base-url',
+      server.url,
+      '--model',
+      'test-model',
+      '--workspace',
+      workspace,
+      '--data-dir',
+      path.join(dir, 'data'),
+    ]);
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain(`Model test-model at ${server.url}`);
+    expect(out).toContain(`Workspace ${workspace}`);
+    expect(out).toMatch(
+      /Plan "create-a-search-api" \(2 tasks\) by the LLM planner \(1 answer\(s\)\)/,
+    );
+    expect(out).toContain('API first, then its documentation');
+    expect(out).toMatch(/api\s+backend\s+-\s+Write the search endpoint\./);
+    expect(out).toMatch(/✓ api\s+backend\s+completed/);
+    expect(out).toMatch(/Answers\n {2}api: Wrote out\/api.md for task api\./);
+    expect(out).toMatch(/Token usage[\s\S]*\(plan\)[\s\S]*api[\s\S]*guide[\s\S]*total\s+5\s+0/);
+    expect(out).toMatch(/Evaluation of run wf-[\w-]+ \("create-a-search-api"\), status completed/);
+    expect(out).toMatch(/Grade: \w+/);
+    expect(await readFile(path.join(workspace, 'out/api.md'), 'utf8')).toBe('# api\n');
+    expect(existsSync(path.join(workspace, 'out/guide.md'))).toBe(true);
+    // 1 plan + 2 calls per task.
+    expect(server.calls()).toBe(5);
+  });
+
+  it('says when the plan came from the heuristic fallback (dry run)', async () => {
+    const server = await testServer({
+      chat: [fault.invalidPlan('role'), fault.invalidPlan('role'), fault.invalidPlan('role')],
+    });
+    const dir = await tempDir();
+    const { code, out } = await run([
+      'run',
+      'Write the docs',
+      '--base-url',
+      server.url,
+      '--model',
+      'test-model',
+      '--workspace',
+      path.join(dir, 'ws'),
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--dry-run',
+    ]);
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      /by the heuristic planner: the LLM planner gave up \(invalid plan after 3 answer\(s\)/,
+    );
+    expect(out).toMatch(/docs\s+docs/);
+  });
+
+  it('reports a configuration error readably', async () => {
+    const dir = await tempDir();
+    const { code, err } = await run([
+      'run',
+      'x',
+      '--base-url',
+      'http://127.0.0.1:9/v1',
+      '--data-dir',
+      path.join(dir, 'data'),
+    ]);
+    // No --model and no TROUPE_MODEL: a local server's models cannot be guessed.
+    if (process.env.TROUPE_MODEL) return;
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /no model for http:\/\/127\.0\.0\.1:9\/v1\. Set TROUPE_MODEL .*\[CONFIG_ERROR\]/,
+    );
+  });
+});
