@@ -54,7 +54,12 @@ export interface RuntimeOptions {
    * @default true with a `dataDir`, false in memory
    */
   durable?: boolean;
-  /** Task completions between two checkpoints of a run. @default 100 */
+  /**
+   * Task completions between two checkpoints of a run. A run that sets none
+   * of its own gets at most ten interval checkpoints (the interval grows to a
+   * tenth of its tasks), since each one writes the whole run state.
+   * @default 100
+   */
   checkpointInterval?: number;
   /** Checkpoints kept per run, for `engine.history` and `engine.fork`. @default 5 */
   keepCheckpoints?: number;

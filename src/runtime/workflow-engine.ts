@@ -504,7 +504,10 @@ export class WorkflowEngine {
     const run = this.live.get(workflowId);
     if (!run) return;
     this.forget(workflowId);
-    this.deps.durability?.runs.untrack(workflowId);
+    // XState reports the run's final snapshot to inspection (which journals
+    // the last event and writes the end checkpoint) only after its parent has
+    // handled the done event that led here: stop journaling after that.
+    queueMicrotask(() => this.deps.durability?.runs.untrack(workflowId));
     // `definition` is the run's own object, so it includes tasks added at run time.
     const ended: RunRecord = {
       ...run.record,

@@ -156,6 +156,7 @@ export class LevelStore implements Store {
       ...bounds,
       reverse: range.reverse,
       limit: range.limit === Infinity ? -1 : range.limit,
+      values: options?.keysOnly !== true,
     });
     try {
       // Entries are fetched in chunks; the iterator reads from an implicit
@@ -169,7 +170,10 @@ export class LevelStore implements Store {
           throw this.#closedOr('range', error);
         }
         if (entry === undefined) return;
-        yield [entry[0], decodeRecord<T>(collection, entry[0], entry[1])];
+        yield [
+          entry[0],
+          options?.keysOnly ? (undefined as T) : decodeRecord<T>(collection, entry[0], entry[1]),
+        ];
       }
     } finally {
       // Closing twice (or after the db closed) is harmless; never mask the

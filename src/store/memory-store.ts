@@ -186,7 +186,7 @@ export class MemoryStore implements Store {
       .map((key) => [key, values.get(key)!] as const);
     for (const [key, raw] of entries) {
       this.#assertOpen('range');
-      yield [key, decodeRecord<T>(collection, key, raw)];
+      yield [key, options?.keysOnly ? (undefined as T) : decodeRecord<T>(collection, key, raw)];
     }
   }
 

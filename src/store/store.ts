@@ -43,6 +43,12 @@ export interface RangeOptions {
   reverse?: boolean;
   /** @default unlimited */
   limit?: number;
+  /**
+   * Reads keys only; values come back `undefined`. Listing the checkpoints
+   * of a run this way does not read their (large) contexts.
+   * @default false
+   */
+  keysOnly?: boolean;
 }
 
 export interface Store {

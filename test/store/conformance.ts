@@ -199,6 +199,14 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         ]);
       });
 
+      it('reads keys only when asked, in order, within the bounds', async () => {
+        expect(await collect(store.range('meta', { gte: 'b', lt: 'e', keysOnly: true }))).toEqual([
+          ['b', undefined],
+          ['c', undefined],
+          ['d', undefined],
+        ]);
+      });
+
       it('honours gt, gte, lt, lte', async () => {
         expect(await keysOf('meta', { gt: 'b' })).toEqual(['c', 'd', 'e']);
         expect(await keysOf('meta', { gte: 'b' })).toEqual(['b', 'c', 'd', 'e']);

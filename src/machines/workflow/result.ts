@@ -34,6 +34,15 @@ export function buildWorkflowResult(
     startedAt: context.startedAt,
     finishedAt,
     context: context.shared,
+    // What a saga rollback undid and what it could not (the schema's `compensation`).
+    ...(context.compensation
+      ? {
+          compensation: {
+            compensated: [...context.compensation.compensated],
+            failed: context.compensation.failed.map((f) => ({ ...f })),
+          },
+        }
+      : {}),
     ...(context.failure
       ? {
           error: {

@@ -17,6 +17,10 @@ const JOURNALED: ReadonlySet<WorkflowEvent['type']> = new Set([
   'task.failed',
   'compensate.done',
   'compensate.failed',
+  // A compensation retry timer that fired: without it, replay keeps the step
+  // waiting (`retryAt` set) and ignores the retry's `compensate.done`, so a
+  // step already done would run again after a resume.
+  'compensate.wake',
   'wake',
 ]);
 
@@ -36,8 +40,16 @@ export interface RunJournalState {
   /** Seqs of the checkpoints kept, oldest first. */
   checkpoints: number[];
   completionsSinceCheckpoint: number;
-  checkpointInterval: number;
+  /** The run's own interval; without one, see {@link DurableRuns.intervalOf}. */
+  checkpointInterval: number | undefined;
 }
+
+/**
+ * Interval checkpoints per run at most, when the run sets no interval of its
+ * own: each checkpoint serialises the whole context, O(tasks), so a fixed
+ * interval would make checkpointing O(tasks²) on large runs.
+ */
+const MAX_INTERVAL_CHECKPOINTS = 10;
 
 /**
  * Journals the events of live runs and writes their checkpoints. Fed from
@@ -62,7 +74,7 @@ export class DurableRuns {
       checkpointSeq: state.checkpointSeq ?? 0,
       checkpoints: state.checkpoints ?? [],
       completionsSinceCheckpoint: 0,
-      checkpointInterval: state.checkpointInterval ?? this.options.checkpointInterval,
+      checkpointInterval: state.checkpointInterval,
     });
   }
 
@@ -95,8 +107,16 @@ export class DurableRuns {
     let reason: CheckpointReason | undefined;
     if (snapshot.status === 'done') reason = 'end';
     else if (event.type === 'workflow.pause' || event.type === 'workflow.restore') reason = 'pause';
-    else if (run.completionsSinceCheckpoint >= run.checkpointInterval) reason = 'interval';
+    else if (run.completionsSinceCheckpoint >= this.intervalOf(run, snapshot.context))
+      reason = 'interval';
     if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
+  }
+
+  /** Completions between checkpoints: the run's own, else the runtime's, stretched on large runs. */
+  private intervalOf(run: RunJournalState, context: WorkflowContext): number {
+    if (run.checkpointInterval !== undefined) return run.checkpointInterval;
+    const tasks = context.definition.tasks.length;
+    return Math.max(this.options.checkpointInterval, Math.ceil(tasks / MAX_INTERVAL_CHECKPOINTS));
   }
 
   private checkpoint(

@@ -3,7 +3,7 @@ import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import type { RunRecord } from '../../schemas/run-record.js';
-import { parseSeq, prefixRange, workflowKey } from '../../store/keys.js';
+import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo, CheckpointRecord, JournalEntry } from './records.js';
 
@@ -36,15 +36,17 @@ export async function recoverRun(
   options: { checkpointSeq?: number } = {},
 ): Promise<RecoveredRun> {
   const workflowId = record.workflowId;
-  const checkpoints = await listCheckpointRecords(store, workflowId);
+  const checkpoints = await checkpointSeqs(store, workflowId);
+  // Only the checkpoint used is read: each holds the whole context.
+  const chosenSeq = options.checkpointSeq ?? checkpoints.at(-1);
   const chosen =
-    options.checkpointSeq === undefined
-      ? checkpoints.at(-1)
-      : checkpoints.find((c) => c.seq === options.checkpointSeq);
+    chosenSeq === undefined
+      ? undefined
+      : await store.get<CheckpointRecord>('snapshots', workflowSeqKey(workflowId, chosenSeq));
   if (options.checkpointSeq !== undefined && !chosen) {
     throw new TroupeError(
       'INVALID_INPUT',
-      `Workflow "${workflowId}" has no checkpoint ${options.checkpointSeq}; engine.history() lists the kept ones (${checkpoints.map((c) => c.seq).join(', ') || 'none'}).`,
+      `Workflow "${workflowId}" has no checkpoint ${options.checkpointSeq}; engine.history() lists the kept ones (${checkpoints.join(', ') || 'none'}).`,
       { workflowId },
     );
   }
@@ -68,8 +70,20 @@ export async function recoverRun(
     value: String(snapshot.value),
     context: snapshot.context as WorkflowContext,
     seq,
-    checkpoints: checkpoints.map((c) => c.seq),
+    checkpoints,
   };
+}
+
+/** Seqs of the kept checkpoints, oldest first, read from the keys alone. */
+async function checkpointSeqs(store: Store, workflowId: string): Promise<number[]> {
+  const seqs: number[] = [];
+  for await (const [key] of store.range('snapshots', {
+    ...prefixRange(workflowId),
+    keysOnly: true,
+  })) {
+    seqs.push(parseSeq(key));
+  }
+  return seqs;
 }
 
 /** The kept checkpoints of a run, oldest first. */
