@@ -9,6 +9,7 @@ import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { runCommand } from './commands/run.js';
 import { listCommand, showCommand } from './commands/runs.js';
+import { expandInspectFlag, parseInspectPort } from './inspect-option.js';
 
 const USAGE = `troupe — durable multi-agent workflows
 
@@ -31,6 +32,7 @@ Options:
   --base-url <url>   run: OpenAI-compatible server (or OPENAI_BASE_URL; key: OPENAI_API_KEY)
   --workspace <dir>  run with an LLM: the specialists' folder (default: troupe-workspace)
   --allow-command <program>  run with an LLM: a program the specialists may run (repeatable)
+  --inspect[=port]   demo, run: serve the live inspector (default port 7420, 0: any free port)
   -h, --help         this help
 `;
 
@@ -52,9 +54,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const json = values.json ?? false;
   const dataDir = values['data-dir'] ?? '.troupe';
   try {
+    const inspectPort = parseInspectPort(values.inspect);
+    const inspect = inspectPort === undefined ? {} : { inspect: inspectPort };
     switch (command) {
       case 'demo':
-        return await demoCommand({ dir: rest[0] ?? '.', outDir: values.out ?? 'troupe-report', dataDir, json }, io);
+        return await demoCommand({ dir: rest[0] ?? '.', outDir: values.out ?? 'troupe-report', dataDir, json, ...inspect }, io);
       case 'run': {
         const task = rest.join(' ').trim();
         if (!task && !values.plan) return usage(io, 'run needs a task description, e.g. troupe run "Create a search API"');
@@ -71,6 +75,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             ...(values['base-url'] ? { baseURL: values['base-url'] } : {}),
             ...(values.workspace ? { workspace: values.workspace } : {}),
             ...(values['allow-command'] ? { allowCommands: values['allow-command'] } : {}),
+            ...inspect,
           },
           io,
         );
@@ -96,7 +101,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 function parse(argv: readonly string[]) {
   return parseArgs({
-    args: [...argv],
+    args: expandInspectFlag(argv),
     allowPositionals: true,
     options: {
       json: { type: 'boolean' },
@@ -110,6 +115,7 @@ function parse(argv: readonly string[]) {
       'base-url': { type: 'string' },
       workspace: { type: 'string' },
       'allow-command': { type: 'string', multiple: true },
+      inspect: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -12,6 +12,7 @@ import { validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import { type CliIo, runWithProgress } from '../cli-io.js';
 import { table, truncate } from '../format.js';
+import { announceInspector, inspectorOption } from '../inspect-option.js';
 
 /** What `troupe run` passes when an LLM is configured (see `llmRequested`). */
 export interface LlmRunArgs {
@@ -27,6 +28,8 @@ export interface LlmRunArgs {
   baseURL?: string;
   /** Folder the specialists' tools work in. @default ./troupe-workspace */
   workspace?: string;
+  /** Serve the live inspector on this port (0: any free one) while the run goes on. */
+  inspect?: number;
   /** Programs the specialists' run_command may start. @default none */
   allowCommands?: readonly string[];
 }
@@ -48,7 +51,13 @@ export async function runLlmCommand(
     ...(args.baseURL ? { baseURL: args.baseURL } : {}),
   });
   const custom = args.agents ? await loadAgents(args.agents) : undefined;
-  const rt = await createRuntime({ dataDir: args.dataDir, llm, agents: custom ?? [] });
+  const rt = await createRuntime({
+    dataDir: args.dataDir,
+    llm,
+    agents: custom ?? [],
+    ...inspectorOption(args.inspect),
+  });
+  announceInspector(rt, io);
   try {
     const workspace = path.resolve(args.workspace ?? 'troupe-workspace');
     if (!custom) {

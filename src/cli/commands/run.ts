@@ -10,6 +10,7 @@ import { validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import { type CliIo, runWithProgress } from '../cli-io.js';
 import { table } from '../format.js';
+import { announceInspector, inspectorOption } from '../inspect-option.js';
 import { runLlmCommand } from './run-llm.js';
 
 export interface RunArgs {
@@ -32,6 +33,8 @@ export interface RunArgs {
   workspace?: string;
   /** LLM mode: programs the specialists may run. @default none */
   allowCommands?: string[];
+  /** Serve the live inspector on this port (0: any free one) while the run goes on. */
+  inspect?: number;
 }
 
 const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts'];
@@ -40,8 +43,9 @@ const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts
 export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   if (llmRequested(args)) return runLlmCommand(args, io, loadAgents);
   const agents = await loadAgents(args.agents);
-  const rt = await createRuntime({ dataDir: args.dataDir, agents });
+  const rt = await createRuntime({ dataDir: args.dataDir, agents, ...inspectorOption(args.inspect) });
   try {
+    announceInspector(rt, io);
     const definition = args.plan
       ? validateDefinition(JSON.parse(await readFile(args.plan, 'utf8')), { roles: new Set(agents.map((a) => a.role)) })
       : await rt.orchestrator.decomposeTask(args.task, args.requirements);

@@ -9,6 +9,7 @@
  * changed and for at most `maxEventsPerBatch` events.
  */
 import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import { COMMUNICATOR_SYSTEM_ID, communicatorSummary } from './communicator-view.js';
 import { previewJson } from './preview.js';
 import type { ActorInfo, ActorStatus, JsonPreview, QueueView, TimelineEvent } from './protocol.js';
 import { QUEUE_SYSTEM_ID, queueView } from './queue-view.js';
@@ -60,6 +61,8 @@ export class InspectorBridge {
   inspected = 0;
   /** Timeline events skipped because a batch was full. */
   skipped = 0;
+  /** Inspection events the bridge failed to record (it carries on without them). */
+  faults = 0;
   private readonly entries = new Map<string, Entry>();
   private dirty: Entry[] = [];
   private live = false;
@@ -105,8 +108,20 @@ export class InspectorBridge {
     return this.root?.sessionId ?? '';
   }
 
+  /**
+   * Runs inside XState's processing of every event: it must never throw,
+   * or the actor being inspected would fail. Hence the catch-all.
+   */
   readonly observer = (event: InspectionEvent): void => {
     this.inspected++;
+    try {
+      this.observe(event);
+    } catch {
+      this.faults++;
+    }
+  };
+
+  private observe(event: InspectionEvent): void {
     switch (event.type) {
       case '@xstate.event': {
         const i = this.seq++ % this.options.ringSize;
@@ -127,7 +142,7 @@ export class InspectorBridge {
         this.touch(this.entryOf(event.actorRef as AnyActorRef));
         return;
     }
-  };
+  }
 
   /**
    * Turns batching on (a client is connected) or off. Off, nothing is marked
@@ -277,6 +292,8 @@ export class InspectorBridge {
     if (isWorkflowContext(context)) {
       info.run = runSummary(context, info.value);
       info.summary = { shared: previewJson(context.shared) };
+    } else if (systemId === COMMUNICATOR_SYSTEM_ID) {
+      info.summary = communicatorSummary(context);
     } else if (context !== undefined) {
       info.summary = previewJson(context, { depth: 2 });
     } else if (output !== undefined) {

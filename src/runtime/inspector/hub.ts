@@ -7,8 +7,8 @@
  */
 import type { WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
-import type { EngineEvent as WorkflowEmitted } from '../engine-events.js';
 import type { Store } from '../../store/store.js';
+import type { EngineEvent as WorkflowEmitted } from '../engine-events.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
@@ -43,7 +43,6 @@ export interface HubOptions {
   maxClientFrameBytes: number;
   /** A client whose unsent data exceeds this is disconnected. */
   maxBufferedBytes: number;
-  controls: boolean;
 }
 
 interface Client {
@@ -94,6 +93,7 @@ export class InspectorHub {
       clients: this.clients.size + this.stately.size,
       events: this.bridge.inspected,
       eventsSkipped: this.bridge.skipped,
+      faults: this.bridge.faults,
       ...this.counters,
     };
   }
@@ -107,7 +107,15 @@ export class InspectorHub {
     const client: Client = { ws, seq: 0, mayControl, watching: { workflowId: null } };
     this.clients.add(client);
     this.bridge.setLive(true);
-    const system = this.bridge.systemState(LATE_JOIN_EVENTS);
+    let system: ReturnType<InspectorBridge['systemState']>;
+    try {
+      system = this.bridge.systemState(LATE_JOIN_EVENTS);
+    } catch {
+      this.bridge.faults++;
+      ws.close(1011, 'inspector could not read the system');
+      this.removeClient(client);
+      return;
+    }
     this.send(client, [
       {
         type: 'hello',
@@ -177,9 +185,21 @@ export class InspectorHub {
     this.timer.unref?.();
   }
 
-  /** Sends what changed since the last batch. Public for tests that flush without waiting. */
+  /**
+   * Sends what changed since the last batch. It runs from a timer, where a
+   * throw would end the process, so a failure is counted and the batch lost;
+   * clients get the whole system again when they reconnect.
+   */
   flush(): void {
     this.timer = undefined;
+    try {
+      this.sendBatch();
+    } catch {
+      this.bridge.faults++;
+    }
+  }
+
+  private sendBatch(): void {
     const batch = this.bridge.collect();
     const changes = this.runs.collect();
     const shared: ServerFrame[] = [];

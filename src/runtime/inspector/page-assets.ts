@@ -48,7 +48,10 @@ async function load(): Promise<PageAssets> {
     ]);
     return { html, js, css, elkWorker };
   }
-  const [{ js, css }, elkWorker] = await Promise.all([bundle(false), readFile(elkWorkerSource(), 'utf8')]);
+  const [{ js, css }, elkWorker] = await Promise.all([
+    bundle(false),
+    readFile(elkWorkerSource(), 'utf8'),
+  ]);
   return { html, js, css, elkWorker };
 }
 

@@ -173,6 +173,8 @@ export interface InspectorStats {
   rejectedRequests: number;
   /** Connections refused (origin, host or token). */
   rejectedConnections: number;
+  /** Inspection events the bridge could not record (it never lets one fail an actor). */
+  faults: number;
 }
 
 export type ServerFrame =

@@ -9,15 +9,14 @@ import type { RunRecord } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { InspectorBridge } from './bridge.js';
-import { previewJson } from './preview.js';
 import type { ClientMessage, ControlAction, ServerFrame, StoredRunSummary } from './protocol.js';
-import { runDetailFromCheckpoint, runDetailFromRecord } from './run-view.js';
+import { checkpointPreview, runDetailFromCheckpoint, runDetailFromRecord } from './run-view.js';
 import type { RunWatch } from './run-watch.js';
 import { statechartOf } from './statechart.js';
 
 /** Most stored runs listed, newest first. */
 const MAX_STORED_RUNS = 500;
-/** Newest checkpoints listed per run (the store has no key-only reads, so each is decoded). */
+/** Newest checkpoints listed per run. */
 const MAX_CHECKPOINTS = 200;
 
 export interface RequestContext {
@@ -75,7 +74,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             workflowId: message.workflowId,
             seq: message.seq,
             run: runDetailFromCheckpoint(snapshot),
-            raw: previewJson(snapshot, { depth: 4, nodes: 400 }),
+            raw: checkpointPreview(snapshot),
           },
         ]);
       }
@@ -124,7 +123,13 @@ async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
 
 async function checkpointSeqs(store: Store, workflowId: string): Promise<number[]> {
   const seqs: number[] = [];
-  const range = { ...prefixRange(workflowId), reverse: true, limit: MAX_CHECKPOINTS };
+  // Keys only: a checkpoint's value holds a whole run context.
+  const range = {
+    ...prefixRange(workflowId),
+    reverse: true,
+    limit: MAX_CHECKPOINTS,
+    keysOnly: true,
+  };
   for await (const [key] of store.range<unknown>('snapshots', range)) {
     try {
       seqs.push(parseSeq(key));

@@ -8,7 +8,14 @@ import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult } from '../../schemas/workflow-result.js';
 import { clip, previewJson, previewText } from './preview.js';
-import type { RunDetail, RunSummary, StateValueJson, TaskDelta, TaskView } from './protocol.js';
+import type {
+  JsonPreview,
+  RunDetail,
+  RunSummary,
+  StateValueJson,
+  TaskDelta,
+  TaskView,
+} from './protocol.js';
 
 const OUTPUT_CHARS = 300;
 const DESCRIPTION_CHARS = 200;
@@ -99,12 +106,35 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
   };
 }
 
-/** A checkpoint (a persisted workflow snapshot), if it has the shape of one. */
-export function runDetailFromCheckpoint(snapshot: unknown): RunDetail | null {
-  if (typeof snapshot !== 'object' || snapshot === null) return null;
-  const { context, value } = snapshot as { context?: unknown; value?: unknown };
+/**
+ * A checkpoint as the durability layer stores it (`snapshots/<id>/<seq>`:
+ * the state value and the context serialised as JSON text), or a plain
+ * persisted snapshot with the context as an object; null for anything else.
+ */
+export function runDetailFromCheckpoint(checkpoint: unknown): RunDetail | null {
+  const { context, value } = checkpointParts(checkpoint);
   if (!isWorkflowContext(context)) return null;
   return runDetailFromContext(context, toStateValue(value), false);
+}
+
+/** The checkpoint's own fields and a bounded preview of its context, for the raw view. */
+export function checkpointPreview(checkpoint: unknown): JsonPreview {
+  if (typeof checkpoint !== 'object' || checkpoint === null) return previewJson(checkpoint);
+  const { context } = checkpointParts(checkpoint);
+  return previewJson({ ...checkpoint, context }, { depth: 4, nodes: 400 });
+}
+
+function checkpointParts(checkpoint: unknown): { context: unknown; value: unknown } {
+  if (typeof checkpoint !== 'object' || checkpoint === null)
+    return { context: undefined, value: undefined };
+  const { context, value } = checkpoint as { context?: unknown; value?: unknown };
+  if (typeof context !== 'string') return { context, value };
+  try {
+    return { context: JSON.parse(context) as unknown, value };
+  } catch {
+    // A corrupt checkpoint is shown raw; recovery reports it properly.
+    return { context: undefined, value };
+  }
 }
 
 export function toStateValue(value: unknown): StateValueJson | undefined {

@@ -95,7 +95,6 @@ export async function createInspectorServer(
     ringSize: options.ringSize ?? 2_000,
     maxClientFrameBytes: options.maxClientFrameBytes ?? 65_536,
     maxBufferedBytes: 16 * 1024 * 1024,
-    controls,
   };
   // Fail early (and before listening) if the page cannot be served.
   await loadPageAssets();

@@ -1,0 +1,115 @@
+/**
+ * The troupe inspector page: connects to the runtime's bridge and lays out
+ * the panels. Live runs open by themselves until the user picks something.
+ */
+import './inspector.css';
+import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/protocol.js';
+import { actorTree } from './actor-tree.js';
+import { Connection } from './connection.js';
+import { fill, h, perFrame } from './dom.js';
+import { Model } from './model.js';
+import { runPanel } from './run-panel.js';
+import { queuePanel, sharedPanel } from './side-panels.js';
+import { statechartView } from './statechart-view.js';
+import { storedRuns } from './stored-runs.js';
+import { timeline } from './timeline.js';
+
+const model = new Model();
+const connection = new Connection(model, () => connection.send({ type: 'stored.list' }));
+/** The user chose what to look at; stop following new runs. */
+let pinned = false;
+
+const selectActor = (actor: ActorInfo) => {
+  model.selectedActor = actor.sessionId;
+  model.emit('selection');
+};
+
+const openRun = (workflowId: string, live: boolean) => {
+  pinned = true;
+  if (live && model.runActor(workflowId)) connection.send({ type: 'run.watch', workflowId });
+  else {
+    connection.send({ type: 'run.watch', workflowId: null });
+    connection.send({ type: 'stored.get', workflowId });
+  }
+};
+
+const status = h('div', { class: 'status', 'data-testid': 'status' });
+const drawStatus = perFrame(() => {
+  const s = model.stats;
+  fill(
+    status,
+    h(
+      'span',
+      { class: `conn conn-${model.connection}`, 'data-connection': model.connection },
+      model.connection,
+    ),
+    model.controls ? h('span', { class: 'badge controls-on' }, 'controls') : null,
+    s
+      ? h(
+          'span',
+          { class: 'muted' },
+          `${s.events} inspected · ${s.eventsSkipped} skipped · ${s.malformedFrames + s.oversizedFrames} bad frames`,
+        )
+      : null,
+    model.lastError ? h('span', { class: 'error' }, model.lastError) : null,
+    h('a', { href: '/stately', target: '_blank', rel: 'noopener' }, 'Stately view'),
+  );
+});
+model.on('status', drawStatus);
+
+// Follow the newest live run while the user has not chosen one.
+model.on('actors', () => {
+  const current = model.run;
+  const following =
+    !pinned &&
+    (!current || (current.source === 'live' && !model.runActor(current.detail.workflowId)));
+  if (!following) return;
+  let newest: ActorInfo | undefined;
+  for (const actor of model.actors.values()) {
+    if (actor.run && actor.run.workflowId !== current?.detail.workflowId) newest = actor;
+  }
+  if (!newest?.run) return;
+  connection.send({ type: 'run.watch', workflowId: newest.run.workflowId });
+  if (!model.selectedActor || !model.actors.has(model.selectedActor)) selectActor(newest);
+});
+
+const app = document.getElementById('app') ?? document.body;
+fill(
+  app,
+  h('header', { class: 'top' }, h('h1', {}, 'troupe inspector'), status),
+  h(
+    'main',
+    { class: 'layout' },
+    h(
+      'div',
+      { class: 'col left' },
+      actorTree(model, { select: selectActor, openRun }),
+      storedRuns(model, {
+        refresh: () => connection.send({ type: 'stored.list' }),
+        open: (workflowId) => openRun(workflowId, false),
+      }),
+    ),
+    h(
+      'div',
+      { class: 'col center' },
+      runPanel(model, {
+        control: (action: ControlAction, workflowId: string) =>
+          connection.send({ type: 'control', action, workflowId }),
+        openCheckpoint: (workflowId, seq) => {
+          pinned = true;
+          connection.send({ type: 'checkpoint.get', workflowId, seq });
+        },
+      }),
+    ),
+    h(
+      'div',
+      { class: 'col right' },
+      statechartView(model, (logicId) => connection.send({ type: 'definition.get', logicId })),
+      queuePanel(model),
+      sharedPanel(model),
+    ),
+  ),
+  timeline(model),
+);
+drawStatus();
+connection.start();

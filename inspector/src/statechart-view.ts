@@ -1,0 +1,274 @@
+/**
+ * The statechart of the selected actor, laid out by elkjs (layered, nested
+ * states as nested boxes) and drawn as SVG. A layout is computed once per
+ * machine; a state change only moves the `active` marks. The panel shows
+ * the chart fitted to its width; "Enlarge" opens it at full size.
+ */
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
+import type { ActorInfo, StatechartNode } from '../../src/runtime/inspector/protocol.js';
+import { activePaths } from '../../src/runtime/inspector/statechart.js';
+import { fill, h, perFrame, svg } from './dom.js';
+import { elk } from './layout.js';
+import type { Model } from './model.js';
+
+/** Layouts by definition object: a reconnect brings new definitions, and new layouts with them. */
+const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
+
+export function statechartView(model: Model, request: (logicId: number) => void): HTMLElement {
+  const title = h('h2', {}, 'Statechart');
+  const body = h('div', { class: 'chart', 'data-testid': 'statechart' }, placeholder());
+  const overlay = h('div', { class: 'overlay', hidden: true });
+  const enlarge = h('button', { class: 'enlarge', hidden: true, onclick: () => open() }, 'Enlarge');
+  const root = h(
+    'section',
+    { class: 'panel statechart' },
+    h('div', { class: 'panel-head' }, title, enlarge),
+    body,
+    overlay,
+  );
+  const requested = new Set<number>();
+  let shownLogic: number | undefined;
+  let shown: SVGSVGElement | undefined;
+
+  const open = () => {
+    if (!shown) return;
+    const big = shown.cloneNode(true) as SVGSVGElement;
+    big.classList.add('full');
+    fill(
+      overlay,
+      h('button', { class: 'close', onclick: () => overlay.setAttribute('hidden', '') }, 'Close'),
+      big,
+    );
+    overlay.removeAttribute('hidden');
+  };
+
+  const draw = perFrame(() => {
+    const actor = model.selectedActor ? model.actors.get(model.selectedActor) : undefined;
+    fill(title, 'Statechart', actor ? ` — ${actor.name}` : '');
+    const logicId = actor?.logicId;
+    const definition = logicId === undefined ? undefined : model.definitions.get(logicId);
+    enlarge.toggleAttribute('hidden', !definition);
+    if (logicId === undefined) {
+      shownLogic = undefined;
+      shown = undefined;
+      fill(body, placeholder(actor));
+      return;
+    }
+    if (!model.definitions.has(logicId)) {
+      if (!requested.has(logicId)) request(logicId);
+      requested.add(logicId);
+      fill(body, h('p', { class: 'muted' }, 'Loading definition…'));
+      return;
+    }
+    if (!definition) {
+      fill(body, h('p', { class: 'muted' }, 'This machine has no readable definition.'));
+      return;
+    }
+    if (shownLogic === logicId && shown) {
+      markActive(shown, actor);
+      markActive(overlay.querySelector('svg'), actor);
+      return;
+    }
+    shownLogic = logicId;
+    let layout = layouts.get(definition);
+    if (!layout) {
+      layout = render(definition);
+      layouts.set(definition, layout);
+    }
+    layout.then(
+      (chart) => {
+        if (shownLogic !== logicId) return;
+        shown = chart.cloneNode(true) as SVGSVGElement;
+        fill(body, shown);
+        draw();
+      },
+      (error: unknown) => fill(body, h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
+    );
+  });
+  model.on('selection', draw);
+  model.on('actors', draw);
+  model.on('definitions', draw);
+  model.on('status', () => {
+    // A request sent while disconnected is lost: ask again after reconnecting.
+    if (model.connection !== 'open') {
+      requested.clear();
+      shownLogic = undefined;
+    }
+  });
+  return root;
+}
+
+function placeholder(actor?: ActorInfo): HTMLElement {
+  return h(
+    'p',
+    { class: 'muted' },
+    actor ? `${actor.name} is not a state machine.` : 'Select an actor to see its statechart.',
+  );
+}
+
+function markActive(chart: SVGSVGElement | null, actor: ActorInfo | undefined): void {
+  if (!chart) return;
+  const active = new Set(actor ? activePaths(actor.value) : []);
+  for (const node of chart.querySelectorAll<SVGGElement>('g.state')) {
+    const on = active.has(node.dataset.path ?? '');
+    node.classList.toggle('active', on);
+    node.dataset.active = String(on);
+  }
+}
+
+const CHAR_W = 7.2;
+
+async function render(definition: StatechartNode): Promise<SVGSVGElement> {
+  const edges: ElkExtendedEdge[] = [];
+  /** Guarded transitions behind each edge, shown on hover rather than in the label. */
+  const details = new Map<string, string>();
+  const toElk = (node: StatechartNode): ElkNode => {
+    // One edge per source and target, labelled with its events: a machine
+    // often has several guarded transitions between the same two states.
+    const grouped = new Map<string, { events: string[]; lines: string[] }>();
+    for (const t of node.transitions) {
+      for (const target of t.targets) {
+        if (target === node.path) continue;
+        const group = grouped.get(target) ?? { events: [], lines: [] };
+        if (!group.events.includes(t.event)) group.events.push(t.event);
+        group.lines.push(t.guard ? `${t.event} [${t.guard}]` : t.event);
+        grouped.set(target, group);
+      }
+    }
+    for (const [target, { events, lines }] of grouped) {
+      const text = events.join(', ');
+      const id = `e:${node.path}->${target}`;
+      details.set(id, lines.join('\n'));
+      edges.push({
+        id,
+        sources: [nodeId(node.path)],
+        targets: [nodeId(target)],
+        labels: [{ text, width: text.length * 5.6 + 6, height: 12 }],
+      });
+    }
+    const base = {
+      id: nodeId(node.path),
+      labels: [{ text: node.key, width: node.key.length * CHAR_W + 8, height: 16 }],
+    };
+    if (node.children.length === 0) {
+      return { ...base, width: Math.max(70, node.key.length * CHAR_W + 28), height: 30 };
+    }
+    return {
+      ...base,
+      layoutOptions: { 'elk.padding': '[top=28,left=12,bottom=12,right=12]' },
+      children: node.children.map(toElk),
+    };
+  };
+  const graph: ElkNode = {
+    ...toElk(definition),
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'DOWN',
+      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '24',
+      'elk.spacing.nodeNode': '14',
+      'elk.spacing.edgeNode': '8',
+      'elk.spacing.edgeEdge': '5',
+      'elk.spacing.edgeLabel': '2',
+      'elk.padding': '[top=28,left=12,bottom=12,right=12]',
+      'elk.json.shapeCoords': 'ROOT',
+      'elk.json.edgeCoords': 'ROOT',
+    },
+  };
+  graph.edges = edges;
+  return drawChart(await elk.layout(graph), definition, details);
+}
+
+function drawChart(
+  laid: ElkNode,
+  definition: StatechartNode,
+  details: Map<string, string>,
+): SVGSVGElement {
+  const width = Math.ceil(laid.width ?? 400);
+  const height = Math.ceil(laid.height ?? 200);
+  const nodes = new Map<string, StatechartNode>();
+  const index = (node: StatechartNode) => {
+    nodes.set(nodeId(node.path), node);
+    node.children.forEach(index);
+  };
+  index(definition);
+  const layers: SVGElement[] = [];
+  const visit = (node: ElkNode) => {
+    const def = nodes.get(node.id);
+    const compound = (node.children?.length ?? 0) > 0;
+    const isRoot = def?.path === '';
+    layers.push(
+      svg(
+        'g',
+        { class: `state ${def?.type ?? ''}${isRoot ? ' root' : ''}`, 'data-path': def?.path ?? '' },
+        svg('rect', {
+          x: node.x ?? 0,
+          y: node.y ?? 0,
+          width: node.width ?? 0,
+          height: node.height ?? 0,
+          rx: 8,
+        }),
+        svg(
+          'text',
+          {
+            x: (node.x ?? 0) + (compound ? 10 : (node.width ?? 0) / 2),
+            y: (node.y ?? 0) + (compound ? 18 : (node.height ?? 0) / 2 + 4),
+            'text-anchor': compound ? 'start' : 'middle',
+          },
+          isRoot ? `#${def.key}` : (def?.key ?? ''),
+        ),
+      ),
+    );
+    for (const child of node.children ?? []) visit(child);
+  };
+  visit(laid);
+  for (const edge of laid.edges ?? []) {
+    const parts: SVGElement[] = [svg('title', {}, details.get(edge.id) ?? '')];
+    for (const section of edge.sections ?? []) {
+      const points = [section.startPoint, ...(section.bendPoints ?? []), section.endPoint];
+      parts.push(
+        svg('path', {
+          class: 'transition',
+          d: points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' '),
+          'marker-end': 'url(#sc-arrow)',
+        }),
+      );
+    }
+    for (const label of edge.labels ?? []) {
+      parts.push(
+        svg(
+          'text',
+          { class: 'edge-label', x: label.x ?? 0, y: (label.y ?? 0) + 10 },
+          label.text ?? '',
+        ),
+      );
+    }
+    layers.push(svg('g', { class: 'edge' }, ...parts));
+  }
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart-svg' },
+    svg(
+      'defs',
+      {},
+      svg(
+        'marker',
+        {
+          id: 'sc-arrow',
+          viewBox: '0 0 10 10',
+          refX: 9,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: 'auto',
+        },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
+      ),
+    ),
+    ...layers,
+  );
+}
+
+function nodeId(path: string): string {
+  return `n:${path}`;
+}

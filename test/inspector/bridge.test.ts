@@ -1,0 +1,298 @@
+/**
+ * The inspector bridge over a real WebSocket: late joiners see the whole
+ * system, frames arrive in order, bad frames are dropped and counted
+ * without harm, and the token, Origin and Host checks hold.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
+import type { ActorInfo, ServerFrame } from '../../src/runtime/inspector/protocol.js';
+import { heldRuntime, httpStatus, refusedStatus, TestClient, until, wsUrl } from './helpers.js';
+
+let rt: Runtime | undefined;
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await rt?.close();
+  rt = undefined;
+});
+
+async function connect(url: string, headers?: Record<string, string>): Promise<TestClient> {
+  const client = await TestClient.connect(url, headers);
+  clients.push(client);
+  return client;
+}
+
+function actorsOf(client: TestClient): Map<string, ActorInfo> {
+  const actors = new Map<string, ActorInfo>();
+  for (const frame of client.frames) {
+    if (frame.type === 'system') for (const a of frame.actors) actors.set(a.name, a);
+    if (frame.type === 'actors') for (const a of frame.actors) actors.set(a.name, a);
+  }
+  return actors;
+}
+
+const twoTasks = {
+  name: 'two',
+  tasks: [
+    { id: 'a', agent: 'hold' },
+    { id: 'b', agent: 'hold', dependsOn: ['a'] },
+  ],
+};
+
+describe('inspector bridge', () => {
+  it('gives a client that connects late the whole actor tree at once', async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    const handle = await rt.engine.start(twoTasks, { workflowId: 'late-join' });
+    const client = await connect(wsUrl(rt.inspector!.url));
+    const system = await client.frame('system');
+    const byName = new Map(system.actors.map((a) => [a.name, a]));
+    expect([...byName.keys()]).toEqual(
+      expect.arrayContaining([
+        'troupe',
+        'orchestrator',
+        'agent:hold',
+        'agent:quick',
+        'workflow:late-join',
+      ]),
+    );
+    const run = byName.get('workflow:late-join')!;
+    expect(run.value).toBe('running');
+    expect(run.run).toMatchObject({ workflowId: 'late-join', name: 'two', total: 2, settled: 0 });
+    expect(run.parentId).toBe(byName.get('troupe')!.sessionId);
+    expect(byName.get('agent:hold/executor')?.parentId).toBe(byName.get('agent:hold')!.sessionId);
+    // The events before the client connected are there too, in order.
+    expect(system.events.some((e) => e.type === 'task.assign' && e.target === 'agent:hold')).toBe(
+      true,
+    );
+    expect(client.frames[0]).toMatchObject({ type: 'hello', controls: false });
+    held.release('a');
+    held.release('b');
+    expect((await handle.result).status).toBe('completed');
+  });
+
+  it('sends frames in order: numbered messages, increasing event seqs, task changes as they happen', async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    const client = await connect(wsUrl(rt.inspector!.url));
+    await client.frame('system');
+    const handle = await rt.engine.start(twoTasks, { workflowId: 'ordered' });
+    client.send({ id: 1, type: 'run.watch', workflowId: 'ordered' });
+    const detail = await client.frame('run.detail');
+    expect(detail.run.tasks.map((t) => [t.id, t.dependsOn])).toEqual([
+      ['a', []],
+      ['b', ['a']],
+    ]);
+
+    const taskStatus = (id: string) => {
+      let status: string | undefined;
+      for (const f of client.frames) {
+        if (f.type === 'run.detail')
+          status = f.run.tasks.find((t) => t.id === id)?.status ?? status;
+        if (f.type === 'run.tasks') status = f.tasks.find((t) => t.id === id)?.status ?? status;
+      }
+      return status;
+    };
+    await client.waitFor(() => taskStatus('a') === 'running', 'a running');
+    held.release('a');
+    await client.waitFor(
+      () => taskStatus('a') === 'completed' && taskStatus('b') === 'running',
+      'a done, b running',
+    );
+    held.release('b');
+    await handle.result;
+    await client.waitFor(
+      () => actorsOf(client).get('workflow:ordered')?.status === 'done',
+      'run done',
+    );
+
+    expect(client.messages.map((m) => m.seq)).toEqual(client.messages.map((_, i) => i + 1));
+    const seqs = client.frames.flatMap((f) =>
+      f.type === 'events' || f.type === 'system' ? f.events.map((e) => e.seq) : [],
+    );
+    expect(seqs.length).toBeGreaterThan(5);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    const output = client.frames
+      .flatMap((f) => (f.type === 'run.tasks' ? f.tasks : []))
+      .find((t) => t.id === 'b' && t.status === 'completed')?.output;
+    expect(output).toBe('{"done":"b","note":null}');
+    expect(actorsOf(client).get('workflow:ordered')?.value).toBe('completed');
+  });
+
+  it('drops and counts malformed and oversized frames, and carries on', async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    const client = await connect(wsUrl(rt.inspector!.url));
+    await client.frame('system');
+    client.send('not json');
+    client.send({ id: 7, type: 'no.such.request' });
+    client.send({ id: 8, type: 'run.watch', workflowId: 42 });
+    client.ws.send(Buffer.from([0xde, 0xad]), { binary: true });
+    client.send({ id: 9, type: 'stored.get', workflowId: 'x'.repeat(70_000) });
+    const replies = () =>
+      client.frames.filter((f): f is Extract<ServerFrame, { type: 'reply' }> => f.type === 'reply');
+    await client.waitFor(() => replies().length >= 5, 'five replies');
+    expect(replies().map((r) => r.error?.code)).toEqual([
+      'MALFORMED',
+      'MALFORMED',
+      'MALFORMED',
+      'MALFORMED',
+      'OVERSIZED',
+    ]);
+    expect(replies().map((r) => r.id)).toEqual([0, 7, 8, 0, 0]);
+    expect(rt.inspector!.stats()).toMatchObject({ malformedFrames: 4, oversizedFrames: 1 });
+
+    // Over the hard limit `ws` closes that one socket; the server and the runtime go on.
+    const big = await connect(wsUrl(rt.inspector!.url));
+    big.send('x'.repeat(1024 * 1024 + 10));
+    await big.waitFor(() => big.closed !== undefined, 'the oversized client to be closed');
+    expect(big.closed?.code).toBe(1009);
+    await until(
+      () => rt!.inspector!.stats().oversizedFrames === 2,
+      'the second oversized frame to be counted',
+    );
+
+    held.release('q');
+    const result = await rt.engine.execute({ name: 'after', tasks: [{ id: 'q', agent: 'quick' }] });
+    expect(result.status).toBe('completed');
+    client.send({ id: 10, type: 'stored.list' });
+    const stored = await client.frame('stored.runs');
+    expect(stored.runs.map((r) => r.workflowId)).toContain(result.workflowId);
+  });
+
+  it('checks the Origin and Host of a connection', async () => {
+    rt = (await heldRuntime()).rt;
+    const url = wsUrl(rt.inspector!.url);
+    const { host } = new URL(url);
+    expect(await refusedStatus(url, { Origin: 'http://evil.example' })).toBe(403);
+    expect(await refusedStatus(url, { Host: 'evil.example' })).toBe(403);
+    expect(await refusedStatus(wsUrl(rt.inspector!.url, { path: '/elsewhere' }))).toBe(404);
+    const ok = await connect(url, { Origin: `http://${host}` });
+    await ok.frame('hello');
+    expect(await httpStatus(rt.inspector!.url, { Host: 'rebound.example' })).toBe(403);
+    expect(await httpStatus(rt.inspector!.url)).toBe(200);
+    expect(rt.inspector!.stats().rejectedConnections).toBe(3);
+  });
+
+  it('requires the token for controls and refuses them without it', async () => {
+    const held = await heldRuntime({ port: 0, controls: true, token: 'test-token-1234' });
+    rt = held.rt;
+    expect(rt.inspector!.url).toContain('token=test-token-1234');
+    const handle = await rt.engine.start(twoTasks, { workflowId: 'controlled' });
+    const anonymous = await connect(wsUrl(rt.inspector!.url, { token: false }));
+    expect(await anonymous.frame('hello')).toMatchObject({ controls: false });
+    anonymous.send({ id: 1, type: 'control', action: 'pause', workflowId: 'controlled' });
+    const refused = await anonymous.frame('reply', (r) => r.id === 1);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(rt.inspector!.stats().rejectedRequests).toBe(1);
+
+    const wrong = await connect(
+      `${wsUrl(rt.inspector!.url, { token: false })}?token=wrong-token-0000`,
+    );
+    expect(await wrong.frame('hello')).toMatchObject({ controls: false });
+
+    const owner = await connect(wsUrl(rt.inspector!.url));
+    expect(await owner.frame('hello')).toMatchObject({ controls: true });
+    owner.send({ id: 2, type: 'control', action: 'pause', workflowId: 'controlled' });
+    expect(await owner.frame('reply', (r) => r.id === 2)).toMatchObject({ ok: true });
+    await owner.waitFor(
+      () => actorsOf(owner).get('workflow:controlled')?.value === 'paused',
+      'run paused',
+    );
+    owner.send({ id: 3, type: 'control', action: 'cancel', workflowId: 'controlled' });
+    held.release('a');
+    expect((await handle.result).status).toBe('cancelled');
+  });
+
+  it('refuses controls when the runtime does not enable them, token or not', async () => {
+    const held = await heldRuntime({ port: 0, token: 'test-token-5678' });
+    rt = held.rt;
+    await rt.engine.start(twoTasks, { workflowId: 'no-controls' });
+    const client = await connect(wsUrl(rt.inspector!.url));
+    expect(await client.frame('hello')).toMatchObject({ controls: false });
+    client.send({ id: 1, type: 'control', action: 'cancel', workflowId: 'no-controls' });
+    expect(await client.frame('reply', (r) => r.id === 1)).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await rt.engine.getState('no-controls')).toMatchObject({ status: 'running' });
+    held.release('a');
+    held.release('b');
+  });
+
+  it('requires the token on a non-loopback address', async () => {
+    rt = (await heldRuntime({ port: 0, host: '0.0.0.0' })).rt;
+    const token = new URL(rt.inspector!.url).searchParams.get('token');
+    expect(token).toMatch(/^[\w-]{20,}$/);
+    expect(await refusedStatus(wsUrl(rt.inspector!.url, { token: false }))).toBe(401);
+    const client = await connect(wsUrl(rt.inspector!.url));
+    expect(await client.frame('hello')).toMatchObject({ type: 'hello' });
+    const bearer = await connect(wsUrl(rt.inspector!.url, { token: false }), {
+      Authorization: `Bearer ${token}`,
+    });
+    await bearer.frame('system');
+  });
+
+  it('lists stored runs with their checkpoints and shows a checkpoint read-only', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'troupe-inspector-'));
+    try {
+      rt = await createRuntime({
+        dataDir: dir,
+        checkpointInterval: 1,
+        inspector: { port: 0 },
+        agents: [defineAgent({ role: 'quick', run: async (task) => ({ done: task.id }) })],
+      });
+      const result = await rt.engine.execute(
+        {
+          name: 'stored',
+          tasks: [
+            { id: 'a', agent: 'quick' },
+            { id: 'b', agent: 'quick', dependsOn: ['a'] },
+          ],
+        },
+        { workflowId: 'stored-run' },
+      );
+      expect(result.status).toBe('completed');
+      const client = await connect(wsUrl(rt.inspector!.url));
+      client.send({ id: 1, type: 'stored.list' });
+      expect((await client.frame('stored.runs')).runs).toEqual([
+        expect.objectContaining({
+          workflowId: 'stored-run',
+          name: 'stored',
+          status: 'completed',
+          tasks: 2,
+        }),
+      ]);
+      client.send({ id: 2, type: 'stored.get', workflowId: 'stored-run' });
+      const stored = await client.frame('stored.run');
+      expect(stored.run).toMatchObject({ live: false, state: 'completed' });
+      expect(stored.run.tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
+      expect(stored.checkpoints.length).toBeGreaterThan(0);
+      const seq = stored.checkpoints[0]!;
+      client.send({ id: 3, type: 'checkpoint.get', workflowId: 'stored-run', seq });
+      const checkpoint = await client.frame('checkpoint');
+      expect(checkpoint.run).toMatchObject({ workflowId: 'stored-run', live: false });
+      expect(checkpoint.run?.tasks.map((t) => t.id)).toEqual(['a', 'b']);
+      expect(checkpoint.raw).toMatchObject({ seq, context: { workflowId: 'stored-run' } });
+      client.send({ id: 4, type: 'checkpoint.get', workflowId: 'stored-run', seq: 999_999 });
+      expect(await client.frame('reply', (r) => r.id === 4)).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+    } finally {
+      await rt?.close();
+      rt = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops serving when the runtime closes', async () => {
+    const held = await heldRuntime();
+    const url = held.rt.inspector!.url;
+    await held.rt.close();
+    await expect(fetch(url)).rejects.toThrow();
+  });
+});
