@@ -29,6 +29,15 @@ export { heuristicPlanner } from './actors/planners/heuristic-planner.js';
 export type { AgentProfile, Planner, PlanRequest } from './actors/planners/planner.js';
 export type { CompensationContext, CompensationHandler } from './actors/saga/compensations.js';
 export { type SerializedError, TroupeError, type TroupeErrorCode } from './errors.js';
+export {
+  type JobContext,
+  type JobHandler,
+  type JobInfo,
+  type JobInput,
+  JobPriority,
+  type JobResult,
+  JobStatus,
+} from './machines/queue/job.js';
 export type { ConditionGuard } from './machines/workflow/conditions.js';
 export type { WorkflowEmitted } from './machines/workflow/events.js';
 export { type Clock, systemClock } from './runtime/clock.js';
@@ -43,8 +52,18 @@ export {
   type MultiAgentWorkflowResult,
 } from './runtime/execute-multi-agent-workflow.js';
 export type { Orchestrator } from './runtime/orchestrator.js';
+export {
+  createQueueDeps,
+  createQueueLogic,
+  type QueueActorRef,
+  type QueueDeps,
+  queueInput,
+} from './runtime/queue-logic.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime-options.js';
+export { type QueueStats, type StopOptions, TaskQueue } from './runtime/task-queue.js';
+export type { TaskQueueListeners } from './runtime/task-queue-events.js';
+export type { TaskQueueOptions } from './runtime/task-queue-options.js';
 export type {
   RunFilter,
   StartWorkflowOptions,

@@ -1,4 +1,5 @@
 import { type ActorRefFrom, enqueueActions, fromCallback, setup } from 'xstate';
+import type { MessageDelivery } from './communicator/events.js';
 import { createFifo, type Fifo, fifoPush, fifoRemove, fifoSize, fifoTake } from './fifo.js';
 import {
   type AgentEvent,
@@ -31,7 +32,7 @@ export interface AgentMachineContext {
  * reports back. The pure machine only decides *when* to run what. The runtime
  * provides the real implementation (`src/actors/agent-executor.ts`).
  */
-const executorPlaceholder = fromCallback<ExecutorEvent, { role: string }>(() => {
+const executorPlaceholder = fromCallback<ExecutorEvent | MessageDelivery, { role: string }>(() => {
   throw new Error('agent executor not provided: build the agent machine with provideAgentExecutor');
 });
 
@@ -44,7 +45,7 @@ const executorPlaceholder = fromCallback<ExecutorEvent, { role: string }>(() => 
 export const agentMachine = setup({
   types: {
     context: {} as AgentMachineContext,
-    events: {} as AgentEvent,
+    events: {} as AgentEvent | MessageDelivery,
     input: {} as AgentMachineInput,
   },
   actors: { executor: executorPlaceholder },
@@ -95,8 +96,17 @@ export const agentMachine = setup({
     /** Passes a report on to the workflow that assigned the task. */
     forward: enqueueActions(({ event, enqueue, system }) => {
       if (event.type === 'task.assign' || event.type === 'task.abort') return;
+      if (event.type === 'message.deliver') return;
       const workflow = system.get(workflowSystemId(event.workflowId));
       if (workflow) enqueue.sendTo(workflow, event);
+    }),
+    /**
+     * A message from the communicator goes straight to the executor, which
+     * runs the `onMessage` hook: in any state, beside running tasks, and
+     * without touching the slot accounting.
+     */
+    deliverMessage: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'message.deliver') enqueue.sendTo('executor', event);
     }),
     /** Frees the slot of a finished attempt and starts the next waiting one. */
     release: enqueueActions(({ context, enqueue }) => {
@@ -123,6 +133,7 @@ export const agentMachine = setup({
     'task.assign': { actions: 'accept' },
     'task.abort': { actions: 'abort' },
     'task.progress': { actions: 'forward' },
+    'message.deliver': { actions: 'deliverMessage' },
   },
   initial: 'idle',
   // Explicit transitions rather than `always`: eventless transitions are

@@ -3,6 +3,7 @@ import type { SerializedError } from '../errors.js';
 import { serializeError } from '../errors.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import type { AgentMachineInput, agentMachine } from './agent.machine.js';
+import type { CommunicatorMachine } from './communicator/communicator.machine.js';
 import type { orchestratorMachine } from './orchestrator.machine.js';
 import {
   agentSystemId,
@@ -10,6 +11,8 @@ import {
   type CompensationRequest,
   workflowSystemId,
 } from './protocol.js';
+import type { queueMachine } from './queue/queue-machine.js';
+import type { QueueSettings } from './queue/queue-types.js';
 
 /** Runs compensation handlers; provided by the runtime (`src/actors/saga/compensator.ts`). */
 export type CompensatorLogic = CallbackActorLogic<CompensationRequest>;
@@ -32,7 +35,8 @@ const WORKFLOW_PREFIX = workflowSystemId('');
 
 /**
  * The root of the actor system. It owns the orchestrator, the saga
- * compensator (`compensator`), one actor per
+ * compensator (`compensator`), the communicator, the task queue (`queue`),
+ * one actor per
  * registered agent (`agent:<role>`) and one per live workflow run
  * (`workflow:<id>`), so one system holds the whole runtime and the inspector
  * sees all of it. Finished runs are stopped at once: children accumulate
@@ -43,6 +47,9 @@ export function createRuntimeMachine(logic: {
   workflow: WorkflowMachine;
   orchestrator: typeof orchestratorMachine;
   compensator: CompensatorLogic;
+  communicator: CommunicatorMachine;
+  queue: typeof queueMachine;
+  queueInput: QueueSettings;
 }) {
   return setup({
     types: {
@@ -54,17 +61,23 @@ export function createRuntimeMachine(logic: {
       workflow: logic.workflow,
       orchestrator: logic.orchestrator,
       compensator: logic.compensator,
+      communicator: logic.communicator,
+      queue: logic.queue,
     } as {
       agent: typeof agentMachine;
       workflow: WorkflowMachine;
       orchestrator: typeof orchestratorMachine;
       compensator: CompensatorLogic;
+      communicator: CommunicatorMachine;
+      queue: typeof queueMachine;
     },
   }).createMachine({
     id: 'troupe',
     invoke: [
       { id: 'orchestrator', systemId: 'orchestrator', src: 'orchestrator' },
       { id: COMPENSATOR_SYSTEM_ID, systemId: COMPENSATOR_SYSTEM_ID, src: 'compensator' },
+      { id: 'communicator', systemId: 'communicator', src: 'communicator' },
+      { id: 'queue', systemId: 'queue', src: 'queue', input: logic.queueInput },
     ],
     on: {
       'agent.register': {

@@ -7,6 +7,7 @@ import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
+import type { TaskQueueOptions } from './task-queue-options.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -65,6 +66,12 @@ export interface RuntimeOptions {
   keepCheckpoints?: number;
   /** Resume the interrupted runs found in the store when the runtime starts. @default false */
   autoResume?: boolean;
+  /**
+   * Options of the runtime's task queue (`rt.queue`); its clock is the
+   * runtime's, and its store the runtime's when durable.
+   * @default the TaskQueue defaults
+   */
+  queue?: Omit<TaskQueueOptions, 'clock' | 'store'>;
 }
 
 /** Options with every default applied, once. */
@@ -82,6 +89,7 @@ export interface ResolvedRuntimeOptions {
   checkpointInterval: number;
   keepCheckpoints: number;
   autoResume: boolean;
+  queue: Omit<TaskQueueOptions, 'clock' | 'store'>;
 }
 
 export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeOptions {
@@ -93,6 +101,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     checkpointInterval: options.checkpointInterval ?? 100,
     keepCheckpoints: options.keepCheckpoints ?? 5,
     autoResume: options.autoResume ?? false,
+    queue: options.queue ?? {},
     agents: options.agents ?? [],
     planner: options.planner ?? (llm ? createLlmPlanner({ llm }) : heuristicPlanner),
     llm,

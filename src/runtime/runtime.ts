@@ -6,6 +6,7 @@ import { CompensationRegistry } from '../actors/saga/compensations.js';
 import { createCompensator } from '../actors/saga/compensator.js';
 import { TroupeError } from '../errors.js';
 import { agentMachine } from '../machines/agent.machine.js';
+import { createCommunicatorMachine } from '../machines/communicator/index.js';
 import { orchestratorMachine } from '../machines/orchestrator.machine.js';
 import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
@@ -14,15 +15,24 @@ import type { DefinitionRegistry } from '../schemas/validate.js';
 import { LevelStore } from '../store/level-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Store } from '../store/store.js';
+import { Communicator } from './communicator.js';
+import { DurableRuns } from './durability/durable-runs.js';
+import { JournalWriter } from './durability/journal-writer.js';
 import { createInspectorServer, type InspectorServer } from './inspector/index.js';
 import { Orchestrator } from './orchestrator.js';
+import {
+  createQueueDeps,
+  createQueueLogic,
+  type QueueActorRef,
+  type QueueDeps,
+  queueInput,
+} from './queue-logic.js';
 import {
   type ResolvedRuntimeOptions,
   type RuntimeOptions,
   resolveRuntimeOptions,
 } from './runtime-options.js';
-import { DurableRuns } from './durability/durable-runs.js';
-import { JournalWriter } from './durability/journal-writer.js';
+import { TaskQueue } from './task-queue.js';
 import { WorkflowEngine, type WorkflowHandle } from './workflow-engine.js';
 
 /**
@@ -55,6 +65,11 @@ export class Runtime {
   readonly actor: Actor<RuntimeMachine>;
   readonly engine: WorkflowEngine;
   readonly orchestrator: Orchestrator;
+  /** Messages between agents, per-workflow shared contexts, locks and result handoffs. */
+  readonly communicator: Communicator;
+  /** Background jobs (the `queue` actor): call `queue.start()` after registering handlers. */
+  readonly queue: TaskQueue;
+  readonly #queueDeps: QueueDeps;
   /** The live inspector server, when `inspector` was given; `rt.close()` closes it. */
   inspector: InspectorServer | undefined;
   private readonly agents = new Map<string, AgentDefinition>();
@@ -68,6 +83,12 @@ export class Runtime {
     readonly store: Store,
   ) {
     const { clock, planner } = options;
+    // The background job queue shares the runtime's clock, and its store when durable.
+    this.#queueDeps = createQueueDeps({
+      ...options.queue,
+      clock,
+      ...(options.durable ? { store } : {}),
+    });
     const workflowLogic = createWorkflowMachine({
       guards: this.guards,
       roles: () => new Set(this.agents.keys()),
@@ -75,11 +96,19 @@ export class Runtime {
     const machine = createRuntimeMachine({
       agent: agentMachine.provide({
         actors: {
-          executor: createAgentExecutor({ lookup: (role) => this.agents.get(role), clock }),
+          executor: createAgentExecutor({
+            lookup: (role) => this.agents.get(role),
+            clock,
+            // Read on use: the communicator needs the started system, so it comes later.
+            messaging: () => this.communicator.agentPort,
+          }),
         },
       }),
       workflow: workflowLogic,
       compensator: createCompensator(this.compensations, clock),
+      communicator: createCommunicatorMachine(),
+      queue: createQueueLogic(this.#queueDeps),
+      queueInput: queueInput(this.#queueDeps),
       orchestrator: orchestratorMachine.provide({
         actors: { planner: fromPromise(({ input, signal }) => planner.plan(input, signal)) },
       }),
@@ -92,7 +121,9 @@ export class Runtime {
     // Without an error observer XState rethrows actor errors from a timer and
     // the process dies; report them instead.
     this.actor.subscribe({ error: (error) => options.onError(error, 'runtime actor') });
-    const writer = new JournalWriter(store, (error) => options.onError(error, 'writing the journal'));
+    const writer = new JournalWriter(store, (error) =>
+      options.onError(error, 'writing the journal'),
+    );
     const durability = options.durable
       ? {
           writer,
@@ -128,6 +159,16 @@ export class Runtime {
       createId: () => options.createId('plan'),
     });
     this.actor.start();
+    this.queue = TaskQueue.fromActor(
+      this.actor.system.get('queue') as QueueActorRef,
+      this.#queueDeps,
+    );
+    this.communicator = new Communicator({
+      host: this.actor,
+      store,
+      clock,
+      onError: options.onError,
+    });
     for (const agent of options.agents) this.registerAgent(agent);
   }
 
@@ -195,6 +236,8 @@ export class Runtime {
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
     );
+    await this.communicator.close();
+    await this.queue.stop({ graceful: false });
     this.actor.stop();
     await this.engine.flushed();
     await this.store.close();

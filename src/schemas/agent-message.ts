@@ -99,11 +99,19 @@ export function parseAgentMessage(
   defaults: MessageDefaults,
 ): AgentMessage {
   const parsed = inputSchema.safeParse(input);
-  if (!parsed.success) throw invalidMessage(api, input, formatZodIssues(parsed.error, 'message'));
+  if (!parsed.success) {
+    // Report a bad payload in the same error as the other fields.
+    const issues = formatZodIssues(parsed.error, 'message');
+    const raw = (input as { payload?: unknown } | null)?.payload;
+    if (typeof input === 'object' && raw !== undefined) freezeJson(raw, 'message.payload', issues);
+    throw invalidMessage(api, input, issues);
+  }
   const data = parsed.data;
   const issues: string[] = [];
   const payload =
-    data.payload === undefined ? EMPTY_PAYLOAD : freezeJson(data.payload, 'message.payload', issues);
+    data.payload === undefined
+      ? EMPTY_PAYLOAD
+      : freezeJson(data.payload, 'message.payload', issues);
   if (data.type === 'response' && data.correlationId === undefined) {
     issues.push('message.correlationId: a response must name the request it answers');
   }
@@ -131,7 +139,9 @@ export function parseAgentMessage(
 export function parseStoredMessage(value: unknown, key: string): AgentMessage {
   const parsed = storedAgentMessageSchema.safeParse(value);
   const issues = parsed.success ? [] : formatZodIssues(parsed.error, 'message');
-  const payload = parsed.success ? freezeJson(parsed.data.payload, 'message.payload', issues) : null;
+  const payload = parsed.success
+    ? freezeJson(parsed.data.payload, 'message.payload', issues)
+    : null;
   if (!parsed.success || payload === undefined) {
     throw new TroupeError(
       'STORE_CORRUPT',
@@ -143,11 +153,27 @@ export function parseStoredMessage(value: unknown, key: string): AgentMessage {
 }
 
 function invalidMessage(api: string, input: unknown, issues: string[]): TroupeError {
-  const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  const id =
+    typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
   const subject = typeof id === 'string' ? `message "${id}"` : 'message';
   return new TroupeError(
     'INVALID_MESSAGE',
     `${api}: invalid ${subject}:\n  - ${issues.join('\n  - ')}`,
     { issues },
   );
+}
+
+/** What `request()` takes: a message whose type, if given, is `request`. */
+export type RequestMessageInput = Omit<AgentMessageInput, 'type'> & { type?: 'request' };
+
+/** A message an agent sends: `from` is the agent's role. */
+export type OutgoingMessage = Omit<AgentMessageInput, 'from'>;
+
+/** A request an agent sends: `from` is the agent's role. */
+export type OutgoingRequest = Omit<RequestMessageInput, 'from'>;
+
+/** Options of `request()`. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the response; `Infinity` waits as long as it takes. @default 30_000 */
+  timeout?: number;
 }

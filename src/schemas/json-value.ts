@@ -8,7 +8,10 @@
  */
 
 export type JsonPrimitive = string | number | boolean | null;
-export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonValue =
+  | JsonPrimitive
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
 
 /** Deeper than this is treated as a cycle: nobody sends 200 levels of nesting on purpose. */
@@ -24,7 +27,12 @@ export function freezeJson(value: unknown, path: string, issues: string[]): Json
   return copy(value, path, issues, 0);
 }
 
-function copy(value: unknown, path: string, issues: string[], depth: number): JsonValue | undefined {
+function copy(
+  value: unknown,
+  path: string,
+  issues: string[],
+  depth: number,
+): JsonValue | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':

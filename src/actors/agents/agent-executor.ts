@@ -1,18 +1,29 @@
 import { fromCallback } from 'xstate';
 import { serializeError, TroupeError } from '../../errors.js';
+import type { MessageDelivery } from '../../machines/communicator/events.js';
 import type { ExecutorEvent, TaskAssignment, TaskReport } from '../../machines/protocol.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
 import type { AgentDefinition, AgentRunContext } from './define-agent.js';
+import { type AgentMessaging, deliverMessages, messageContext } from './message-delivery.js';
 
 export interface AgentExecutorDeps {
   /** The registered agent behind a role. */
   lookup(role: string): AgentDefinition | undefined;
   clock: Clock;
+  /**
+   * The communicator, read when needed (it is created after the actor
+   * system): gives `run` its `messages`, `send` and `request`, and answers
+   * delivered requests. @default none: agents cannot message
+   */
+  messaging?: () => AgentMessaging | undefined;
 }
 
 /** What an executor is started with. */
 type Input = { role: string };
+
+/** What an executor receives: attempts from its agent, and messages the agent passes on. */
+type Received = ExecutorEvent | MessageDelivery;
 
 /**
  * The side-effecting half of an agent: runs `run(task, ctx)` for each
@@ -25,7 +36,7 @@ type Input = { role: string };
  * late result is ignored.
  */
 export function createAgentExecutor(deps: AgentExecutorDeps) {
-  return fromCallback<ExecutorEvent, Input>(({ input, receive, sendBack: send, system }) => {
+  return fromCallback<Received, Input>(({ input, receive, sendBack: send, system }) => {
     const sendBack = (report: TaskReport) => send(report);
     /** Running attempts by `workflowId:taskId`; `abort` fails one at once. */
     const inFlight = new Map<string, (error: TroupeError, report: boolean) => void>();
@@ -95,7 +106,12 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
 
       let sharedUpdates: Record<string, unknown> | undefined;
       let addedTasks: TaskDefinitionInput[] | undefined;
+      const port = deps.messaging?.();
+      const { send: sendMessage, request } = messageContext(port, input.role, workflowId);
       const ctx: AgentRunContext = {
+        messages: [],
+        send: sendMessage,
+        request,
         signal: controller.signal,
         idempotencyKey: key,
         attempt,
@@ -128,9 +144,13 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         input: assignment.input,
       };
       // Through a resolved promise, so a `run` that throws synchronously is
-      // reported like one that rejects.
-      Promise.resolve()
-        .then(() => agent.run(task, ctx))
+      // reported like one that rejects. The inbox is in memory (no extra
+      // tick) unless the workflow's messages must first be read from the store.
+      Promise.resolve(port ? port.inbox(input.role, workflowId) : [])
+        .then((messages) => {
+          ctx.messages = messages;
+          return agent.run(task, ctx);
+        })
         .then(
           (output) => {
             const unserialisable = checkSerialisable(output);
@@ -162,6 +182,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
     };
 
     receive((event) => {
+      if (event.type === 'message.deliver') {
+        const port = deps.messaging?.();
+        if (port) deliverMessages(deps.lookup(input.role), input.role, event.messages, port);
+        return;
+      }
       if (event.type === 'execute') {
         execute(event.assignment);
         return;

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
+import type {
+  AgentMessage,
+  OutgoingMessage,
+  OutgoingRequest,
+  RequestOptions,
+} from '../../schemas/agent-message.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
 
@@ -40,7 +46,30 @@ export interface AgentRunContext {
   updateShared(updates: Record<string, unknown>): void;
   /** Adds tasks to the running workflow when this attempt completes (validated; a cycle fails the task). */
   addTasks(tasks: TaskDefinitionInput[]): void;
+  /** Messages of this workflow delivered to this agent before the attempt started (result handoffs included), oldest first. */
+  messages: readonly AgentMessage[];
+  /** Sends a message from this agent; `workflowId` defaults to this task's workflow. */
+  send(message: OutgoingMessage): Promise<AgentMessage>;
+  /** Sends a request and resolves with the response; rejects with `REQUEST_TIMEOUT` naming the recipient. */
+  request(message: OutgoingRequest, options?: RequestOptions): Promise<AgentMessage>;
 }
+
+/** What an agent's `onMessage` hook gets besides the message. */
+export interface AgentMessageContext {
+  /** The receiving agent's role (the `from` of what it sends). */
+  role: string;
+  /** The workflow of the message being handled, if it has one. */
+  workflowId: string | undefined;
+  /** Sends a message from this agent; `workflowId` defaults to the received message's. */
+  send(message: OutgoingMessage): Promise<AgentMessage>;
+  request(message: OutgoingRequest, options?: RequestOptions): Promise<AgentMessage>;
+}
+
+/**
+ * Handles a message delivered to the agent. For a `request`, the return value
+ * (JSON) is sent back as the `response`, and a throw as an `error` message.
+ */
+export type AgentMessageHandler = (message: AgentMessage, ctx: AgentMessageContext) => unknown;
 
 export type AgentRun<TOutput = unknown> = (
   task: AgentTask,
@@ -63,6 +92,13 @@ export interface AgentOptions<TOutput = unknown> {
   systemPrompt?: string;
   /** Does the work. Must return JSON-serialisable output. */
   run: AgentRun<TOutput>;
+  /**
+   * Called for each message delivered to this agent, while tasks run or not.
+   * Requests are answered with its return value. Messages also reach the
+   * next task's `ctx.messages`, so agents that only read them there need no hook.
+   * @default none: requests to this agent fail at once with `REQUEST_FAILED`
+   */
+  onMessage?: AgentMessageHandler;
 }
 
 /** A validated agent with every default applied. */
@@ -74,6 +110,7 @@ export interface AgentDefinition<TOutput = unknown> {
   readonly stage: AgentStage;
   readonly systemPrompt?: string;
   readonly run: AgentRun<TOutput>;
+  readonly onMessage?: AgentMessageHandler;
 }
 
 const agentOptionsSchema = z.object({
@@ -87,6 +124,9 @@ const agentOptionsSchema = z.object({
   stage: z.enum(AGENT_STAGES).default('backend'),
   systemPrompt: z.string().optional(),
   run: z.custom<AgentRun>((value) => typeof value === 'function', 'must be a function'),
+  onMessage: z
+    .custom<AgentMessageHandler>((value) => typeof value === 'function', 'must be a function')
+    .optional(),
 });
 
 /**
@@ -114,5 +154,6 @@ export function defineAgent<TOutput>(options: AgentOptions<TOutput>): AgentDefin
     stage,
     ...(systemPrompt === undefined ? {} : { systemPrompt }),
     run: options.run,
+    ...(options.onMessage === undefined ? {} : { onMessage: options.onMessage }),
   };
 }

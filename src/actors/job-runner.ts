@@ -1,0 +1,239 @@
+/**
+ * The queue's one long-lived runner child: it calls job handlers when the
+ * queue machine sends `run` orders, aborts them on `abort` orders, and
+ * reports how each run ended.
+ *
+ * Invariants:
+ * - One runner per queue, however many jobs run (a child per job would cost
+ *   O(n) per spawn in XState).
+ * - Reports are batched: outcomes settled in the same microtask checkpoint go
+ *   back as one `job.settled` event, which keeps the machine's per-job cost low.
+ * - After an abort the run's late result is dropped here; the machine drops
+ *   stale reports too (it checks the attempt number).
+ * - The AbortController is created on first use of `ctx.signal` only: most
+ *   handlers never look at it, and creating one per job is measurable.
+ */
+import { type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from 'xstate';
+import {
+  type SerializedError,
+  serializeError,
+  TroupeError,
+  type TroupeErrorCode,
+} from '../errors.js';
+import type { JobContext } from '../machines/queue/job.js';
+import { findNonJson } from '../machines/queue/plain-json.js';
+import type {
+  JobOutcome,
+  QueueEvent,
+  RunnerCommand,
+  RunOrder,
+} from '../machines/queue/queue-types.js';
+import type { Clock } from '../runtime/clock.js';
+import type { JobHandlerRegistry } from './job-handlers.js';
+
+export interface JobRunnerDeps {
+  handlers: JobHandlerRegistry;
+  clock: Clock;
+}
+
+type Report = (event: QueueEvent) => void;
+
+/** The handler's view of one run. */
+class Run implements JobContext {
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  done = false;
+
+  constructor(
+    readonly jobId: string,
+    readonly name: string,
+    readonly attempt: number,
+    readonly args: readonly unknown[],
+    readonly durable: boolean,
+    private readonly onProgress: (run: Run, value: number, message: string | null) => void,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** A getter so `({ progress }) => ...` works; the function is made on first use only. */
+  get progress(): (value: number, message?: string) => void {
+    return (value, message) => this.#progress(value, message);
+  }
+
+  #progress(value: number, message: string | undefined): void {
+    if (this.done) return;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new TroupeError(
+        'INVALID_INPUT',
+        `ctx.progress() of job ${JSON.stringify(this.jobId)} needs a finite number (0..100), got ${String(value)}.`,
+        { jobId: this.jobId },
+      );
+    }
+    this.onProgress(this, value, typeof message === 'string' ? message : null);
+  }
+
+  abort(reason: unknown): void {
+    this.done = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function failure(code: TroupeErrorCode, message: string, jobId: string): SerializedError {
+  return serializeError(new TroupeError(code, message, { jobId }));
+}
+
+/** Throwing an error with `retryable: false` fails the job without further retries. */
+function isRetryable(error: unknown): boolean {
+  return !(
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { retryable?: unknown }).retryable === false
+  );
+}
+
+export function createJobRunner(
+  deps: JobRunnerDeps,
+): CallbackActorLogic<RunnerCommand, NonReducibleUnknown> {
+  return fromCallback<RunnerCommand>(({ sendBack, receive }) => {
+    let stopped = false;
+    const report: Report = (event) => {
+      if (!stopped) sendBack(event);
+    };
+    const inflight = new Map<string, Run>();
+    let outcomes: JobOutcome[] = [];
+    // When the batch's first run settled: that, not the moment the batch is
+    // sent, is when the attempts ended.
+    let settledAt = 0;
+
+    const flushOutcomes = (): void => {
+      const batch = outcomes;
+      outcomes = [];
+      report({ type: 'job.settled', at: settledAt, outcomes: batch });
+    };
+
+    const settle = (run: Run, outcome: JobOutcome): void => {
+      if (run.done) return;
+      run.done = true;
+      if (inflight.get(run.jobId) === run) inflight.delete(run.jobId);
+      if (outcomes.length === 0) {
+        settledAt = deps.clock.now();
+        queueMicrotask(flushOutcomes);
+      }
+      outcomes.push(outcome);
+    };
+
+    const succeed = (run: Run, result: unknown): void => {
+      const issue = run.durable && result !== undefined ? findNonJson(result, 'result') : undefined;
+      if (issue) {
+        const message = `Job ${JSON.stringify(run.jobId)} (${run.name}) returned a value that cannot be stored: ${issue}. Durable jobs must return plain JSON.`;
+        fail(run, failure('INVALID_JOB', message, run.jobId), false);
+        return;
+      }
+      settle(run, { id: run.jobId, attempt: run.attempt, ok: true, result });
+    };
+
+    const fail = (run: Run, error: SerializedError, retryable: boolean): void => {
+      settle(run, { id: run.jobId, attempt: run.attempt, ok: false, error, retryable });
+    };
+
+    const onProgress = (run: Run, value: number, message: string | null): void => {
+      report({
+        type: 'job.progress',
+        at: deps.clock.now(),
+        id: run.jobId,
+        attempt: run.attempt,
+        value,
+        message,
+      });
+    };
+
+    const start = (order: RunOrder): void => {
+      const run = new Run(
+        order.id,
+        order.name,
+        order.attempt,
+        order.args,
+        order.durable,
+        onProgress,
+      );
+      const handler =
+        order.handler === null
+          ? deps.handlers.forJob(order.id)
+          : deps.handlers.named(order.handler);
+      if (!handler) {
+        const message =
+          order.handler === null
+            ? `Job ${JSON.stringify(order.id)} (${order.name}) had a function handler, which does not survive a restart. Register the handler by name with queue.register() to make the job durable.`
+            : `No handler named ${JSON.stringify(order.handler)} is registered for job ${JSON.stringify(order.id)}. Call queue.register(${JSON.stringify(order.handler)}, fn) before start().`;
+        fail(run, failure('UNKNOWN_HANDLER', message, order.id), false);
+        return;
+      }
+      inflight.set(order.id, run);
+      let value: unknown;
+      try {
+        value = handler(run);
+      } catch (error) {
+        fail(run, serializeError(error), isRetryable(error));
+        return;
+      }
+      if (isPromiseLike(value)) {
+        value.then(
+          (result) => succeed(run, result),
+          (error: unknown) => fail(run, serializeError(error), isRetryable(error)),
+        );
+      } else {
+        succeed(run, value);
+      }
+    };
+
+    const abort = (id: string, attempt: number, reason: SerializedError): void => {
+      const run = inflight.get(id);
+      if (!run || run.attempt !== attempt) return;
+      inflight.delete(id);
+      const code = (reason.code ?? 'TASK_ABORTED') as TroupeErrorCode;
+      run.abort(new TroupeError(code, reason.message, { jobId: id, attempt }));
+    };
+
+    // A runner that starts runs nothing: if the queue says jobs are running,
+    // this is a restore (XState restarts callback children) and they were
+    // interrupted; the queue re-queues them, re-arms its timers (XState does
+    // not persist them) and waits for start(). On a fresh queue this changes
+    // nothing. Sent now, so the queue has recovered before its start() returns.
+    report({ type: 'queue.recover', at: deps.clock.now() });
+
+    receive((command) => {
+      // Aborts first: a command never aborts a run it also starts.
+      for (const order of command.aborts) abort(order.id, order.attempt, order.reason);
+      for (const order of command.runs) start(order);
+    });
+
+    return () => {
+      stopped = true;
+      for (const run of inflight.values()) {
+        run.abort(
+          new TroupeError(
+            'QUEUE_STOPPED',
+            `Job ${JSON.stringify(run.jobId)} (${run.name}) was aborted because its queue actor stopped.`,
+            { jobId: run.jobId },
+          ),
+        );
+      }
+      inflight.clear();
+    };
+  });
+}

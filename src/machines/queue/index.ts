@@ -1,0 +1,51 @@
+export {
+  type FinalJobStatus,
+  isFinalStatus,
+  JOB_STATUSES,
+  type JobAttempt,
+  type JobContext,
+  type JobHandler,
+  type JobInfo,
+  type JobInput,
+  JobPriority,
+  type JobProgress,
+  type JobRecord,
+  type JobResult,
+  JobStatus,
+  toJobInfo,
+  toJobResult,
+} from './job.js';
+export { backoffPolicySchema, jobIdSchema, parseJobInput, parseJobRecord } from './job-schema.js';
+export { JobTable, type JobTableJson, jobTable } from './job-table.js';
+export { findNonJson } from './plain-json.js';
+export {
+  createHeap,
+  heapPeekId,
+  heapPop,
+  heapPush,
+  heapSize,
+  type PriorityHeap,
+  pushByPriority,
+} from './priority-heap.js';
+export { createQueueContext, recentThroughput } from './queue-context.js';
+export { type QueueMachine, queueMachine, type StepParams } from './queue-machine.js';
+export type { FollowUp } from './queue-scheduling.js';
+export type {
+  AbortOrder,
+  JobOutcome,
+  PersisterCommand,
+  QueueContext,
+  QueueEmitted,
+  QueueEvent,
+  QueueNotice,
+  QueueSettings,
+  RunnerCommand,
+  RunOrder,
+} from './queue-types.js';
+export {
+  createTokenBucket,
+  nextTokenAt,
+  refill,
+  type TokenBucket,
+  tryTake,
+} from './token-bucket.js';

@@ -1,0 +1,410 @@
+/**
+ * `rt.communicator`: the typed facade over the communicator actor (system id
+ * `communicator`). It validates input (zod; JSON payloads and values copied
+ * and frozen), turns each call into one event for the actor, and each answer
+ * into a settled promise or a `TroupeError` (see `communicator-link.ts` for
+ * the bookkeeping and `communicator-store.ts` for persistence).
+ *
+ * Every method that returns a promise reports bad input by rejecting it,
+ * never by throwing.
+ */
+import type { AgentMessaging } from '../actors/agents/message-delivery.js';
+import { errorPayload } from '../actors/agents/message-delivery.js';
+import { TroupeError } from '../errors.js';
+import {
+  type ContextChange,
+  inboxOf,
+  type LockLease,
+  type OpResult,
+  type SharedContext,
+  scopeOf,
+} from '../machines/communicator/index.js';
+import {
+  type AgentMessage,
+  type AgentMessageInput,
+  MESSAGE_TYPES,
+  parseAgentMessage,
+  type RequestMessageInput,
+  type RequestOptions,
+} from '../schemas/agent-message.js';
+import { freezeJsonObject } from '../schemas/json-value.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import { closedError } from './communicator-errors.js';
+import { checkDuration, checkName, checkWorkflowId, invalid } from './communicator-input.js';
+import {
+  type CommunicatorHost,
+  CommunicatorLink,
+  type CommunicatorNotice,
+} from './communicator-link.js';
+import {
+  type BroadcastOptions,
+  type CommunicatorOptions,
+  type HistoryOptions,
+  type LockOptions,
+  type ResolvedCommunicatorOptions,
+  resolveCommunicatorOptions,
+  type UpdateOptions,
+} from './communicator-options.js';
+import { readHistory } from './communicator-store.js';
+import type { ListenerFor } from './event-bus.js';
+
+export interface CommunicatorDeps {
+  host: CommunicatorHost;
+  store: Store;
+  clock: Clock;
+  onError: (error: unknown, context: string) => void;
+  options?: CommunicatorOptions;
+}
+
+export interface BroadcastReceipt {
+  message: AgentMessage;
+  /** Roles it was delivered to. */
+  recipients: readonly string[];
+}
+
+/** A lock as `getLocks` reports it. */
+export interface LockInfo extends LockLease {
+  /** Owners waiting for it, first in line first. */
+  waiting: string[];
+}
+
+type Result<K extends OpResult['kind']> = Extract<OpResult, { kind: K }>;
+
+export class Communicator {
+  /** The port agent executors use: inbox, send, request, answers to requests. */
+  readonly agentPort: AgentMessaging;
+  readonly #link: CommunicatorLink;
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #options: ResolvedCommunicatorOptions;
+
+  constructor(deps: CommunicatorDeps) {
+    this.#link = new CommunicatorLink(deps);
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#options = resolveCommunicatorOptions(deps.options);
+    this.agentPort = {
+      inbox: (role, workflowId) => {
+        const read = () => inboxOf(this.#link.state, workflowId, role);
+        return this.#link.isLoaded(workflowId)
+          ? this.#link.readNow(read)
+          : this.#link.read('inbox', workflowId, read);
+      },
+      send: (message) => this.sendMessage(message),
+      request: (message, options) => this.request(message, options),
+      reply: (request, from, outcome) =>
+        this.sendMessage({
+          from,
+          to: request.from,
+          type: outcome.ok ? 'response' : 'error',
+          correlationId: request.correlationId ?? request.id,
+          payload: outcome.ok ? (outcome.payload ?? null) : errorPayload(outcome.error),
+          ...(request.workflowId === undefined ? {} : { workflowId: request.workflowId }),
+        }),
+      reportError: (error, context) => {
+        // Hooks still running while the runtime closes are not worth a report.
+        if (!(error instanceof TroupeError && error.code === 'RUNTIME_CLOSED')) {
+          deps.onError(error, context);
+        }
+      },
+    };
+  }
+
+  /**
+   * Sends a message to one agent (`to`: its role, or its agent id
+   * `agent:<role>`). Resolves with the message as recorded once it is in the
+   * agent's mailbox; its `onMessage` hook runs right after.
+   * @throws TroupeError `INVALID_MESSAGE` listing each bad field, `UNKNOWN_RECIPIENT` naming `to`.
+   */
+  async sendMessage(message: AgentMessageInput): Promise<AgentMessage> {
+    return this.#link.send(this.#parse(message, 'sendMessage'));
+  }
+
+  /**
+   * Sends one message to every agent but the sender, or to the role group(s)
+   * in `options.role`. `message.to` may be left out (it is recorded as `*`).
+   * @throws TroupeError `UNKNOWN_RECIPIENT` when no agent is reached.
+   */
+  async broadcast(
+    message: Omit<AgentMessageInput, 'to'> & { to?: '*' },
+    options: BroadcastOptions = {},
+  ): Promise<BroadcastReceipt> {
+    const parsed = this.#parse({ ...message, to: message.to ?? '*' }, 'broadcast');
+    if (parsed.to !== '*') {
+      throw invalid(
+        'broadcast',
+        'message.to: must be "*" or left out; use options.role for a group',
+      );
+    }
+    const groups = options.role === undefined ? null : [options.role].flat();
+    if (groups?.some((group) => typeof group !== 'string' || group.length === 0)) {
+      throw invalid('broadcast', 'options.role: must be a non-empty role group or a list of them');
+    }
+    return this.#link.submit(
+      'broadcast',
+      scopeOf(parsed),
+      (op, now) => ({ type: 'message.broadcast', op, message: parsed, groups, now }),
+      (result) => {
+        const { message: sent, recipients } = result as Result<'message'>;
+        // A copy: the array is also the history's record of who got the message.
+        return { message: sent, recipients: [...recipients] };
+      },
+    );
+  }
+
+  /**
+   * Sends a `request` and resolves with the recipient's `response` message.
+   * The correlation id defaults to the message id.
+   * @throws TroupeError `REQUEST_TIMEOUT` naming the recipient, `REQUEST_FAILED`
+   * when it answered with an error, `UNKNOWN_RECIPIENT`, `INVALID_MESSAGE`.
+   */
+  async request(message: RequestMessageInput, options: RequestOptions = {}): Promise<AgentMessage> {
+    const parsed = this.#parse({ ...message, type: message.type ?? 'request' }, 'request');
+    if (parsed.type !== 'request') {
+      throw invalid('request', 'message.type: must be "request" or left out');
+    }
+    const timeout = checkDuration(
+      'timeout',
+      options.timeout ?? this.#options.requestTimeoutMs,
+      true,
+    );
+    return this.#link.submit('request', scopeOf(parsed), (op, now) => ({
+      type: 'request.send',
+      op,
+      message: parsed,
+      timeoutMs: timeout === Infinity ? null : timeout,
+      now,
+    }));
+  }
+
+  /** The workflow's shared context: version 0 and empty `data` before the first update. */
+  async getSharedContext(workflowId: string): Promise<SharedContext> {
+    checkWorkflowId('getSharedContext', workflowId);
+    return this.#link.read('getSharedContext', workflowId, () => this.#sharedCopy(workflowId));
+  }
+
+  /** The last values of one shared-context key, oldest first (bounded per key). */
+  async getContextHistory(workflowId: string, key: string): Promise<ContextChange[]> {
+    checkWorkflowId('getContextHistory', workflowId);
+    return this.#link.read('getContextHistory', workflowId, () =>
+      (this.#link.state.workflows[workflowId]?.history[key] ?? []).map((change) => ({ ...change })),
+    );
+  }
+
+  /**
+   * Merges `updates` (top-level keys) into the workflow's shared context and
+   * bumps its version. With `expectedVersion`, fails unless nobody wrote
+   * since that version (optimistic concurrency: read, compute, write, retry).
+   * @throws TroupeError `VERSION_CONFLICT` with both versions in its context.
+   */
+  async updateSharedContext(
+    workflowId: string,
+    role: string,
+    updates: Record<string, unknown>,
+    options: UpdateOptions = {},
+  ): Promise<SharedContext> {
+    checkWorkflowId('updateSharedContext', workflowId);
+    checkName('updateSharedContext', 'role', role);
+    const issues: string[] = [];
+    const frozen = freezeJsonObject(updates, 'updates', issues);
+    if (frozen && Object.keys(frozen).length === 0) issues.push('updates: must have a key');
+    const { expectedVersion } = options;
+    if (
+      expectedVersion !== undefined &&
+      !(Number.isInteger(expectedVersion) && expectedVersion >= 0)
+    ) {
+      issues.push('options.expectedVersion: must be an integer >= 0');
+    }
+    if (!frozen || issues.length > 0) throw invalid('updateSharedContext', ...issues);
+    return this.#link.submit(
+      'updateSharedContext',
+      workflowId,
+      (op, now) => ({
+        type: 'context.update',
+        op,
+        workflowId,
+        role,
+        updates: frozen,
+        expectedVersion: expectedVersion ?? null,
+        now,
+      }),
+      // Read in the same step as the update: this is the context at that version.
+      () => this.#sharedCopy(workflowId),
+    );
+  }
+
+  /**
+   * Takes the lock `key` of a workflow for `owner`, waiting behind earlier
+   * callers (first come, first served) for at most `timeout`. The lock is
+   * taken back `ttlMs` after it was granted, so a crashed holder blocks nobody.
+   * @throws TroupeError `LOCK_TIMEOUT` naming the holder, `LOCK_ALREADY_HELD`.
+   */
+  async acquireLock(
+    workflowId: string,
+    key: string,
+    owner: string,
+    options: LockOptions = {},
+  ): Promise<LockLease> {
+    checkWorkflowId('acquireLock', workflowId);
+    checkName('acquireLock', 'key', key);
+    checkName('acquireLock', 'owner', owner);
+    const ttlMs = checkDuration('ttlMs', options.ttlMs ?? this.#options.lockTtlMs, false);
+    const timeout = checkDuration('timeout', options.timeout ?? this.#options.lockTimeoutMs, true);
+    return this.#link.submit('acquireLock', workflowId, (op, now) => ({
+      type: 'lock.acquire',
+      op,
+      workflowId,
+      key,
+      owner,
+      ttlMs,
+      timeoutMs: timeout === Infinity ? null : timeout,
+      now,
+    }));
+  }
+
+  /**
+   * Releases a lock `owner` holds; the first waiter gets it.
+   * @throws TroupeError `LOCK_NOT_HELD` naming the actual holder (also when the lease ran out).
+   */
+  async releaseLock(workflowId: string, key: string, owner: string): Promise<void> {
+    checkWorkflowId('releaseLock', workflowId);
+    checkName('releaseLock', 'key', key);
+    checkName('releaseLock', 'owner', owner);
+    return this.#link.submit('releaseLock', workflowId, (op, now) => ({
+      type: 'lock.release',
+      op,
+      workflowId,
+      key,
+      owner,
+      now,
+    }));
+  }
+
+  /**
+   * Runs `fn` holding the lock, and releases it however `fn` ends.
+   * @throws what `fn` throws; else `LOCK_NOT_HELD` if the lease ran out before
+   * `fn` finished (someone else may have held the lock meanwhile: raise `ttlMs`).
+   */
+  async withLock<T>(
+    workflowId: string,
+    key: string,
+    owner: string,
+    fn: (lease: LockLease) => T | Promise<T>,
+    options: LockOptions = {},
+  ): Promise<T> {
+    const lease = await this.acquireLock(workflowId, key, owner, options);
+    let result: T;
+    try {
+      result = await fn(lease);
+    } catch (error) {
+      // fn's error is the one that matters; a lost lease adds nothing to it.
+      await this.releaseLock(workflowId, key, owner).catch(() => undefined);
+      throw error;
+    }
+    try {
+      await this.releaseLock(workflowId, key, owner);
+    } catch (cause) {
+      if (!(cause instanceof TroupeError && cause.code === 'LOCK_NOT_HELD')) throw cause;
+      throw new TroupeError(
+        'LOCK_NOT_HELD',
+        `withLock("${workflowId}", "${key}"): the lease of "${owner}" (ttlMs ${lease.expiresAt - lease.acquiredAt}) ran out before fn finished, so someone else may have held the lock meanwhile. Raise ttlMs.`,
+        { workflowId, key, owner },
+        { cause },
+      );
+    }
+    return result;
+  }
+
+  /** The workflow's held locks, each with its waiters. */
+  async getLocks(workflowId: string): Promise<LockInfo[]> {
+    checkWorkflowId('getLocks', workflowId);
+    return this.#link.read('getLocks', workflowId, () =>
+      Object.entries(this.#link.state.workflows[workflowId]?.locks ?? {}).map(([key, lock]) => ({
+        workflowId,
+        key,
+        owner: lock.owner,
+        acquiredAt: lock.acquiredAt,
+        expiresAt: lock.expiresAt,
+        waiting: lock.waiters.map((waiter) => waiter.owner),
+      })),
+    );
+  }
+
+  /**
+   * Hands `resultData` from one agent to another: a `result_handoff` message,
+   * recorded in the same step in the shared context under
+   * `handoff:<from>-><to>`, so the receiving agent's next task sees it in
+   * `ctx.messages`, and readers of the shared context see it too.
+   */
+  async handoffResult(
+    from: string,
+    to: string,
+    workflowId: string,
+    resultData: unknown,
+  ): Promise<AgentMessage> {
+    checkWorkflowId('handoffResult', workflowId);
+    const parsed = this.#parse(
+      { from, to, type: 'result_handoff', payload: resultData, workflowId },
+      'handoffResult',
+    );
+    return this.#link.submit('handoffResult', workflowId, (op, now) => ({
+      type: 'handoff.send',
+      op,
+      message: parsed,
+      now,
+    }));
+  }
+
+  /**
+   * The newest `limit` recorded messages that match, oldest first. Read from
+   * the store, so complete; memory keeps only the latest of each workflow.
+   */
+  async getMessageHistory(options: HistoryOptions = {}): Promise<AgentMessage[]> {
+    const limit = options.limit ?? 100;
+    const issues: string[] = [];
+    if (!(Number.isInteger(limit) && limit >= 0))
+      issues.push('options.limit: must be an integer >= 0');
+    if (options.type !== undefined && !MESSAGE_TYPES.includes(options.type)) {
+      issues.push(`options.type: must be one of ${MESSAGE_TYPES.join(', ')}`);
+    }
+    if (issues.length > 0) throw invalid('getMessageHistory', ...issues);
+    if (options.workflowId !== undefined) checkWorkflowId('getMessageHistory', options.workflowId);
+    if (this.#link.closed) throw closedError('getMessageHistory');
+    await this.#link.writer.flushed();
+    return readHistory(this.#store, { ...options, limit });
+  }
+
+  /** Listens to recorded messages (`message`) or to leases that ran out (`lock.expired`). */
+  on<K extends CommunicatorNotice['type']>(
+    type: K,
+    listener: ListenerFor<CommunicatorNotice, K>,
+  ): () => void {
+    return this.#link.bus.on(type, listener);
+  }
+
+  /** Resolves once everything recorded so far is in the store. */
+  flush(): Promise<void> {
+    return this.#link.writer.flushed();
+  }
+
+  /** Rejects pending calls with `RUNTIME_CLOSED` and writes what is recorded. `rt.close()` calls it. */
+  close(): Promise<void> {
+    return this.#link.close();
+  }
+
+  #parse(input: unknown, api: string): AgentMessage {
+    if (this.#link.closed) throw closedError(api);
+    return parseAgentMessage(input, api, {
+      now: this.#clock.now(),
+      createId: this.#options.createId,
+    });
+  }
+
+  #sharedCopy(workflowId: string): SharedContext {
+    const shared = this.#link.state.workflows[workflowId]?.shared;
+    if (!shared) return { version: 0, data: {}, updatedBy: null, updatedAt: null };
+    // Values are frozen, so a shallow copy of `data` is a consistent, safe snapshot.
+    return { ...shared, data: { ...shared.data } };
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Options of {@link TaskQueue}, their defaults (applied once, in
+ * {@link resolveTaskQueueOptions}) and their validation.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { TroupeError } from '../errors.js';
+import type { BackoffPolicy } from '../machines/backoff.js';
+import { backoffPolicySchema } from '../machines/queue/job-schema.js';
+import type { QueueSettings } from '../machines/queue/queue-types.js';
+import type { Store } from '../store/store.js';
+import { type Clock, systemClock } from './clock.js';
+
+export interface TaskQueueOptions {
+  /**
+   * Jobs that run at the same time, at most.
+   * @default 5
+   */
+  maxWorkers?: number;
+  /**
+   * Rate limit: jobs started per second, at most, in the steady state (a
+   * token bucket; every attempt, retries included, takes a token).
+   * @default no limit
+   */
+  maxJobsPerSecond?: number;
+  /**
+   * Capacity of the rate limiter's bucket: how many jobs may start at once
+   * after a quiet period. Over any window of t seconds at most
+   * `rateLimitBurst + maxJobsPerSecond * t` jobs start. Ignored without
+   * `maxJobsPerSecond`.
+   * @default max(1, ceil(maxJobsPerSecond / 10)), a tenth of a second's worth
+   */
+  rateLimitBurst?: number;
+  /**
+   * Retries after a failed attempt, for jobs that do not set `maxRetries`.
+   * @default 3
+   */
+  maxRetries?: number;
+  /**
+   * Retry backoff for jobs that do not set their own:
+   * `min(maxDelayMs, initialDelayMs * factor^(retry-1))`, of which a `jitter`
+   * fraction is spread by a hash of `jobId:attempt`.
+   * @default { initialDelayMs: 1000, factor: 2, maxDelayMs: 60000, jitter: 0.2 }
+   */
+  backoff?: Partial<BackoffPolicy>;
+  /**
+   * Finished jobs kept (in memory and in the store) so `getJob()` and
+   * `waitForJob()` can still answer; older ones are dropped, oldest first.
+   * @default 10000
+   */
+  keepFinishedJobs?: number;
+  /**
+   * Where jobs with named handlers are kept so they survive a restart. Without
+   * a store the queue is in memory only.
+   * @default none
+   */
+  store?: Store;
+  /**
+   * Time source for timestamps, scheduling, backoff, timeouts and the rate
+   * limit. Pass XState's `SimulatedClock` in tests.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Id for jobs enqueued without one.
+   * @default a random 8-character prefix per queue plus a counter (`k3Xf9_Qa-1f`):
+   * unique across processes, and cheaper than a UUID per job
+   */
+  generateId?: () => string;
+}
+
+/** Options with every default applied. */
+export interface ResolvedTaskQueueOptions {
+  maxWorkers: number;
+  maxJobsPerSecond: number | null;
+  rateLimitBurst: number;
+  maxRetries: number;
+  backoff: BackoffPolicy;
+  keepFinishedJobs: number;
+  store: Store | null;
+  clock: Clock;
+  generateId: () => string;
+}
+
+export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
+  initialDelayMs: 1000,
+  factor: 2,
+  maxDelayMs: 60_000,
+  jitter: 0.2,
+});
+
+const count = (max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be >= 0' })
+    .max(max, { error: `must be at most ${max}` });
+
+const optionsSchema = z.object({
+  maxWorkers: count(1_000_000).min(1, { error: 'must be >= 1' }).optional(),
+  maxJobsPerSecond: z
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be > 0 (omit it for no limit)' })
+    .finite({ error: 'must be finite (omit it for no limit)' })
+    .optional(),
+  rateLimitBurst: count(1_000_000_000).min(1, { error: 'must be >= 1' }).optional(),
+  maxRetries: count(1000).optional(),
+  backoff: backoffPolicySchema.partial().optional(),
+  keepFinishedJobs: count(Number.MAX_SAFE_INTEGER).optional(),
+  store: z
+    .custom<Store>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as Store).batch === 'function' &&
+        typeof (value as Store).range === 'function',
+      { error: 'must be a Store (MemoryStore, LevelStore)' },
+    )
+    .optional(),
+  clock: z
+    .custom<Clock>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as Clock).now === 'function' &&
+        typeof (value as Clock).setTimeout === 'function',
+      { error: 'must be a Clock ({ now, setTimeout, clearTimeout })' },
+    )
+    .optional(),
+  generateId: z
+    .custom<() => string>((value) => typeof value === 'function', { error: 'must be a function' })
+    .optional(),
+});
+
+/**
+ * Validates the options and applies the defaults.
+ * @throws TroupeError `CONFIG_ERROR` naming every bad option.
+ */
+export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): ResolvedTaskQueueOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map(
+      (issue) => `${['options', ...issue.path.map(String)].join('.')}: ${issue.message}`,
+    );
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `new TaskQueue() got bad options: ${issues.join('; ')}.`,
+      {
+        issues,
+      },
+    );
+  }
+  const maxJobsPerSecond = options.maxJobsPerSecond ?? null;
+  return {
+    maxWorkers: options.maxWorkers ?? 5,
+    maxJobsPerSecond,
+    rateLimitBurst:
+      options.rateLimitBurst ??
+      (maxJobsPerSecond === null ? 1 : Math.max(1, Math.ceil(maxJobsPerSecond / 10))),
+    maxRetries: options.maxRetries ?? 3,
+    backoff: Object.freeze({ ...DEFAULT_BACKOFF, ...options.backoff }),
+    keepFinishedJobs: options.keepFinishedJobs ?? 10_000,
+    store: options.store ?? null,
+    clock: options.clock ?? systemClock,
+    generateId: options.generateId ?? sequentialIds(),
+  };
+}
+
+function sequentialIds(): () => string {
+  // base64url never contains '/', which job ids must not contain.
+  const prefix = randomBytes(6).toString('base64url');
+  let next = 0;
+  return () => `${prefix}-${(next++).toString(36)}`;
+}
+
+/** The part of the options the queue machine needs, as its (JSON) input. */
+export function toQueueSettings(options: ResolvedTaskQueueOptions): QueueSettings {
+  return {
+    maxWorkers: options.maxWorkers,
+    maxJobsPerSecond: options.maxJobsPerSecond,
+    rateLimitBurst: options.rateLimitBurst,
+    keepFinishedJobs: options.keepFinishedJobs,
+    persist: options.store !== null,
+  };
+}

@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TroupeError } from '../../src/errors.js';
+import { TaskQueue } from '../../src/runtime/task-queue.js';
+import { advance, EPOCH, gate, settle, simulatedQueue } from './helpers.js';
+
+const queues: TaskQueue[] = [];
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((queue) => queue.stop({ graceful: false })));
+});
+function setup(options: Parameters<typeof simulatedQueue>[0] = {}) {
+  const made = simulatedQueue(options);
+  queues.push(made.queue);
+  return made;
+}
+
+describe('progress', () => {
+  it('shows handler progress in getJob() and emits progress events', async () => {
+    const { queue } = setup();
+    const step = gate();
+    const events: Array<[number, string | null]> = [];
+    queue.on('progress', (event) => events.push([event.value, event.message]));
+    queue.register('steps', async ({ progress }) => {
+      progress(25, 'a quarter');
+      await step.promise;
+      progress(150);
+      return 'done';
+    });
+    await queue.start();
+    const id = await queue.enqueue({ name: 'steps', handler: 'steps' });
+    await settle();
+    expect((await queue.getJob(id))?.progress).toMatchObject({ value: 25, message: 'a quarter' });
+    step.open();
+    await queue.waitForJob(id);
+    expect(events).toEqual([
+      [25, 'a quarter'],
+      [100, null],
+    ]);
+    expect((await queue.getJob(id))?.progress?.value).toBe(100);
+  });
+
+  it('refuses a non-number progress inside the handler', async () => {
+    const { queue } = setup();
+    queue.register('bad', ({ progress }) => {
+      progress(Number.NaN);
+    });
+    await queue.start();
+    const id = await queue.enqueue({ name: 'bad', handler: 'bad', maxRetries: 0 });
+    const result = await queue.waitForJob(id);
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toContain('ctx.progress()');
+  });
+});
+
+describe('stats', () => {
+  it('counts jobs per state and reports throughput', async () => {
+    const { queue, clock } = setup({
+      maxWorkers: 1,
+      backoff: { initialDelayMs: 60_000, factor: 1, maxDelayMs: 60_000, jitter: 0 },
+    });
+    const hold = gate();
+    queue.register('hold', () => hold.promise);
+    queue.register('noop', () => undefined);
+    queue.register('fail', () => {
+      throw new Error('x');
+    });
+    await queue.start();
+    await queue.enqueue({ name: 'fail', handler: 'fail', maxRetries: 1 });
+    await queue.enqueue({ name: 'fail for good', handler: 'fail', maxRetries: 0 });
+    for (let i = 0; i < 20; i++) await queue.enqueue({ name: 'noop', handler: 'noop' });
+    await advance(clock, 2000, 100);
+    await queue.enqueue({ name: 'hold', handler: 'hold' });
+    await queue.enqueue({ name: 'waiting', handler: 'noop' });
+    await queue.schedule({ name: 'later', handler: 'noop' }, EPOCH + 3_600_000);
+    await settle();
+    const stats = queue.stats();
+    expect(stats.state).toBe('running');
+    expect(stats.counts).toEqual({
+      scheduled: 1,
+      queued: 1,
+      running: 1,
+      retrying: 1,
+      completed: 20,
+      failed: 1,
+      cancelled: 0,
+    });
+    expect(stats.totals).toMatchObject({ enqueued: 25, completed: 20, failed: 1, retried: 1 });
+    expect(stats.maxWorkers).toBe(1);
+    // 21 jobs finished within the last 10 s window.
+    expect(stats.throughputPerSecond).toBeCloseTo(2.1);
+    hold.open();
+  });
+});
+
+describe('stop', () => {
+  it('graceful stop lets running jobs finish and keeps queued ones queued', async () => {
+    const { queue } = setup({ maxWorkers: 2 });
+    const release = gate();
+    let started = 0;
+    queue.register('hold', async () => {
+      started++;
+      await release.promise;
+    });
+    await queue.start();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await queue.enqueue({ name: 'hold', handler: 'hold' }));
+    await settle();
+    expect(started).toBe(2);
+    let stopped = false;
+    const stopping = queue.stop().then(() => {
+      stopped = true;
+    });
+    await settle();
+    expect(queue.stats().state).toBe('draining');
+    expect(stopped).toBe(false);
+    release.open();
+    await stopping;
+    expect(queue.stats().state).toBe('stopped');
+    expect(started).toBe(2);
+    expect(queue.stats().counts).toMatchObject({ completed: 2, queued: 3, running: 0 });
+    await queue.start();
+    await queue.onIdle();
+    expect(started).toBe(5);
+  });
+
+  it('non-graceful stop aborts running jobs, which run again on the next start', async () => {
+    const { queue } = setup();
+    const reasons: string[] = [];
+    queue.register('once', ({ attempt, signal }) => {
+      if (attempt > 1) return `attempt ${attempt}`;
+      return new Promise((_, reject) => {
+        signal.addEventListener('abort', () => {
+          reasons.push((signal.reason as TroupeError).code);
+          reject(signal.reason);
+        });
+      });
+    });
+    await queue.start();
+    const id = await queue.enqueue({ name: 'once', handler: 'once', maxRetries: 0 });
+    await settle();
+    await queue.stop({ graceful: false });
+    expect(reasons).toEqual(['QUEUE_STOPPED']);
+    const info = await queue.getJob(id);
+    expect(info?.status).toBe('queued');
+    expect(info?.attempts.map((attempt) => attempt.outcome)).toEqual(['interrupted']);
+    await queue.start();
+    const result = await queue.waitForJob(id);
+    // maxRetries 0, yet it completes: an interrupted attempt is not a failure.
+    expect(result).toMatchObject({ status: 'completed', result: 'attempt 2', attempts: 2 });
+  });
+
+  it('a graceful stop with timeoutMs turns non-graceful when the deadline passes', async () => {
+    const { queue, clock } = setup();
+    queue.register('hang', () => new Promise(() => undefined));
+    await queue.start();
+    await queue.enqueue({ name: 'hang', handler: 'hang' });
+    await settle();
+    let stopped = false;
+    const stopping = queue.stop({ graceful: true, timeoutMs: 5000 }).then(() => {
+      stopped = true;
+    });
+    await advance(clock, 4999, 1000);
+    expect(stopped).toBe(false);
+    await advance(clock, 1);
+    await stopping;
+    expect(queue.stats()).toMatchObject({ state: 'stopped', counts: { queued: 1, running: 0 } });
+  });
+});
+
+describe('events', () => {
+  it('reports started, completed, failed and idle, and unsubscribes', async () => {
+    const queue = new TaskQueue({ maxRetries: 0 });
+    queues.push(queue);
+    queue.register('ok', () => 'fine');
+    queue.register('bad', () => {
+      throw new Error('nope');
+    });
+    const seen: string[] = [];
+    queue.on('started', (event) => seen.push(`started ${event.jobId}`));
+    queue.on('completed', (result) =>
+      seen.push(`completed ${result.jobId} ${String(result.result)}`),
+    );
+    queue.on('failed', (result) => seen.push(`failed ${result.jobId} ${result.error?.message}`));
+    const off = queue.on('idle', () => seen.push('idle'));
+    await queue.enqueue({ id: 'a', name: 'ok', handler: 'ok' });
+    await queue.enqueue({ id: 'b', name: 'bad', handler: 'bad' });
+    await queue.start();
+    await queue.onIdle();
+    expect(seen).toEqual(['started a', 'started b', 'completed a fine', 'failed b nope', 'idle']);
+    off();
+    await queue.enqueue({ id: 'c', name: 'ok', handler: 'ok' });
+    await queue.onIdle();
+    expect(seen.filter((entry) => entry === 'idle')).toHaveLength(1);
+  });
+});
