@@ -64,6 +64,12 @@ interface LiveRun {
   result: Promise<WorkflowResult>;
   resolve: (result: WorkflowResult) => void;
   reject: (error: unknown) => void;
+  /**
+   * Set when the run has ended and its result is being stored: until then it
+   * stays here, so `recover` and `list` do not take it for an interrupted run
+   * (the stored record has no result yet) and start it again.
+   */
+  ended?: WorkflowResult;
 }
 
 const FINAL_STATES = new Set([
@@ -83,6 +89,8 @@ const FINAL_STATES = new Set([
 export class WorkflowEngine {
   private readonly bus: EventBus<EngineEvent>;
   private readonly live = new Map<string, LiveRun>();
+  /** Recoveries under way: a second `recover` of the same run joins the first. */
+  private readonly recovering = new Map<string, Promise<WorkflowHandle | null>>();
 
   constructor(private readonly deps: WorkflowEngineDeps) {
     this.bus = new EventBus((error, event) => deps.onError(error, `listener of ${event.type}`));
@@ -216,7 +224,18 @@ export class WorkflowEngine {
    *
    * @throws TroupeError naming what is missing (agent, guard, compensation) or corrupt; the stored run is untouched.
    */
-  async recover(workflowId: string): Promise<WorkflowHandle | null> {
+  recover(workflowId: string): Promise<WorkflowHandle | null> {
+    // Two concurrent recoveries would both read the store and spawn the run
+    // twice (a duplicate system id stops the runtime's root actor).
+    let recovery = this.recovering.get(workflowId);
+    if (!recovery) {
+      recovery = this.recoverOnce(workflowId).finally(() => this.recovering.delete(workflowId));
+      this.recovering.set(workflowId, recovery);
+    }
+    return recovery;
+  }
+
+  private async recoverOnce(workflowId: string): Promise<WorkflowHandle | null> {
     const running = this.live.get(workflowId);
     if (running) return { workflowId, result: running.result };
     const record = await readRunRecord(this.deps.store, workflowId);
@@ -370,6 +389,7 @@ export class WorkflowEngine {
   /** The run's current state, or undefined if there is no such run. */
   async getState(workflowId: string): Promise<WorkflowState | undefined> {
     const run = this.live.get(workflowId);
+    if (run?.ended) return run.ended;
     if (run) {
       const snapshot = run.ref.getSnapshot() as { value: string; context: WorkflowContext };
       return buildWorkflowResult(
@@ -398,7 +418,7 @@ export class WorkflowEngine {
 
   /** Ids of the runs live in this process. */
   liveRuns(): string[] {
-    return [...this.live.keys()];
+    return [...this.live].filter(([, run]) => !run.ended).map(([workflowId]) => workflowId);
   }
 
   /** Resolves when every journal entry and checkpoint requested so far is written. */
@@ -431,6 +451,8 @@ export class WorkflowEngine {
   /** Rejects every pending result; called when the runtime closes. */
   abandonAll(reason: TroupeError): void {
     for (const [workflowId, run] of this.live) {
+      // An ended run resolves once its result is stored (close waits for that).
+      if (run.ended) continue;
       this.forget(workflowId);
       run.reject(reason);
     }
@@ -443,6 +465,15 @@ export class WorkflowEngine {
     go: WorkflowEvent | undefined,
   ): WorkflowHandle {
     const { workflowId } = record;
+    // Two starts (or forks) with one id racing past their checks: spawning a
+    // second actor with the same system id would stop the runtime's root actor.
+    if (this.live.has(workflowId)) {
+      throw new TroupeError(
+        'INVALID_INPUT',
+        `A workflow run with id "${workflowId}" is already live; choose another workflowId.`,
+        { workflowId },
+      );
+    }
     this.deps.actor.send({ type: 'workflow.create', input });
     const ref = this.deps.actor.system.get(workflowSystemId(workflowId)) as AnyActorRef;
     let resolve!: (result: WorkflowResult) => void;
@@ -490,7 +521,7 @@ export class WorkflowEngine {
 
   private send(workflowId: string, event: WorkflowEvent): void {
     const run = this.live.get(workflowId);
-    if (!run) {
+    if (!run || run.ended) {
       throw new TroupeError(
         'WORKFLOW_NOT_FOUND',
         `No live workflow run "${workflowId}" in this runtime; a stored one can be resumed with engine.recover().`,
@@ -502,30 +533,44 @@ export class WorkflowEngine {
 
   private settle(workflowId: string, result: WorkflowResult): void {
     const run = this.live.get(workflowId);
-    if (!run) return;
-    this.forget(workflowId);
+    if (!run || run.ended) return;
+    // Kept in `live` until the result is stored (see `LiveRun.ended`).
+    run.ended = result;
+    run.subscription.unsubscribe();
     // XState reports the run's final snapshot to inspection (which journals
     // the last event and writes the end checkpoint) only after its parent has
     // handled the done event that led here: stop journaling after that.
     queueMicrotask(() => this.deps.durability?.runs.untrack(workflowId));
-    // `definition` is the run's own object, so it includes tasks added at run time.
+    // The definition from the run's context includes tasks added at run time
+    // (`run.record.definition` does not, for a run resumed from the store).
+    const { context } = run.ref.getSnapshot() as { context: WorkflowContext };
     const ended: RunRecord = {
       ...run.record,
+      definition: context.definition,
       status: result.status,
       updatedAt: result.finishedAt,
       result,
     };
-    this.write([recordOp(ended)]);
-    this.flushed()
+    this.write([recordOp(ended)])
       .catch((error) => this.deps.onError(error, `storing the result of workflow "${workflowId}"`))
-      .finally(() => run.resolve(result));
+      .finally(() => {
+        if (this.live.get(workflowId) === run) this.live.delete(workflowId);
+        run.resolve(result);
+      });
   }
 
-  /** Through the journal writer when durable (ordered after the run's journal), else straight to the store. */
-  private write(ops: StoreOp[]): void {
-    if (this.deps.durability) this.deps.durability.writer.enqueue(...ops);
-    else
-      this.deps.store.batch(ops).catch((error) => this.deps.onError(error, 'writing a run record'));
+  /**
+   * Through the journal writer when durable (ordered after the run's journal),
+   * else straight to the store. Resolves once written; a failed write is reported, not thrown.
+   */
+  private write(ops: StoreOp[]): Promise<void> {
+    if (this.deps.durability) {
+      this.deps.durability.writer.enqueue(...ops);
+      return this.deps.durability.writer.flushed();
+    }
+    return this.deps.store
+      .batch(ops)
+      .catch((error) => this.deps.onError(error, 'writing a run record'));
   }
 
   private forget(workflowId: string): void {

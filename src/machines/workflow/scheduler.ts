@@ -149,11 +149,11 @@ function whySkip(
   return verdict.pass ? undefined : `condition not met: ${verdict.reason}`;
 }
 
-/** Takes ready tasks while there is room under `maxConcurrency`. */
-export function takeDispatchable(context: WorkflowContext): TaskAssignment[] {
+/** Takes ready tasks while there is room under `maxConcurrency` (and at most `max` of them). */
+export function takeDispatchable(context: WorkflowContext, max = Infinity): TaskAssignment[] {
   const assignments: TaskAssignment[] = [];
   const limit = context.definition.maxConcurrency;
-  while (context.inFlight < limit && fifoSize(context.ready) > 0) {
+  while (context.inFlight < limit && fifoSize(context.ready) > 0 && assignments.length < max) {
     const taskId = fifoTake(context.ready)!;
     const task = taskDefinition(context, taskId);
     const run = context.runs[taskId]!;

@@ -76,8 +76,11 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
    * journal through `transition()` computes the same sends and executes none.
    * Every role was checked when the run started or was restored.
    */
-  const dispatch = ({ context, enqueue }: Pick<Params, 'context' | 'enqueue'>) => {
-    for (const assignment of takeDispatchable(context)) {
+  const dispatch = (
+    { context, enqueue }: Pick<Params, 'context' | 'enqueue'>,
+    max = Number.POSITIVE_INFINITY,
+  ) => {
+    for (const assignment of takeDispatchable(context, max)) {
       enqueue.sendTo(actorBySystemId(agentSystemId(assignment.agent)), {
         type: 'task.assign',
         assignment,
@@ -302,6 +305,10 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         context.restoredState = undefined;
         context.lastEventAt = Math.max(context.lastEventAt, event.at);
         const requeued = requeueInFlight(context);
+        // A failing run waits for its in-flight work (a saga then undoes it):
+        // the attempts that died with the process run again, nothing else
+        // starts. (Running and paused runs dispatch them with the rest.)
+        if (state === 'failing') dispatch({ context, enqueue }, requeued.length);
         for (const taskId of context.retrying) {
           armRetry(enqueue, taskId, context.runs[taskId]!.retryAt ?? event.at, event.at);
         }

@@ -40,10 +40,18 @@ export class JournalWriter {
     setImmediate(() => this.drain());
   }
 
-  /** Resolves when every op queued before the call is written (or failed and reported). */
+  /**
+   * Resolves when every op queued before the call is written (or failed and
+   * reported). It looks one microtask later: an engine event handler runs
+   * while the run is still processing the event, which is journaled right
+   * after, synchronously. So `await engine.flushed()` in a `task.completed`
+   * handler covers that completion, and events the handler sent (a pause).
+   */
   flushed(): Promise<void> {
-    if (this.pending.length === 0) return this.writing ?? Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return Promise.resolve().then(() => {
+      if (this.pending.length === 0) return this.writing;
+      return new Promise<void>((resolve) => this.waiting.push(resolve));
+    });
   }
 
   private async drain(): Promise<void> {

@@ -43,7 +43,7 @@ export async function recoverRun(
     chosenSeq === undefined
       ? undefined
       : await store.get<CheckpointRecord>('snapshots', workflowSeqKey(workflowId, chosenSeq));
-  if (options.checkpointSeq !== undefined && !chosen) {
+  if (options.checkpointSeq !== undefined && chosen === undefined) {
     throw new TroupeError(
       'INVALID_INPUT',
       `Workflow "${workflowId}" has no checkpoint ${options.checkpointSeq}; engine.history() lists the kept ones (${checkpoints.join(', ') || 'none'}).`,
@@ -51,10 +51,16 @@ export async function recoverRun(
     );
   }
 
-  let snapshot = chosen
-    ? logic.resolveState({ value: chosen.value, context: parseContext(chosen, workflowId) })
-    : initialTransition(logic, { workflowId, definition: record.definition })[0];
-  let seq = chosen?.seq ?? 0;
+  // A checkpoint key whose record is unreadable is corrupt: never fall back to
+  // the initial state, the journal before it is compacted away.
+  let snapshot =
+    chosenSeq === undefined
+      ? initialTransition(logic, { workflowId, definition: record.definition })[0]
+      : logic.resolveState({
+          context: parseContext(chosen, workflowId, chosenSeq),
+          value: chosen!.value,
+        });
+  let seq = chosenSeq ?? 0;
   if (options.checkpointSeq === undefined) {
     for await (const [key, entry] of store.range<JournalEntry>(
       'journal',
@@ -89,8 +95,8 @@ async function checkpointSeqs(store: Store, workflowId: string): Promise<number[
 /** The kept checkpoints of a run, oldest first. */
 export async function listCheckpoints(store: Store, workflowId: string): Promise<CheckpointInfo[]> {
   const records = await listCheckpointRecords(store, workflowId);
-  return records.map((c) => {
-    const context = parseContext(c, workflowId);
+  return records.map(({ seq, record: c }) => {
+    const context = parseContext(c, workflowId, seq);
     let completedTasks = 0;
     for (const run of Object.values(context.runs)) if (run.status === 'completed') completedTasks++;
     return { seq: c.seq, state: c.value, takenAt: c.takenAt, reason: c.reason, completedTasks };
@@ -107,19 +113,32 @@ export async function readRunRecord(
 async function listCheckpointRecords(
   store: Store,
   workflowId: string,
-): Promise<CheckpointRecord[]> {
-  const records: CheckpointRecord[] = [];
-  for await (const [, record] of store.range<CheckpointRecord>(
+): Promise<{ seq: number; record: CheckpointRecord }[]> {
+  const records: { seq: number; record: CheckpointRecord }[] = [];
+  for await (const [key, record] of store.range<CheckpointRecord>(
     'snapshots',
     prefixRange(workflowId),
   )) {
-    records.push(record);
+    records.push({ seq: parseSeq(key), record });
   }
   return records;
 }
 
-function parseContext(checkpoint: CheckpointRecord, workflowId: string): WorkflowContext {
+/** @param seq the checkpoint's seq, from its key (the record itself may be unreadable). */
+function parseContext(
+  checkpoint: CheckpointRecord | null | undefined,
+  workflowId: string,
+  seq: number,
+): WorkflowContext {
   try {
+    if (
+      typeof checkpoint !== 'object' ||
+      checkpoint === null ||
+      typeof checkpoint.context !== 'string' ||
+      typeof checkpoint.value !== 'string'
+    ) {
+      throw new Error('not a checkpoint record');
+    }
     const context = JSON.parse(checkpoint.context) as WorkflowContext;
     if (!context || typeof context !== 'object' || !context.runs || !context.definition)
       throw new Error('missing runs or definition');
@@ -127,7 +146,7 @@ function parseContext(checkpoint: CheckpointRecord, workflowId: string): Workflo
   } catch (error) {
     throw new TroupeError(
       'STORE_CORRUPT',
-      `Checkpoint ${checkpoint.seq} of workflow "${workflowId}" is corrupt (${(error as Error).message}); the run cannot be resumed from it, other runs are unaffected.`,
+      `Checkpoint ${seq} of workflow "${workflowId}" is corrupt (${(error as Error).message}); the run cannot be resumed from it, other runs are unaffected.`,
       { workflowId },
       { cause: error },
     );
