@@ -12,7 +12,11 @@ import { median, printTable, timeIt } from './harness.js';
 const noop = async () => undefined;
 
 function chain(n: number): TaskDefinitionInput[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `t${i}`, agent: 'noop', dependsOn: i === 0 ? [] : [`t${i - 1}`] }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `t${i}`,
+    agent: 'noop',
+    dependsOn: i === 0 ? [] : [`t${i - 1}`],
+  }));
 }
 
 /** `layers` x `width`; each task depends on two tasks of the layer before. */
@@ -91,11 +95,26 @@ async function perTask(label: string, n: number, run: () => Promise<number>) {
 const rows = [
   await perTask('troupe, sequential chain', 1_000, () => troupeRun(chain(1_000), 1)),
   await perTask('troupe, sequential chain', 10_000, () => troupeRun(chain(10_000), 1)),
-  await perTask('troupe, 100 x 100 DAG (concurrency 100)', 10_000, () => troupeRun(grid(100, 100), 100)),
+  await perTask('troupe, 100 x 100 DAG (concurrency 100)', 10_000, () =>
+    troupeRun(grid(100, 100), 100),
+  ),
   await perTask('Promise baseline, sequential', 10_000, () => promiseSequential(10_000)),
   await perTask('Promise baseline, 100 x 100 layers', 10_000, () => promiseGrid(100, 100)),
   await perTask('LangGraph.js, steps of one graph', 1_000, () => langGraphSteps(1_000)),
 ];
-printTable('Orchestration overhead (median of 5)', ['case', 'tasks', 'total ms', 'µs per task'], rows);
+printTable(
+  'Orchestration overhead (median of 5)',
+  ['case', 'tasks', 'total ms', 'µs per task'],
+  rows,
+);
 const heap = await heapPerIdleAgent(1_000);
-printTable('Memory', ['case', 'value'], [['heap per idle agent actor', Number.isNaN(heap) ? 'run with --expose-gc' : `${(heap / 1024).toFixed(1)} KB`]]);
+printTable(
+  'Memory',
+  ['case', 'value'],
+  [
+    [
+      'heap per idle agent actor',
+      Number.isNaN(heap) ? 'run with --expose-gc' : `${(heap / 1024).toFixed(1)} KB`,
+    ],
+  ],
+);

@@ -12,8 +12,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export function printTable(title: string, headers: readonly string[], rows: readonly (readonly string[])[]): void {
-  const lines = [`### ${title}`, '', `| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
+export function printTable(
+  title: string,
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
+  const lines = [
+    `### ${title}`,
+    '',
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+  ];
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }

@@ -9,10 +9,13 @@ import { createRuntime, defineAgent, specialist } from '../src/index.js';
 const rt = await createRuntime({ dataDir: false }); // in memory; omit for .troupe/
 
 rt.registerAgent(
-  specialist('elasticsearch', async (task) => ({ index: task.input.requirements, mapping: { title: 'text' } })),
+  specialist('elasticsearch', async (task) => ({
+    index: task.input.requirements,
+    mapping: { title: 'text' },
+  })),
 );
 rt.registerAgent(
-  specialist('backend', async (task, ctx) => {
+  specialist('backend', async (_task, ctx) => {
     ctx.progress(0.5, 'writing the handler');
     return { endpoint: '/api/search', usesIndex: ctx.dependencies.elasticsearch };
   }),

@@ -21,7 +21,10 @@ export async function runWithProgress(
   options: { json: boolean; context?: Record<string, unknown> },
 ): Promise<WorkflowResult> {
   const view = options.json ? undefined : new ProgressView(definition, io.out, rt.options.clock);
-  const handle = await rt.engine.start(definition, options.context ? { context: options.context } : {});
+  const handle = await rt.engine.start(
+    definition,
+    options.context ? { context: options.context } : {},
+  );
   const stop = view
     ? rt.engine.on('*', (event) => {
         if (event.workflowId !== handle.workflowId) return;
@@ -38,7 +41,9 @@ export async function runWithProgress(
   if (!options.json) {
     const c = colours(io.out.isTTY === true);
     const verdict = result.success ? c.green(result.status) : c.red(result.status);
-    io.out.write(`\n${summaryTable(result)}\n\n${c.bold(result.name)} ${verdict} in ${result.totalExecutionTime} ms — run ${result.workflowId}\n`);
+    io.out.write(
+      `\n${summaryTable(result)}\n\n${c.bold(result.name)} ${verdict} in ${result.totalExecutionTime} ms — run ${result.workflowId}\n`,
+    );
     if (result.error) io.out.write(`${c.red(result.error.message)}\n`);
   }
   return result;

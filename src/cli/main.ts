@@ -58,10 +58,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const inspect = inspectPort === undefined ? {} : { inspect: inspectPort };
     switch (command) {
       case 'demo':
-        return await demoCommand({ dir: rest[0] ?? '.', outDir: values.out ?? 'troupe-report', dataDir, json, ...inspect }, io);
+        return await demoCommand(
+          { dir: rest[0] ?? '.', outDir: values.out ?? 'troupe-report', dataDir, json, ...inspect },
+          io,
+        );
       case 'run': {
         const task = rest.join(' ').trim();
-        if (!task && !values.plan) return usage(io, 'run needs a task description, e.g. troupe run "Create a search API"');
+        if (!task && !values.plan)
+          return usage(io, 'run needs a task description, e.g. troupe run "Create a search API"');
         return await runCommand(
           {
             task,
@@ -84,10 +88,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await withStore(dataDir, (store) => listCommand({ json }, store, io));
       case 'show':
         if (!rest[0]) return usage(io, 'show needs a run id (see troupe list)');
-        return await withStore(dataDir, (store) => showCommand({ runId: rest[0]!, json }, store, io));
+        return await withStore(dataDir, (store) =>
+          showCommand({ runId: rest[0]!, json }, store, io),
+        );
       case 'eval':
         if (!rest[0]) return usage(io, 'eval needs a run id (see troupe list)');
-        return await withStore(dataDir, (store) => evalCommand({ runId: rest[0]!, json }, { store, out: io.out, err: io.err }));
+        return await withStore(dataDir, (store) =>
+          evalCommand({ runId: rest[0]!, json }, { store, out: io.out, err: io.err }),
+        );
       default:
         return usage(io, `unknown command "${command}"`);
     }
@@ -127,15 +135,24 @@ function parseRequirements(text: string | undefined): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new TroupeError('INVALID_INPUT', `--requirements is not valid JSON: ${(error as Error).message}`);
+    throw new TroupeError(
+      'INVALID_INPUT',
+      `--requirements is not valid JSON: ${(error as Error).message}`,
+    );
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TroupeError('INVALID_INPUT', '--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}');
+    throw new TroupeError(
+      'INVALID_INPUT',
+      '--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}',
+    );
   }
   return value as Record<string, unknown>;
 }
 
-async function withStore(dataDir: string, use: (store: LevelStore) => Promise<number>): Promise<number> {
+async function withStore(
+  dataDir: string,
+  use: (store: LevelStore) => Promise<number>,
+): Promise<number> {
   const store = await LevelStore.open(dataDir);
   try {
     return await use(store);

@@ -1,5 +1,5 @@
-import type { EngineEvent } from '../runtime/engine-events.js';
 import type { Clock } from '../runtime/clock.js';
+import type { EngineEvent } from '../runtime/engine-events.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import type { TaskStatus, WorkflowResult } from '../schemas/workflow-result.js';
 import { type Colours, colours, formatDuration, table, truncate } from './format.js';
@@ -121,7 +121,9 @@ export class ProgressView {
     const end = row.finishedAt ?? this.clock.now();
     const elapsed = row.startedAt === undefined ? '' : formatDuration(end - row.startedAt);
     const progress =
-      row.status === 'running' && row.progress !== undefined ? ` ${Math.round(row.progress * 100)}%` : '';
+      row.status === 'running' && row.progress !== undefined
+        ? ` ${Math.round(row.progress * 100)}%`
+        : '';
     const note = row.note ? c.dim(` ${row.note}`) : '';
     return `${icon} ${row.id.padEnd(14)} ${c.dim(row.agent.padEnd(10))} ${row.status.padEnd(9)} ${elapsed.padStart(8)}${progress}${note}`;
   }

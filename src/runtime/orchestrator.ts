@@ -8,7 +8,10 @@ import {
   formatZodIssues,
   validateDefinition,
 } from '../schemas/validate.js';
-import type { WorkflowDefinition, WorkflowDefinitionInput } from '../schemas/workflow-definition.js';
+import type {
+  WorkflowDefinition,
+  WorkflowDefinitionInput,
+} from '../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import type { StartWorkflowOptions, WorkflowEngine } from './workflow-engine.js';
 

@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AgentDefinition, defineAgent } from '../agents/define-agent.js';
-import { MAX_READ_BYTES, type ScannedFile, listFiles } from './files.js';
+import { listFiles, MAX_READ_BYTES, type ScannedFile } from './files.js';
 import { languageOf } from './languages.js';
-import { SECRET_PATTERNS, maskSecret } from './secret-patterns.js';
+import { maskSecret, SECRET_PATTERNS } from './secret-patterns.js';
 
 /** Output of the `scan` task. */
 export interface ScanOutput {
@@ -62,7 +62,10 @@ export function demoAgents(options: { root: string; outDir: string }): AgentDefi
     run: async (task, ctx): Promise<LineCountOutput> => {
       const { shard, shards } = task.input as { shard: number; shards: number };
       const scan = ctx.dependencies.scan as ScanOutput;
-      const mine = scan.files.filter((file, i) => i % shards === shard && languageOf(file.extension) && file.bytes <= MAX_READ_BYTES);
+      const mine = scan.files.filter(
+        (file, i) =>
+          i % shards === shard && languageOf(file.extension) && file.bytes <= MAX_READ_BYTES,
+      );
       const byLanguage: LineCountOutput['byLanguage'] = {};
       const counted: { path: string; lines: number }[] = [];
       for (const [i, file] of mine.entries()) {
@@ -71,7 +74,8 @@ export function demoAgents(options: { root: string; outDir: string }): AgentDefi
         const lines = text.split('\n');
         const blank = lines.filter((l) => l.trim() === '').length;
         const language = languageOf(file.extension)!;
-        const entry = (byLanguage[language] ??= { files: 0, lines: 0, blank: 0 });
+        const entry = byLanguage[language] ?? { files: 0, lines: 0, blank: 0 };
+        byLanguage[language] = entry;
         entry.files++;
         entry.lines += lines.length;
         entry.blank += blank;
@@ -99,7 +103,13 @@ export function demoAgents(options: { root: string; outDir: string }): AgentDefi
         text.split('\n').forEach((line, index) => {
           for (const { name, pattern } of SECRET_PATTERNS) {
             const match = pattern.exec(line);
-            if (match) findings.push({ path: file.path, line: index + 1, kind: name, excerpt: maskSecret(match[0]) });
+            if (match)
+              findings.push({
+                path: file.path,
+                line: index + 1,
+                kind: name,
+                excerpt: maskSecret(match[0]),
+              });
           }
         });
         if (i % 20 === 0) ctx.progress(i / candidates.length, file.path);
@@ -119,7 +129,12 @@ export function demoAgents(options: { root: string; outDir: string }): AgentDefi
         .filter(([id]) => id.startsWith('lines-'))
         .map(([, output]) => output as LineCountOutput);
       const secrets = ctx.dependencies.secrets as SecretScanOutput | undefined;
-      const markdown = renderReport(scan, shards, secrets, String(task.input.title ?? 'Codebase report'));
+      const markdown = renderReport(
+        scan,
+        shards,
+        secrets,
+        String(task.input.title ?? 'Codebase report'),
+      );
       await mkdir(outDir, { recursive: true });
       const file = path.join(outDir, 'report.md');
       await writeFile(file, markdown);
@@ -137,7 +152,10 @@ export function demoAgents(options: { root: string; outDir: string }): AgentDefi
       const files = [...new Set(secrets.findings.map((f) => f.path))];
       const advice = `Rotate the exposed credentials, then remove them from ${files.length} file(s) and their history.`;
       await mkdir(outDir, { recursive: true });
-      await writeFile(path.join(outDir, 'secrets-advice.md'), `# Secrets found\n\n${advice}\n\n${files.map((f) => `- ${f}`).join('\n')}\n`);
+      await writeFile(
+        path.join(outDir, 'secrets-advice.md'),
+        `# Secrets found\n\n${advice}\n\n${files.map((f) => `- ${f}`).join('\n')}\n`,
+      );
       return { advice, files };
     },
   });
@@ -186,7 +204,10 @@ function renderReport(
   ];
   if (!secrets) lines.push('Not scanned.');
   else if (secrets.clean) lines.push(`None found in ${secrets.scannedFiles} files.`);
-  else lines.push(...secrets.findings.map((f) => `- \`${f.path}:${f.line}\` ${f.kind} (${f.excerpt})`));
+  else
+    lines.push(
+      ...secrets.findings.map((f) => `- \`${f.path}:${f.line}\` ${f.kind} (${f.excerpt})`),
+    );
   lines.push('');
   return lines.join('\n');
 }

@@ -5,12 +5,15 @@ import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.
  * secret scan, then the report. `advice` runs only if secrets were found, so
  * on a clean folder it shows a conditional skip.
  */
-export function demoWorkflow(options: { shards?: number; title?: string } = {}): WorkflowDefinitionInput {
+export function demoWorkflow(
+  options: { shards?: number; title?: string } = {},
+): WorkflowDefinitionInput {
   const shards = options.shards ?? 4;
   const shardIds = Array.from({ length: shards }, (_, i) => `lines-${i + 1}`);
   return {
     name: 'codebase-report',
-    description: 'Scan a folder, count lines per language in parallel, flag likely secrets, write a Markdown report.',
+    description:
+      'Scan a folder, count lines per language in parallel, flag likely secrets, write a Markdown report.',
     maxConcurrency: shards + 1,
     tasks: [
       { id: 'scan', agent: 'scanner', description: 'List the files of the folder' },
@@ -22,7 +25,12 @@ export function demoWorkflow(options: { shards?: number; title?: string } = {}):
         dependsOn: ['scan'],
         retry: { maxAttempts: 2 },
       })),
-      { id: 'secrets', agent: 'security', description: 'Flag likely secrets by pattern', dependsOn: ['scan'] },
+      {
+        id: 'secrets',
+        agent: 'security',
+        description: 'Flag likely secrets by pattern',
+        dependsOn: ['scan'],
+      },
       {
         id: 'report',
         agent: 'docs',

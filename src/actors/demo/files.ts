@@ -9,7 +9,18 @@ export interface ScannedFile {
 }
 
 /** Folders never worth scanning: dependencies, build output, VCS and troupe's own data. */
-const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'dist', 'build', 'coverage', '.troupe', '.next', 'target', '__pycache__', '.venv']);
+const SKIPPED_DIRS = new Set([
+  '.git',
+  'node_modules',
+  'dist',
+  'build',
+  'coverage',
+  '.troupe',
+  '.next',
+  'target',
+  '__pycache__',
+  '.venv',
+]);
 /** Larger files are listed but not read. */
 export const MAX_READ_BYTES = 1024 * 1024;
 

@@ -11,7 +11,8 @@ export const SECRET_PATTERNS: readonly { name: string; pattern: RegExp }[] = [
   { name: 'OpenAI key', pattern: /\bsk-[A-Za-z0-9_-]{32,}\b/ },
   {
     name: 'hard-coded credential',
-    pattern: /\b(?:api[_-]?key|secret|passwd|password|access[_-]?token)\b\s*[:=]\s*['"][A-Za-z0-9+/_\-]{16,}['"]/i,
+    pattern:
+      /\b(?:api[_-]?key|secret|passwd|password|access[_-]?token)\b\s*[:=]\s*['"][A-Za-z0-9+/_-]{16,}['"]/i,
   },
 ];
 

@@ -26,9 +26,12 @@ export async function demoCommand(args: DemoArgs, io: CliIo): Promise<number> {
   });
   try {
     announceInspector(rt, io);
-    const definition = validateDefinition(demoWorkflow({ title: `Report on ${path.basename(root)}` }), {
-      roles: new Set(rt.profiles().map((p) => p.role)),
-    });
+    const definition = validateDefinition(
+      demoWorkflow({ title: `Report on ${path.basename(root)}` }),
+      {
+        roles: new Set(rt.profiles().map((p) => p.role)),
+      },
+    );
     if (!args.json) io.out.write(`troupe demo: ${definition.tasks.length} tasks over ${root}\n\n`);
     const result = await runWithProgress(rt, definition, io, { json: args.json });
     const report = result.tasks.report?.output as { path?: string } | undefined;

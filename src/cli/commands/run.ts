@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AgentDefinition, type AgentOptions, defineAgent } from '../../actors/agents/define-agent.js';
+import {
+  type AgentDefinition,
+  type AgentOptions,
+  defineAgent,
+} from '../../actors/agents/define-agent.js';
 import { llmRequested } from '../../actors/llm/llm-client.js';
 import { TroupeError } from '../../errors.js';
 import { createRuntime } from '../../runtime/runtime.js';
@@ -43,11 +47,17 @@ const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts
 export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
   if (llmRequested(args)) return runLlmCommand(args, io, loadAgents);
   const agents = await loadAgents(args.agents);
-  const rt = await createRuntime({ dataDir: args.dataDir, agents, ...inspectorOption(args.inspect) });
+  const rt = await createRuntime({
+    dataDir: args.dataDir,
+    agents,
+    ...inspectorOption(args.inspect),
+  });
   try {
     announceInspector(rt, io);
     const definition = args.plan
-      ? validateDefinition(JSON.parse(await readFile(args.plan, 'utf8')), { roles: new Set(agents.map((a) => a.role)) })
+      ? validateDefinition(JSON.parse(await readFile(args.plan, 'utf8')), {
+          roles: new Set(agents.map((a) => a.role)),
+        })
       : await rt.orchestrator.decomposeTask(args.task, args.requirements);
     if (args.json && args.dryRun) {
       io.out.write(`${JSON.stringify(definition, null, 2)}\n`);
@@ -73,7 +83,9 @@ function describePlan(definition: WorkflowDefinition): string {
  * array of agents, made with `defineAgent` or as plain options.
  */
 export async function loadAgents(modulePath: string | undefined): Promise<AgentDefinition[]> {
-  const file = modulePath ? path.resolve(modulePath) : CONFIG_NAMES.map((n) => path.resolve(n)).find((p) => existsSync(p));
+  const file = modulePath
+    ? path.resolve(modulePath)
+    : CONFIG_NAMES.map((n) => path.resolve(n)).find((p) => existsSync(p));
   if (!file) {
     throw new TroupeError(
       'CONFIG_ERROR',
@@ -85,16 +97,27 @@ export async function loadAgents(modulePath: string | undefined): Promise<AgentD
     loaded = await import(pathToFileURL(file).href);
   } catch (error) {
     // Node 20 cannot import TypeScript by itself.
-    const hint = file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
-      ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
-      : '';
+    const hint =
+      file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
+        ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
+        : '';
     const message = error instanceof Error ? error.message : String(error);
-    throw new TroupeError('CONFIG_ERROR', `Could not load agents from ${file}: ${message}.${hint}`, {}, { cause: error });
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `Could not load agents from ${file}: ${message}.${hint}`,
+      {},
+      { cause: error },
+    );
   }
   const exported = loaded.agents ?? loaded.default;
-  const list = Array.isArray(exported) ? exported : (exported as { agents?: unknown } | undefined)?.agents;
+  const list = Array.isArray(exported)
+    ? exported
+    : (exported as { agents?: unknown } | undefined)?.agents;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new TroupeError('CONFIG_ERROR', `${file} must export a non-empty array of agents (default export or \`agents\`).`);
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `${file} must export a non-empty array of agents (default export or \`agents\`).`,
+    );
   }
   return list.map((agent) => defineAgent(agent as AgentOptions));
 }

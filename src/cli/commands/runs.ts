@@ -7,12 +7,22 @@ import { formatDuration, table } from '../format.js';
 import { summaryTable } from '../progress-view.js';
 
 /** `troupe list`: the runs stored in the data folder, newest first. */
-export async function listCommand(args: { json: boolean }, store: Store, io: CliIo): Promise<number> {
+export async function listCommand(
+  args: { json: boolean },
+  store: Store,
+  io: CliIo,
+): Promise<number> {
   const records: RunRecord[] = [];
   for await (const [, record] of store.range<RunRecord>('workflows')) records.push(record);
   records.sort((a, b) => b.createdAt - a.createdAt);
   if (args.json) {
-    io.out.write(`${JSON.stringify(records.map(({ result: _result, definition: _d, ...summary }) => summary), null, 2)}\n`);
+    io.out.write(
+      `${JSON.stringify(
+        records.map(({ result: _result, definition: _d, ...summary }) => summary),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   if (records.length === 0) {
@@ -32,10 +42,18 @@ export async function listCommand(args: { json: boolean }, store: Store, io: Cli
 }
 
 /** `troupe show <id>`: one stored run, task by task. */
-export async function showCommand(args: { runId: string; json: boolean }, store: Store, io: CliIo): Promise<number> {
+export async function showCommand(
+  args: { runId: string; json: boolean },
+  store: Store,
+  io: CliIo,
+): Promise<number> {
   const record = await store.get<RunRecord>('workflows', workflowKey(args.runId));
   if (!record) {
-    throw new TroupeError('WORKFLOW_NOT_FOUND', `No run "${args.runId}" in this data folder; \`troupe list\` shows the stored runs.`, { workflowId: args.runId });
+    throw new TroupeError(
+      'WORKFLOW_NOT_FOUND',
+      `No run "${args.runId}" in this data folder; \`troupe list\` shows the stored runs.`,
+      { workflowId: args.runId },
+    );
   }
   if (args.json) {
     io.out.write(`${JSON.stringify(record, null, 2)}\n`);
@@ -43,6 +61,12 @@ export async function showCommand(args: { runId: string; json: boolean }, store:
   }
   io.out.write(`${record.definition.name} — ${record.status} — run ${record.workflowId}\n\n`);
   if (record.result) io.out.write(`${summaryTable(record.result)}\n`);
-  else io.out.write(`${table(['task', 'agent', 'after'], record.definition.tasks.map((t) => [t.id, t.agent, t.dependsOn.join(', ') || '-']))}\n`);
+  else
+    io.out.write(
+      `${table(
+        ['task', 'agent', 'after'],
+        record.definition.tasks.map((t) => [t.id, t.agent, t.dependsOn.join(', ') || '-']),
+      )}\n`,
+    );
   return 0;
 }
