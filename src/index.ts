@@ -1,5 +1,7 @@
 export type {
   AgentDefinition,
+  AgentMessageContext,
+  AgentMessageHandler,
   AgentOptions,
   AgentRun,
   AgentRunContext,
@@ -29,6 +31,7 @@ export { heuristicPlanner } from './actors/planners/heuristic-planner.js';
 export type { AgentProfile, Planner, PlanRequest } from './actors/planners/planner.js';
 export type { CompensationContext, CompensationHandler } from './actors/saga/compensations.js';
 export { type SerializedError, TroupeError, type TroupeErrorCode } from './errors.js';
+export type { ContextChange, LockLease, SharedContext } from './machines/communicator/index.js';
 export {
   type JobContext,
   type JobHandler,
@@ -41,6 +44,8 @@ export {
 export type { ConditionGuard } from './machines/workflow/conditions.js';
 export type { WorkflowEmitted } from './machines/workflow/events.js';
 export { type Clock, systemClock } from './runtime/clock.js';
+export type { BroadcastReceipt, Communicator, LockInfo } from './runtime/communicator.js';
+export type { CommunicatorNotice } from './runtime/communicator-link.js';
 export type { CheckpointInfo, CheckpointReason } from './runtime/durability/records.js';
 export {
   type EngineEvent,
@@ -72,6 +77,14 @@ export type {
   WorkflowState,
 } from './runtime/workflow-engine.js';
 export { WorkflowEvaluator } from './runtime/workflow-evaluator.js';
+export type {
+  AgentMessage,
+  AgentMessageInput,
+  MessageType,
+  OutgoingMessage,
+  OutgoingRequest,
+  RequestOptions,
+} from './schemas/agent-message.js';
 export type { Condition } from './schemas/condition.js';
 export type { RunRecord } from './schemas/run-record.js';
 export { validateDefinition } from './schemas/validate.js';

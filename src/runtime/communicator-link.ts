@@ -61,6 +61,8 @@ interface Pending {
   reject(error: unknown): void;
   /** Turns the result into the promise's value, read in the same step; default: {@link resultValue}. */
   map?: (result: OpResult) => unknown;
+  /** What a `sent` op resolves with: the message, which the caller already built. */
+  value?: AgentMessage;
 }
 
 interface Waiting {
@@ -130,7 +132,7 @@ export class CommunicatorLink {
     if (this.#closed) return Promise.reject(closedError('sendMessage'));
     return new Promise<AgentMessage>((resolve, reject) => {
       const op = this.#nextOp++;
-      this.#pending.set(op, { resolve, reject });
+      this.#pending.set(op, { resolve, reject, value: message });
       const scope = scopeOf(message);
       if (this.#loaded.has(scope)) this.#queue(op, message);
       else {
@@ -251,6 +253,11 @@ export class CommunicatorLink {
   #onEmitted(event: CommunicatorEmitted): void {
     switch (event.type) {
       case 'ops.settled':
+        for (const op of event.sent) {
+          const pending = this.#pending.get(op);
+          this.#pending.delete(op);
+          (pending?.resolve as ((value: unknown) => void) | undefined)?.(pending?.value);
+        }
         for (const { op, result } of event.done) {
           const pending = this.#pending.get(op);
           if (!pending) continue;
@@ -284,12 +291,15 @@ export class CommunicatorLink {
   #unloadLater(workflowId: string): void {
     if (!this.#loaded.has(workflowId)) return;
     void this.writer.flushed().then(() => {
+      if (this.#closed) return;
+      // Gathered messages first: one of them may still change this workflow.
+      this.#flushOutbox();
+      // Unwritten changes are read from memory when their batch is written: keep them there.
       const busy =
-        this.#closed ||
         !this.#loaded.has(workflowId) ||
         this.#loading.has(workflowId) ||
         this.writer.hasPending(workflowId);
-      if (!busy) this.#send({ type: 'scope.unload', scope: workflowId });
+      if (!busy) this.#ref.send({ type: 'scope.unload', scope: workflowId });
     });
   }
 

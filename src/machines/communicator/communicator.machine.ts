@@ -53,7 +53,7 @@ function directory(system: SystemView): AgentDirectory {
  * delayed events computed from deadlines kept in context, re-armed by
  * `communicator.recover` after a snapshot restore and by `scope.load` for
  * state read from the store. Persistence is the facade's job: the machine
- * emits `message.recorded` and `workflow.changed`, and the facade writes them
+ * emits `messages.recorded` and `workflows.changed`, and the facade writes them
  * in batches (see `src/runtime/communicator-store.ts`).
  *
  * One state, `open`: the communicator's behaviour has no modes; what varies

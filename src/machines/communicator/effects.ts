@@ -39,6 +39,7 @@ type Timer =
 
 /** Effects of one transition, carried out together by {@link Outbox.flush}. */
 export class Outbox {
+  readonly #sent: number[] = [];
   readonly #done: { op: number; result: OpResult }[] = [];
   readonly #failed: { op: number; failure: Failure }[] = [];
   readonly #recorded: StoredMessage[] = [];
@@ -46,6 +47,11 @@ export class Outbox {
   readonly #deliveries = new Map<string, AgentMessage[]>();
   readonly #notices: Notice[] = [];
   readonly #timers: Timer[] = [];
+
+  /** A direct message op went through; its caller already holds the message. */
+  sent(op: number): void {
+    this.#sent.push(op);
+  }
 
   done(op: number, result: OpResult): void {
     this.#done.push({ op, result });
@@ -104,8 +110,13 @@ export class Outbox {
       const agent = agentRef(role);
       if (agent) enqueue.sendTo(agent, { type: 'message.deliver', messages });
     }
-    if (this.#done.length > 0 || this.#failed.length > 0) {
-      enqueue.emit({ type: 'ops.settled', done: this.#done, failed: this.#failed });
+    if (this.#sent.length > 0 || this.#done.length > 0 || this.#failed.length > 0) {
+      enqueue.emit({
+        type: 'ops.settled',
+        sent: this.#sent,
+        done: this.#done,
+        failed: this.#failed,
+      });
     }
   }
 }

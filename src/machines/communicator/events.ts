@@ -1,8 +1,8 @@
 /**
  * What the communicator machine accepts, emits and sends to agents. All plain
- * JSON. Operations from the facade carry an `op` number; the machine answers
- * each with exactly one `op.done` or `op.failed`, so no call is left hanging
- * and no failure is silent. Failures are data (a `reason` and the facts); the
+ * JSON. Operations from the facade carry an `op` number; the machine settles
+ * each exactly once in an `ops.settled` event (sent, done or failed), so no
+ * call is left hanging and no failure is silent. Failures are data (a `reason` and the facts); the
  * facade turns them into `TroupeError`s with readable messages.
  */
 import type { AgentMessage } from '../../schemas/agent-message.js';
@@ -127,6 +127,8 @@ export type CommunicatorEmitted =
   /** The outcome of every operation the transition settled. */
   | {
       type: 'ops.settled';
+      /** Direct messages delivered: a bare op number, the cheapest answer for the hottest path. */
+      sent: number[];
       done: { op: number; result: OpResult }[];
       failed: { op: number; failure: Failure }[];
     }

@@ -35,7 +35,7 @@ export function sendDirect(
   out: Outbox,
 ): void {
   if (settleRequest(context, message, out)) {
-    out.done(op, { kind: 'message', message, recipients: [] });
+    out.sent(op);
     return;
   }
   const role = recipientRole(message.to);
@@ -47,7 +47,7 @@ export function sendDirect(
   recordMessage(context, message, recipients, out);
   out.deliver(role, message);
   context.stats.deliveries++;
-  out.done(op, { kind: 'message', message, recipients });
+  out.sent(op);
 }
 
 /** To every agent but the sender, or to those in the role `groups`. */
