@@ -7,32 +7,9 @@
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { createRuntime, defineAgent } from '../src/index.js';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
-import { median, printTable, timeIt } from './harness.js';
+import { chain, grid, median, printTable, timeIt } from './harness.js';
 
 const noop = async () => undefined;
-
-function chain(n: number): TaskDefinitionInput[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `t${i}`,
-    agent: 'noop',
-    dependsOn: i === 0 ? [] : [`t${i - 1}`],
-  }));
-}
-
-/** `layers` x `width`; each task depends on two tasks of the layer before. */
-function grid(layers: number, width: number): TaskDefinitionInput[] {
-  const tasks: TaskDefinitionInput[] = [];
-  for (let l = 0; l < layers; l++) {
-    for (let w = 0; w < width; w++) {
-      tasks.push({
-        id: `l${l}w${w}`,
-        agent: 'noop',
-        dependsOn: l === 0 ? [] : [`l${l - 1}w${w}`, `l${l - 1}w${(w + 1) % width}`],
-      });
-    }
-  }
-  return tasks;
-}
 
 async function troupeRun(tasks: TaskDefinitionInput[], concurrency: number): Promise<number> {
   const rt = await createRuntime({ dataDir: false });

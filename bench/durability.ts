@@ -11,18 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Annotation, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
 import { createRuntime, defineAgent, type Store, type StoreOp } from '../src/index.js';
-import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
-import { median, printTable, timeIt } from './harness.js';
+import { chain, median, printTable, timeIt } from './harness.js';
 
 const noop = async () => ({ ok: true });
-
-function chain(n: number, agent = 'noop'): TaskDefinitionInput[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `t${i}`,
-    agent,
-    dependsOn: i === 0 ? [] : [`t${i - 1}`],
-  }));
-}
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'troupe-bench-'));

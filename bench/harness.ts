@@ -1,4 +1,29 @@
-/** Shared helpers of the benchmarks: timing, medians and Markdown tables. */
+/** Shared helpers of the benchmarks: workflow shapes, timing, medians and Markdown tables. */
+import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
+
+/** `n` tasks of one agent, each depending on the one before. */
+export function chain(n: number, agent = 'noop'): TaskDefinitionInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `t${i}`,
+    agent,
+    dependsOn: i === 0 ? [] : [`t${i - 1}`],
+  }));
+}
+
+/** `layers` x `width`; each task depends on two tasks of the layer before. */
+export function grid(layers: number, width: number): TaskDefinitionInput[] {
+  const tasks: TaskDefinitionInput[] = [];
+  for (let l = 0; l < layers; l++) {
+    for (let w = 0; w < width; w++) {
+      tasks.push({
+        id: `l${l}w${w}`,
+        agent: 'noop',
+        dependsOn: l === 0 ? [] : [`l${l - 1}w${w}`, `l${l - 1}w${(w + 1) % width}`],
+      });
+    }
+  }
+  return tasks;
+}
 
 export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

@@ -12,7 +12,7 @@
 import WebSocket from 'ws';
 import { createRuntime, defineAgent } from '../src/index.js';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
-import { median, printTable, timeIt } from './harness.js';
+import { grid, median, printTable, timeIt } from './harness.js';
 
 const TASKS = 10_000;
 const CONCURRENCY = 100;
@@ -36,21 +36,6 @@ const noops = {
   yielding: () => new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
 };
 type Noop = keyof typeof noops;
-
-/** 100 x 100 layers; each task depends on two of the layer before (as in bench/core.ts). */
-function grid(layers: number, width: number): TaskDefinitionInput[] {
-  const tasks: TaskDefinitionInput[] = [];
-  for (let l = 0; l < layers; l++) {
-    for (let w = 0; w < width; w++) {
-      tasks.push({
-        id: `l${l}w${w}`,
-        agent: 'noop',
-        dependsOn: l === 0 ? [] : [`l${l - 1}w${w}`, `l${l - 1}w${(w + 1) % width}`],
-      });
-    }
-  }
-  return tasks;
-}
 
 interface Sample {
   ms: number;
