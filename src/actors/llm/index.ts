@@ -19,6 +19,12 @@ export {
   llmRequested,
   toLlmClient,
 } from './llm-client.js';
+export {
+  DEFAULT_JUDGE_RUBRIC,
+  type LlmJudgeScorerOptions,
+  type LlmJudgeVerdict,
+  llmJudgeScorer,
+} from './llm-judge-scorer.js';
 export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
 export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
 export {
