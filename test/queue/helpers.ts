@@ -2,6 +2,7 @@
  * Shared by the queue tests: a simulated clock that starts at a realistic
  * epoch, and ways to let the queue's promise chains settle without sleeping.
  */
+import { afterEach } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { TaskQueue } from '../../src/runtime/task-queue.js';
 import type { TaskQueueOptions } from '../../src/runtime/task-queue-options.js';
@@ -39,6 +40,25 @@ export function simulatedQueue(options: TaskQueueOptions = {}): {
 } {
   const clock = simulatedClock();
   return { queue: new TaskQueue({ clock, ...options }), clock };
+}
+
+/**
+ * For a test file: makes queues on a simulated clock and stops every one of
+ * them after each test. Call at the top level of the file.
+ */
+export function useSimulatedQueues(): (options?: TaskQueueOptions) => {
+  queue: TaskQueue;
+  clock: SimulatedClock;
+} {
+  const queues: TaskQueue[] = [];
+  afterEach(async () => {
+    await Promise.all(queues.splice(0).map((queue) => queue.stop({ graceful: false })));
+  });
+  return (options = {}) => {
+    const made = simulatedQueue(options);
+    queues.push(made.queue);
+    return made;
+  };
 }
 
 /** A promise plus its resolve function, for handlers the test releases explicitly. */

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TroupeError } from '../../src/errors.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
-import { advance, EPOCH, gate, settle, simulatedQueue } from './helpers.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { advance, EPOCH, gate, settle, useSimulatedQueues } from './helpers.js';
 
-const queues: TaskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((queue) => queue.stop({ graceful: false })));
-});
-function setup(options: Parameters<typeof simulatedQueue>[0] = {}) {
-  const made = simulatedQueue(options);
-  queues.push(made.queue);
-  return made;
-}
+const setup = useSimulatedQueues();
 
 describe('progress', () => {
   it('shows handler progress in getJob() and emits progress events', async () => {
@@ -168,8 +160,7 @@ describe('stop', () => {
 
 describe('events', () => {
   it('reports started, completed, failed and idle, and unsubscribes', async () => {
-    const queue = new TaskQueue({ maxRetries: 0 });
-    queues.push(queue);
+    const { queue } = setup({ maxRetries: 0, clock: systemClock });
     queue.register('ok', () => 'fine');
     queue.register('bad', () => {
       throw new Error('nope');

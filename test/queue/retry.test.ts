@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TroupeError } from '../../src/errors.js';
 import { backoffDelay } from '../../src/machines/backoff.js';
-import type { TaskQueue } from '../../src/runtime/task-queue.js';
-import { advance, EPOCH, settle, simulatedQueue } from './helpers.js';
+import { advance, EPOCH, settle, useSimulatedQueues } from './helpers.js';
 
-const queues: TaskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((queue) => queue.stop({ graceful: false })));
-});
-function setup(options: Parameters<typeof simulatedQueue>[0] = {}) {
-  const made = simulatedQueue(options);
-  queues.push(made.queue);
-  return made;
-}
+const setup = useSimulatedQueues();
 
 describe('ORCH-017 retry logic', () => {
   it('ORCH-017 retries with exponential backoff and completes once an attempt succeeds', async () => {

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TroupeError } from '../../src/errors.js';
 import { JobPriority } from '../../src/machines/queue/job.js';
-import type { TaskQueue } from '../../src/runtime/task-queue.js';
-import { advance, EPOCH, gate, settle, simulatedQueue } from './helpers.js';
+import { advance, EPOCH, gate, settle, useSimulatedQueues } from './helpers.js';
 
-const queues: TaskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((queue) => queue.stop({ graceful: false })));
-});
-function setup(options: Parameters<typeof simulatedQueue>[0] = {}) {
-  const made = simulatedQueue(options);
-  queues.push(made.queue);
-  return made;
-}
+const setup = useSimulatedQueues();
 
 describe('ORCH-018 job scheduling', () => {
   it('ORCH-018 runs a scheduled job at its time, not before', async () => {
