@@ -11,12 +11,12 @@ import type { RunRecord } from '../schemas/run-record.js';
 import { type DefinitionRegistry, validateDefinition } from '../schemas/validate.js';
 import type { WorkflowDefinitionInput } from '../schemas/workflow-definition.js';
 import type { WorkflowResult, WorkflowStatus } from '../schemas/workflow-result.js';
-import { workflowKey, workflowSeqKey } from '../store/keys.js';
+import { workflowKey } from '../store/keys.js';
 import type { Store, StoreOp } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { DurableRuns } from './durability/durable-runs.js';
 import type { JournalWriter } from './durability/journal-writer.js';
-import type { CheckpointInfo } from './durability/records.js';
+import { type CheckpointInfo, checkpointOp } from './durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from './durability/recovery.js';
 import type { EngineEvent } from './engine-events.js';
 import { EventBus, type ListenerFor } from './event-bus.js';
@@ -334,18 +334,13 @@ export class WorkflowEngine {
     // right away still finds the forked state.
     await this.deps.store.batch([
       recordOp(forked),
-      {
-        type: 'put',
-        collection: 'snapshots',
-        key: workflowSeqKey(forkId, 0),
-        value: {
-          seq: 0,
-          value: recovered.value,
-          context: JSON.stringify(context),
-          takenAt: now,
-          reason: 'fork',
-        },
-      },
+      checkpointOp(forkId, {
+        seq: 0,
+        value: recovered.value,
+        context,
+        takenAt: now,
+        reason: 'fork',
+      }).op,
     ]);
     this.deps.durability?.runs.track(forkId, { checkpoints: [0] });
     return this.launch(

@@ -3,7 +3,12 @@ import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { workflowSeqKey } from '../../store/keys.js';
 import type { StoreOp } from '../../store/store.js';
 import type { JournalWriter } from './journal-writer.js';
-import type { CheckpointReason, CheckpointRecord, JournalEntry } from './records.js';
+import {
+  type CheckpointReason,
+  type CheckpointRecord,
+  checkpointOp,
+  type JournalEntry,
+} from './records.js';
 
 /** Events that change a run and so must be journaled; everything else the run receives is derived. */
 const JOURNALED: ReadonlySet<WorkflowEvent['type']> = new Set([
@@ -126,21 +131,14 @@ export class DurableRuns {
     reason: CheckpointReason,
     extraOps: StoreOp[],
   ): void {
-    const record: CheckpointRecord = {
+    const { op, record } = checkpointOp(workflowId, {
       seq: run.seq,
-      value: String(snapshot.value),
-      context: JSON.stringify(snapshot.context),
+      value: snapshot.value,
+      context: snapshot.context,
       takenAt: this.now(),
       reason,
-    };
-    const ops: StoreOp[] = [
-      {
-        type: 'put',
-        collection: 'snapshots',
-        key: workflowSeqKey(workflowId, run.seq),
-        value: record,
-      },
-    ];
+    });
+    const ops: StoreOp[] = [op];
     // Compaction: the checkpoint includes every entry up to its seq.
     for (let seq = run.checkpointSeq + 1; seq <= run.seq; seq++) {
       ops.push({ type: 'del', collection: 'journal', key: workflowSeqKey(workflowId, seq) });

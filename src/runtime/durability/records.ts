@@ -10,6 +10,8 @@
  *   batch (compaction), so recovery reads one checkpoint plus a short journal.
  */
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
+import { workflowSeqKey } from '../../store/keys.js';
+import type { StoreOp } from '../../store/store.js';
 
 export interface JournalEntry {
   seq: number;
@@ -40,4 +42,36 @@ export interface CheckpointInfo {
   takenAt: number;
   reason: CheckpointReason;
   completedTasks: number;
+}
+
+/**
+ * The store op that writes a checkpoint of a run: its state value and its
+ * context, serialised now (the live context keeps changing in place).
+ */
+export function checkpointOp(
+  workflowId: string,
+  checkpoint: {
+    seq: number;
+    value: unknown;
+    context: unknown;
+    takenAt: number;
+    reason: CheckpointReason;
+  },
+): { op: StoreOp; record: CheckpointRecord } {
+  const record: CheckpointRecord = {
+    seq: checkpoint.seq,
+    value: String(checkpoint.value),
+    context: JSON.stringify(checkpoint.context),
+    takenAt: checkpoint.takenAt,
+    reason: checkpoint.reason,
+  };
+  return {
+    op: {
+      type: 'put',
+      collection: 'snapshots',
+      key: workflowSeqKey(workflowId, checkpoint.seq),
+      value: record,
+    },
+    record,
+  };
 }
