@@ -24,8 +24,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { JobPriority } from '../src/machines/queue/job.js';
-import { TaskQueue } from '../src/runtime/task-queue.js';
-import { LevelStore } from '../src/store/level-store.js';
+import { TaskQueue } from '../src/runtime/queue/task-queue.js';
+import { LevelStore } from '../src/store/level/level-store.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {

@@ -7,13 +7,13 @@
  *   npx tsx examples/evaluate.ts
  */
 import { formatEvaluationReport } from '../src/actors/evaluator/report.js';
-import { WorkflowEvaluator } from '../src/runtime/workflow-evaluator.js';
+import { WorkflowEvaluator } from '../src/runtime/evaluator/workflow-evaluator.js';
 import {
   type WorkflowDefinition,
   workflowDefinitionSchema,
 } from '../src/schemas/workflow-definition.js';
 import type { TaskResult, WorkflowResult } from '../src/schemas/workflow-result.js';
-import { MemoryStore } from '../src/store/memory-store.js';
+import { MemoryStore } from '../src/store/memory/memory-store.js';
 
 const definition: WorkflowDefinition = workflowDefinitionSchema.parse({
   name: 'release-notes',

@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobPriority } from '../src/machines/queue/job.js';
-import { TaskQueue } from '../src/runtime/task-queue.js';
-import { LevelStore } from '../src/store/level-store.js';
+import { TaskQueue } from '../src/runtime/queue/task-queue.js';
+import { LevelStore } from '../src/store/level/level-store.js';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {

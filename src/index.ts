@@ -44,39 +44,43 @@ export {
 export type { ConditionGuard } from './machines/workflow/conditions.js';
 export type { WorkflowEmitted } from './machines/workflow/events.js';
 export { type Clock, systemClock } from './runtime/clock.js';
-export type { BroadcastReceipt, Communicator, LockInfo } from './runtime/communicator.js';
-export type { CommunicatorNotice } from './runtime/communicator-link.js';
+export type {
+  BroadcastReceipt,
+  Communicator,
+  LockInfo,
+} from './runtime/communicator/communicator.js';
+export type { CommunicatorNotice } from './runtime/communicator/communicator-link.js';
 export type { CheckpointInfo, CheckpointReason } from './runtime/durability/records.js';
-export {
-  type EngineEvent,
-  EventType,
-} from './runtime/engine-events.js';
-export {
-  executeMultiAgentWorkflow,
-  type MultiAgentWorkflowRequest,
-  type MultiAgentWorkflowResult,
-} from './runtime/execute-multi-agent-workflow.js';
-export type { Orchestrator } from './runtime/orchestrator.js';
+export { WorkflowEvaluator } from './runtime/evaluator/workflow-evaluator.js';
 export {
   createQueueDeps,
   createQueueLogic,
   type QueueActorRef,
   type QueueDeps,
   queueInput,
-} from './runtime/queue-logic.js';
+} from './runtime/queue/queue-logic.js';
+export { type QueueStats, type StopOptions, TaskQueue } from './runtime/queue/task-queue.js';
+export type { TaskQueueListeners } from './runtime/queue/task-queue-events.js';
+export type { TaskQueueOptions } from './runtime/queue/task-queue-options.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime-options.js';
-export { type QueueStats, type StopOptions, TaskQueue } from './runtime/task-queue.js';
-export type { TaskQueueListeners } from './runtime/task-queue-events.js';
-export type { TaskQueueOptions } from './runtime/task-queue-options.js';
+export {
+  type EngineEvent,
+  EventType,
+} from './runtime/workflow/engine-events.js';
+export {
+  executeMultiAgentWorkflow,
+  type MultiAgentWorkflowRequest,
+  type MultiAgentWorkflowResult,
+} from './runtime/workflow/execute-multi-agent-workflow.js';
+export type { Orchestrator } from './runtime/workflow/orchestrator.js';
 export type {
   RunFilter,
   StartWorkflowOptions,
   WorkflowEngine,
   WorkflowHandle,
   WorkflowState,
-} from './runtime/workflow-engine.js';
-export { WorkflowEvaluator } from './runtime/workflow-evaluator.js';
+} from './runtime/workflow/workflow-engine.js';
 export type {
   AgentMessage,
   AgentMessageInput,

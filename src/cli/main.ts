@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TroupeError } from '../errors.js';
-import { LevelStore } from '../store/level-store.js';
+import { LevelStore } from '../store/level/level-store.js';
 import type { CliIo } from './cli-io.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';

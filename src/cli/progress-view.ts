@@ -1,5 +1,5 @@
 import type { Clock } from '../runtime/clock.js';
-import type { EngineEvent } from '../runtime/engine-events.js';
+import type { EngineEvent } from '../runtime/workflow/engine-events.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import type { TaskStatus, WorkflowResult } from '../schemas/workflow-result.js';
 import { type Colours, colours, formatDuration, table, truncate } from './format.js';

@@ -2,9 +2,9 @@ import { type AnyStateMachine, type CallbackActorLogic, enqueueActions, setup } 
 import type { SerializedError } from '../errors.js';
 import { serializeError } from '../errors.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
-import type { AgentMachineInput, agentMachine } from './agent.machine.js';
+import type { AgentMachineInput, agentMachine } from './agent/agent.machine.js';
 import type { CommunicatorMachine } from './communicator/communicator.machine.js';
-import type { orchestratorMachine } from './orchestrator.machine.js';
+import type { orchestratorMachine } from './orchestrator/orchestrator.machine.js';
 import {
   agentSystemId,
   COMPENSATOR_SYSTEM_ID,

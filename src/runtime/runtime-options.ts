@@ -7,7 +7,7 @@ import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
-import type { TaskQueueOptions } from './task-queue-options.js';
+import type { TaskQueueOptions } from './queue/task-queue-options.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {

@@ -5,35 +5,35 @@ import type { AgentProfile } from '../actors/planners/planner.js';
 import { CompensationRegistry } from '../actors/saga/compensations.js';
 import { createCompensator } from '../actors/saga/compensator.js';
 import { TroupeError } from '../errors.js';
-import { agentMachine } from '../machines/agent.machine.js';
+import { agentMachine } from '../machines/agent/agent.machine.js';
 import { createCommunicatorMachine } from '../machines/communicator/index.js';
-import { orchestratorMachine } from '../machines/orchestrator.machine.js';
+import { orchestratorMachine } from '../machines/orchestrator/orchestrator.machine.js';
 import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
 import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
 import type { DefinitionRegistry } from '../schemas/validate.js';
-import { LevelStore } from '../store/level-store.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { LevelStore } from '../store/level/level-store.js';
+import { MemoryStore } from '../store/memory/memory-store.js';
 import type { Store } from '../store/store.js';
-import { Communicator } from './communicator.js';
+import { Communicator } from './communicator/communicator.js';
 import { DurableRuns } from './durability/durable-runs.js';
 import { JournalWriter } from './durability/journal-writer.js';
 import { createInspectorServer, type InspectorServer } from './inspector/index.js';
-import { Orchestrator } from './orchestrator.js';
 import {
   createQueueDeps,
   createQueueLogic,
   type QueueActorRef,
   type QueueDeps,
   queueInput,
-} from './queue-logic.js';
+} from './queue/queue-logic.js';
+import { TaskQueue } from './queue/task-queue.js';
 import {
   type ResolvedRuntimeOptions,
   type RuntimeOptions,
   resolveRuntimeOptions,
 } from './runtime-options.js';
-import { TaskQueue } from './task-queue.js';
-import { WorkflowEngine, type WorkflowHandle } from './workflow-engine.js';
+import { Orchestrator } from './workflow/orchestrator.js';
+import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.js';
 
 /**
  * Creates a runtime: one XState actor system holding the orchestrator, the

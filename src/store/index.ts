@@ -17,8 +17,8 @@ export {
   workflowKey,
   workflowSeqKey,
 } from './keys.js';
-export { LevelStore, type LevelStoreOptions, type StoreOwner } from './level-store.js';
-export { MemoryStore } from './memory-store.js';
+export { LevelStore, type LevelStoreOptions, type StoreOwner } from './level/level-store.js';
+export { MemoryStore } from './memory/memory-store.js';
 export {
   decodeRecord,
   type EncodedOp,

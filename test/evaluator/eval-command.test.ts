@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { workflowEvaluationSchema } from '../../src/actors/evaluator/evaluation-schema.js';
 import { evalCommand } from '../../src/cli/commands/eval.js';
 import type { RunRecord } from '../../src/schemas/run-record.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { diamond, runRecordOf, runTaking, steppingClock } from './fixtures.js';
 
 /** A stream that keeps what is written to it. */

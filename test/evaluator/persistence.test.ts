@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkflowEvaluator } from '../../src/runtime/workflow-evaluator.js';
-import { LevelStore } from '../../src/store/level-store.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { WorkflowEvaluator } from '../../src/runtime/evaluator/workflow-evaluator.js';
+import { LevelStore } from '../../src/store/level/level-store.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { runTaking, steppingClock } from './fixtures.js';
 
 describe('evaluation history in a store', () => {

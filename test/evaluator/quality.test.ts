@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { workflowEvaluationSchema } from '../../src/actors/evaluator/evaluation-schema.js';
 import { TroupeError } from '../../src/errors.js';
-import { WorkflowEvaluator } from '../../src/runtime/workflow-evaluator.js';
+import { WorkflowEvaluator } from '../../src/runtime/evaluator/workflow-evaluator.js';
 import { buildRun, diamond, steppingClock, T0 } from './fixtures.js';
 
 function evaluator(options: ConstructorParameters<typeof WorkflowEvaluator>[0] = {}) {

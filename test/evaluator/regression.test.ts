@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowEvaluation } from '../../src/actors/evaluator/evaluation-schema.js';
-import { WorkflowEvaluator } from '../../src/runtime/workflow-evaluator.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { WorkflowEvaluator } from '../../src/runtime/evaluator/workflow-evaluator.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { runTaking, steppingClock } from './fixtures.js';
 
 function freshEvaluator() {

@@ -6,17 +6,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
-import { agentMachine } from '../../src/machines/agent.machine.js';
+import { agentMachine } from '../../src/machines/agent/agent.machine.js';
 import { communicatorSummary } from '../../src/runtime/inspector/communicator-view.js';
 import { createInspectorServer, type InspectorServer } from '../../src/runtime/inspector/index.js';
 import { previewJson, previewText } from '../../src/runtime/inspector/preview.js';
 import { queueView } from '../../src/runtime/inspector/queue-view.js';
 import { runDetailFromRecord } from '../../src/runtime/inspector/run-view.js';
 import { activePaths, statechartOf } from '../../src/runtime/inspector/statechart.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
 import type { RunRecord } from '../../src/schemas/run-record.js';
 import { workflowDefinitionSchema } from '../../src/schemas/workflow-definition.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { deferred, TestClient, wsUrl } from './helpers.js';
 
 describe('previews', () => {

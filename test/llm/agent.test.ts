@@ -13,7 +13,7 @@ import {
   type Runtime,
   type WorkflowDefinitionInput,
 } from '../../src/index.js';
-import { WorkflowEvaluator } from '../../src/runtime/workflow-evaluator.js';
+import { WorkflowEvaluator } from '../../src/runtime/evaluator/workflow-evaluator.js';
 import { type ChatRequestBody, reply } from '../../src/testing/index.js';
 import { onCleanup, testClient, testServer } from './support.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type LlmJudgeVerdict, llmJudgeScorer } from '../../src/actors/llm/index.js';
 import { TroupeError } from '../../src/errors.js';
-import { WorkflowEvaluator } from '../../src/runtime/workflow-evaluator.js';
+import { WorkflowEvaluator } from '../../src/runtime/evaluator/workflow-evaluator.js';
 import { type ChatRequestBody, fault, reply } from '../../src/testing/index.js';
 import { buildRun, diamond, steppingClock } from '../evaluator/fixtures.js';
 import { testClient, testServer } from './support.js';

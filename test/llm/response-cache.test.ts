@@ -15,7 +15,7 @@ import {
   StoreLlmResponseCache,
 } from '../../src/actors/llm/index.js';
 import { createRuntime, type WorkflowDefinitionInput } from '../../src/index.js';
-import { LevelStore } from '../../src/store/level-store.js';
+import { LevelStore } from '../../src/store/level/level-store.js';
 import {
   type ChatRequestBody,
   fault,

@@ -7,8 +7,8 @@ import {
   type QueueActorRef,
   type QueueDeps,
   queueInput,
-} from '../../src/runtime/queue-logic.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
+} from '../../src/runtime/queue/queue-logic.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
 import { advance, EPOCH, gate, settle, simulatedClock } from './helpers.js';
 
 /** A stand-in for the runtime's root actor: it owns the queue as a child with systemId 'queue'. */

@@ -4,8 +4,8 @@
  */
 import { afterEach } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
-import type { TaskQueueOptions } from '../../src/runtime/task-queue-options.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
+import type { TaskQueueOptions } from '../../src/runtime/queue/task-queue-options.js';
 
 export const EPOCH = Date.UTC(2025, 0, 1);
 

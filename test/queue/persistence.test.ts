@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AnyActorRef } from 'xstate';
 import type { TroupeError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/machines/queue/job.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
-import type { TaskQueueOptions } from '../../src/runtime/task-queue-options.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
+import type { TaskQueueOptions } from '../../src/runtime/queue/task-queue-options.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { StoreOp } from '../../src/store/store.js';
 import { advance, EPOCH, gate, settle, simulatedClock } from './helpers.js';
 

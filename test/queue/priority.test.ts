@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobPriority } from '../../src/machines/queue/job.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
 import { gate, settle } from './helpers.js';
 
 const queues: TaskQueue[] = [];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TaskQueue } from '../../src/runtime/task-queue.js';
+import type { TaskQueue } from '../../src/runtime/queue/task-queue.js';
 import { advance, EPOCH, simulatedQueue } from './helpers.js';
 
 const queues: TaskQueue[] = [];

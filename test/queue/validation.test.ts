@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../src/errors.js';
-import { TaskQueue } from '../../src/runtime/task-queue.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
 import { gate, settle } from './helpers.js';
 
 const queues: TaskQueue[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobWriteBuffer } from '../../src/actors/job-persister.js';
+import { JobWriteBuffer } from '../../src/actors/queue/job-persister.js';
 import type { JobRecord } from '../../src/machines/queue/job.js';
 import type { Store, StoreOp } from '../../src/store/store.js';
 import { gate, settle } from './helpers.js';

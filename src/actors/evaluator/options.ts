@@ -6,7 +6,7 @@ import { TroupeError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
-import { MemoryStore } from '../../store/memory-store.js';
+import { MemoryStore } from '../../store/memory/memory-store.js';
 import type { Store } from '../../store/store.js';
 import {
   type GradeThresholds,

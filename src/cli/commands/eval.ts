@@ -8,7 +8,7 @@ import type { RegressionReport } from '../../actors/evaluator/regression.js';
 import { formatEvaluationReport } from '../../actors/evaluator/report.js';
 import { TroupeError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
-import { WorkflowEvaluator } from '../../runtime/workflow-evaluator.js';
+import { WorkflowEvaluator } from '../../runtime/evaluator/workflow-evaluator.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { Store } from '../../store/store.js';
 

@@ -54,7 +54,7 @@ function directory(system: SystemView): AgentDirectory {
  * `communicator.recover` after a snapshot restore and by `scope.load` for
  * state read from the store. Persistence is the facade's job: the machine
  * emits `messages.recorded` and `workflows.changed`, and the facade writes them
- * in batches (see `src/runtime/communicator-store.ts`).
+ * in batches (see `src/runtime/communicator/communicator-store.ts`).
  *
  * One state, `open`: the communicator's behaviour has no modes; what varies
  * is the data in its tables.

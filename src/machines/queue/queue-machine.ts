@@ -49,7 +49,7 @@ const HOLD: StepParams = { next: 'hold' };
 function missing(child: string): never {
   throw new TroupeError(
     'CONFIG_ERROR',
-    `The queue machine has no ${child}: build its logic with createQueueLogic(deps) from src/runtime/queue-logic.ts instead of using queueMachine directly.`,
+    `The queue machine has no ${child}: build its logic with createQueueLogic(deps) from src/runtime/queue/queue-logic.ts instead of using queueMachine directly.`,
     { child },
   );
 }

@@ -8,7 +8,7 @@
 import type { WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
 import type { Store } from '../../store/store.js';
-import type { EngineEvent as WorkflowEmitted } from '../engine-events.js';
+import type { EngineEvent as WorkflowEmitted } from '../workflow/engine-events.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';

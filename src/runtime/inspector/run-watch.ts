@@ -7,7 +7,7 @@
  */
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
-import type { EngineEvent as WorkflowEmitted } from '../engine-events.js';
+import type { EngineEvent as WorkflowEmitted } from '../workflow/engine-events.js';
 import type { RunDetail, TaskDelta } from './protocol.js';
 import { isWorkflowContext, runDetailFromContext, taskDelta, toStateValue } from './run-view.js';
 

@@ -1,8 +1,8 @@
 import { enqueueActions, fromPromise, setup } from 'xstate';
-import type { PlanRequest } from '../actors/planners/planner.js';
-import type { SerializedError } from '../errors.js';
-import { serializeError } from '../errors.js';
-import type { WorkflowDefinitionInput } from '../schemas/workflow-definition.js';
+import type { PlanRequest } from '../../actors/planners/planner.js';
+import type { SerializedError } from '../../errors.js';
+import { serializeError } from '../../errors.js';
+import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
 
 export type OrchestratorEvent =
   | { type: 'plan.request'; requestId: string; request: PlanRequest }

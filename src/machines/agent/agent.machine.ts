@@ -1,13 +1,13 @@
 import { type ActorRefFrom, enqueueActions, fromCallback, setup } from 'xstate';
-import type { MessageDelivery } from './communicator/events.js';
-import { createFifo, type Fifo, fifoPush, fifoRemove, fifoSize, fifoTake } from './fifo.js';
+import type { MessageDelivery } from '../communicator/events.js';
+import { createFifo, type Fifo, fifoPush, fifoRemove, fifoSize, fifoTake } from '../fifo.js';
 import {
   type AgentEvent,
   type ExecutorEvent,
   type TaskAssignment,
   type TaskReport,
   workflowSystemId,
-} from './protocol.js';
+} from '../protocol.js';
 
 export interface AgentMachineInput {
   role: string;

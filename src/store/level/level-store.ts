@@ -15,16 +15,16 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
-import { TroupeError } from '../errors.js';
-import { assertCollection, assertKey, normalizeRange } from './keys.js';
-import { decodeRecord, encodeOps } from './record.js';
+import { TroupeError } from '../../errors.js';
+import { assertCollection, assertKey, normalizeRange } from '../keys.js';
+import { decodeRecord, encodeOps } from '../record.js';
 import {
   COLLECTIONS,
   type Collection,
   type RangeOptions,
   type Store,
   type StoreOp,
-} from './store.js';
+} from '../store.js';
 
 /** Options of {@link LevelStore.open}. */
 export interface LevelStoreOptions {

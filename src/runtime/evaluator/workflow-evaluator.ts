@@ -1,10 +1,10 @@
 import {
   EVALUATION_FORMAT_VERSION,
   type WorkflowEvaluation,
-} from '../actors/evaluator/evaluation-schema.js';
-import { builtinComponents, combineScore, gradeFor } from '../actors/evaluator/grading.js';
-import { EvaluationHistory } from '../actors/evaluator/history.js';
-import { computeMetrics } from '../actors/evaluator/metrics.js';
+} from '../../actors/evaluator/evaluation-schema.js';
+import { builtinComponents, combineScore, gradeFor } from '../../actors/evaluator/grading.js';
+import { EvaluationHistory } from '../../actors/evaluator/history.js';
+import { computeMetrics } from '../../actors/evaluator/metrics.js';
 import {
   DEFAULT_BASELINE_COUNT,
   type DetectRegressionOptions,
@@ -13,19 +13,19 @@ import {
   type ResolvedEvaluatorOptions,
   resolveEvaluatorOptions,
   type WorkflowEvaluatorOptions,
-} from '../actors/evaluator/options.js';
-import { recommend } from '../actors/evaluator/recommendations.js';
-import { compareWithBaseline, type RegressionReport } from '../actors/evaluator/regression.js';
-import { runScorers, type ScorerContext } from '../actors/evaluator/scorers.js';
-import { TroupeError } from '../errors.js';
-import { type WorkflowResult, workflowResultSchema } from '../schemas/workflow-result.js';
+} from '../../actors/evaluator/options.js';
+import { recommend } from '../../actors/evaluator/recommendations.js';
+import { compareWithBaseline, type RegressionReport } from '../../actors/evaluator/regression.js';
+import { runScorers, type ScorerContext } from '../../actors/evaluator/scorers.js';
+import { TroupeError } from '../../errors.js';
+import { type WorkflowResult, workflowResultSchema } from '../../schemas/workflow-result.js';
 
 export type {
   DetectRegressionOptions,
   EvaluateOptions,
   HistoryOptions,
   WorkflowEvaluatorOptions,
-} from '../actors/evaluator/options.js';
+} from '../../actors/evaluator/options.js';
 
 const DEFAULT_HISTORY_LIMIT = 50;
 

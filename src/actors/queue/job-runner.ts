@@ -19,16 +19,16 @@ import {
   serializeError,
   TroupeError,
   type TroupeErrorCode,
-} from '../errors.js';
-import type { JobContext } from '../machines/queue/job.js';
-import { findNonJson } from '../machines/queue/plain-json.js';
+} from '../../errors.js';
+import type { JobContext } from '../../machines/queue/job.js';
+import { findNonJson } from '../../machines/queue/plain-json.js';
 import type {
   JobOutcome,
   QueueEvent,
   RunnerCommand,
   RunOrder,
-} from '../machines/queue/queue-types.js';
-import type { Clock } from '../runtime/clock.js';
+} from '../../machines/queue/queue-types.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { JobHandlerRegistry } from './job-handlers.js';
 
 export interface JobRunnerDeps {

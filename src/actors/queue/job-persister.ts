@@ -17,9 +17,9 @@
  * was never written is skipped.
  */
 import { type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from 'xstate';
-import type { JobRecord } from '../machines/queue/job.js';
-import type { PersisterCommand } from '../machines/queue/queue-types.js';
-import type { Store, StoreOp } from '../store/store.js';
+import type { JobRecord } from '../../machines/queue/job.js';
+import type { PersisterCommand } from '../../machines/queue/queue-types.js';
+import type { Store, StoreOp } from '../../store/store.js';
 
 interface Deferred {
   promise: Promise<void>;

@@ -3,8 +3,8 @@
  * `INVALID_INPUT` naming the method and the argument, thrown before anything
  * reaches the actor.
  */
-import { TroupeError } from '../errors.js';
-import { workflowIdSchema } from '../schemas/agent-message.js';
+import { TroupeError } from '../../errors.js';
+import { workflowIdSchema } from '../../schemas/agent-message.js';
 
 /**
  * A duration in ms. Waits (`infinite`) take any number >= 0 or `Infinity`;

@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { TroupeError } from '../errors.js';
-import type { BackoffPolicy } from '../machines/backoff.js';
-import { backoffPolicySchema } from '../machines/queue/job-schema.js';
-import type { QueueSettings } from '../machines/queue/queue-types.js';
-import type { Store } from '../store/store.js';
-import { type Clock, systemClock } from './clock.js';
+import { TroupeError } from '../../errors.js';
+import type { BackoffPolicy } from '../../machines/backoff.js';
+import { backoffPolicySchema } from '../../machines/queue/job-schema.js';
+import type { QueueSettings } from '../../machines/queue/queue-types.js';
+import type { Store } from '../../store/store.js';
+import { type Clock, systemClock } from '../clock.js';
 
 export interface TaskQueueOptions {
   /**

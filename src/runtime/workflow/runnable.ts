@@ -1,8 +1,8 @@
-import type { CompensationRegistry } from '../actors/saga/compensations.js';
-import { TroupeError } from '../errors.js';
-import { referencedGuards } from '../schemas/condition.js';
-import type { DefinitionRegistry } from '../schemas/validate.js';
-import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
+import type { CompensationRegistry } from '../../actors/saga/compensations.js';
+import { TroupeError } from '../../errors.js';
+import { referencedGuards } from '../../schemas/condition.js';
+import type { DefinitionRegistry } from '../../schemas/validate.js';
+import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 
 /**
  * Checks that the code a run needs is registered in this process: an agent

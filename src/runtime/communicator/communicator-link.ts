@@ -20,7 +20,7 @@
  *   the next operation on one loads it again.
  */
 import type { AnyActorRef, Subscription } from 'xstate';
-import { TroupeError } from '../errors.js';
+import { TroupeError } from '../../errors.js';
 import {
   COMMUNICATOR_SYSTEM_ID,
   type CommunicatorActorRef,
@@ -30,13 +30,13 @@ import {
   type OpResult,
   scopeOf,
   toRecord,
-} from '../machines/communicator/index.js';
-import type { AgentMessage } from '../schemas/agent-message.js';
-import type { Store } from '../store/store.js';
-import type { Clock } from './clock.js';
+} from '../../machines/communicator/index.js';
+import type { AgentMessage } from '../../schemas/agent-message.js';
+import type { Store } from '../../store/store.js';
+import type { Clock } from '../clock.js';
+import { EventBus } from '../event-bus.js';
 import { closedError, failureError } from './communicator-errors.js';
 import { CommunicatorWriter, loadScope } from './communicator-store.js';
-import { EventBus } from './event-bus.js';
 
 /** The runtime's root actor as the communicator sees it. */
 export interface CommunicatorHost {

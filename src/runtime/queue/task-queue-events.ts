@@ -2,9 +2,9 @@
  * The events a {@link TaskQueue} reports, as a typed listener map:
  * `queue.on('completed', (result) => ...)` is checked by the compiler.
  */
-import type { SerializedError } from '../errors.js';
-import { type JobResult, toJobResult } from '../machines/queue/job.js';
-import type { QueueNotice } from '../machines/queue/queue-types.js';
+import type { SerializedError } from '../../errors.js';
+import { type JobResult, toJobResult } from '../../machines/queue/job.js';
+import type { QueueNotice } from '../../machines/queue/queue-types.js';
 
 export interface TaskQueueListeners {
   /** An attempt started. */

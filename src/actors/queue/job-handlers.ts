@@ -3,8 +3,8 @@
  * is what lets a stored job run again in a new process, or carries a function,
  * which lives only here, keyed by job id, until the job finishes.
  */
-import { TroupeError } from '../errors.js';
-import type { JobHandler } from '../machines/queue/job.js';
+import { TroupeError } from '../../errors.js';
+import type { JobHandler } from '../../machines/queue/job.js';
 
 export class JobHandlerRegistry {
   readonly #named = new Map<string, JobHandler>();

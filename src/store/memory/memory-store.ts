@@ -8,16 +8,16 @@
  * - a batch is validated and encoded in full before the first write;
  * - a range read sees the data as it was when iteration began.
  */
-import { TroupeError } from '../errors.js';
-import { assertCollection, assertKey, compareKeys, normalizeRange } from './keys.js';
-import { decodeRecord, encodeOps } from './record.js';
+import { TroupeError } from '../../errors.js';
+import { assertCollection, assertKey, compareKeys, normalizeRange } from '../keys.js';
+import { decodeRecord, encodeOps } from '../record.js';
 import {
   COLLECTIONS,
   type Collection,
   type RangeOptions,
   type Store,
   type StoreOp,
-} from './store.js';
+} from '../store.js';
 
 /**
  * The first index whose key is `> key` when `strict`, else `>= key`

@@ -1,5 +1,5 @@
-import type { WorkflowEmitted } from '../machines/workflow/events.js';
-import type { CheckpointReason } from './durability/records.js';
+import type { WorkflowEmitted } from '../../machines/workflow/events.js';
+import type { CheckpointReason } from '../durability/records.js';
 
 /** Everything `engine.on` delivers: the runs' own events plus the engine's. */
 export type EngineEvent =

@@ -1,8 +1,8 @@
-import type { AgentDefinition } from '../actors/agents/define-agent.js';
-import { TroupeError } from '../errors.js';
-import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
-import type { WorkflowResult } from '../schemas/workflow-result.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import type { AgentDefinition } from '../../actors/agents/define-agent.js';
+import { TroupeError } from '../../errors.js';
+import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
+import { createRuntime, type Runtime } from '../runtime.js';
 
 export interface MultiAgentWorkflowRequest {
   taskDescription: string;

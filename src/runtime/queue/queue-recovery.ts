@@ -5,10 +5,10 @@
  * in the store untouched: one bad record never keeps the other jobs from
  * running, and nothing stored is deleted because it could not be read.
  */
-import { TroupeError } from '../errors.js';
-import type { JobRecord } from '../machines/queue/job.js';
-import { parseJobRecord } from '../machines/queue/job-schema.js';
-import type { Store } from '../store/store.js';
+import { TroupeError } from '../../errors.js';
+import type { JobRecord } from '../../machines/queue/job.js';
+import { parseJobRecord } from '../../machines/queue/job-schema.js';
+import type { Store } from '../../store/store.js';
 
 export interface StoredJobs {
   jobs: JobRecord[];

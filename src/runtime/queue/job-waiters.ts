@@ -2,9 +2,9 @@
  * Callers of `waitForJob()` waiting for one job each, with optional timeouts
  * on the queue's clock.
  */
-import { TroupeError } from '../errors.js';
-import { type JobRecord, type JobResult, toJobResult } from '../machines/queue/job.js';
-import type { Clock } from './clock.js';
+import { TroupeError } from '../../errors.js';
+import { type JobRecord, type JobResult, toJobResult } from '../../machines/queue/job.js';
+import type { Clock } from '../clock.js';
 
 export interface WaitOptions {
   /** Rejects with `WAIT_TIMEOUT` after this many ms (on the queue's clock). @default wait forever */

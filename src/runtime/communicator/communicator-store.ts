@@ -9,18 +9,18 @@
  * | `messages` | `<workflowId or "_">/<seq>`  | {@link StoredMessage}                  |
  */
 import { z } from 'zod';
-import { TroupeError } from '../errors.js';
+import { TroupeError } from '../../errors.js';
 import type {
   CommunicatorRecord,
   ContextChange,
   StoredMessage,
-} from '../machines/communicator/index.js';
-import type { AgentMessage, MessageType } from '../schemas/agent-message.js';
-import { parseStoredMessage } from '../schemas/agent-message.js';
-import { freezeJson, type JsonValue } from '../schemas/json-value.js';
-import { formatZodIssues } from '../schemas/validate.js';
-import { messageKey, NO_WORKFLOW, prefixRange, workflowKey } from '../store/keys.js';
-import type { Store, StoreOp } from '../store/store.js';
+} from '../../machines/communicator/index.js';
+import type { AgentMessage, MessageType } from '../../schemas/agent-message.js';
+import { parseStoredMessage } from '../../schemas/agent-message.js';
+import { freezeJson, type JsonValue } from '../../schemas/json-value.js';
+import { formatZodIssues } from '../../schemas/validate.js';
+import { messageKey, NO_WORKFLOW, prefixRange, workflowKey } from '../../store/keys.js';
+import type { Store, StoreOp } from '../../store/store.js';
 
 /**
  * Group commit: everything recorded during one turn of the event loop goes

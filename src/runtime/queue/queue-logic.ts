@@ -19,11 +19,11 @@
  * (which, with a store, also loads the stored jobs the snapshot did not hold).
  */
 import type { ActorRefFrom } from 'xstate';
-import { JobHandlerRegistry } from '../actors/job-handlers.js';
-import { createJobPersister, JobWriteBuffer } from '../actors/job-persister.js';
-import { createJobRunner } from '../actors/job-runner.js';
-import { queueMachine } from '../machines/queue/queue-machine.js';
-import type { QueueSettings } from '../machines/queue/queue-types.js';
+import { JobHandlerRegistry } from '../../actors/queue/job-handlers.js';
+import { createJobPersister, JobWriteBuffer } from '../../actors/queue/job-persister.js';
+import { createJobRunner } from '../../actors/queue/job-runner.js';
+import { queueMachine } from '../../machines/queue/queue-machine.js';
+import type { QueueSettings } from '../../machines/queue/queue-types.js';
 import {
   type ResolvedTaskQueueOptions,
   resolveTaskQueueOptions,

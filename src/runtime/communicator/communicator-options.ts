@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageType } from '../schemas/agent-message.js';
+import type { MessageType } from '../../schemas/agent-message.js';
 import { checkDuration } from './communicator-input.js';
 
 /** Defaults of the communicator's calls; limits of its memory live in `CommunicatorSettings`. */

@@ -13,7 +13,7 @@
  *   jobs live in memory only.
  */
 import { type Actor, createActor } from 'xstate';
-import { TroupeError } from '../errors.js';
+import { TroupeError } from '../../errors.js';
 import {
   isFinalStatus,
   type JobHandler,
@@ -24,10 +24,10 @@ import {
   type JobStatus,
   toJobInfo,
   toJobResult,
-} from '../machines/queue/job.js';
-import { parseJobInput, parseJobRecord } from '../machines/queue/job-schema.js';
-import { recentThroughput } from '../machines/queue/queue-context.js';
-import type { QueueContext, QueueNotice, QueueTotals } from '../machines/queue/queue-types.js';
+} from '../../machines/queue/job.js';
+import { parseJobInput, parseJobRecord } from '../../machines/queue/job-schema.js';
+import { recentThroughput } from '../../machines/queue/queue-context.js';
+import type { QueueContext, QueueNotice, QueueTotals } from '../../machines/queue/queue-types.js';
 import { EnqueueBatch } from './enqueue-batch.js';
 import { buildJobRecord } from './job-builder.js';
 import { JobWaiters, type WaitOptions } from './job-waiters.js';

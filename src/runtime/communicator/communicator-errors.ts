@@ -3,8 +3,8 @@
  * callers get: a code to switch on, the facts in `context`, and a message
  * that names the API, the entity and what to do about it.
  */
-import { TroupeError } from '../errors.js';
-import type { Failure } from '../machines/communicator/index.js';
+import { TroupeError } from '../../errors.js';
+import type { Failure } from '../../machines/communicator/index.js';
 
 export function failureError(failure: Failure): TroupeError {
   switch (failure.reason) {

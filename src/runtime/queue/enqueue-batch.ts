@@ -3,7 +3,7 @@
  * gathered for one microtask and sent as one `job.enqueue` event: the per
  * event cost of XState is then paid once per burst, not once per job.
  */
-import type { JobRecord } from '../machines/queue/job.js';
+import type { JobRecord } from '../../machines/queue/job.js';
 
 export class EnqueueBatch {
   #jobs: JobRecord[] = [];

@@ -4,15 +4,15 @@
  * a durable job's args are plain JSON.
  */
 
-import type { JobHandlerRegistry } from '../actors/job-handlers.js';
-import { TroupeError } from '../errors.js';
+import type { JobHandlerRegistry } from '../../actors/queue/job-handlers.js';
+import { TroupeError } from '../../errors.js';
 import {
   type JobHandler,
   type JobInput,
   JobPriority,
   type JobRecord,
-} from '../machines/queue/job.js';
-import { findNonJson } from '../machines/queue/plain-json.js';
+} from '../../machines/queue/job.js';
+import { findNonJson } from '../../machines/queue/plain-json.js';
 import type { ResolvedTaskQueueOptions } from './task-queue-options.js';
 
 /** Shared by every job without args; frozen, as records never change their args. */

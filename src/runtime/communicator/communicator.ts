@@ -8,9 +8,9 @@
  * Every method that returns a promise reports bad input by rejecting it,
  * never by throwing.
  */
-import type { AgentMessaging } from '../actors/agents/message-delivery.js';
-import { errorPayload } from '../actors/agents/message-delivery.js';
-import { TroupeError } from '../errors.js';
+import type { AgentMessaging } from '../../actors/agents/message-delivery.js';
+import { errorPayload } from '../../actors/agents/message-delivery.js';
+import { TroupeError } from '../../errors.js';
 import {
   type ContextChange,
   inboxOf,
@@ -18,7 +18,7 @@ import {
   type OpResult,
   type SharedContext,
   scopeOf,
-} from '../machines/communicator/index.js';
+} from '../../machines/communicator/index.js';
 import {
   type AgentMessage,
   type AgentMessageInput,
@@ -26,10 +26,11 @@ import {
   parseAgentMessage,
   type RequestMessageInput,
   type RequestOptions,
-} from '../schemas/agent-message.js';
-import { freezeJsonObject } from '../schemas/json-value.js';
-import type { Store } from '../store/store.js';
-import type { Clock } from './clock.js';
+} from '../../schemas/agent-message.js';
+import { freezeJsonObject } from '../../schemas/json-value.js';
+import type { Store } from '../../store/store.js';
+import type { Clock } from '../clock.js';
+import type { ListenerFor } from '../event-bus.js';
 import { closedError } from './communicator-errors.js';
 import { checkDuration, checkName, checkWorkflowId, invalid } from './communicator-input.js';
 import {
@@ -47,7 +48,6 @@ import {
   type UpdateOptions,
 } from './communicator-options.js';
 import { readHistory } from './communicator-store.js';
-import type { ListenerFor } from './event-bus.js';
 
 export interface CommunicatorDeps {
   host: CommunicatorHost;

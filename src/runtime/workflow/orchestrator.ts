@@ -1,18 +1,21 @@
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import type { AgentProfile, Planner } from '../actors/planners/planner.js';
-import { TroupeError } from '../errors.js';
-import type { OrchestratorEmitted, OrchestratorEvent } from '../machines/orchestrator.machine.js';
+import type { AgentProfile, Planner } from '../../actors/planners/planner.js';
+import { TroupeError } from '../../errors.js';
+import type {
+  OrchestratorEmitted,
+  OrchestratorEvent,
+} from '../../machines/orchestrator/orchestrator.machine.js';
 import {
   type DefinitionRegistry,
   formatZodIssues,
   validateDefinition,
-} from '../schemas/validate.js';
+} from '../../schemas/validate.js';
 import type {
   WorkflowDefinition,
   WorkflowDefinitionInput,
-} from '../schemas/workflow-definition.js';
-import type { WorkflowResult } from '../schemas/workflow-result.js';
+} from '../../schemas/workflow-definition.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import type { StartWorkflowOptions, WorkflowEngine } from './workflow-engine.js';
 
 export interface OrchestratorDeps {
