@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `pretest`: the test suite runs real servers and a real browser (headless
+# Chromium, PostgreSQL, Redis). On a fresh Debian machine this installs the
+# missing Debian packages when run as root, and otherwise stops with the one
+# command to run. When everything is present it only checks paths: no apt call.
+set -euo pipefail
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "troupe tests need these system packages: ${missing[*]}" >&2
+  echo "Install them, then run npm test again:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing system packages for the tests: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null
