@@ -13,8 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, defineAgent, MemoryStore, Runtime } from '../src/index.js';
-import { resolveRuntimeOptions } from '../src/runtime/runtime-options.js';
+import { createRuntime, defineAgent, MemoryStore, type Runtime } from '../src/index.js';
 import type { StoreOp } from '../src/store/store.js';
 import { median, printTable, timeIt } from './harness.js';
 
@@ -37,7 +36,7 @@ async function setup(agents: number, store: StoreKind): Promise<Setup> {
   const dir = store === 'level' ? await mkdtemp(join(tmpdir(), 'troupe-bench-')) : undefined;
   const rt =
     store === 'none'
-      ? new Runtime(resolveRuntimeOptions({ dataDir: false }), new NullStore())
+      ? await createRuntime({ store: new NullStore(), durable: false })
       : await createRuntime({ dataDir: dir ?? false });
   let received = 0;
   for (let i = 0; i < agents; i++) {

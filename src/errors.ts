@@ -17,6 +17,7 @@ export type TroupeErrorCode =
   | 'STORE_LOCKED'
   | 'STORE_CORRUPT'
   | 'STORE_CLOSED'
+  | 'STORE_WRITE_FAILED'
   | 'PLANNER_FAILED'
   | 'CONFIG_ERROR'
   | 'INVALID_JOB'

@@ -24,6 +24,8 @@ export type RuntimeEvent =
   | { type: 'agent.register'; input: AgentMachineInput }
   | { type: 'agent.unregister'; role: string }
   | { type: 'workflow.create'; input: WorkflowInput }
+  /** Stops a run without ending it: its state stays as stored (fail-stop after a failed write). */
+  | { type: 'workflow.halt'; workflowId: string }
   | { type: `xstate.done.actor.${string}`; actorId: string; output: WorkflowResult }
   | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
 
@@ -96,6 +98,11 @@ export function createRuntimeMachine(logic: {
           const id = workflowSystemId(event.input.workflowId);
           enqueue.spawnChild('workflow', { id, systemId: id, input: event.input });
         }),
+      },
+      'workflow.halt': {
+        actions: enqueueActions(({ event, enqueue }) =>
+          enqueue.stopChild(workflowSystemId(event.workflowId)),
+        ),
       },
       'xstate.done.actor.*': {
         actions: enqueueActions(({ event, enqueue }) => {

@@ -5,6 +5,7 @@ import { type LlmClient, type LlmOptions, toLlmClient } from '../actors/llm/llm-
 import { createLlmPlanner } from '../actors/llm/llm-planner.js';
 import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
+import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
 import type { TaskQueueOptions } from './queue/task-queue-options.js';
@@ -17,6 +18,22 @@ export interface RuntimeOptions {
    * @default '.troupe' in the working directory
    */
   dataDir?: string | false;
+  /**
+   * A store to use instead of the one `dataDir` names: another backend, or
+   * one wrapped for tests (`FaultyStore` from 'troupe/testing'). The runtime
+   * closes it on `close()`.
+   * @default the LevelDB store in `dataDir`
+   */
+  store?: Store;
+  /**
+   * Durability level of the LevelDB store. `false`: every acknowledged write
+   * survives a crash of the process (even SIGKILL), but the last writes before
+   * a power loss or kernel crash may be lost. `true`: every write is fsynced
+   * before it is acknowledged, so it survives a power loss too; writes cost
+   * more (see docs/durability.md for measurements).
+   * @default false
+   */
+  sync?: boolean;
   /** Agents to register at once (more can be added with `registerAgent`). @default [] */
   agents?: readonly AgentDefinition[];
   /** Decomposes task descriptions into workflows. @default the LLM planner with `llm`, else the heuristic planner */
@@ -45,14 +62,15 @@ export interface RuntimeOptions {
   inspector?: RuntimeInspectorOptions;
   /**
    * Receives errors that must not stop the runtime: a throwing event handler,
-   * a failed store write of a finished run.
+   * the first failed store write (`STORE_WRITE_FAILED`; the callers waiting
+   * on that write get it too).
    * @default logs to stderr
    */
   onError?: (error: unknown, context: string) => void;
   /**
    * Journal every run's events and checkpoint its state, so it survives a
    * crash (see docs/durability.md).
-   * @default true with a `dataDir`, false in memory
+   * @default true with a `dataDir` or a `store`, false in memory
    */
   durable?: boolean;
   /**
@@ -77,6 +95,8 @@ export interface RuntimeOptions {
 /** Options with every default applied, once. */
 export interface ResolvedRuntimeOptions {
   dataDir: string | false;
+  store: Store | undefined;
+  sync: boolean;
   agents: readonly AgentDefinition[];
   planner: Planner;
   llm: LlmClient | undefined;
@@ -97,7 +117,9 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
   const dataDir = options.dataDir ?? '.troupe';
   return {
     dataDir,
-    durable: options.durable ?? dataDir !== false,
+    store: options.store,
+    sync: options.sync ?? false,
+    durable: options.durable ?? (dataDir !== false || options.store !== undefined),
     checkpointInterval: options.checkpointInterval ?? 100,
     keepCheckpoints: options.keepCheckpoints ?? 5,
     autoResume: options.autoResume ?? false,

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
 import type { AgentDefinition } from '../actors/agents/define-agent.js';
@@ -12,9 +13,9 @@ import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.m
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
 import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
 import type { DefinitionRegistry } from '../schemas/validate.js';
+import { FailStopStore } from '../store/fail-stop/fail-stop-store.js';
 import { LevelStore } from '../store/level/level-store.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
-import type { Store } from '../store/store.js';
 import { Communicator } from './communicator/communicator.js';
 import { DurableRuns } from './durability/durable-runs.js';
 import { JournalWriter } from './durability/journal-writer.js';
@@ -43,9 +44,17 @@ import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const resolved = resolveRuntimeOptions(options);
-  const store =
-    resolved.dataDir === false ? new MemoryStore() : await LevelStore.open(resolved.dataDir);
-  const runtime = new Runtime(resolved, store);
+  const backend =
+    resolved.store ??
+    (resolved.dataDir === false
+      ? new MemoryStore()
+      : await LevelStore.open(resolved.dataDir, { sync: resolved.sync }));
+  const description = resolved.store
+    ? 'the store passed to createRuntime'
+    : resolved.dataDir === false
+      ? 'memory'
+      : `data folder ${resolve(resolved.dataDir)}`;
+  const runtime = new Runtime(resolved, new FailStopStore(backend, description));
   if (resolved.autoResume) await runtime.resumeInterrupted();
   // The inspector attaches to the running system (it walks the actors that
   // exist already), so without it no inspection observer is ever registered.
@@ -80,7 +89,8 @@ export class Runtime {
   /** Use {@link createRuntime}. */
   constructor(
     readonly options: ResolvedRuntimeOptions,
-    readonly store: Store,
+    /** The runtime's store, fail-stop: after a failed write it acknowledges no more writes until reopened. */
+    readonly store: FailStopStore,
   ) {
     const { clock, planner } = options;
     // The background job queue shares the runtime's clock, and its store when durable.
@@ -121,9 +131,12 @@ export class Runtime {
     // Without an error observer XState rethrows actor errors from a timer and
     // the process dies; report them instead.
     this.actor.subscribe({ error: (error) => options.onError(error, 'runtime actor') });
-    const writer = new JournalWriter(store, (error) =>
-      options.onError(error, 'writing the journal'),
-    );
+    const writer = new JournalWriter(store, (error) => {
+      // A storage failure is reported once, by the store (below).
+      if (!(error instanceof TroupeError && error.code === 'STORE_WRITE_FAILED')) {
+        options.onError(error, 'writing the journal');
+      }
+    });
     const durability = options.durable
       ? {
           writer,
@@ -133,6 +146,10 @@ export class Runtime {
             () => clock.now(),
             (workflowId, { seq, reason, takenAt }) =>
               this.engine.emit({ type: 'checkpoint.saved', workflowId, seq, reason, at: takenAt }),
+            (workflowId, error) => {
+              options.onError(error, `journaling workflow "${workflowId}"`);
+              this.engine.failRun(workflowId, error);
+            },
           ),
         }
       : undefined;
@@ -170,6 +187,10 @@ export class Runtime {
       onError: options.onError,
     });
     for (const agent of options.agents) this.registerAgent(agent);
+    store.onFailure((error) => {
+      options.onError(error, 'writing to the store');
+      this.engine.halt(error);
+    });
   }
 
   /**
@@ -236,10 +257,15 @@ export class Runtime {
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
     );
-    await this.communicator.close();
-    await this.queue.stop({ graceful: false });
+    // After a failed write these reject with it (already reported): closing
+    // must still release the store, so it can be opened again.
+    const unlessWritesFailed = (error: unknown) => {
+      if (!this.store.failure) throw error;
+    };
+    await this.communicator.close().catch(unlessWritesFailed);
+    await this.queue.stop({ graceful: false }).catch(unlessWritesFailed);
     this.actor.stop();
-    await this.engine.flushed();
+    await this.engine.flushed().catch(unlessWritesFailed);
     await this.store.close();
   }
 

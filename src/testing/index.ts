@@ -1,4 +1,11 @@
 export {
+  FaultyStore,
+  type StoreFault,
+  type StoreFaultCode,
+  type StoreFaultMode,
+  storageError,
+} from './faulty-store.js';
+export {
   type ChatCall,
   type ChatStep,
   type Endpoint,

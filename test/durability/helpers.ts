@@ -18,7 +18,11 @@ import {
   type WorkflowResult,
 } from '../../src/index.js';
 import type { WorkflowContext } from '../../src/machines/workflow/context.js';
-import type { CheckpointRecord, JournalEntry } from '../../src/runtime/durability/records.js';
+import {
+  type CheckpointRecord,
+  type JournalRecord,
+  readJournalEntry,
+} from '../../src/runtime/durability/records.js';
 import { parseSeq, prefixRange, workflowKey } from '../../src/store/keys.js';
 
 export { deferred, expectTroupeError, flush, Gates } from '../core/helpers.js';
@@ -99,7 +103,8 @@ export function nextEvent(
 export interface StoredRun {
   record: RunRecord | undefined;
   snapshots: { seq: number; checkpoint: CheckpointRecord }[];
-  journal: { seq: number; entry: JournalEntry }[];
+  /** Verified and parsed (the stored form holds the event as JSON text). */
+  journal: { seq: number; entry: JournalRecord }[];
 }
 
 /** Reads one run's records from a LevelDB folder no process holds. */
@@ -123,8 +128,9 @@ export async function readRun(store: Store, workflowId: string): Promise<StoredR
     snapshots.push({ seq: parseSeq(key), checkpoint });
   }
   const journal: StoredRun['journal'] = [];
-  for await (const [key, entry] of store.range<JournalEntry>('journal', prefixRange(workflowId))) {
-    journal.push({ seq: parseSeq(key), entry });
+  for await (const [key, raw] of store.range<unknown>('journal', prefixRange(workflowId))) {
+    const seq = parseSeq(key);
+    journal.push({ seq, entry: readJournalEntry(workflowId, seq, raw) });
   }
   return { record, snapshots, journal };
 }

@@ -105,7 +105,12 @@ export class CommunicatorLink {
         const slot = this.state.workflows[workflowId];
         return slot ? toRecord(slot) : undefined;
       },
-      (error) => deps.onError(error, 'communicator store write'),
+      (error) => {
+        // A storage failure is reported once, by the runtime's store.
+        if (!(error instanceof TroupeError && error.code === 'STORE_WRITE_FAILED')) {
+          deps.onError(error, 'communicator store write');
+        }
+      },
     );
     this.#subscriptions.push(
       ref.on('*', (event) => this.#onEmitted(event)),
@@ -300,7 +305,7 @@ export class CommunicatorLink {
         this.#loading.has(workflowId) ||
         this.writer.hasPending(workflowId);
       if (!busy) this.#ref.send({ type: 'scope.unload', scope: workflowId });
-    });
+    }, () => undefined); // after a failed write the scope stays loaded; the failure is reported
   }
 
   #failAll(error: unknown): void {

@@ -28,6 +28,9 @@ import type { Store, StoreOp } from '../../store/store.js';
  * order. A workflow's record is serialised when its batch is handed to the
  * store (both backends encode synchronously inside `batch()`), so a burst of
  * updates to one workflow costs one write of its latest state.
+ *
+ * A failed batch is never acknowledged: `flushed()` rejects with its error
+ * then and ever after (the store refuses later writes too, see `FailStopStore`).
  */
 export class CommunicatorWriter {
   #messages: StoreOp[] = [];
@@ -35,9 +38,10 @@ export class CommunicatorWriter {
   #messageScopes = new Set<string>();
   /** Workflows whose record must be written again. */
   #dirty = new Set<string>();
-  #waiting: (() => void)[] = [];
+  #waiting: Waiter[] = [];
   #writing: Promise<void> | null = null;
   #scheduled = false;
+  #failure: unknown;
 
   constructor(
     private readonly store: Store,
@@ -70,12 +74,13 @@ export class CommunicatorWriter {
     return this.#messageScopes.has(scope) || this.#dirty.has(scope);
   }
 
-  /** Resolves once everything recorded before the call is written (a failed batch is reported, not thrown). */
+  /** Resolves once everything recorded before the call is written; rejects if a batch failed. */
   flushed(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#messages.length === 0 && this.#dirty.size === 0) {
       return this.#writing ?? Promise.resolve();
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
   #schedule(): void {
@@ -101,24 +106,41 @@ export class CommunicatorWriter {
     this.#waiting = [];
     let written: Promise<void>;
     try {
+      if (this.#failure !== undefined) throw this.#failure;
       written = ops.length > 0 ? this.store.batch(ops) : Promise.resolve();
     } catch (error) {
       written = Promise.reject(error);
     }
-    this.#writing = written.then(
-      () => this.#settle(waiting),
+    const settled = written.then(
+      () => this.#settle(waiting, undefined),
       (error: unknown) => {
-        this.onError(error);
-        this.#settle(waiting);
+        if (this.#failure === undefined) {
+          this.#failure = error;
+          this.onError(error);
+        }
+        this.#settle(waiting, error);
       },
     );
+    // Waiters arriving while this batch is in flight wait for it; they see its outcome through #failure.
+    this.#writing = settled.then(() => {
+      if (this.#failure !== undefined) throw this.#failure;
+    });
+    this.#writing.catch(() => undefined);
   }
 
-  #settle(waiting: (() => void)[]): void {
+  #settle(waiting: Waiter[], error: unknown): void {
     this.#writing = null;
-    for (const resolve of waiting) resolve();
+    for (const waiter of waiting) {
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
     if (this.#messages.length > 0 || this.#dirty.size > 0) this.#schedule();
   }
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /** A scope as read from the store. */

@@ -7,7 +7,7 @@ import {
   type CheckpointReason,
   type CheckpointRecord,
   checkpointOp,
-  type JournalEntry,
+  journalEntry,
 } from './records.js';
 
 /** Events that change a run and so must be journaled; everything else the run receives is derived. */
@@ -69,7 +69,10 @@ export class DurableRuns {
     private readonly writer: JournalWriter,
     private readonly options: DurabilityOptions,
     private readonly now: () => number,
+    /** A checkpoint is written (called after the write, never when it is only queued). */
     private readonly onCheckpoint: (workflowId: string, checkpoint: CheckpointRecord) => void,
+    /** A run produced a record that cannot be stored; it is no longer journaled. */
+    private readonly onRunFailed: (workflowId: string, error: unknown) => void,
   ) {}
 
   /** Starts journaling a run (new, resumed or forked). */
@@ -104,17 +107,25 @@ export class DurableRuns {
   ): void {
     const run = this.runs.get(workflowId);
     if (!run || !JOURNALED.has(event.type)) return;
-    run.seq++;
-    const entry: JournalEntry = { seq: run.seq, event };
-    this.writer.append(workflowId, run.seq, entry);
-    if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
+    try {
+      // Serialised before anything is queued: a bad value fails this run only.
+      const entry = journalEntry(workflowId, run.seq + 1, event);
+      run.seq++;
+      // A failed batch is reported through the writer and to its waiters.
+      this.writer.append(workflowId, run.seq, entry).catch(() => undefined);
+      if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
 
-    let reason: CheckpointReason | undefined;
-    if (snapshot.status === 'done') reason = 'end';
-    else if (event.type === 'workflow.pause' || event.type === 'workflow.restore') reason = 'pause';
-    else if (run.completionsSinceCheckpoint >= this.intervalOf(run, snapshot.context))
-      reason = 'interval';
-    if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
+      let reason: CheckpointReason | undefined;
+      if (snapshot.status === 'done') reason = 'end';
+      else if (event.type === 'workflow.pause' || event.type === 'workflow.restore')
+        reason = 'pause';
+      else if (run.completionsSinceCheckpoint >= this.intervalOf(run, snapshot.context))
+        reason = 'interval';
+      if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
+    } catch (error) {
+      this.untrack(workflowId);
+      this.onRunFailed(workflowId, error);
+    }
   }
 
   /** Completions between checkpoints: the run's own, else the runtime's, stretched on large runs. */
@@ -131,6 +142,7 @@ export class DurableRuns {
     reason: CheckpointReason,
     extraOps: StoreOp[],
   ): void {
+    // May throw (a context that is not JSON) before the run's state changes.
     const { op, record } = checkpointOp(workflowId, {
       seq: run.seq,
       value: snapshot.value,
@@ -150,7 +162,9 @@ export class DurableRuns {
     }
     run.checkpointSeq = run.seq;
     run.completionsSinceCheckpoint = 0;
-    this.writer.enqueue(...ops, ...extraOps);
-    this.onCheckpoint(workflowId, record);
+    this.writer.enqueue(...ops, ...extraOps).then(
+      () => this.onCheckpoint(workflowId, record),
+      () => undefined,
+    );
   }
 }

@@ -1,30 +1,56 @@
 import { workflowSeqKey } from '../../store/keys.js';
 import type { Store, StoreOp } from '../../store/store.js';
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody waits for must not end the process with an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 /**
  * Group commit for the journal and checkpoints. Writes requested during one
  * turn of the event loop go to the store as one atomic batch, so a burst of
  * task completions costs one write. `flushed()` resolves once everything
- * requested so far is durable.
+ * requested so far is durable, and rejects if a batch failed: nothing is
+ * acknowledged that was not written.
  *
  * Order is preserved: batches are written one after another, never
  * concurrently, so a checkpoint can never land before the journal entries it
- * covers.
+ * covers. After a failed batch every later `flushed()` rejects with its error
+ * (the store refuses later writes too, see `FailStopStore`).
  */
 export class JournalWriter {
   private pending: StoreOp[] = [];
-  private waiting: (() => void)[] = [];
-  private writing: Promise<void> | undefined;
+  /** Settles when the ops in `pending` are written. */
+  private gathering: Deferred | undefined;
+  /** Settles when the batch in flight is written. */
+  private inflight: Deferred | undefined;
   private scheduled = false;
+  private failure: unknown;
 
   constructor(
     private readonly store: Store,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  /** Queues one journal entry of a workflow. */
-  append(workflowId: string, seq: number, entry: unknown): void {
-    this.enqueue({
+  /**
+   * Queues one journal entry of a workflow, already serialised (so a value
+   * that cannot be stored fails its producer, never the batch it would share).
+   */
+  append(workflowId: string, seq: number, entry: unknown): Promise<void> {
+    return this.enqueue({
       type: 'put',
       collection: 'journal',
       key: workflowSeqKey(workflowId, seq),
@@ -32,44 +58,65 @@ export class JournalWriter {
     });
   }
 
-  /** Queues arbitrary ops (checkpoints, compaction, run records) behind what is already queued. */
-  enqueue(...ops: StoreOp[]): void {
+  /**
+   * Queues arbitrary ops (checkpoints, compaction, run records) behind what
+   * is already queued. Resolves when the batch holding them is written;
+   * rejects if it failed.
+   */
+  enqueue(...ops: StoreOp[]): Promise<void> {
     for (const op of ops) this.pending.push(op);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.drain());
+    this.gathering ??= deferred();
+    this.schedule();
+    return this.gathering.promise;
   }
 
   /**
-   * Resolves when every op queued before the call is written (or failed and
-   * reported). It looks one microtask later: an engine event handler runs
-   * while the run is still processing the event, which is journaled right
-   * after, synchronously. So `await engine.flushed()` in a `task.completed`
-   * handler covers that completion, and events the handler sent (a pause).
+   * Resolves when every op queued before the call is written; rejects if one
+   * of them failed, or any batch before. It looks one microtask later: an
+   * engine event handler runs while the run is still processing the event,
+   * which is journaled right after, synchronously. So `await engine.flushed()`
+   * in a `task.completed` handler covers that completion, and events the
+   * handler sent (a pause).
    */
   flushed(): Promise<void> {
     return Promise.resolve().then(() => {
-      if (this.pending.length === 0) return this.writing;
-      return new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.failure !== undefined) throw this.failure;
+      if (this.pending.length > 0) return this.gathering!.promise;
+      return this.inflight?.promise;
     });
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.drain());
+  }
+
   private async drain(): Promise<void> {
-    if (this.writing) await this.writing;
+    if (this.inflight) await this.inflight.promise.catch(() => undefined);
     this.scheduled = false;
     const ops = this.pending;
-    const waiting = this.waiting;
+    const batch = this.gathering;
     this.pending = [];
-    this.waiting = [];
-    if (ops.length > 0) {
-      this.writing = this.store.batch(ops).catch((error) => this.onError(error));
-      await this.writing;
-      this.writing = undefined;
+    this.gathering = undefined;
+    if (!batch) return;
+    if (ops.length === 0) {
+      batch.resolve();
+      return;
     }
-    for (const resolve of waiting) resolve();
-    if (this.pending.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
+    this.inflight = batch;
+    try {
+      if (this.failure !== undefined) throw this.failure;
+      await this.store.batch(ops);
+      batch.resolve();
+    } catch (error) {
+      if (this.failure === undefined) {
+        this.failure = error;
+        this.onError(error);
+      }
+      batch.reject(error);
     }
+    this.inflight = undefined;
+    if (this.pending.length > 0) this.schedule();
   }
 }

@@ -9,13 +9,88 @@
  *   after journal entry `seq`. Entries up to `seq` are deleted in the same
  *   batch (compaction), so recovery reads one checkpoint plus a short journal.
  */
+import { crc32 } from 'node:zlib';
+import { TroupeError } from '../../errors.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { workflowSeqKey } from '../../store/keys.js';
 import type { StoreOp } from '../../store/store.js';
 
+/**
+ * One stored journal entry. The event is serialised when it is produced, so
+ * a value that cannot be stored fails only the run that produced it, never
+ * the batch it would have shared with other runs; `crc` (CRC-32 of `event`)
+ * lets recovery tell a damaged entry from a valid one on any backend.
+ */
 export interface JournalEntry {
+  /** Contiguous per run, from 1; recovery checks there is no gap. */
+  seq: number;
+  /** The event as JSON. */
+  event: string;
+  crc: number;
+}
+
+/** A journal entry read back and verified. */
+export interface JournalRecord {
   seq: number;
   event: WorkflowEvent;
+}
+
+/**
+ * Serialises one event of a run as journal entry `seq`.
+ * @throws TroupeError `INVALID_INPUT` naming the run, the event and the task
+ * if the event holds a value JSON cannot represent (a BigInt, a cycle).
+ */
+export function journalEntry(workflowId: string, seq: number, event: WorkflowEvent): JournalEntry {
+  const json = serialise(
+    workflowId,
+    `event ${event.type}`,
+    event,
+    'taskId' in event ? event.taskId : undefined,
+  );
+  return { seq, event: json, crc: crc32(json) };
+}
+
+/**
+ * Verifies and parses a stored journal entry.
+ * @throws TroupeError `STORE_CORRUPT` naming the run and the entry if it is
+ * damaged: wrong shape, a seq that differs from its key, a checksum mismatch.
+ */
+export function readJournalEntry(workflowId: string, keySeq: number, raw: unknown): JournalRecord {
+  const entry = raw as Partial<JournalEntry> | null;
+  let problem: string | undefined;
+  if (typeof entry !== 'object' || entry === null || typeof entry.event !== 'string') {
+    problem = 'it is not a journal entry';
+  } else if (entry.seq !== keySeq) {
+    problem = `it says seq ${String(entry.seq)} but is stored as ${keySeq}`;
+  } else if (entry.crc !== crc32(entry.event)) {
+    problem = 'its checksum does not match its content';
+  } else {
+    try {
+      return { seq: keySeq, event: JSON.parse(entry.event) as WorkflowEvent };
+    } catch {
+      problem = 'its event is not valid JSON';
+    }
+  }
+  throw new TroupeError(
+    'STORE_CORRUPT',
+    `Journal entry ${keySeq} of workflow "${workflowId}" is corrupt (${problem}); the run cannot be resumed past it. Other runs are unaffected; restore the data folder from a backup, or delete the run.`,
+    { workflowId, seq: keySeq, collection: 'journal' },
+  );
+}
+
+/** JSON of a value a run produced, or a typed error naming the run and what held it. */
+function serialise(workflowId: string, what: string, value: unknown, taskId?: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new TroupeError(
+      'INVALID_INPUT',
+      `Workflow "${workflowId}" cannot be stored: its ${what}${taskId ? ` (task "${taskId}")` : ''} holds a value that is not JSON (${reason}). Outputs, shared context and added tasks must be plain JSON data; the run was stopped, other runs are unaffected.`,
+      { workflowId, ...(taskId ? { taskId } : {}) },
+      { cause },
+    );
+  }
 }
 
 export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
@@ -31,6 +106,8 @@ export interface CheckpointRecord {
    * written.
    */
   context: string;
+  /** CRC-32 of `context` (absent in checkpoints written before it was added). */
+  crc?: number;
   takenAt: number;
   reason: CheckpointReason;
 }
@@ -47,6 +124,7 @@ export interface CheckpointInfo {
 /**
  * The store op that writes a checkpoint of a run: its state value and its
  * context, serialised now (the live context keeps changing in place).
+ * @throws TroupeError `INVALID_INPUT` naming the run if the context is not JSON.
  */
 export function checkpointOp(
   workflowId: string,
@@ -58,10 +136,12 @@ export function checkpointOp(
     reason: CheckpointReason;
   },
 ): { op: StoreOp; record: CheckpointRecord } {
+  const context = serialise(workflowId, 'state', checkpoint.context);
   const record: CheckpointRecord = {
     seq: checkpoint.seq,
     value: String(checkpoint.value),
-    context: JSON.stringify(checkpoint.context),
+    context,
+    crc: crc32(context),
     takenAt: checkpoint.takenAt,
     reason: checkpoint.reason,
   };

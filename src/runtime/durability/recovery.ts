@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { initialTransition, transition } from 'xstate';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
@@ -5,7 +6,7 @@ import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.j
 import type { RunRecord } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
-import type { CheckpointInfo, CheckpointRecord, JournalEntry } from './records.js';
+import { type CheckpointInfo, type CheckpointRecord, readJournalEntry } from './records.js';
 
 /** A run's state rebuilt from the store, ready to be restored into a live actor. */
 export interface RecoveredRun {
@@ -62,13 +63,15 @@ export async function recoverRun(
         });
   let seq = chosenSeq ?? 0;
   if (options.checkpointSeq === undefined) {
-    for await (const [key, entry] of store.range<JournalEntry>(
-      'journal',
-      prefixRange(workflowId),
-    )) {
-      if (parseSeq(key) <= seq) continue;
-      snapshot = transition(logic, snapshot, entry.event)[0];
-      seq = entry.seq;
+    // Entries follow each other without a gap: a missing one means the store
+    // lost an acknowledged write, and replaying around it would rebuild a
+    // state the run never had.
+    for await (const [key, raw] of store.range<unknown>('journal', prefixRange(workflowId))) {
+      const keySeq = parseSeq(key);
+      if (keySeq <= seq) continue;
+      if (keySeq !== seq + 1) throw journalGap(workflowId, seq + 1, keySeq);
+      snapshot = transition(logic, snapshot, readJournalEntry(workflowId, keySeq, raw).event)[0];
+      seq = keySeq;
     }
   }
   return {
@@ -139,6 +142,9 @@ function parseContext(
     ) {
       throw new Error('not a checkpoint record');
     }
+    if (checkpoint.crc !== undefined && checkpoint.crc !== crc32(checkpoint.context)) {
+      throw new Error('its checksum does not match its content');
+    }
     const context = JSON.parse(checkpoint.context) as WorkflowContext;
     if (!context || typeof context !== 'object' || !context.runs || !context.definition)
       throw new Error('missing runs or definition');
@@ -151,4 +157,12 @@ function parseContext(
       { cause: error },
     );
   }
+}
+
+function journalGap(workflowId: string, missing: number, found: number): TroupeError {
+  return new TroupeError(
+    'STORE_CORRUPT',
+    `The journal of workflow "${workflowId}" has a gap: entry ${missing} is missing, the next stored one is ${found}. The store lost a write; the run cannot be resumed past the gap. Other runs are unaffected; restore the data folder from a backup, or delete the run.`,
+    { workflowId, seq: missing, collection: 'journal' },
+  );
 }

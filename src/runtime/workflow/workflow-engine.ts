@@ -34,7 +34,11 @@ export interface StartWorkflowOptions {
 /** A run that has started (or been resumed). */
 export interface WorkflowHandle {
   workflowId: string;
-  /** Settles when the run ends, whatever its status; rejects only if the runtime closes first. */
+  /**
+   * Settles when the run ends and its result is stored, whatever its status.
+   * Rejects if the runtime closes first, or with `STORE_WRITE_FAILED` if a
+   * write of the run failed (the run is then stopped; reopen to recover it).
+   */
   result: Promise<WorkflowResult>;
 }
 
@@ -443,6 +447,28 @@ export class WorkflowEngine {
     );
   }
 
+  /**
+   * Fail-stop: the store refused a write. Every live run stops where it is
+   * (nothing more of it could be acknowledged) and its result rejects with
+   * the error; each recovers to what was acknowledged once the store is
+   * reopened. A run that has ended rejects when its result fails to store.
+   */
+  halt(error: unknown): void {
+    for (const [workflowId, run] of [...this.live]) {
+      if (!run.ended) this.failRun(workflowId, error);
+    }
+  }
+
+  /** Stops one live run and rejects its result (a record of it could not be stored). */
+  failRun(workflowId: string, error: unknown): void {
+    const run = this.live.get(workflowId);
+    if (!run || run.ended) return;
+    this.forget(workflowId);
+    this.deps.durability?.runs.untrack(workflowId);
+    this.deps.actor.send({ type: 'workflow.halt', workflowId });
+    run.reject(error);
+  }
+
   /** Rejects every pending result; called when the runtime closes. */
   abandonAll(reason: TroupeError): void {
     for (const [workflowId, run] of this.live) {
@@ -511,7 +537,8 @@ export class WorkflowEngine {
     const run = this.live.get(workflowId);
     if (!status || !run || run.record.status === status) return;
     run.record = { ...run.record, status, updatedAt: this.deps.clock.now() };
-    this.write([recordOp(run.record)]);
+    // A failed write stops the store (`FailStopStore`), which reports it and halts the runs.
+    this.write([recordOp(run.record)]).catch(() => undefined);
   }
 
   private send(workflowId: string, event: WorkflowEvent): void {
@@ -546,26 +573,29 @@ export class WorkflowEngine {
       updatedAt: result.finishedAt,
       result,
     };
-    this.write([recordOp(ended)])
-      .catch((error) => this.deps.onError(error, `storing the result of workflow "${workflowId}"`))
-      .finally(() => {
+    // The result is acknowledged only once it is stored: a failed write
+    // rejects it (`STORE_WRITE_FAILED`), and after a reopen the run recovers
+    // to what its journal holds.
+    this.write([recordOp(ended)]).then(
+      () => {
         if (this.live.get(workflowId) === run) this.live.delete(workflowId);
         run.resolve(result);
-      });
+      },
+      (error: unknown) => {
+        if (this.live.get(workflowId) === run) this.live.delete(workflowId);
+        run.reject(error);
+      },
+    );
   }
 
   /**
    * Through the journal writer when durable (ordered after the run's journal),
-   * else straight to the store. Resolves once written; a failed write is reported, not thrown.
+   * else straight to the store. Resolves once written, rejects if the write failed.
    */
   private write(ops: StoreOp[]): Promise<void> {
-    if (this.deps.durability) {
-      this.deps.durability.writer.enqueue(...ops);
-      return this.deps.durability.writer.flushed();
-    }
-    return this.deps.store
-      .batch(ops)
-      .catch((error) => this.deps.onError(error, 'writing a run record'));
+    return this.deps.durability
+      ? this.deps.durability.writer.enqueue(...ops)
+      : this.deps.store.batch(ops);
   }
 
   private forget(workflowId: string): void {
