@@ -1,7 +1,10 @@
 import type { Runtime } from '../runtime/runtime.js';
+import type { EngineEvent } from '../runtime/workflow/engine-events.js';
+import type { WorkflowHandle } from '../runtime/workflow/workflow-engine.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import { colours } from './format.js';
+import { exitCodeOf, listenForInterrupt } from './interrupt.js';
 import { ProgressView, summaryTable } from './progress-view.js';
 
 /** Where a command writes; tests pass their own streams. */
@@ -10,41 +13,105 @@ export interface CliIo {
   err: NodeJS.WriteStream;
 }
 
+/** How a run watched by {@link runWithProgress} ended: with a result, or stopped by a signal. */
+export type RunOutcome =
+  | { result: WorkflowResult }
+  | { interrupted: NodeJS.Signals; workflowId: string; exitCode: number };
+
+export interface ProgressOptions {
+  json: boolean;
+  colour: boolean;
+  /** The `--data-dir` given, repeated in the resume command printed after Ctrl+C. */
+  dataDir: string;
+}
+
 /**
- * Runs a definition with live progress (or quietly for `--json`), then prints
- * the summary table. Shared by `demo` and `run`.
+ * Starts (or resumes) a run with live progress (or quietly for `--json`) and
+ * prints the summary table. Listens before `start` is called, so the first
+ * task's `running` line is shown. On SIGINT or SIGTERM it closes the runtime
+ * (aborting in-flight work, flushing the journal, closing the store), which
+ * leaves the run interrupted, and prints the command that resumes it.
  */
 export async function runWithProgress(
   rt: Runtime,
   definition: WorkflowDefinition,
+  start: () => Promise<WorkflowHandle>,
   io: CliIo,
-  options: { json: boolean; context?: Record<string, unknown> },
-): Promise<WorkflowResult> {
-  const view = options.json ? undefined : new ProgressView(definition, io.out, rt.options.clock);
-  const handle = await rt.engine.start(
-    definition,
-    options.context ? { context: options.context } : {},
-  );
+  options: ProgressOptions,
+): Promise<RunOutcome> {
+  const view = options.json
+    ? undefined
+    : new ProgressView(definition, io.out, rt.options.clock, options.colour);
+  // Events of the run arrive while `start` runs, before its id is known.
+  let workflowId: string | undefined;
+  const early: EngineEvent[] = [];
+  const show = (event: EngineEvent) => {
+    if (event.type === 'tasks.added') for (const id of event.taskIds) view?.addRow(id, '');
+    view?.handle(event);
+  };
   const stop = view
     ? rt.engine.on('*', (event) => {
-        if (event.workflowId !== handle.workflowId) return;
-        if (event.type === 'tasks.added') {
-          for (const id of event.taskIds) view.addRow(id, '');
-        }
-        view.handle(event);
+        if (workflowId === undefined) early.push(event);
+        else if (event.workflowId === workflowId) show(event);
       })
     : undefined;
-  view?.start();
-  const result = await handle.result;
-  stop?.();
-  view?.stop();
-  if (!options.json) {
-    const c = colours(io.out.isTTY === true);
-    const verdict = result.success ? c.green(result.status) : c.red(result.status);
-    io.out.write(
-      `\n${summaryTable(result)}\n\n${c.bold(result.name)} ${verdict} in ${result.totalExecutionTime} ms — run ${result.workflowId}\n`,
-    );
-    if (result.error) io.out.write(`${c.red(result.error.message)}\n`);
+  const interruption = listenForInterrupt();
+  try {
+    view?.start();
+    const handle = await start();
+    workflowId = handle.workflowId;
+    for (const event of early) if (event.workflowId === workflowId) show(event);
+    early.length = 0;
+    const finished = handle.result.then((result) => ({ result }));
+    // Closing the runtime after a signal rejects the result: nobody awaits it then.
+    finished.catch(() => undefined);
+    const outcome = await Promise.race([
+      finished,
+      interruption.signal.then((signal) => ({ signal })),
+    ]);
+    stop?.();
+    view?.stop();
+    if ('signal' in outcome) {
+      await rt.close();
+      return reportInterrupted(io, options, handle.workflowId, outcome.signal);
+    }
+    if (!options.json) printSummary(io, outcome.result, options.colour);
+    return outcome;
+  } finally {
+    stop?.();
+    view?.stop();
+    interruption.dispose();
   }
-  return result;
+}
+
+/** The command that resumes a run, with the data folder when it is not the default. */
+export function resumeCommandLine(workflowId: string, dataDir: string): string {
+  return `troupe resume ${workflowId}${dataDir === '.troupe' ? '' : ` --data-dir ${dataDir}`}`;
+}
+
+function reportInterrupted(
+  io: CliIo,
+  options: ProgressOptions,
+  workflowId: string,
+  signal: NodeJS.Signals,
+): RunOutcome {
+  const resume = resumeCommandLine(workflowId, options.dataDir);
+  const message = `Interrupted by ${signal}: run ${workflowId} is stored as interrupted. Resume it with: ${resume}`;
+  if (options.json) {
+    io.out.write(
+      `${JSON.stringify({ error: { code: 'INTERRUPTED', message, workflowId, resume } }, null, 2)}\n`,
+    );
+  } else {
+    io.err.write(`\n${message}\n`);
+  }
+  return { interrupted: signal, workflowId, exitCode: exitCodeOf(signal) };
+}
+
+function printSummary(io: CliIo, result: WorkflowResult, colour: boolean): void {
+  const c = colours(colour);
+  const verdict = result.success ? c.green(result.status) : c.red(result.status);
+  io.out.write(
+    `\n${summaryTable(result)}\n\n${c.bold(result.name)} ${verdict} in ${result.totalExecutionTime} ms — run ${result.workflowId}\n`,
+  );
+  if (result.error) io.out.write(`${c.red(result.error.message)}\n`);
 }

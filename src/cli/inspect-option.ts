@@ -6,9 +6,18 @@
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/runtime-options.js';
 import type { CliIo } from './cli-io.js';
+import { type OptionSpec, UsageError } from './command.js';
+import { listenForInterrupt } from './interrupt.js';
 
 /** The port of a bare `--inspect`; `--inspect=0` picks a free one. */
 export const DEFAULT_INSPECTOR_PORT = 7420;
+
+/** The `--inspect` option of the commands that run workflows. */
+export const INSPECT_OPTION: OptionSpec = {
+  type: 'string',
+  value: '[=port]',
+  description: `serve the live inspector (default port ${DEFAULT_INSPECTOR_PORT}, 0: any free port)`,
+};
 
 /** Node's `parseArgs` needs a value for a string option: a bare flag gets the default port. */
 export function expandInspectFlag(argv: readonly string[]): string[] {
@@ -20,7 +29,7 @@ export function parseInspectPort(value: string | undefined): number | undefined 
   if (value === undefined) return undefined;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`--inspect takes a port number (0-65535), got "${value}"`);
+    throw new UsageError(`--inspect takes a port number (0-65535), got "${value}"`);
   }
   return port;
 }
@@ -41,5 +50,7 @@ export function announceInspector(rt: Runtime, io: CliIo): void {
 export async function holdForInspector(rt: Runtime, io: CliIo): Promise<void> {
   if (!rt.inspector) return;
   io.err.write(`Inspector still serving at ${rt.inspector.url} — press Ctrl-C to stop.\n`);
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  const interruption = listenForInterrupt();
+  await interruption.signal;
+  interruption.dispose();
 }

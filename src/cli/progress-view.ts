@@ -34,8 +34,9 @@ export class ProgressView {
     definition: WorkflowDefinition,
     private readonly out: NodeJS.WriteStream,
     private readonly clock: Clock,
+    colour: boolean,
   ) {
-    this.c = colours(out.isTTY === true);
+    this.c = colours(colour);
     for (const task of definition.tasks) this.addRow(task.id, task.agent);
   }
 

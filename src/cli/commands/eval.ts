@@ -5,12 +5,34 @@
  */
 import type { WorkflowEvaluation } from '../../actors/evaluator/evaluation-schema.js';
 import type { RegressionReport } from '../../actors/evaluator/regression.js';
-import { formatEvaluationReport } from '../../actors/evaluator/report.js';
 import { TroupeError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
-import { WorkflowEvaluator } from '../../runtime/evaluator/workflow-evaluator.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { Store } from '../../store/store.js';
+import { type Command, UsageError } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { withStore } from '../store-access.js';
+
+export const evaluate: Command = {
+  name: 'eval',
+  summary: 'evaluate a stored run, with its trend',
+  args: '<runId>',
+  positionals: { min: 1, max: 1 },
+  options: {},
+  description:
+    "Evaluates a finished run: grade, metrics, recommendations, a regression check against the\nruns before it and a trend chart over the workflow's history. The evaluation is stored.",
+  examples: [],
+  async run({ positionals }, ctx) {
+    const runId = positionals[0]!;
+    if (runId.trim() === '') throw new UsageError('needs a run id (see troupe list)');
+    await withStore(
+      ctx.dataDir,
+      (store) => evaluateStoredRun({ runId, json: ctx.json }, { store, out: ctx.io.out }),
+      'stop it to evaluate runs here',
+    );
+    return EXIT.ok;
+  },
+};
 
 export interface EvalCommandArgs {
   runId: string;
@@ -43,42 +65,57 @@ export async function evalCommand(args: EvalCommandArgs, deps: EvalCommandDeps):
     return EVAL_EXIT.usage;
   }
   try {
-    const record = await deps.store.get<RunRecord>('workflows', args.runId);
-    if (!record) {
-      throw new TroupeError(
-        'WORKFLOW_NOT_FOUND',
-        `troupe eval: no run "${args.runId}" in the store. List the stored runs with \`troupe list\`.`,
-        { workflowId: args.runId },
-      );
-    }
-    if (!record.result || record.status === 'running' || record.status === 'paused') {
-      throw new TroupeError(
-        'WORKFLOW_NOT_FINISHED',
-        `troupe eval: run "${args.runId}" has not finished (status ${record.status}); evaluate it once it ends (\`troupe resume ${args.runId}\` continues a paused or interrupted run).`,
-        { workflowId: args.runId, status: record.status },
-      );
-    }
-    const evaluator = new WorkflowEvaluator({
-      store: deps.store,
-      ...(deps.clock ? { clock: deps.clock } : {}),
-    });
-    const evaluation = await evaluator.evaluateWorkflow(record.result, {
-      definition: record.definition,
-    });
-    const regression = await evaluator.detectRegression(evaluation, {
-      baselineCount: BASELINE_COUNT,
-    });
-    if (args.json) {
-      deps.out.write(`${JSON.stringify(jsonOutput(evaluation, regression), null, 2)}\n`);
-    } else {
-      const trend = await evaluator.history(evaluation.workflowName, { limit: TREND_LENGTH });
-      deps.out.write(formatEvaluationReport(evaluation, { regression, trend }));
-    }
+    await evaluateStoredRun(args, deps);
     return EVAL_EXIT.ok;
   } catch (error) {
     if (!(error instanceof TroupeError)) throw error;
-    err.write(`${error.message}\n`);
+    err.write(`troupe eval: ${error.message}\n`);
     return EVAL_EXIT.failed;
+  }
+}
+
+/**
+ * Evaluates, stores and prints the evaluation of a stored run.
+ * @throws TroupeError `WORKFLOW_NOT_FOUND` or `WORKFLOW_NOT_FINISHED`.
+ */
+export async function evaluateStoredRun(
+  args: EvalCommandArgs,
+  deps: EvalCommandDeps,
+): Promise<void> {
+  const record = await deps.store.get<RunRecord>('workflows', args.runId);
+  if (!record) {
+    throw new TroupeError(
+      'WORKFLOW_NOT_FOUND',
+      `no run "${args.runId}" in the store. List the stored runs with \`troupe list\`.`,
+      { workflowId: args.runId },
+    );
+  }
+  if (!record.result || record.status === 'running' || record.status === 'paused') {
+    throw new TroupeError(
+      'WORKFLOW_NOT_FINISHED',
+      `run "${args.runId}" has not finished (status ${record.status}); evaluate it once it ends (\`troupe resume ${args.runId}\` continues a paused or interrupted run).`,
+      { workflowId: args.runId, status: record.status },
+    );
+  }
+  const [{ WorkflowEvaluator }, { formatEvaluationReport }] = await Promise.all([
+    import('../../runtime/evaluator/workflow-evaluator.js'),
+    import('../../actors/evaluator/report.js'),
+  ]);
+  const evaluator = new WorkflowEvaluator({
+    store: deps.store,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const evaluation = await evaluator.evaluateWorkflow(record.result, {
+    definition: record.definition,
+  });
+  const regression = await evaluator.detectRegression(evaluation, {
+    baselineCount: BASELINE_COUNT,
+  });
+  if (args.json) {
+    deps.out.write(`${JSON.stringify(jsonOutput(evaluation, regression), null, 2)}\n`);
+  } else {
+    const trend = await evaluator.history(evaluation.workflowName, { limit: TREND_LENGTH });
+    deps.out.write(formatEvaluationReport(evaluation, { regression, trend }));
   }
 }
 

@@ -1,123 +1,215 @@
-import { existsSync } from 'node:fs';
+/** `troupe run "<task>"`: plan with the registered agents (or an LLM), print the plan, run it. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import {
-  type AgentDefinition,
-  type AgentOptions,
-  defineAgent,
-} from '../../actors/agents/define-agent.js';
-import { llmRequested } from '../../actors/llm/llm-client.js';
 import { TroupeError } from '../../errors.js';
-import { createRuntime } from '../../runtime/runtime.js';
-import { validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
-import { type CliIo, runWithProgress } from '../cli-io.js';
+import { runWithProgress } from '../cli-io.js';
+import {
+  booleanOption,
+  type Command,
+  listOption,
+  type OptionValues,
+  stringOption,
+  UsageError,
+} from '../command.js';
+import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
-import { announceInspector, inspectorOption } from '../inspect-option.js';
-import { runLlmCommand } from './run-llm.js';
+import {
+  announceInspector,
+  expandInspectFlag,
+  INSPECT_OPTION,
+  parseInspectPort,
+} from '../inspect-option.js';
+import type { Launch } from '../launch.js';
 
-export interface RunArgs {
-  task: string;
-  /** Module exporting the agents; default: troupe.config.(js|mjs|ts) in the working directory. */
-  agents?: string;
-  /** A workflow definition (JSON file) to run instead of planning one. */
-  plan?: string;
-  /** JSON object of requirements for the planner. */
-  requirements: Record<string, unknown>;
-  dataDir: string | false;
-  json: boolean;
-  /** Print the plan and stop. */
-  dryRun: boolean;
-  /** LLM mode (with `baseURL`, or TROUPE_MODEL / OPENAI_BASE_URL set): the chat model. */
-  model?: string;
-  /** LLM mode: the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1. */
-  baseURL?: string;
-  /** LLM mode: the specialists' workspace folder. @default ./troupe-workspace */
-  workspace?: string;
-  /** LLM mode: programs the specialists may run. @default none */
-  allowCommands?: string[];
-  /** Serve the live inspector on this port (0: any free one) while the run goes on. */
-  inspect?: number;
+/** A launch of `troupe run`. */
+type RunLaunch = Extract<Launch, { command: 'run' }>;
+
+/** Options that only apply when an LLM is configured. */
+const LLM_ONLY = ['workspace', 'allow-command'] as const;
+
+export const run: Command = {
+  name: 'run',
+  summary: 'plan a task with your agents and run it',
+  args: '"<task>"',
+  positionals: { min: 0, max: Number.POSITIVE_INFINITY },
+  options: {
+    agents: {
+      type: 'string',
+      value: '<module>',
+      description: 'module exporting the agents (default: troupe.config.js|mjs|ts)',
+    },
+    plan: {
+      type: 'string',
+      value: '<file>',
+      description: 'a workflow definition (JSON) to run instead of planning',
+    },
+    requirements: {
+      type: 'string',
+      value: '<json>',
+      description: 'requirements for the planner, as a JSON object',
+    },
+    'dry-run': { type: 'boolean', description: 'print the plan and stop' },
+    model: {
+      type: 'string',
+      value: '<name>',
+      description: 'plan and work with this LLM (or set TROUPE_MODEL)',
+    },
+    'base-url': {
+      type: 'string',
+      value: '<url>',
+      description: 'OpenAI-compatible server (or OPENAI_BASE_URL; key: OPENAI_API_KEY)',
+    },
+    workspace: {
+      type: 'string',
+      value: '<dir>',
+      description: "with an LLM: the specialists' folder (default: troupe-workspace)",
+    },
+    'allow-command': {
+      type: 'string',
+      multiple: true,
+      value: '<program>',
+      description: 'with an LLM: a program the specialists may run (repeatable)',
+    },
+    inspect: INSPECT_OPTION,
+  },
+  description:
+    'Plans the task with the planner (or runs --plan), prints the plan, then runs it with live\nprogress. Agents come from --agents or troupe.config.js|mjs|ts; with a model configured, the\nLLM plans and eight LLM specialists work in --workspace.',
+  examples: [
+    'troupe run "Create a search API" --agents agents.mjs --dry-run',
+    'troupe run --plan plan.json --agents agents.mjs --json',
+  ],
+  preprocess: expandInspectFlag,
+  async run({ values, positionals }, ctx) {
+    const task = positionals.join(' ').trim();
+    const planFile = stringOption(values, 'plan');
+    if (!task && !planFile) {
+      throw new UsageError(
+        'needs a task description, e.g. troupe run "Create a search API", or --plan <file>',
+      );
+    }
+    const requirements = parseRequirements(stringOption(values, 'requirements'));
+    const inspect = parseInspectPort(stringOption(values, 'inspect'));
+    const [
+      { llmRequested },
+      { runtimeFor, withLaunch },
+      { validateDefinition },
+      { agentsModule },
+      llmReport,
+    ] = await Promise.all([
+      import('../../actors/llm/llm-client.js'),
+      import('../launch.js'),
+      import('../../schemas/validate.js'),
+      import('../load-agents.js'),
+      import('./run-llm.js'),
+    ]);
+    const model = stringOption(values, 'model');
+    const baseURL = stringOption(values, 'base-url');
+    const launch = launchFor(values, llmRequested({ model, baseURL }), agentsModule);
+    const plan = planFile ? await readPlan(planFile) : undefined;
+    const rt = await runtimeFor(launch, { dataDir: ctx.dataDir, inspect });
+    try {
+      announceInspector(rt, ctx.io);
+      const roles = new Set(rt.profiles().map((p) => p.role));
+      const definition = withLaunch(
+        plan === undefined
+          ? await rt.orchestrator.decomposeTask(task, requirements)
+          : validateDefinition(plan, { roles }),
+        launch,
+      );
+      if (ctx.json && booleanOption(values, 'dry-run')) {
+        ctx.io.out.write(`${JSON.stringify(definition, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      if (!ctx.json) {
+        ctx.io.out.write(
+          launch.llm
+            ? llmReport.llmHeader(rt, launch, definition)
+            : `${describePlan(definition)}\n\n`,
+        );
+      }
+      if (booleanOption(values, 'dry-run')) return EXIT.ok;
+      const outcome = await runWithProgress(
+        rt,
+        definition,
+        () => rt.engine.start(definition),
+        ctx.io,
+        ctx,
+      );
+      if ('interrupted' in outcome) return outcome.exitCode;
+      const { result } = outcome;
+      if (ctx.json) ctx.io.out.write(`${JSON.stringify(result, null, 2)}\n`);
+      else if (launch.llm) ctx.io.out.write(await llmReport.llmReport(rt, definition, result));
+      return result.success ? EXIT.ok : EXIT.failed;
+    } finally {
+      await rt.close();
+    }
+  },
+};
+
+/** How this run's agents are made, recorded so `troupe resume` makes the same ones. */
+function launchFor(
+  values: OptionValues,
+  llm: boolean,
+  agentsModule: (given: string | undefined) => string | undefined,
+): RunLaunch {
+  const given = stringOption(values, 'agents');
+  if (!llm) {
+    const misplaced = LLM_ONLY.find((name) => values[name] !== undefined);
+    if (misplaced) {
+      throw new UsageError(
+        `--${misplaced} applies only with an LLM (--model, --base-url, TROUPE_MODEL or OPENAI_BASE_URL)`,
+      );
+    }
+    const agents = agentsModule(given);
+    return { command: 'run', ...(agents ? { agents } : {}) };
+  }
+  const model = stringOption(values, 'model');
+  const baseURL = stringOption(values, 'base-url');
+  return {
+    command: 'run',
+    ...(given ? { agents: path.resolve(given) } : {}),
+    llm: {
+      ...(model ? { model } : {}),
+      ...(baseURL ? { baseURL } : {}),
+      workspace: path.resolve(stringOption(values, 'workspace') ?? 'troupe-workspace'),
+      allowCommands: listOption(values, 'allow-command') ?? [],
+    },
+  };
 }
 
-const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts'];
-
-/** `troupe run "<task>"`: plan with the registered agents, print the plan, run it. */
-export async function runCommand(args: RunArgs, io: CliIo): Promise<number> {
-  if (llmRequested(args)) return runLlmCommand(args, io, loadAgents);
-  const agents = await loadAgents(args.agents);
-  const rt = await createRuntime({
-    dataDir: args.dataDir,
-    agents,
-    ...inspectorOption(args.inspect),
-  });
+async function readPlan(file: string): Promise<unknown> {
+  let text: string;
   try {
-    announceInspector(rt, io);
-    const definition = args.plan
-      ? validateDefinition(JSON.parse(await readFile(args.plan, 'utf8')), {
-          roles: new Set(agents.map((a) => a.role)),
-        })
-      : await rt.orchestrator.decomposeTask(args.task, args.requirements);
-    if (args.json && args.dryRun) {
-      io.out.write(`${JSON.stringify(definition, null, 2)}\n`);
-      return 0;
-    }
-    if (!args.json) io.out.write(`${describePlan(definition)}\n\n`);
-    if (args.dryRun) return 0;
-    const result = await runWithProgress(rt, definition, io, { json: args.json });
-    if (args.json) io.out.write(`${JSON.stringify(result, null, 2)}\n`);
-    return result.success ? 0 : 1;
-  } finally {
-    await rt.close();
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--plan ${file} cannot be read: ${(error as Error).message}`);
   }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TroupeError(
+      'INVALID_DEFINITION',
+      `--plan ${file} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+function parseRequirements(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--requirements is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UsageError('--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}');
+  }
+  return value as Record<string, unknown>;
 }
 
 function describePlan(definition: WorkflowDefinition): string {
   const rows = definition.tasks.map((t) => [t.id, t.agent, t.dependsOn.join(', ') || '-']);
   return `Plan "${definition.name}" (${definition.tasks.length} tasks):\n${table(['task', 'agent', 'after'], rows)}`;
-}
-
-/**
- * Loads agents from a module whose default export (or `agents` export) is an
- * array of agents, made with `defineAgent` or as plain options.
- */
-export async function loadAgents(modulePath: string | undefined): Promise<AgentDefinition[]> {
-  const file = modulePath
-    ? path.resolve(modulePath)
-    : CONFIG_NAMES.map((n) => path.resolve(n)).find((p) => existsSync(p));
-  if (!file) {
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `No agents: create ${CONFIG_NAMES.join(' or ')} exporting an array of agents (see docs/cli.md), or pass --agents <module>.`,
-    );
-  }
-  let loaded: { default?: unknown; agents?: unknown };
-  try {
-    loaded = await import(pathToFileURL(file).href);
-  } catch (error) {
-    // Node 20 cannot import TypeScript by itself.
-    const hint =
-      file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
-        ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
-        : '';
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `Could not load agents from ${file}: ${message}.${hint}`,
-      {},
-      { cause: error },
-    );
-  }
-  const exported = loaded.agents ?? loaded.default;
-  const list = Array.isArray(exported)
-    ? exported
-    : (exported as { agents?: unknown } | undefined)?.agents;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `${file} must export a non-empty array of agents (default export or \`agents\`).`,
-    );
-  }
-  return list.map((agent) => defineAgent(agent as AgentOptions));
 }

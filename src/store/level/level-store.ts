@@ -42,6 +42,8 @@ export interface StoreOwner {
   hostname: string;
   /** ISO 8601 time of the open. */
   startedAt: string;
+  /** The process's title, e.g. `troupe demo` (the CLI sets it) or `node`. */
+  command?: string;
 }
 
 function openSublevel(db: Level, name: Collection) {
@@ -225,6 +227,7 @@ async function writeOwner(dir: string): Promise<void> {
     pid: process.pid,
     hostname: hostname(),
     startedAt: new Date().toISOString(),
+    command: process.title,
   };
   // Write then rename, so a process reading owner.json never sees half a file.
   const ownerPath = join(dir, 'owner.json');
@@ -242,7 +245,7 @@ async function lockedError(dir: string, cause: unknown): Promise<TroupeError> {
   }
   const holder =
     owner && typeof owner.pid === 'number'
-      ? `process ${owner.pid} on host ${owner.hostname ?? 'unknown'} (since ${owner.startedAt ?? 'an unknown time'})`
+      ? `process ${owner.pid}${owner.command ? ` (${owner.command})` : ''} on host ${owner.hostname ?? 'unknown'} (since ${owner.startedAt ?? 'an unknown time'})`
       : `another process (${ownerPath} is missing or unreadable, so which one is unknown)`;
   return new TroupeError(
     'STORE_LOCKED',

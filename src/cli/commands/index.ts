@@ -1,0 +1,12 @@
+/**
+ * Every `troupe` command, in the order `troupe --help` lists them. Adding a
+ * command: one file in this folder exporting a `Command`, and one line here.
+ */
+import type { Command } from '../command.js';
+import { demo } from './demo.js';
+import { evaluate } from './eval.js';
+import { list } from './list.js';
+import { run } from './run.js';
+import { show } from './show.js';
+
+export const COMMANDS: readonly Command[] = [demo, run, list, show, evaluate];

@@ -1,0 +1,65 @@
+/** `troupe list`: the runs stored in the data folder, newest first. */
+import type { RunRecord } from '../../schemas/run-record.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { formatDuration, table } from '../format.js';
+import { shownStatus, withStore } from '../store-access.js';
+
+export const list: Command = {
+  name: 'list',
+  summary: 'list stored runs',
+  args: '',
+  positionals: { min: 0, max: 0 },
+  options: {},
+  description:
+    'The runs stored in the data folder, newest first: id, workflow, status (a run neither ended\nnor paused is interrupted: `troupe resume <id>` continues it), tasks, time and start.',
+  examples: ['troupe list', 'troupe list --json'],
+  async run(_input, ctx) {
+    const records = await withStore(
+      ctx.dataDir,
+      async (store) => {
+        const all: RunRecord[] = [];
+        for await (const [, record] of store.range<RunRecord>('workflows')) all.push(record);
+        return all.sort((a, b) => b.createdAt - a.createdAt);
+      },
+      "stop it to list here, or see its runs in that process's inspector",
+    );
+    if (ctx.json) {
+      ctx.io.out.write(`${JSON.stringify(records.map(summary), null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (records.length === 0) {
+      ctx.io.out.write('No runs stored yet. Try: troupe demo\n');
+      return EXIT.ok;
+    }
+    const rows = records.map((r) => {
+      const s = summary(r);
+      return [
+        s.workflowId,
+        s.name,
+        s.status,
+        String(s.tasks),
+        s.timeMs === null ? '-' : formatDuration(s.timeMs),
+        s.startedAt.replace('T', ' ').slice(0, 19),
+      ];
+    });
+    ctx.io.out.write(`${table(['run', 'workflow', 'status', 'tasks', 'time', 'started'], rows)}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** One row of `list`, the same fields in the table and in `--json`. */
+function summary(record: RunRecord) {
+  return {
+    workflowId: record.workflowId,
+    name: record.definition.name,
+    status: shownStatus(record),
+    tasks: record.definition.tasks.length,
+    /** Total run time in ms, once the run has ended. */
+    timeMs: record.result ? record.result.totalExecutionTime : null,
+    startedAt: new Date(record.createdAt).toISOString(),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.forkedFrom ? { forkedFrom: record.forkedFrom } : {}),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * How the `troupe` command started a run, kept in the definition's metadata
+ * (`metadata.cli`), so `troupe resume <id>` can build the same agents again:
+ * the demo's agents over the same folder, the same agents module, or the same
+ * model and workspace.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { demoAgents } from '../actors/demo/demo-agents.js';
+import { createLlmClient } from '../actors/llm/llm-client.js';
+import { specialists } from '../actors/llm/llm-specialists.js';
+import { StoreLlmResponseCache } from '../actors/llm/store-response-cache.js';
+import { TroupeError } from '../errors.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
+import { inspectorOption } from './inspect-option.js';
+import { loadAgents } from './load-agents.js';
+
+const launchSchema = z.discriminatedUnion('command', [
+  z.object({
+    command: z.literal('demo'),
+    /** Absolute folder the demo reports on. */
+    dir: z.string(),
+    /** Absolute folder of the report. */
+    out: z.string(),
+  }),
+  z.object({
+    command: z.literal('run'),
+    /** Absolute path of the agents module, when not in LLM mode or given with it. */
+    agents: z.string().optional(),
+    llm: z
+      .object({
+        model: z.string().optional(),
+        baseURL: z.string().optional(),
+        workspace: z.string(),
+        allowCommands: z.array(z.string()),
+      })
+      .optional(),
+  }),
+]);
+
+export type Launch = z.infer<typeof launchSchema>;
+
+/** The definition with its launch recorded. */
+export function withLaunch(definition: WorkflowDefinition, launch: Launch): WorkflowDefinition {
+  return { ...definition, metadata: { ...definition.metadata, cli: launch } };
+}
+
+/** The launch recorded in a stored definition; undefined for a run started from code. */
+export function launchOf(definition: WorkflowDefinition): Launch | undefined {
+  const parsed = launchSchema.safeParse(definition.metadata.cli);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A runtime over the data folder with the agents of a launch. */
+export async function runtimeFor(
+  launch: Launch,
+  options: { dataDir: string | false; inspect?: number | undefined },
+): Promise<Runtime> {
+  const common = { dataDir: options.dataDir, ...inspectorOption(options.inspect) };
+  if (launch.command === 'demo') {
+    return createRuntime({
+      ...common,
+      agents: demoAgents({ root: launch.dir, outDir: launch.out }),
+    });
+  }
+  const custom = launch.agents ? await loadAgents(launch.agents) : undefined;
+  if (!launch.llm) {
+    return createRuntime({ ...common, agents: custom ?? (await loadAgents(undefined)) });
+  }
+  const llm = createLlmClient({
+    ...(launch.llm.model ? { model: launch.llm.model } : {}),
+    ...(launch.llm.baseURL ? { baseURL: launch.llm.baseURL } : {}),
+  });
+  const rt = await createRuntime({ ...common, llm, agents: custom ?? [] });
+  if (!custom) {
+    // Model answers are kept in the data folder, keyed by task and turn, so
+    // the re-run of an interrupted task does not pay twice.
+    const cache = new StoreLlmResponseCache(rt.store);
+    const workspace = path.resolve(launch.llm.workspace);
+    for (const agent of specialists({
+      llm,
+      workspace,
+      allowedCommands: launch.llm.allowCommands,
+      cache,
+    })) {
+      rt.registerAgent(agent);
+    }
+  }
+  return rt;
+}
+
+/** The launch of a stored run, or `--agents` for a run started from code. */
+export function resumeLaunch(
+  definition: WorkflowDefinition,
+  workflowId: string,
+  agents: string | undefined,
+): Launch {
+  if (agents) return { command: 'run', agents: path.resolve(agents) };
+  const launch = launchOf(definition);
+  if (launch) return launch;
+  throw new TroupeError(
+    'CONFIG_ERROR',
+    `Run ${workflowId} was not started by the troupe command, so which agents it needs is unknown. Pass them: troupe resume ${workflowId} --agents <module> (a module exporting the agents, see docs/cli.md), or resume it from your program with engine.recover("${workflowId}").`,
+    { workflowId },
+  );
+}

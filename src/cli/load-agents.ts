@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type AgentDefinition,
+  type AgentOptions,
+  defineAgent,
+} from '../actors/agents/define-agent.js';
+import { TroupeError } from '../errors.js';
+
+const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts'];
+
+/** The agents module to use: the one given, else a troupe.config.* in the working directory. */
+export function agentsModule(modulePath: string | undefined): string | undefined {
+  return modulePath
+    ? path.resolve(modulePath)
+    : CONFIG_NAMES.map((n) => path.resolve(n)).find((p) => existsSync(p));
+}
+
+/**
+ * Loads agents from a module whose default export (or `agents` export) is an
+ * array of agents, made with `defineAgent` or as plain options.
+ */
+export async function loadAgents(modulePath: string | undefined): Promise<AgentDefinition[]> {
+  const file = agentsModule(modulePath);
+  if (!file) {
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `No agents: create ${CONFIG_NAMES.join(' or ')} exporting an array of agents (see docs/cli.md), or pass --agents <module>.`,
+    );
+  }
+  let loaded: { default?: unknown; agents?: unknown };
+  try {
+    loaded = await import(pathToFileURL(file).href);
+  } catch (error) {
+    // Node 20 cannot import TypeScript by itself.
+    const hint =
+      file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
+        ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
+        : '';
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `Could not load agents from ${file}: ${message}.${hint}`,
+      {},
+      { cause: error },
+    );
+  }
+  const exported = loaded.agents ?? loaded.default;
+  const list = Array.isArray(exported)
+    ? exported
+    : (exported as { agents?: unknown } | undefined)?.agents;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `${file} must export a non-empty array of agents (default export or \`agents\`).`,
+    );
+  }
+  return list.map((agent) => defineAgent(agent as AgentOptions));
+}

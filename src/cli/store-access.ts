@@ -1,0 +1,66 @@
+/**
+ * Opening the data folder from a command. LevelDB lets one process at a time
+ * open a folder: when another holds it, the error says which process and
+ * command, and what to do instead of the command that was refused.
+ */
+import { TroupeError } from '../errors.js';
+import type { RunRecord } from '../schemas/run-record.js';
+import type { Store } from '../store/store.js';
+
+/** Opens the store of `dataDir` for `use` and closes it after. */
+export async function withStore<T>(
+  dataDir: string,
+  use: (store: Store) => Promise<T>,
+  whenLocked: string,
+): Promise<T> {
+  const { LevelStore } = await import('../store/level/level-store.js');
+  const store = await LevelStore.open(dataDir).catch((error) => {
+    throw explainLocked(error, dataDir, whenLocked);
+  });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Rewrites `STORE_LOCKED` for a command: names the folder, the process and
+ * its command, and `advice` (what to do instead); other errors pass unchanged.
+ */
+export function explainLocked(error: unknown, dataDir: string, advice: string): unknown {
+  if (!(error instanceof TroupeError) || error.code !== 'STORE_LOCKED') return error;
+  const owner = error.context.owner as
+    | { pid?: number; command?: string; hostname?: string }
+    | undefined;
+  const holder =
+    owner?.pid === undefined
+      ? 'another process'
+      : `process ${owner.pid}${owner.command ? ` (${owner.command})` : ''}${owner.hostname ? ` on ${owner.hostname}` : ''}`;
+  return new TroupeError(
+    'STORE_LOCKED',
+    `the data folder ${dataDir} is open in ${holder}, and only one process at a time can open it; ${advice}`,
+    error.context,
+    { cause: error },
+  );
+}
+
+/** A stored run's status as the CLI shows it: a run neither ended nor paused was interrupted. */
+export function shownStatus(record: RunRecord): string {
+  if (record.result || record.status === 'paused') return record.status;
+  return 'interrupted';
+}
+
+/** Reads a run record or fails naming the run and how to list the stored ones. */
+export async function storedRun(store: Store, runId: string, dataDir: string): Promise<RunRecord> {
+  const { workflowKey } = await import('../store/keys.js');
+  const record = await store.get<RunRecord>('workflows', workflowKey(runId));
+  if (!record) {
+    throw new TroupeError(
+      'WORKFLOW_NOT_FOUND',
+      `No run "${runId}" in the data folder ${dataDir}; \`troupe list\` shows the stored runs.`,
+      { workflowId: runId },
+    );
+  }
+  return record;
+}
