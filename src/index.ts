@@ -1,3 +1,4 @@
+export type { WaitForOptions } from './actors/agents/attempt-waits.js';
 export type {
   AgentDefinition,
   AgentMessageContext,
@@ -64,6 +65,7 @@ export type { TaskQueueListeners } from './runtime/queue/task-queue-events.js';
 export type { TaskQueueOptions } from './runtime/queue/task-queue-options.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime-options.js';
+export type { ParentLink } from './runtime/waits/child-runs.js';
 export {
   type EngineEvent,
   EventType,
@@ -77,6 +79,7 @@ export type { Orchestrator } from './runtime/workflow/orchestrator.js';
 export type {
   RunFilter,
   StartWorkflowOptions,
+  WaitingRun,
   WorkflowEngine,
   WorkflowHandle,
   WorkflowState,
@@ -94,8 +97,10 @@ export type { RunRecord } from './schemas/run-record.js';
 export { validateDefinition } from './schemas/validate.js';
 export {
   type RetryPolicy,
+  TASK_KINDS,
   type TaskDefinition,
   type TaskDefinitionInput,
+  type TaskKind,
   taskDefinitionSchema,
   type WorkflowDefinition,
   type WorkflowDefinitionInput,
@@ -105,6 +110,7 @@ export {
   type TaskResult,
   type TaskStatus,
   taskResultSchema,
+  type WaitInfo,
   type WorkflowResult,
   type WorkflowStatus,
   workflowResultSchema,

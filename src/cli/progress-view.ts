@@ -114,6 +114,7 @@ export class ProgressView {
       pending: c.dim('·'),
       running: c.cyan(SPINNER[this.frame % SPINNER.length]!),
       retrying: c.yellow('↻'),
+      waiting: c.yellow('⏸'),
       completed: c.green('✓'),
       failed: c.red('✗'),
       skipped: c.dim('↷'),

@@ -23,6 +23,38 @@ export interface TaskAssignment {
   replyTo: string;
   /** Time of the event that led to the dispatch. */
   dispatchedAt: number;
+  /**
+   * What this attempt already did before a restart: results of its
+   * `ctx.step` calls and outcomes of its waits, by name. The agent's code runs
+   * again from the top, and these calls return at once instead of repeating.
+   */
+  memo?: { steps?: Record<string, unknown>; waits?: Record<string, WaitOutcome> };
+}
+
+/** What ends a wait: an answer (a signal, a child's result, a sleep's end) or an error (a timeout). */
+export type WaitOutcome = { ok: true; value: unknown } | { ok: false; error: SerializedError };
+
+/** A child workflow run by a task: its id (derived from the parent's), and what it runs. */
+export interface ChildSpec {
+  id: string;
+  /** A definition registered by name. */
+  name?: string;
+  /** Or an inline definition. */
+  definition?: Record<string, unknown>;
+  /** Initial shared context of the child. */
+  input?: Record<string, unknown>;
+}
+
+/** What an agent's attempt waits for (`ctx.waitFor`, `ctx.sleep`, `ctx.startChild`). */
+export interface WaitRequest {
+  name: string;
+  kind: 'signal' | 'sleep' | 'child';
+  prompt?: string;
+  /** JSON Schema of the answer. */
+  schema?: Record<string, unknown>;
+  /** Epoch ms: a timeout (signal) or the wake time (sleep). */
+  deadline?: number;
+  child?: ChildSpec;
 }
 
 /** What a finished attempt produced besides its output. */
@@ -35,6 +67,24 @@ export interface TaskEffects {
 
 export type TaskReport =
   | { type: 'task.started'; workflowId: string; taskId: string; attempt: number; at: number }
+  /** The attempt waits; its agent slot is free until it ends. */
+  | {
+      type: 'task.waiting';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      at: number;
+      wait: WaitRequest;
+    }
+  /** A `ctx.step` finished: its result is journaled so it is not run again after a restart. */
+  | {
+      type: 'task.step';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      name: string;
+      output: unknown;
+    }
   | {
       type: 'task.progress';
       workflowId: string;
@@ -71,12 +121,24 @@ export type AgentEvent =
    * abort frees never starts another attempt of the same run.
    */
   | { type: 'task.abort'; workflowId: string; taskIds: string[]; reason: string; at: number }
+  /** A wait of a running attempt ended: passed on to the executor, which resumes the agent's code. */
+  | WaitResolved
   | TaskReport;
+
+export interface WaitResolved {
+  type: 'task.signal';
+  workflowId: string;
+  taskId: string;
+  attempt: number;
+  name: string;
+  outcome: WaitOutcome;
+}
 
 /** Events an agent's executor accepts from its agent. */
 export type ExecutorEvent =
   | { type: 'execute'; assignment: TaskAssignment }
-  | { type: 'abort'; workflowId: string; taskId: string; reason: string; at: number };
+  | { type: 'abort'; workflowId: string; taskId: string; reason: string; at: number }
+  | WaitResolved;
 
 /** A workflow asks the compensator to undo one completed task. */
 export interface CompensationRequest {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
 import type { AgentDefinition } from '../actors/agents/define-agent.js';
+import { WaitSchemas } from '../actors/agents/wait-schemas.js';
 import type { AgentProfile } from '../actors/planners/planner.js';
 import { CompensationRegistry } from '../actors/saga/compensations.js';
 import { createCompensator } from '../actors/saga/compensator.js';
@@ -93,6 +94,7 @@ export class Runtime {
     readonly store: FailStopStore,
   ) {
     const { clock, planner } = options;
+    const waitSchemas = new WaitSchemas();
     // The background job queue shares the runtime's clock, and its store when durable.
     this.#queueDeps = createQueueDeps({
       ...options.queue,
@@ -111,6 +113,7 @@ export class Runtime {
             clock,
             // Read on use: the communicator needs the started system, so it comes later.
             messaging: () => this.communicator.agentPort,
+            waitSchemas,
           }),
         },
       }),
@@ -162,6 +165,7 @@ export class Runtime {
       registry: () => this.registry(),
       createId: () => options.createId('workflow'),
       onError: options.onError,
+      waitSchemas,
       ...(durability ? { durability } : {}),
     });
     // The journal is fed from the inspection stream: it reports every event

@@ -18,4 +18,6 @@ export interface RunRecord {
   checkpointInterval?: number;
   /** The run and checkpoint this run was forked from. */
   forkedFrom?: { workflowId: string; checkpoint: number };
+  /** A child run's parent, and the wait of the parent's task that its result answers. */
+  parent?: { workflowId: string; wait: string };
 }

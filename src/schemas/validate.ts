@@ -14,6 +14,8 @@ export interface DefinitionRegistry {
   roles: ReadonlySet<string>;
   /** Names of the registered condition guards; unchecked when omitted. */
   guards?: ReadonlySet<string>;
+  /** Names of the registered workflows (child runs by name); unchecked when omitted. */
+  workflows?: ReadonlySet<string>;
 }
 
 /**
@@ -69,7 +71,10 @@ function checkTasks(
   const knownRoles = [...registry.roles].sort().join(', ') || '(none registered)';
   tasks.forEach((task, index) => {
     const at = `${root}[${index}]`;
-    if (!registry.roles.has(task.agent)) {
+    if (task.kind === 'workflow') issues.push(...checkChild(task, registry, at));
+    else if (task.kind !== 'agent') {
+      // A person answers: no agent.
+    } else if (!registry.roles.has(task.agent)) {
       issues.push(`${at}.agent: unknown agent role "${task.agent}"; known roles: ${knownRoles}`);
     }
     task.dependsOn.forEach((dep, d) => {
@@ -105,6 +110,23 @@ function checkTasks(
     }
   });
   return issues;
+}
+
+/** A `workflow` task's child: a registered name, or an inline definition valid on its own. */
+function checkChild(task: TaskDefinition, registry: DefinitionRegistry, at: string): string[] {
+  const child = task.workflow!;
+  if (child.name !== undefined) {
+    if (!registry.workflows || registry.workflows.has(child.name)) return [];
+    const known = [...registry.workflows].sort().join(', ') || '(none registered)';
+    return [`${at}.workflow.name: unknown workflow "${child.name}"; registered: ${known}`];
+  }
+  try {
+    validateDefinition(child.definition, registry);
+    return [];
+  } catch (error) {
+    const nested = (error as TroupeError).context?.issues ?? [(error as Error).message];
+    return nested.map((issue) => `${at}.workflow.definition.${issue}`);
+  }
 }
 
 /** Depth-first search with colours; returns the ids on the first cycle found, closed. */

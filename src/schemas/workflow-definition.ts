@@ -43,11 +43,42 @@ export type RetryPolicy = z.output<typeof retryPolicySchema>;
 export const DEFAULT_RETRY_POLICY: RetryPolicy = retryPolicySchema.parse({});
 export type RetryPolicyInput = z.input<typeof retryPolicySchema>;
 
-export const taskDefinitionSchema = z.strictObject({
+/** What runs a task: an agent, a person (`approval`, `input`), or a child workflow. */
+export const TASK_KINDS = ['agent', 'approval', 'input', 'workflow'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/** How a waiting task (`approval`, `input`) asks, and how its answer must look. */
+export const taskWaitSchema = z.strictObject({
+  /** The name `engine.signal(workflowId, name, payload)` answers. @default the task id */
+  name: identifier.optional(),
+  /** What the person is asked, shown by the CLI, the inspector and `task.waiting`. */
+  prompt: z.string().max(10_000).optional(),
+  /** JSON Schema the answer of an `input` task must match. @default any JSON */
+  schema: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The workflow a task of kind `workflow` runs as a child: inline, or registered by name. */
+export const childWorkflowSchema = z
+  .strictObject({
+    /** Name of a definition registered with `engine.registerWorkflow(definition)`. */
+    name: z.string().min(1).max(200).optional(),
+    /** An inline definition (validated like any other when the parent starts). */
+    definition: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((w) => (w.name === undefined) !== (w.definition === undefined), {
+    message: 'give exactly one of name or definition',
+  });
+
+const taskFields = {
   /** Unique within the workflow; used in idempotency keys `workflowId:taskId`. */
   id: identifier,
-  /** The role of the agent that runs the task (for example `backend`). */
-  agent: identifier,
+  /** What runs the task. @default 'agent' */
+  kind: z.enum(TASK_KINDS).default('agent'),
+  /**
+   * The role of the agent that runs the task (for example `backend`); required
+   * for kind `agent`. @default the kind, for the other kinds
+   */
+  agent: identifier.optional(),
   /** What the agent should do, in words. */
   description: z.string().max(10_000).default(''),
   /** Arbitrary JSON input handed to the agent. */
@@ -65,7 +96,34 @@ export const taskDefinitionSchema = z.strictObject({
    * registered with `engine.registerCompensations(workflowName, handlers)`.
    */
   compensation: identifier.optional(),
-});
+  /** Kinds `approval` and `input`: the question and the answer's schema. */
+  wait: taskWaitSchema.optional(),
+  /** Kind `workflow`: the child workflow to run. */
+  workflow: childWorkflowSchema.optional(),
+  /**
+   * Epoch ms (or an ISO date string) before which the task does not start,
+   * even once its dependencies have settled. Kept in data: survives a restart.
+   */
+  notBefore: z.union([z.number().int().min(0), z.iso.datetime({ offset: true })]).optional(),
+};
+
+export const taskDefinitionSchema = z
+  .strictObject(taskFields)
+  .superRefine((task, ctx) => {
+    if (task.kind === 'agent' && task.agent === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agent'],
+        message: 'required for a task of kind agent',
+      });
+    if (task.kind === 'workflow' && task.workflow === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workflow'],
+        message: 'required for a task of kind workflow: { name } or { definition }',
+      });
+  })
+  .transform((task) => ({ ...task, agent: task.agent ?? task.kind }));
 export type TaskDefinition = z.output<typeof taskDefinitionSchema>;
 export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
 

@@ -4,6 +4,7 @@ export const taskStatusSchema = z.enum([
   'pending',
   'running',
   'retrying',
+  'waiting',
   'completed',
   'failed',
   'skipped',
@@ -51,6 +52,25 @@ export const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
+/** One durable wait of a run (a signal, an approval, a sleep, a child workflow). */
+export const waitInfoSchema = z.object({
+  name: z.string(),
+  taskId: z.string(),
+  kind: z.enum(['signal', 'approval', 'input', 'sleep', 'child']),
+  status: z.enum(['waiting', 'answered', 'timed_out', 'cancelled']),
+  /** Epoch ms the wait began. */
+  since: z.number(),
+  prompt: z.string().optional(),
+  /** JSON Schema of the expected answer. */
+  schema: z.record(z.string(), z.unknown()).optional(),
+  /** Epoch ms at which a timeout ends the wait (or a sleep wakes). */
+  deadline: z.number().optional(),
+  /** The child workflow's id, for kind `child`. */
+  childId: z.string().optional(),
+  answer: z.unknown().optional(),
+});
+export type WaitInfo = z.infer<typeof waitInfoSchema>;
+
 export const workflowResultSchema = z.object({
   workflowId: z.string(),
   name: z.string(),
@@ -70,6 +90,8 @@ export const workflowResultSchema = z.object({
       failed: z.array(z.object({ taskId: z.string(), error: serializedErrorSchema })),
     })
     .optional(),
+  /** Every wait of the run, open or resolved, in the order they began. */
+  waits: z.array(waitInfoSchema).optional(),
   /** Why the run did not succeed, when it did not. */
   error: serializedErrorSchema.optional(),
 });

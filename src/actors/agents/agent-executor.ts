@@ -4,8 +4,10 @@ import type { MessageDelivery } from '../../machines/communicator/events.js';
 import type { ExecutorEvent, TaskAssignment, TaskReport } from '../../machines/protocol.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
+import { AttemptWaits } from './attempt-waits.js';
 import type { AgentDefinition, AgentRunContext } from './define-agent.js';
 import { type AgentMessaging, deliverMessages, messageContext } from './message-delivery.js';
+import type { WaitSchemas } from './wait-schemas.js';
 
 export interface AgentExecutorDeps {
   /** The registered agent behind a role. */
@@ -17,6 +19,8 @@ export interface AgentExecutorDeps {
    * delivered requests. @default none: agents cannot message
    */
   messaging?: () => AgentMessaging | undefined;
+  /** The zod schemas of open waits, shared with the engine's `signal`. */
+  waitSchemas: WaitSchemas;
 }
 
 /** What an executor is started with. */
@@ -40,6 +44,8 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
     const sendBack = (report: TaskReport) => send(report);
     /** Running attempts by `workflowId:taskId`; `abort` fails one at once. */
     const inFlight = new Map<string, (error: TroupeError, report: boolean) => void>();
+    /** The durable calls (`waitFor`, `sleep`, `step`, `startChild`) of running attempts, by the same key. */
+    const waiting = new Map<string, { attempt: number; waits: AttemptWaits }>();
 
     const execute = (assignment: TaskAssignment) => {
       const agent = deps.lookup(input.role);
@@ -48,11 +54,29 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       const controller = new AbortController();
       let settled = false;
       let timer: unknown;
+      const waits = new AttemptWaits({
+        assignment,
+        clock: deps.clock,
+        schemas: deps.waitSchemas,
+        toAgent: (report) => {
+          if (!settled) sendBack(report);
+        },
+        toRun: (report) => system.get(assignment.replyTo)?.send(report),
+        onWaiting: (isWaiting) => pauseTimeout(isWaiting),
+      });
+      waiting.set(key, { attempt, waits });
       const settle = (report: TaskReport | undefined) => {
         if (settled) return;
         settled = true;
         if (timer !== undefined) deps.clock.clearTimeout(timer);
         inFlight.delete(key);
+        if (waiting.get(key)?.waits === waits) waiting.delete(key);
+        waits.close(
+          new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
+            workflowId,
+            taskId,
+          }),
+        );
         if (report) sendBack(report);
       };
       const fail = (error: unknown, retryable: boolean) =>
@@ -91,8 +115,13 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         );
         return;
       }
-      if (assignment.timeoutMs !== undefined) {
-        const timeoutMs = assignment.timeoutMs;
+      // The attempt's timeout counts working time: it pauses while the attempt waits.
+      const timeoutMs = assignment.timeoutMs;
+      let remaining = timeoutMs ?? 0;
+      let armedAt = 0;
+      const armTimeout = () => {
+        if (timeoutMs === undefined) return;
+        armedAt = deps.clock.now();
         timer = deps.clock.setTimeout(() => {
           const error = new TroupeError(
             'TASK_TIMEOUT',
@@ -101,8 +130,17 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
           );
           controller.abort(error);
           fail(error, true);
-        }, timeoutMs);
-      }
+        }, remaining);
+      };
+      const pauseTimeout = (isWaiting: boolean) => {
+        if (timeoutMs === undefined || settled) return;
+        if (isWaiting) {
+          deps.clock.clearTimeout(timer);
+          timer = undefined;
+          remaining = Math.max(0, remaining - (deps.clock.now() - armedAt));
+        } else armTimeout();
+      };
+      armTimeout();
 
       let sharedUpdates: Record<string, unknown> | undefined;
       let addedTasks: TaskDefinitionInput[] | undefined;
@@ -135,6 +173,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         addTasks: (tasks) => {
           addedTasks = [...(addedTasks ?? []), ...tasks];
         },
+        waitFor: (name, options) => waits.waitFor(name, options),
+        sleep: (ms) => waits.sleep(ms),
+        sleepUntil: (time) => waits.sleepUntil(time),
+        step: (name, fn) => waits.step(name, fn),
+        startChild: (workflow, childInput) => waits.startChild(workflow, childInput),
       };
       const task = {
         id: taskId,
@@ -189,6 +232,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       }
       if (event.type === 'execute') {
         execute(event.assignment);
+        return;
+      }
+      if (event.type === 'task.signal') {
+        const held = waiting.get(`${event.workflowId}:${event.taskId}`);
+        if (held?.attempt === event.attempt) held.waits.deliver(event.name, event.outcome);
         return;
       }
       const { workflowId, taskId, reason } = event;

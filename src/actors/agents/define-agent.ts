@@ -7,7 +7,12 @@ import type {
   RequestOptions,
 } from '../../schemas/agent-message.js';
 import { formatZodIssues } from '../../schemas/validate.js';
-import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
+import type {
+  TaskDefinitionInput,
+  WorkflowDefinitionInput,
+} from '../../schemas/workflow-definition.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
+import type { WaitForOptions } from './attempt-waits.js';
 
 /**
  * Where an agent's work falls in a delivery, used by the heuristic planner to
@@ -52,6 +57,34 @@ export interface AgentRunContext {
   send(message: OutgoingMessage): Promise<AgentMessage>;
   /** Sends a request and resolves with the response; rejects with `REQUEST_TIMEOUT` naming the recipient. */
   request(message: OutgoingRequest, options?: RequestOptions): Promise<AgentMessage>;
+  /**
+   * Waits durably for an answer delivered by `engine.signal(workflowId, name, payload)`
+   * (or `troupe signal`): the task is `waiting`, its agent slot is free, and
+   * the process may exit. Resolves with the answer (parsed by `schema`);
+   * rejects with `WAIT_TIMEOUT` after `timeoutMs`. Names are unique within a
+   * run. After a restart this call returns the recorded answer at once; code
+   * before it runs again, except `ctx.step` calls (see docs/waits.md).
+   */
+  waitFor<T = unknown>(name: string, options?: WaitForOptions<T>): Promise<T>;
+  /** Sleeps durably: the wake time is stored, so a restart resumes at the right time, not from zero. */
+  sleep(ms: number): Promise<void>;
+  /** Sleeps durably until a time (Date or epoch ms). */
+  sleepUntil(time: Date | number): Promise<void>;
+  /**
+   * Runs `fn` once per attempt: its result (JSON) is journaled, and when the
+   * agent runs again after a restart the recorded result is returned without
+   * calling `fn`. Put side effects that come before a wait in steps.
+   */
+  step<T>(name: string, fn: () => Promise<T> | T): Promise<T>;
+  /**
+   * Runs a workflow (a definition, or the name of one registered with
+   * `engine.registerWorkflow`) as a child of this run, with an id derived
+   * from this task's, and waits durably for its result.
+   */
+  startChild(
+    workflow: WorkflowDefinitionInput | string,
+    input?: Record<string, unknown>,
+  ): Promise<WorkflowResult>;
 }
 
 /** What an agent's `onMessage` hook gets besides the message. */

@@ -24,6 +24,29 @@ export interface AgentMachineContext {
   mailbox: Fifo<TaskAssignment>;
   /** Attempts finished since the agent started (for the inspector and stats). */
   finished: number;
+  /**
+   * Attempts waiting inside their code (`ctx.waitFor`, `ctx.sleep`), as
+   * `workflowId:taskId:attempt`: they gave their slot back, so their end
+   * frees none. Few at a time, hence an array (plain JSON).
+   */
+  suspended: string[];
+}
+
+/** Gives a slot back and starts the next waiting assignment in it. */
+function freeSlot(
+  context: AgentMachineContext,
+  enqueue: { sendTo(to: 'executor', event: ExecutorEvent): void },
+): void {
+  context.running--;
+  const next = fifoTake(context.mailbox);
+  if (next) {
+    context.running++;
+    enqueue.sendTo('executor', { type: 'execute', assignment: next });
+  }
+}
+
+function attemptKey(report: { workflowId: string; taskId: string; attempt: number }): string {
+  return `${report.workflowId}:${report.taskId}:${report.attempt}`;
 }
 
 /**
@@ -52,6 +75,12 @@ export const agentMachine = setup({
   guards: {
     /** The finishing attempt is the last one running and nothing waits. */
     lastRunning: ({ context }) => context.running === 1 && fifoSize(context.mailbox) === 0,
+    /** The report is about an attempt that waits (or waited) and holds no slot. */
+    suspended: ({ context, event }) =>
+      (event.type === 'task.completed' ||
+        event.type === 'task.failed' ||
+        event.type === 'task.waiting') &&
+      context.suspended.includes(attemptKey(event)),
   },
   actions: {
     accept: enqueueActions(({ context, event, enqueue }) => {
@@ -95,8 +124,13 @@ export const agentMachine = setup({
     }),
     /** Passes a report on to the workflow that assigned the task. */
     forward: enqueueActions(({ event, enqueue, system }) => {
-      if (event.type === 'task.assign' || event.type === 'task.abort') return;
-      if (event.type === 'message.deliver') return;
+      if (
+        event.type === 'task.assign' ||
+        event.type === 'task.abort' ||
+        event.type === 'task.signal' ||
+        event.type === 'message.deliver'
+      )
+        return;
       const workflow = system.get(workflowSystemId(event.workflowId));
       if (workflow) enqueue.sendTo(workflow, event);
     }),
@@ -106,17 +140,26 @@ export const agentMachine = setup({
      * without touching the slot accounting.
      */
     deliverMessage: enqueueActions(({ event, enqueue }) => {
-      if (event.type === 'message.deliver') enqueue.sendTo('executor', event);
+      if (event.type === 'message.deliver' || event.type === 'task.signal')
+        enqueue.sendTo('executor', event);
+    }),
+    /** An attempt waits: its slot goes to the next assignment (the attempt resumes without one). */
+    suspend: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.waiting') return;
+      context.suspended.push(attemptKey(event));
+      freeSlot(context, enqueue);
+    }),
+    /** A suspended attempt ended: it holds no slot to free. */
+    unsuspend: enqueueActions(({ context, event }) => {
+      if (event.type !== 'task.completed' && event.type !== 'task.failed') return;
+      const key = attemptKey(event);
+      context.suspended = context.suspended.filter((k) => k !== key);
+      context.finished++;
     }),
     /** Frees the slot of a finished attempt and starts the next waiting one. */
     release: enqueueActions(({ context, enqueue }) => {
-      context.running--;
       context.finished++;
-      const next = fifoTake(context.mailbox);
-      if (next) {
-        context.running++;
-        enqueue.sendTo('executor', { type: 'execute', assignment: next });
-      }
+      freeSlot(context, enqueue);
     }),
   },
 }).createMachine({
@@ -127,6 +170,7 @@ export const agentMachine = setup({
     running: 0,
     mailbox: createFifo(),
     finished: 0,
+    suspended: [],
   }),
   invoke: { id: 'executor', src: 'executor', input: ({ context }) => ({ role: context.role }) },
   on: {
@@ -134,6 +178,11 @@ export const agentMachine = setup({
     'task.abort': { actions: 'abort' },
     'task.progress': { actions: 'forward' },
     'message.deliver': { actions: 'deliverMessage' },
+    'task.signal': { actions: 'deliverMessage' },
+    // A suspended attempt reports in any state (it holds no slot).
+    'task.waiting': { guard: 'suspended', actions: 'forward' },
+    'task.completed': { guard: 'suspended', actions: ['forward', 'unsuspend'] },
+    'task.failed': { guard: 'suspended', actions: ['forward', 'unsuspend'] },
   },
   initial: 'idle',
   // Explicit transitions rather than `always`: eventless transitions are
@@ -144,11 +193,18 @@ export const agentMachine = setup({
     },
     busy: {
       on: {
+        'task.waiting': [
+          { guard: 'suspended', actions: 'forward' },
+          { guard: 'lastRunning', target: 'idle', actions: ['forward', 'suspend'] },
+          { actions: ['forward', 'suspend'] },
+        ],
         'task.completed': [
+          { guard: 'suspended', actions: ['forward', 'unsuspend'] },
           { guard: 'lastRunning', target: 'idle', actions: ['forward', 'release'] },
           { actions: ['forward', 'release'] },
         ],
         'task.failed': [
+          { guard: 'suspended', actions: ['forward', 'unsuspend'] },
           { guard: 'lastRunning', target: 'idle', actions: ['forward', 'release'] },
           { actions: ['forward', 'release'] },
         ],

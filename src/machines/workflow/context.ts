@@ -2,6 +2,7 @@ import type { SerializedError } from '../../errors.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskStatus } from '../../schemas/workflow-result.js';
 import type { Fifo } from '../fifo.js';
+import type { ChildSpec, WaitOutcome, WaitRequest } from '../protocol.js';
 
 /** The run state of one task. Plain JSON: it is part of persisted snapshots. */
 export interface TaskRun {
@@ -19,6 +20,39 @@ export interface TaskRun {
   retryAt?: number;
   progress?: number;
   progressMessage?: string;
+  /** Results of `ctx.step` calls of the current attempt, by step name (returned, not re-run, after a restart). */
+  steps?: Record<string, unknown>;
+  /** Names of the waits the current attempt opened, in order. */
+  waits?: string[];
+}
+
+/**
+ * One durable wait. Plain JSON in the run's context: the deadline is data,
+ * so a restored run arms its timer again from it.
+ */
+export interface WaitState {
+  name: string;
+  taskId: string;
+  /** The attempt that opened it. */
+  attempt: number;
+  kind: WaitRequest['kind'] | 'approval' | 'input';
+  /**
+   * `agent`: an agent's `ctx.waitFor` / `sleep` / `startChild`, answered by
+   * resuming its code; `task`: the task itself waits (kinds `approval`,
+   * `input`, `workflow`, and `notBefore`), answered by settling the task.
+   */
+  owner: 'agent' | 'task';
+  status: 'waiting' | 'answered' | 'timed_out' | 'cancelled';
+  since: number;
+  prompt?: string;
+  /** JSON Schema of the answer. */
+  schema?: Record<string, unknown>;
+  deadline?: number;
+  /** Kind `child`: the child run's id and what it runs. */
+  child?: ChildSpec;
+  outcome?: WaitOutcome;
+  /** An outcome that arrived while the run was paused, applied on resume. */
+  pending?: WaitOutcome;
 }
 
 /**
@@ -60,6 +94,8 @@ export interface WorkflowContext {
   completionOrder: string[];
   /** The saga rollback, once it has started. */
   compensation?: CompensationState;
+  /** Every wait of the run by name (names are unique within a run). */
+  waits?: Record<string, WaitState>;
   /** Set only between a restore and the `workflow.restore` event: the state to return to. */
   restoredState?: string;
 }

@@ -1,5 +1,6 @@
 import type { SerializedError } from '../../errors.js';
-import type { CompensationReport, TaskAssignment, TaskReport } from '../protocol.js';
+import type { ChildSpec, CompensationReport, TaskAssignment, TaskReport } from '../protocol.js';
+import type { WaitState } from './context.js';
 
 /** Events a workflow run accepts from the runtime (besides agents' reports). */
 export type WorkflowControlEvent =
@@ -16,7 +17,11 @@ export type WorkflowControlEvent =
   /** Raised by the run itself when it may have ended (see `checkEnd`). */
   | { type: 'run.check' }
   /** Raised by the run itself when the earliest retry backoff has elapsed. */
-  | { type: 'wake'; now: number };
+  | { type: 'wake'; now: number }
+  /** The answer to a wait (`engine.signal`, or a child run's result), validated by the engine. */
+  | { type: 'wait.signal'; name: string; payload: unknown; at: number }
+  /** Raised by the run itself when a wait's deadline has passed. */
+  | { type: 'wait.deadline'; name: string; now: number };
 
 export type WorkflowEvent = TaskReport | CompensationReport | WorkflowControlEvent;
 
@@ -79,4 +84,36 @@ export type WorkflowEmitted =
       error: SerializedError;
     }
   | { type: 'task.skipped'; workflowId: string; taskId: string; reason: string }
-  | { type: 'tasks.added'; workflowId: string; by: string; taskIds: string[] };
+  | { type: 'tasks.added'; workflowId: string; by: string; taskIds: string[] }
+  /** A task waits: for a person (with the prompt and the answer's JSON Schema), a time or a child run. */
+  | {
+      type: 'task.waiting';
+      workflowId: string;
+      taskId: string;
+      name: string;
+      kind: WaitState['kind'];
+      at: number;
+      prompt?: string;
+      schema?: Record<string, unknown>;
+      deadline?: number;
+      childId?: string;
+    }
+  | {
+      type: 'wait.resolved';
+      workflowId: string;
+      taskId: string;
+      name: string;
+      kind: WaitState['kind'];
+      status: 'answered' | 'timed_out';
+      at: number;
+    }
+  /** The engine starts (or finds again) a child run. */
+  | { type: 'child.start'; workflowId: string; taskId: string; name: string; child: ChildSpec }
+  /** The engine cancels a child run, because its parent is stopping. */
+  | {
+      type: 'child.cancel';
+      workflowId: string;
+      childId: string;
+      reason: string;
+      compensate: boolean;
+    };

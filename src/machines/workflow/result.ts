@@ -1,5 +1,6 @@
 import type { TaskResult, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
 import type { WorkflowContext } from './context.js';
+import { waitInfo } from './waits.js';
 
 /** The public result of a run, built once when it ends. */
 export function buildWorkflowResult(
@@ -24,6 +25,7 @@ export function buildWorkflowResult(
     };
   }
   const finishedAt = context.lastEventAt;
+  const waits = context.waits ? Object.values(context.waits).map(waitInfo) : [];
   return {
     workflowId: context.workflowId,
     name: context.definition.name,
@@ -34,6 +36,7 @@ export function buildWorkflowResult(
     startedAt: context.startedAt,
     finishedAt,
     context: context.shared,
+    ...(waits.length > 0 ? { waits } : {}),
     // What a saga rollback undid and what it could not (the schema's `compensation`).
     ...(context.compensation
       ? {

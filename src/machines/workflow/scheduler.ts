@@ -25,6 +25,7 @@ import { type TaskAssignment, workflowSystemId } from '../protocol.js';
 import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
 import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted } from './events.js';
+import { memoOf, notBeforeTime, openNotBefore } from './waits.js';
 
 export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
   const context: WorkflowContext = {
@@ -107,9 +108,13 @@ function resolveEligible(
   const stack = [taskId];
   while (stack.length > 0) {
     const id = stack.pop()!;
-    const skipReason = whySkip(context, taskDefinition(context, id), guards);
+    const task = taskDefinition(context, id);
+    const skipReason = whySkip(context, task, guards);
     if (skipReason === undefined) {
-      fifoPush(context.ready, id);
+      const notBefore = notBeforeTime(task);
+      if (notBefore !== undefined && notBefore > context.lastEventAt) {
+        emitted.push(...openNotBefore(context, id, context.runs[id]!, notBefore));
+      } else fifoPush(context.ready, id);
       continue;
     }
     const run = context.runs[id]!;
@@ -166,6 +171,7 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
       if (depRun.status === 'completed') dependencies[dep] = depRun.output;
     }
     const timeoutMs = task.timeoutMs ?? context.definition.defaults.timeoutMs;
+    const memo = memoOf(context, run);
     assignments.push({
       workflowId: context.workflowId,
       taskId,
@@ -178,6 +184,7 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       replyTo: workflowSystemId(context.workflowId),
       dispatchedAt: context.lastEventAt,
+      ...(memo ? { memo } : {}),
     });
   }
   return assignments;
@@ -189,7 +196,9 @@ export function currentRun(
   report: { taskId: string; attempt: number },
 ): TaskRun | undefined {
   const run = context.runs[report.taskId];
-  if (run?.status !== 'running' || run.attempts !== report.attempt) return undefined;
+  // A waiting attempt is still the current one: it may end without its wait.
+  if ((run?.status !== 'running' && run?.status !== 'waiting') || run.attempts !== report.attempt)
+    return undefined;
   return run;
 }
 
@@ -278,6 +287,9 @@ export function recordFailure(
     );
     run.status = 'retrying';
     run.retryAt = report.at + delayMs;
+    // A new attempt starts afresh: its steps run and its waits ask again.
+    run.steps = undefined;
+    run.waits = undefined;
     context.retrying.push(task.id);
     return {
       type: 'task.retrying',
@@ -341,14 +353,18 @@ export function releaseDueRetries(context: WorkflowContext, now: number): void {
   context.retrying = waiting;
 }
 
-/** Tasks dispatched and not yet finished, for aborting them. */
+/** Attempts an agent holds (running, or waiting inside its code), for aborting them. */
 export function runningTasks(context: WorkflowContext): { taskId: string; agent: string }[] {
   const running: { taskId: string; agent: string }[] = [];
   for (const task of context.definition.tasks) {
-    if (context.runs[task.id]!.status === 'running')
+    if (heldByAgent(task, context.runs[task.id]!))
       running.push({ taskId: task.id, agent: task.agent });
   }
   return running;
+}
+
+function heldByAgent(task: TaskDefinition, run: TaskRun): boolean {
+  return task.kind === 'agent' && (run.status === 'running' || run.status === 'waiting');
 }
 
 /**
@@ -360,7 +376,8 @@ export function requeueInFlight(context: WorkflowContext): string[] {
   const requeued: string[] = [];
   for (const task of context.definition.tasks) {
     const run = context.runs[task.id]!;
-    if (run.status !== 'running') continue;
+    // An agent waiting inside its code runs again up to its wait (see waits.ts).
+    if (!heldByAgent(task, run)) continue;
     run.status = 'pending';
     run.attempts--;
     context.inFlight--;
@@ -375,7 +392,12 @@ export function requeueInFlight(context: WorkflowContext): string[] {
 export function cancelUnsettled(context: WorkflowContext): void {
   for (const task of context.definition.tasks) {
     const run = context.runs[task.id]!;
-    if (run.status === 'pending' || run.status === 'retrying' || run.status === 'running') {
+    if (
+      run.status === 'pending' ||
+      run.status === 'retrying' ||
+      run.status === 'running' ||
+      run.status === 'waiting'
+    ) {
       run.status = 'cancelled';
       run.retryAt = undefined;
     }

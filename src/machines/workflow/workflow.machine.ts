@@ -11,6 +11,8 @@ import { serializeError, TroupeError } from '../../errors.js';
 import { validateAddedTasks } from '../../schemas/validate.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowStatus } from '../../schemas/workflow-result.js';
+import { fifoPush } from '../fifo.js';
+import type { WaitOutcome } from '../protocol.js';
 import {
   type AgentEvent,
   agentSystemId,
@@ -26,7 +28,7 @@ import {
   recordStepFailed,
   shouldCompensate,
 } from './compensation.js';
-import type { WorkflowContext, WorkflowInput } from './context.js';
+import type { WaitState, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted, WorkflowEvent } from './events.js';
 import { buildWorkflowResult } from './result.js';
 import {
@@ -46,6 +48,17 @@ import {
   taskDefinition,
   totalTasks,
 } from './scheduler.js';
+import {
+  closeWait,
+  deadlineOutcome,
+  notBeforeWaitName,
+  openAgentWait,
+  openTaskWait,
+  openWaits,
+  resolveWait,
+  taskReportFor,
+  waitsOf,
+} from './waits.js';
 
 /** What a workflow run needs from the runtime: registered names, never I/O. */
 export interface WorkflowMachineDeps {
@@ -81,10 +94,113 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     max = Number.POSITIVE_INFINITY,
   ) => {
     for (const assignment of takeDispatchable(context, max)) {
+      const task = taskDefinition(context, assignment.taskId);
+      if (task.kind !== 'agent') {
+        // A person or a child run does the work: the task waits for it.
+        emitAll(enqueue, openTaskWait(context, task, context.runs[task.id]!));
+        continue;
+      }
       enqueue.sendTo(actorBySystemId(agentSystemId(assignment.agent)), {
         type: 'task.assign',
         assignment,
       } satisfies AgentEvent);
+    }
+  };
+
+  /**
+   * Ends a wait and resumes what waited: the agent's code (the outcome goes
+   * to its executor), the task itself (settled by a raised report), or a
+   * task held until its `notBefore` time (queued).
+   */
+  const applyOutcome = (
+    params: Pick<Params, 'context' | 'enqueue'>,
+    wait: WaitState,
+    outcome: WaitOutcome,
+    at: number,
+  ) => {
+    const { context, enqueue } = params;
+    enqueue.cancel(deadlineId(wait.name));
+    enqueue.emit(resolveWait(context, wait, outcome, at));
+    const run = context.runs[wait.taskId]!;
+    if (wait.owner === 'agent') {
+      // A task requeued after a restore gets the outcome with its dispatch (`memo`).
+      if (run.attempts !== wait.attempt || (run.status !== 'waiting' && run.status !== 'running'))
+        return;
+      run.status = 'running';
+      const { taskId, attempt, name } = wait;
+      const agent = taskDefinition(context, taskId).agent;
+      enqueue.sendTo(actorBySystemId(agentSystemId(agent)), {
+        type: 'task.signal',
+        workflowId: context.workflowId,
+        taskId,
+        attempt,
+        name,
+        outcome,
+      } satisfies AgentEvent);
+      return;
+    }
+    if (wait.name === notBeforeWaitName(wait.taskId)) {
+      run.status = 'pending';
+      fifoPush(context.ready, wait.taskId);
+      dispatch(params);
+      return;
+    }
+    run.status = 'running';
+    enqueue.raise(taskReportFor(context, wait, outcome, at));
+  };
+
+  /**
+   * Waits that will get no answer because the run stops: task-owned ones end
+   * their task `cancelled` now, agents waiting in their code are aborted
+   * (unless the caller already aborted every agent), children are cancelled.
+   */
+  const abortWaits = (
+    { context, enqueue }: Pick<Params, 'context' | 'enqueue'>,
+    stop: { reason: string; compensate: boolean; at: number; abortAgents: boolean },
+  ) => {
+    const byAgent = new Map<string, string[]>();
+    for (const wait of openWaits(context)) {
+      closeWait(wait);
+      enqueue.cancel(deadlineId(wait.name));
+      if (wait.child) {
+        enqueue.emit({
+          type: 'child.cancel',
+          workflowId: context.workflowId,
+          childId: wait.child.id,
+          reason: stop.reason,
+          compensate: stop.compensate,
+        });
+      }
+      const run = context.runs[wait.taskId]!;
+      if (wait.owner === 'agent') {
+        const agent = taskDefinition(context, wait.taskId).agent;
+        byAgent.set(agent, [...(byAgent.get(agent) ?? []), wait.taskId]);
+      } else if (wait.name !== notBeforeWaitName(wait.taskId)) {
+        recordCancellation(context, run, {
+          at: stop.at,
+          error: { name: 'CancelledError', message: stop.reason },
+        });
+      }
+    }
+    if (!stop.abortAgents) return;
+    for (const [agent, taskIds] of byAgent) {
+      enqueue.sendTo(actorBySystemId(agentSystemId(agent)), {
+        type: 'task.abort',
+        workflowId: context.workflowId,
+        taskIds,
+        reason: stop.reason,
+        at: stop.at,
+      } satisfies AgentEvent);
+    }
+  };
+
+  /** The waits an attempt left open when it ended will never be answered. */
+  const closeTaskWaits = (context: Context, enqueue: Enqueue, taskId: string) => {
+    for (const name of context.runs[taskId]?.waits ?? []) {
+      const wait = waitsOf(context)[name];
+      if (wait?.status !== 'waiting') continue;
+      closeWait(wait);
+      enqueue.cancel(deadlineId(name));
     }
   };
 
@@ -104,8 +220,22 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     if (context.inFlight === 0 || context.failure) enqueue.raise({ type: 'run.check' });
   };
 
+  /** Emits, and arms the deadline of every wait that opens (deadlines are data; timers are not). */
   const emitAll = (enqueue: Params['enqueue'], emitted: readonly WorkflowEmitted[]) => {
-    for (const event of emitted) enqueue.emit(event);
+    for (const event of emitted) {
+      enqueue.emit(event);
+      if (event.type === 'task.waiting' && event.deadline !== undefined)
+        armDeadline(enqueue, event.name, event.deadline, event.at);
+    }
+  };
+
+  const armDeadline = (enqueue: Enqueue, name: string, deadline: number, now: number) => {
+    const id = deadlineId(name);
+    enqueue.cancel(id);
+    enqueue.raise(
+      { type: 'wait.deadline', name, now: deadline },
+      { id, delay: Math.max(0, deadline - now) },
+    );
   };
 
   /**
@@ -149,6 +279,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         return;
       }
     }
+    closeTaskWaits(context, enqueue, event.taskId);
     emitAll(enqueue, recordCompletion(context, run, event, added, deps.guards, flow.release));
     if (flow.dispatch) dispatch(params);
     checkEnd(context, enqueue);
@@ -159,6 +290,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     if (event.type !== 'task.failed') return;
     const run = currentRun(context, event);
     if (!run) return;
+    closeTaskWaits(context, enqueue, event.taskId);
     const outcome = recordFailure(context, run, event);
     enqueue.emit(outcome);
     if (outcome.type === 'task.retrying')
@@ -209,6 +341,65 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         recordStart(context, run, event.at);
         enqueue.emit(event);
       }),
+      openWait: enqueueActions((params) => {
+        const { context, event, enqueue } = params;
+        if (event.type !== 'task.waiting') return;
+        const run = currentRun(context, event);
+        if (!run) return;
+        const opened = openAgentWait(context, run, event);
+        if (opened.type === 'opened') {
+          emitAll(enqueue, opened.emitted);
+          return;
+        }
+        const outcome: WaitOutcome =
+          opened.type === 'resolved' ? opened.outcome : { ok: false, error: opened.error };
+        const agent = taskDefinition(context, event.taskId).agent;
+        enqueue.sendTo(actorBySystemId(agentSystemId(agent)), {
+          type: 'task.signal',
+          workflowId: context.workflowId,
+          taskId: event.taskId,
+          attempt: event.attempt,
+          name: event.wait.name,
+          outcome,
+        } satisfies AgentEvent);
+      }),
+      recordStep: enqueueActions(({ context, event }) => {
+        if (event.type !== 'task.step') return;
+        const run = currentRun(context, event);
+        if (!run) return;
+        run.steps ??= {};
+        run.steps[event.name] = event.output;
+      }),
+      /** A wait's answer or deadline, applied now (running) or kept for `workflow.resume` (paused). */
+      answer: enqueueActions((params, mode: { apply: boolean }) => {
+        const { context, event } = params;
+        if (event.type !== 'wait.signal' && event.type !== 'wait.deadline') return;
+        const wait = waitsOf(context)[event.name];
+        if (wait?.status !== 'waiting') return;
+        const at = event.type === 'wait.signal' ? event.at : event.now;
+        const outcome: WaitOutcome =
+          event.type === 'wait.signal'
+            ? { ok: true, value: event.payload }
+            : deadlineOutcome(context, wait);
+        if (mode.apply) applyOutcome(params, wait, outcome, at);
+        else wait.pending = outcome;
+      }),
+      applyPending: enqueueActions((params) => {
+        for (const wait of openWaits(params.context)) {
+          if (wait.pending) applyOutcome(params, wait, wait.pending, params.context.lastEventAt);
+        }
+      }),
+      abortWaitsOnFailure: enqueueActions(({ context, enqueue }) =>
+        abortWaits(
+          { context, enqueue },
+          {
+            reason: `the run is failing: task "${context.failure?.taskId}" failed`,
+            compensate: false,
+            at: context.lastEventAt,
+            abortAgents: true,
+          },
+        ),
+      ),
       recordProgress: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'task.progress') return;
         const run = currentRun(context, event);
@@ -275,6 +466,15 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           };
           enqueue.sendTo(actorBySystemId(agentSystemId(agent)), abort);
         }
+        abortWaits(
+          { context, enqueue },
+          {
+            reason: event.reason,
+            compensate: context.compensateOnCancel,
+            at: event.at,
+            abortAgents: false,
+          },
+        );
       }),
       agentMissing: enqueueActions(({ event, enqueue }) => {
         if (event.type !== 'task.assign') return;
@@ -311,6 +511,18 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         if (state === 'failing') dispatch({ context, enqueue }, requeued.length);
         for (const taskId of context.retrying) {
           armRetry(enqueue, taskId, context.runs[taskId]!.retryAt ?? event.at, event.at);
+        }
+        for (const wait of openWaits(context)) {
+          if (wait.deadline !== undefined) armDeadline(enqueue, wait.name, wait.deadline, event.at);
+          // An agent that started a child starts it again when it runs again (requeued above).
+          if (wait.child && wait.owner === 'task')
+            enqueue.emit({
+              type: 'child.start',
+              workflowId: context.workflowId,
+              taskId: wait.taskId,
+              name: wait.name,
+              child: wait.child,
+            });
         }
         const compensation = context.compensation;
         if (compensation?.retryAt !== undefined) {
@@ -381,6 +593,10 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       finish: enqueueActions(({ context, enqueue }, params: { outcome: Outcome }) => {
         context.outcome = params.outcome;
         for (const taskId of context.retrying) enqueue.cancel(wakeId(taskId));
+        for (const wait of openWaits(context)) {
+          enqueue.cancel(deadlineId(wait.name));
+          closeWait(wait);
+        }
         if (params.outcome !== 'completed') cancelUnsettled(context);
         const compensation = context.compensation;
         if (compensation) {
@@ -435,6 +651,8 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       'task.progress': { actions: 'recordProgress' },
       'task.completed': { actions: 'completeWhileDraining' },
       'task.failed': { actions: 'failWithoutDispatch' },
+      'task.waiting': { actions: 'openWait' },
+      'task.step': { actions: 'recordStep' },
       wake: { actions: 'releaseRetries' },
     },
     initial: 'created',
@@ -477,6 +695,8 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           'task.completed': { actions: 'completeAndDispatch' },
           'task.failed': { actions: 'failAndDispatch' },
           wake: { actions: ['releaseRetries', 'dispatch'] },
+          'wait.signal': { actions: { type: 'answer', params: { apply: true } } },
+          'wait.deadline': { actions: { type: 'answer', params: { apply: true } } },
           'workflow.pause': { target: 'paused', actions: 'emitPaused' },
           'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' },
         },
@@ -485,13 +705,19 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         on: {
           'run.check': { guard: 'hasFailure', target: 'failing' },
           'task.completed': { actions: 'completeWhilePaused' },
-          'workflow.resume': { target: 'running', actions: ['emitResumed', 'dispatch'] },
+          'wait.signal': { actions: { type: 'answer', params: { apply: false } } },
+          'wait.deadline': { actions: { type: 'answer', params: { apply: false } } },
+          'workflow.resume': {
+            target: 'running',
+            actions: ['emitResumed', 'applyPending', 'dispatch'],
+          },
           'workflow.cancel': { target: 'cancelling', actions: 'abortRunning' },
         },
       },
       failing: {
-        entry: 'check',
+        entry: ['abortWaitsOnFailure', 'check'],
         on: {
+          'task.waiting': { actions: ['openWait', 'abortWaitsOnFailure'] },
           'run.check': [
             { guard: and(['nothingInFlight', 'compensates']), target: 'compensating' },
             { guard: 'nothingInFlight', target: 'failed' },
@@ -507,6 +733,8 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
             { guard: 'nothingInFlight', target: 'cancelled' },
           ],
           'task.failed': { actions: 'cancelTask' },
+          // The attempt was aborted: whatever it waits for now will not come.
+          'task.waiting': {},
         },
       },
       /** Undoing completed tasks in reverse completion order (see compensation.ts). */
@@ -577,4 +805,9 @@ const COMPENSATION_WAKE = 'wake:compensation';
 
 function wakeId(taskId: string): string {
   return `wake:${taskId}`;
+}
+
+/** Id of the delayed event that ends a wait at its deadline. */
+function deadlineId(waitName: string): string {
+  return `deadline:${waitName}`;
 }

@@ -27,6 +27,12 @@ const JOURNALED: ReadonlySet<WorkflowEvent['type']> = new Set([
   // step already done would run again after a resume.
   'compensate.wake',
   'wake',
+  // Durable waits: an attempt that waits, its steps' results, the answers and
+  // the deadlines that fired (see machines/workflow/waits.ts).
+  'task.waiting',
+  'task.step',
+  'wait.signal',
+  'wait.deadline',
 ]);
 
 export interface DurabilityOptions {

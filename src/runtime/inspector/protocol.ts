@@ -67,6 +67,7 @@ export type TaskStatusName =
   | 'pending'
   | 'running'
   | 'retrying'
+  | 'waiting'
   | 'completed'
   | 'failed'
   | 'skipped'

@@ -1,4 +1,5 @@
 import type { Actor, AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import type { WaitSchemas } from '../../actors/agents/wait-schemas.js';
 import type { CompensationHandler, CompensationRegistry } from '../../actors/saga/compensations.js';
 import { TroupeError } from '../../errors.js';
 import { workflowSystemId } from '../../machines/protocol.js';
@@ -6,19 +7,22 @@ import type { RuntimeMachine } from '../../machines/runtime.machine.js';
 import type { WorkflowContext, WorkflowInput } from '../../machines/workflow/context.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { buildWorkflowResult } from '../../machines/workflow/result.js';
+import { openWaits, waitInfo } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import { type DefinitionRegistry, validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
-import type { WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
-import { workflowKey } from '../../store/keys.js';
+import type { WaitInfo, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
+import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store, StoreOp } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { DurableRuns } from '../durability/durable-runs.js';
 import type { JournalWriter } from '../durability/journal-writer.js';
-import { type CheckpointInfo, checkpointOp } from '../durability/records.js';
+import { type CheckpointInfo, checkpointOp, type JournalEntry } from '../durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
+import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
+import { checkSignal } from '../waits/signal-check.js';
 import type { EngineEvent } from './engine-events.js';
 import { checkRunnable } from './runnable.js';
 
@@ -29,6 +33,17 @@ export interface StartWorkflowOptions {
   context?: Record<string, unknown>;
   /** Completions between checkpoints of this run. @default the runtime's `checkpointInterval` */
   checkpointInterval?: number;
+  /** Set by the engine on a child run: the parent and the wait its result answers. @default none */
+  parent?: ParentLink;
+}
+
+/** A run that waits, and what it asks (`engine.waiting()`, `troupe list --waiting`). */
+export interface WaitingRun {
+  workflowId: string;
+  name: string;
+  /** Whether the run is live in this process (else it resumes with `engine.recover`). */
+  live: boolean;
+  waits: WaitInfo[];
 }
 
 /** A run that has started (or been resumed). */
@@ -59,6 +74,8 @@ export interface WorkflowEngineDeps {
   onError: (error: unknown, context: string) => void;
   /** Journal and checkpoints; absent when the runtime is not durable. */
   durability?: { writer: JournalWriter; runs: DurableRuns };
+  /** The zod schemas of waits open in this process (filled by the agents' executors). */
+  waitSchemas: WaitSchemas;
 }
 
 interface LiveRun {
@@ -95,8 +112,26 @@ export class WorkflowEngine {
   private readonly live = new Map<string, LiveRun>();
   /** Recoveries under way: a second `recover` of the same run joins the first. */
   private readonly recovering = new Map<string, Promise<WorkflowHandle | null>>();
+  private readonly children: ChildRuns;
 
   constructor(private readonly deps: WorkflowEngineDeps) {
+    this.children = new ChildRuns({
+      recover: (id) => this.recover(id),
+      start: (definition, options) => this.start(definition, options),
+      deliver: (parentId, wait, result) => {
+        const parent = this.live.get(parentId);
+        if (parent && !parent.ended)
+          parent.ref.send({
+            type: 'wait.signal',
+            name: wait,
+            payload: result,
+            at: deps.clock.now(),
+          });
+      },
+      cancel: (id, options) => this.cancel(id, options),
+      isLive: (id) => this.live.has(id) && !this.live.get(id)!.ended,
+      onError: deps.onError,
+    });
     this.bus = new EventBus((error, event) => deps.onError(error, `listener of ${event.type}`));
     deps.actor.on('workflow.ended', ({ workflowId, result }) => this.settle(workflowId, result));
     deps.actor.on('workflow.crashed', ({ workflowId, error }) => {
@@ -149,7 +184,10 @@ export class WorkflowEngine {
     definition: WorkflowDefinitionInput,
     options: StartWorkflowOptions = {},
   ): Promise<WorkflowHandle> {
-    const valid = validateDefinition(definition, this.deps.registry());
+    const valid = validateDefinition(definition, {
+      ...this.deps.registry(),
+      workflows: this.children.names(),
+    });
     checkRunnable(valid, this.deps.registry(), this.deps.compensations);
     const workflowId = options.workflowId ?? this.deps.createId();
     workflowKey(workflowId);
@@ -168,6 +206,7 @@ export class WorkflowEngine {
       createdAt: now,
       updatedAt: now,
       ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),
+      ...(options.parent ? { parent: options.parent } : {}),
     };
     await this.deps.store.batch([recordOp(record)]);
     this.deps.durability?.runs.track(workflowId, {
@@ -175,6 +214,79 @@ export class WorkflowEngine {
     });
     const input: WorkflowInput = { workflowId, definition: valid, shared: { ...options.context } };
     return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
+  }
+
+  /**
+   * Makes a definition available by its name to tasks of kind `workflow`
+   * (`workflow: { name }`) and to `ctx.startChild(name)`. A run resumed in
+   * another process needs the same registration first.
+   */
+  registerWorkflow(definition: WorkflowDefinitionInput): void {
+    validateDefinition(definition, this.deps.registry());
+    this.children.register(definition);
+  }
+
+  /**
+   * Answers a wait (`ctx.waitFor`, or a task of kind `approval` / `input`).
+   * The payload is checked first: a wrong one throws and the task keeps
+   * waiting. A live run applies it at once (a paused one on resume); a run
+   * stored but not live here (its process exited) gets it appended to its
+   * journal, applied when the run is resumed (`engine.recover`, `troupe
+   * resume`). Resolves once the answer is durable.
+   *
+   * @throws TroupeError `WORKFLOW_NOT_FOUND`, `WAIT_NOT_FOUND`, `INVALID_SIGNAL`, `INVALID_INPUT`.
+   */
+  async signal(workflowId: string, name: string, payload: unknown): Promise<void> {
+    workflowKey(workflowId);
+    const run = this.live.get(workflowId);
+    if (run && !run.ended) {
+      const { context } = run.ref.getSnapshot() as { context: WorkflowContext };
+      const json = checkSignal(context, name, payload, this.deps.waitSchemas);
+      run.ref.send({ type: 'wait.signal', name, payload: json, at: this.deps.clock.now() });
+      await this.flushed();
+      return;
+    }
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record || record.result) {
+      throw new TroupeError(
+        record ? 'WAIT_NOT_FOUND' : 'WORKFLOW_NOT_FOUND',
+        record
+          ? `Workflow "${workflowId}" has ended (${record.status}); it waits for nothing.`
+          : `No workflow run "${workflowId}" to signal.`,
+        { workflowId, wait: name },
+      );
+    }
+    const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
+    const json = checkSignal(recovered.context, name, payload, this.deps.waitSchemas);
+    const seq = recovered.seq + 1;
+    const entry: JournalEntry = {
+      seq,
+      event: { type: 'wait.signal', name, payload: json, at: this.deps.clock.now() },
+    };
+    await this.deps.store.batch([
+      { type: 'put', collection: 'journal', key: workflowSeqKey(workflowId, seq), value: entry },
+    ]);
+  }
+
+  /** Runs that are not over and have open waits, with what each asks; live ones and stored ones. */
+  async waiting(): Promise<WaitingRun[]> {
+    const runs: WaitingRun[] = [];
+    for await (const [, record] of this.deps.store.range<RunRecord>('workflows')) {
+      if (record.result) continue;
+      const run = this.live.get(record.workflowId);
+      const context = run
+        ? (run.ref.getSnapshot() as { context: WorkflowContext }).context
+        : (await recoverRun(this.deps.store, this.deps.logic, record)).context;
+      const waits = openWaits(context).map(waitInfo);
+      if (waits.length > 0)
+        runs.push({
+          workflowId: record.workflowId,
+          name: record.definition.name,
+          live: !!run,
+          waits,
+        });
+    }
+    return runs;
   }
 
   /** Starts a run and waits for it to end. */
@@ -509,6 +621,9 @@ export class WorkflowEngine {
     result.catch(() => undefined);
     const subscription = ref.on('*', (event: EngineEvent) => {
       this.trackStatus(workflowId, event);
+      if (event.type === 'child.start') this.children.attach(workflowId, event.name, event.child);
+      else if (event.type === 'child.cancel')
+        this.children.cancel(event.childId, event.reason, event.compensate);
       this.bus.emit(event);
     });
     this.live.set(workflowId, { ref, record, subscription, result, resolve, reject });
