@@ -20,7 +20,8 @@ export function checkRunnable(
 ): void {
   const missing: string[] = [];
   for (const task of definition.tasks) {
-    if (!registry.roles.has(task.agent)) missing.push(`agent "${task.agent}" (task "${task.id}")`);
+    if (task.kind === 'agent' && !registry.roles.has(task.agent))
+      missing.push(`agent "${task.agent}" (task "${task.id}")`);
     for (const guard of task.condition ? referencedGuards(task.condition) : []) {
       if (registry.guards && !registry.guards.has(guard))
         missing.push(`guard "${guard}" (task "${task.id}")`);
