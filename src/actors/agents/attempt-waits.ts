@@ -107,6 +107,9 @@ export class AttemptWaits {
       );
     }
     const name = `${this.deps.assignment.taskId}:sleep:${++this.sleeps}`;
+    // A time already past needs no wait (the name is still used up, so later sleeps keep theirs).
+    if (deadline <= this.deps.clock.now() && !this.deps.assignment.memo?.waits?.[name])
+      return Promise.resolve();
     return this.wait({ name, kind: 'sleep', deadline }).then(() => undefined);
   }
 

@@ -25,7 +25,7 @@ import { type TaskAssignment, workflowSystemId } from '../protocol.js';
 import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
 import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted } from './events.js';
-import { memoOf, notBeforeTime, openNotBefore } from './waits.js';
+import { memoOf, notBeforeTime, notBeforeWaitName, openNotBefore } from './waits.js';
 
 export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
   const context: WorkflowContext = {
@@ -357,14 +357,19 @@ export function releaseDueRetries(context: WorkflowContext, now: number): void {
 export function runningTasks(context: WorkflowContext): { taskId: string; agent: string }[] {
   const running: { taskId: string; agent: string }[] = [];
   for (const task of context.definition.tasks) {
-    if (heldByAgent(task, context.runs[task.id]!))
+    if (heldByAgent(context, task, context.runs[task.id]!))
       running.push({ taskId: task.id, agent: task.agent });
   }
   return running;
 }
 
-function heldByAgent(task: TaskDefinition, run: TaskRun): boolean {
-  return task.kind === 'agent' && (run.status === 'running' || run.status === 'waiting');
+/** Whether an agent holds the task's attempt: running, or waiting inside its code (not for its `notBefore` time). */
+function heldByAgent(context: WorkflowContext, task: TaskDefinition, run: TaskRun): boolean {
+  if (task.kind !== 'agent') return false;
+  if (run.status === 'running') return true;
+  return (
+    run.status === 'waiting' && context.waits?.[notBeforeWaitName(task.id)]?.status !== 'waiting'
+  );
 }
 
 /**
@@ -377,7 +382,7 @@ export function requeueInFlight(context: WorkflowContext): string[] {
   for (const task of context.definition.tasks) {
     const run = context.runs[task.id]!;
     // An agent waiting inside its code runs again up to its wait (see waits.ts).
-    if (!heldByAgent(task, run)) continue;
+    if (!heldByAgent(context, task, run)) continue;
     run.status = 'pending';
     run.attempts--;
     context.inFlight--;
