@@ -45,7 +45,11 @@ describe('child workflows', () => {
     const child = result.tasks.build?.output as WorkflowResult;
     expect(child.workflowId).toBe('rel-1.build');
     expect(child.tasks.test?.output).toBe('test:linux');
-    expect(result.waits?.[0]).toMatchObject({ kind: 'child', childId: 'rel-1.build', status: 'answered' });
+    expect(result.waits?.[0]).toMatchObject({
+      kind: 'child',
+      childId: 'rel-1.build',
+      status: 'answered',
+    });
     expect((await rt.engine.getState('rel-1.build'))?.status).toBe('completed');
   });
 

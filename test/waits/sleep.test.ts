@@ -40,7 +40,9 @@ describe('ctx.sleep', () => {
 
     const second = await durableRuntime(dataDir, { clock });
     second.rt.registerAgent(sleeper);
-    const again = new Promise<EngineEvent>((resolve) => second.rt.engine.on('task.waiting', resolve));
+    const again = new Promise<EngineEvent>((resolve) =>
+      second.rt.engine.on('task.waiting', resolve),
+    );
     const resumed = await second.rt.engine.recover('nap-1');
     // The agent runs again up to its sleep, which keeps its first deadline.
     expect(await again).toMatchObject({ kind: 'sleep', deadline: 70_000 });

@@ -295,17 +295,20 @@ export class CommunicatorLink {
 
   #unloadLater(workflowId: string): void {
     if (!this.#loaded.has(workflowId)) return;
-    void this.writer.flushed().then(() => {
-      if (this.#closed) return;
-      // Gathered messages first: one of them may still change this workflow.
-      this.#flushOutbox();
-      // Unwritten changes are read from memory when their batch is written: keep them there.
-      const busy =
-        !this.#loaded.has(workflowId) ||
-        this.#loading.has(workflowId) ||
-        this.writer.hasPending(workflowId);
-      if (!busy) this.#ref.send({ type: 'scope.unload', scope: workflowId });
-    }, () => undefined); // after a failed write the scope stays loaded; the failure is reported
+    void this.writer.flushed().then(
+      () => {
+        if (this.#closed) return;
+        // Gathered messages first: one of them may still change this workflow.
+        this.#flushOutbox();
+        // Unwritten changes are read from memory when their batch is written: keep them there.
+        const busy =
+          !this.#loaded.has(workflowId) ||
+          this.#loading.has(workflowId) ||
+          this.writer.hasPending(workflowId);
+        if (!busy) this.#ref.send({ type: 'scope.unload', scope: workflowId });
+      },
+      () => undefined,
+    ); // after a failed write the scope stays loaded; the failure is reported
   }
 
   #failAll(error: unknown): void {

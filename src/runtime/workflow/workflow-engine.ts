@@ -18,7 +18,7 @@ import type { Store, StoreOp } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { DurableRuns } from '../durability/durable-runs.js';
 import type { JournalWriter } from '../durability/journal-writer.js';
-import { type CheckpointInfo, checkpointOp, type JournalEntry } from '../durability/records.js';
+import { type CheckpointInfo, checkpointOp, journalEntry } from '../durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
 import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
@@ -258,11 +258,14 @@ export class WorkflowEngine {
     }
     const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
     const json = checkSignal(recovered.context, name, payload, this.deps.waitSchemas);
+    // Appended after the last entry recovery replayed: the run applies it when resumed.
     const seq = recovered.seq + 1;
-    const entry: JournalEntry = {
-      seq,
-      event: { type: 'wait.signal', name, payload: json, at: this.deps.clock.now() },
-    };
+    const entry = journalEntry(workflowId, seq, {
+      type: 'wait.signal',
+      name,
+      payload: json,
+      at: this.deps.clock.now(),
+    });
     await this.deps.store.batch([
       { type: 'put', collection: 'journal', key: workflowSeqKey(workflowId, seq), value: entry },
     ]);
