@@ -172,10 +172,10 @@ describe('child workflows', () => {
 
     const second = await durableRuntime(dataDir);
     second.rt.registerAgent(worker());
-    const [parent] = await Promise.all([second.rt.engine.recover('r2')]);
+    const parent = await second.rt.engine.recover('r2');
     const result = await parent!.result;
     expect(result.status).toBe('completed');
-    expect((result.tasks.build?.output as WorkflowResult).tasks.test?.output).toBe('test');
+    expect((result.tasks.build!.output as WorkflowResult).tasks.test?.output).toBe('test');
     expect(runs).toBe(2);
   });
 });
