@@ -19,7 +19,8 @@ import { packageVersion } from './version.js';
 
 /** Parses argv and runs a command; returns the exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const json = argv.includes('--json');
+  // Until parsed; then the parsed switch (a command may give `--json` another meaning, see signal).
+  let json = argv.includes('--json');
   let command: Command | undefined;
   try {
     if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help')) {
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.out.write(commandUsage(command));
       return EXIT.ok;
     }
+    json = input.values.json === true;
     return await command.run(input, {
       io,
       json,

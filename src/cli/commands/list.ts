@@ -1,6 +1,6 @@
 /** `troupe list`: the runs stored in the data folder, newest first. */
 import type { RunRecord } from '../../schemas/run-record.js';
-import type { Command } from '../command.js';
+import { booleanOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, table } from '../format.js';
 import { shownStatus, withStore } from '../store-access.js';
@@ -10,11 +10,20 @@ export const list: Command = {
   summary: 'list stored runs',
   args: '',
   positionals: { min: 0, max: 0 },
-  options: {},
+  options: {
+    waiting: {
+      type: 'boolean',
+      description: 'only runs that wait: each wait, what it asks and its deadline',
+    },
+  },
   description:
     'The runs stored in the data folder, newest first: id, workflow, status (a run neither ended\nnor paused is interrupted: `troupe resume <id>` continues it), tasks, time and start.',
-  examples: ['troupe list', 'troupe list --json'],
-  async run(_input, ctx) {
+  examples: ['troupe list', 'troupe list --json', 'troupe list --waiting'],
+  async run({ values }, ctx) {
+    if (booleanOption(values, 'waiting')) {
+      const { listWaiting } = await import('../answer-wait.js');
+      return listWaiting(ctx);
+    }
     const records = await withStore(
       ctx.dataDir,
       async (store) => {

@@ -119,6 +119,8 @@ export interface CheckpointInfo {
   takenAt: number;
   reason: CheckpointReason;
   completedTasks: number;
+  /** Names of the waits open at this checkpoint (time travel shows what the run waited for). */
+  waiting: string[];
 }
 
 /**

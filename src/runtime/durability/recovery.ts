@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { initialTransition, transition } from 'xstate';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
+import { openWaits } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
@@ -102,7 +103,15 @@ export async function listCheckpoints(store: Store, workflowId: string): Promise
     const context = parseContext(c, workflowId, seq);
     let completedTasks = 0;
     for (const run of Object.values(context.runs)) if (run.status === 'completed') completedTasks++;
-    return { seq: c.seq, state: c.value, takenAt: c.takenAt, reason: c.reason, completedTasks };
+    const waiting = context.waits ? openWaits(context).map((w) => w.name) : [];
+    return {
+      seq: c.seq,
+      state: c.value,
+      takenAt: c.takenAt,
+      reason: c.reason,
+      completedTasks,
+      waiting,
+    };
   });
 }
 
