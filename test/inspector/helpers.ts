@@ -191,3 +191,42 @@ export async function until(test: () => boolean, what: string, ms = 10_000): Pro
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** What a page shows of one task, as far as truth goes. */
+export interface ShownTask {
+  status: string;
+  attempts: number;
+  compensation?: string;
+}
+
+/**
+ * Folds the run frames a client received (`run.detail`, `run.tasks`,
+ * `stored.run`) the way the page's model does: the latest whole run, then
+ * each change applied in order.
+ */
+export function shownTasks(frames: readonly ServerFrame[], workflowId: string) {
+  const tasks = new Map<string, ShownTask>();
+  const set = (t: {
+    id: string;
+    status: string;
+    attempts: number;
+    compensation?: { status: string };
+  }) =>
+    tasks.set(t.id, {
+      status: t.status,
+      attempts: t.attempts,
+      ...(t.compensation ? { compensation: t.compensation.status } : {}),
+    });
+  for (const frame of frames) {
+    if (
+      (frame.type === 'run.detail' || frame.type === 'stored.run') &&
+      frame.run.workflowId === workflowId
+    ) {
+      tasks.clear();
+      for (const task of frame.run.tasks) set(task);
+    }
+    if (frame.type === 'run.tasks' && frame.workflowId === workflowId)
+      for (const task of frame.tasks) set(task);
+  }
+  return Object.fromEntries(tasks);
+}
