@@ -157,10 +157,8 @@ export function dagGraph(
     const meta = node.group ? groupMeta(node, tasks) : taskMeta(tasks.get(node.id));
     const metaEl = g.querySelector('text.task-meta');
     if (metaEl) metaEl.textContent = meta;
-    const label = node.group
-      ? `Group ${node.label}, ${node.members.length} tasks: ${meta}. Press Enter to expand.`
-      : `Task ${node.id}: ${meta}`;
-    g.setAttribute('aria-label', label);
+    // No aria-label: the name comes from the <title> (which starts with the
+    // visible text), so what is read is what is shown.
     const title = g.querySelector('title');
     if (title)
       title.textContent = node.group

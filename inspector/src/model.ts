@@ -184,8 +184,9 @@ export class Model {
       this.endedRuns.push(actor);
       if (this.endedRuns.length > 50) this.endedRuns.shift();
       if (this.run?.detail.workflowId === actor.run.workflowId && this.run.source === 'live') {
+        // The same run, now over: redraw the header, keep the DAG, its zoom and the drawer.
         this.run.detail = { ...this.run.detail, state: actor.run.state, live: false };
-        this.emit('run');
+        this.emit('status');
       }
     }
   }

@@ -61,7 +61,6 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
           class: `row${model.selectedTask === task.id ? ' selected' : ''}`,
           'data-task-row': task.id,
           'data-status': status,
-          'aria-label': `Task ${task.id}, ${statusText(status)}, agent ${task.agent}, ${task.attempts} attempts`,
           onclick: () => select(task.id),
         },
         h('span', { class: 'c-id' }, task.id),

@@ -4,6 +4,7 @@
  * test wait for an explicit condition instead of sleeping.
  */
 import { get } from 'node:http';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
 import type { ServerFrame, ServerMessage } from '../../src/runtime/inspector/protocol.js';
@@ -229,4 +230,18 @@ export function shownTasks(frames: readonly ServerFrame[], workflowId: string) {
       for (const task of frame.tasks) set(task);
   }
   return Object.fromEntries(tasks);
+}
+
+/**
+ * For a test file: clients it connects and the runtime it makes are closed
+ * after each test. `connect` records a client; `runtime` holds the runtime.
+ */
+export function useInspectorCleanup() {
+  const state: { rt: Runtime | undefined; clients: TestClient[] } = { rt: undefined, clients: [] };
+  afterEach(async () => {
+    for (const client of state.clients.splice(0)) client.close();
+    await state.rt?.close();
+    state.rt = undefined;
+  });
+  return state;
 }

@@ -5,20 +5,15 @@
  * without an event (never started in a failed, cancelled or compensated
  * run; a retry whose backoff ends while the run is paused).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createRuntime, defineAgent, type Runtime, type WorkflowResult } from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
-import { deferred, shownTasks, TestClient, wsUrl } from './helpers.js';
+import { deferred, shownTasks, TestClient, useInspectorCleanup, wsUrl } from './helpers.js';
 
 useScratch();
+const cleanup = useInspectorCleanup();
 let rt: Runtime | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await rt?.close();
-  rt = undefined;
-});
 
 const gate = deferred();
 
@@ -56,12 +51,13 @@ async function runtime(clock?: SimulatedClock): Promise<Runtime> {
       }),
     ],
   });
+  cleanup.rt = rt;
   return rt;
 }
 
 async function connect(): Promise<TestClient> {
   const client = await TestClient.connect(wsUrl(rt!.inspector!.url));
-  clients.push(client);
+  cleanup.clients.push(client);
   await client.frame('system');
   return client;
 }

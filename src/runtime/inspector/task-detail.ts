@@ -89,7 +89,14 @@ function attemptsOf(
   log: readonly LoggedAttempt[] | undefined,
 ): AttemptView[] {
   if (task.attempts === 0) return [];
-  const attempts: AttemptView[] = (log ?? []).map((a) => ({ ...a, agent }));
+  // A backoff that has been waited out is no longer a retry in waiting: that attempt failed.
+  const attempts: AttemptView[] = (log ?? []).map((a) => ({
+    ...a,
+    agent,
+    ...(a.outcome === 'retrying' && a.attempt < task.attempts
+      ? { outcome: 'failed' as const }
+      : {}),
+  }));
   const first = attempts[0];
   if (first?.attempt === 1 && first.startedAt === undefined && task.startedAt !== undefined) {
     first.startedAt = task.startedAt;
