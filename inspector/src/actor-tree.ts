@@ -17,7 +17,7 @@ export function actorTree(model: Model, actions: ActorTreeActions): HTMLElement 
   const ended = h('ul', { class: 'tree ended' });
   const root = h(
     'section',
-    { class: 'panel actors' },
+    { class: 'panel actors', 'aria-label': 'Actors' },
     h('h2', {}, 'Actors'),
     list,
     h('h3', {}, 'Runs ended in this session'),

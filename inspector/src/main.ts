@@ -1,6 +1,7 @@
 /**
  * The troupe inspector page: connects to the runtime's bridge and lays out
- * the panels. Live runs open by themselves until the user picks something.
+ * the panels. The newest run opens by itself (live, else the newest stored
+ * one) until the user picks something.
  */
 import './inspector.css';
 import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/protocol.js';
@@ -18,6 +19,8 @@ const model = new Model();
 const connection = new Connection(model, () => connection.send({ type: 'stored.list' }));
 /** The user chose what to look at; stop following new runs. */
 let pinned = false;
+/** A run has been asked for (live or stored): the newest stored run need not open. */
+let asked = false;
 
 const selectActor = (actor: ActorInfo) => {
   model.selectedActor = actor.sessionId;
@@ -51,8 +54,17 @@ const drawStatus = perFrame(() => {
           `${s.events} inspected · ${s.eventsSkipped} skipped · ${s.malformedFrames + s.oversizedFrames} bad frames`,
         )
       : null,
-    model.lastError ? h('span', { class: 'error' }, model.lastError) : null,
-    h('a', { href: '/stately', target: '_blank', rel: 'noopener' }, 'Stately view'),
+    model.lastError ? h('span', { class: 'error', role: 'alert' }, model.lastError) : null,
+    h(
+      'a',
+      {
+        href: '/stately',
+        target: '_blank',
+        rel: 'noopener',
+        title: 'Opens stately.ai in a frame: needs the internet',
+      },
+      'Stately view (online)',
+    ),
   );
 });
 model.on('status', drawStatus);
@@ -69,47 +81,88 @@ model.on('actors', () => {
     if (actor.run && actor.run.workflowId !== current?.detail.workflowId) newest = actor;
   }
   if (!newest?.run) return;
+  asked = true;
   connection.send({ type: 'run.watch', workflowId: newest.run.workflowId });
   if (!model.selectedActor || !model.actors.has(model.selectedActor)) selectActor(newest);
 });
 
+// A page opened after the run ended shows the newest stored run.
+model.on('stored', () => {
+  if (pinned || asked || model.run || !model.storedRuns?.[0]) return;
+  const newest = model.storedRuns[0];
+  if (model.runActor(newest.workflowId)) return;
+  asked = true;
+  connection.send({ type: 'stored.get', workflowId: newest.workflowId });
+});
+
+// A fork started from a checkpoint: open the new run.
+model.on('forked', () => {
+  if (!model.forked) return;
+  pinned = true;
+  connection.send({ type: 'run.watch', workflowId: model.forked });
+});
+
 const app = document.getElementById('app') ?? document.body;
+const layout = h('main', { class: 'layout', id: 'main' });
+const toggleSide = h(
+  'button',
+  {
+    type: 'button',
+    class: 'side-toggle',
+    'aria-controls': 'side',
+    'aria-expanded': 'true',
+    onclick: () => {
+      const collapsed = layout.classList.toggle('side-collapsed');
+      toggleSide.setAttribute('aria-expanded', String(!collapsed));
+    },
+  },
+  'Actors & runs',
+);
 fill(
   app,
-  h('header', { class: 'top' }, h('h1', {}, 'troupe inspector'), status),
-  h(
-    'main',
-    { class: 'layout' },
-    h(
-      'div',
-      { class: 'col left' },
-      actorTree(model, { select: selectActor, openRun }),
-      storedRuns(model, {
-        refresh: () => connection.send({ type: 'stored.list' }),
-        open: (workflowId) => openRun(workflowId, false),
-      }),
-    ),
-    h(
-      'div',
-      { class: 'col center' },
-      runPanel(model, {
-        control: (action: ControlAction, workflowId: string) =>
-          connection.send({ type: 'control', action, workflowId }),
-        openCheckpoint: (workflowId, seq) => {
-          pinned = true;
-          connection.send({ type: 'checkpoint.get', workflowId, seq });
-        },
-      }),
-    ),
-    h(
-      'div',
-      { class: 'col right' },
-      statechartView(model, (logicId) => connection.send({ type: 'definition.get', logicId })),
-      queuePanel(model),
-      sharedPanel(model),
-    ),
-  ),
+  h('a', { class: 'skip', href: '#main' }, 'Skip to the run'),
+  h('header', { class: 'top' }, h('h1', {}, 'troupe inspector'), toggleSide, status),
+  layout,
   timeline(model),
+);
+fill(
+  layout,
+  h(
+    'aside',
+    { class: 'col left', id: 'side', 'aria-label': 'Actors and runs' },
+    actorTree(model, { select: selectActor, openRun }),
+    storedRuns(model, {
+      refresh: () => connection.send({ type: 'stored.list' }),
+      open: (workflowId) => openRun(workflowId, false),
+    }),
+  ),
+  h(
+    'div',
+    { class: 'col center' },
+    runPanel(model, {
+      control: (action: ControlAction, workflowId: string) =>
+        connection.send({ type: 'control', action, workflowId }),
+      openCheckpoint: (workflowId, seq) => {
+        pinned = true;
+        connection.send({ type: 'checkpoint.get', workflowId, seq });
+      },
+      fork: (workflowId, seq) => connection.send({ type: 'fork', workflowId, seq }),
+      requestTask: (workflowId, taskId, seq) =>
+        connection.send({
+          type: 'task.get',
+          workflowId,
+          taskId,
+          ...(seq === undefined ? {} : { seq }),
+        }),
+    }),
+  ),
+  h(
+    'aside',
+    { class: 'col right', 'aria-label': 'Statechart, queue and shared context' },
+    statechartView(model, (logicId) => connection.send({ type: 'definition.get', logicId })),
+    queuePanel(model),
+    sharedPanel(model),
+  ),
 );
 drawStatus();
 connection.start();

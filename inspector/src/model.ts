@@ -5,6 +5,7 @@
  */
 import type {
   ActorInfo,
+  CheckpointSummary,
   InspectorStats,
   QueueView,
   RunDetail,
@@ -12,6 +13,7 @@ import type {
   StatechartNode,
   StoredRunSummary,
   TaskDelta,
+  TaskDetailView,
   TaskView,
   TimelineEvent,
 } from '../../src/runtime/inspector/protocol.js';
@@ -27,7 +29,9 @@ export type Topic =
   | 'stored'
   | 'definitions'
   | 'status'
-  | 'selection';
+  | 'selection'
+  | 'task'
+  | 'forked';
 
 export type RunSource = 'live' | 'stored' | 'checkpoint';
 
@@ -37,7 +41,7 @@ export interface RunState {
   tasks: Map<string, TaskView>;
   /** Ids of tasks changed since views last looked (cleared by the run view). */
   changed: Set<string>;
-  checkpoints: number[];
+  checkpoints: CheckpointSummary[];
   checkpointSeq?: number;
   raw?: unknown;
 }
@@ -58,6 +62,10 @@ export class Model {
   storedRuns: StoredRunSummary[] | undefined;
   selectedActor: string | undefined;
   selectedTask: string | undefined;
+  /** Details of the selected task, as last sent (`task.detail`). */
+  taskDetail: TaskDetailView | undefined;
+  /** The run the last fork started, for the page to open. */
+  forked: string | undefined;
   lastError: string | undefined;
   private readonly listeners = new Map<Topic, Set<() => void>>();
 
@@ -106,7 +114,16 @@ export class Model {
         this.showRun(frame.run, frame.run.live ? 'live' : 'stored', []);
         return;
       case 'run.tasks':
-        this.applyTasks(frame.workflowId, frame.tasks);
+        this.applyTasks(frame.workflowId, frame.state, frame.error, frame.tasks);
+        return;
+      case 'task.detail':
+        if (frame.task.id !== this.selectedTask) return;
+        this.taskDetail = frame.task;
+        this.emit('task');
+        return;
+      case 'forked':
+        this.forked = frame.workflowId;
+        this.emit('forked');
         return;
       case 'definition':
         this.definitions.set(frame.logicId, frame.root);
@@ -167,8 +184,9 @@ export class Model {
       this.endedRuns.push(actor);
       if (this.endedRuns.length > 50) this.endedRuns.shift();
       if (this.run?.detail.workflowId === actor.run.workflowId && this.run.source === 'live') {
+        // The same run, now over: redraw the header, keep the DAG, its zoom and the drawer.
         this.run.detail = { ...this.run.detail, state: actor.run.state, live: false };
-        this.emit('run');
+        this.emit('status');
       }
     }
   }
@@ -189,16 +207,25 @@ export class Model {
     if (added > 0) this.emit('events');
   }
 
-  private showRun(detail: RunDetail, source: RunSource, checkpoints: number[]): void {
+  private showRun(detail: RunDetail, source: RunSource, checkpoints: CheckpointSummary[]): void {
     const tasks = new Map<string, TaskView>();
     for (const task of detail.tasks) tasks.set(task.id, task);
     this.run = { detail, source, tasks, changed: new Set(tasks.keys()), checkpoints };
     this.emit('run');
   }
 
-  private applyTasks(workflowId: string, deltas: TaskDelta[]): void {
+  private applyTasks(
+    workflowId: string,
+    state: string,
+    error: string | undefined,
+    deltas: TaskDelta[],
+  ): void {
     const run = this.run;
     if (!run || run.detail.workflowId !== workflowId || run.source !== 'live') return;
+    if (run.detail.state !== state || run.detail.error !== error) {
+      run.detail = { ...run.detail, state, ...(error ? { error } : {}) };
+      this.emit('status');
+    }
     for (const delta of deltas) {
       const task = run.tasks.get(delta.id);
       if (!task) continue;

@@ -1,76 +1,102 @@
 /**
- * One workflow run: header with its state and per-status counts, the DAG,
- * a virtualised task table, the selected task's details and, for stored
- * runs, their checkpoints. Controls appear only when the server says this
- * page may use them, and only for a live run.
+ * One workflow run: header with its state and per-status counts (symbol and
+ * word, never colour alone), the DAG taking the height left, a virtualised
+ * task table, and for stored runs their checkpoints (time, reason, state)
+ * with Open and, with the token, Fork. Task details open in the drawer.
+ * Controls appear only when the server says this page may use them.
  */
-import type {
-  ControlAction,
-  TaskStatusName,
-  TaskView,
-} from '../../src/runtime/inspector/protocol.js';
-import { createDagView, type DagView, STATUS_COLOURS } from './dag-view.js';
+import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
+import { createDagView, type DagView } from './dag-view.js';
 import { fill, formatDuration, formatTime, h, perFrame } from './dom.js';
+import { jsonView } from './json-view.js';
 import type { Model } from './model.js';
+import { LEGEND_ORDER, type ShownStatus, shownStatus, statusText } from './status.js';
+import { taskDrawer } from './task-drawer.js';
 import { VirtualList } from './virtual-list.js';
 
 export interface RunPanelActions {
   control: (action: ControlAction, workflowId: string) => void;
   openCheckpoint: (workflowId: string, seq: number) => void;
+  fork: (workflowId: string, seq: number) => void;
+  requestTask: (workflowId: string, taskId: string, seq: number | undefined) => void;
 }
-
-const STATUSES = Object.keys(STATUS_COLOURS) as TaskStatusName[];
 
 export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
   const header = h('div', { class: 'run-header' });
   const dagHost = h('div', { class: 'dag-host' });
-  const detail = h('div', { class: 'task-detail', 'data-testid': 'task-detail' });
   const extra = h('div', { class: 'run-extra' });
+  const tableCount = h('span', { class: 'muted' });
   let order: string[] = [];
   let dag: DagView | undefined;
   let shownRun: unknown;
 
+  const drawer = taskDrawer(model, {
+    request: (taskId) => {
+      const run = model.run;
+      if (run)
+        actions.requestTask(
+          run.detail.workflowId,
+          taskId,
+          run.source === 'checkpoint' ? run.checkpointSeq : undefined,
+        );
+    },
+    openTask: (taskId) => select(taskId),
+  });
   const select = (taskId: string) => {
-    model.selectedTask = taskId;
-    drawDetail();
+    drawer.open(taskId);
+    dag?.reveal(taskId);
     table.scrollToIndex(order.indexOf(taskId));
   };
   const table = new VirtualList({
-    rowHeight: 24,
+    rowHeight: 28,
     className: 'task-table',
     render: (i) => {
       const task = model.run?.tasks.get(order[i] ?? '');
       if (!task) return h('div', { class: 'row' });
+      const status = shownStatus(task);
       return h(
-        'div',
+        'button',
         {
+          type: 'button',
           class: `row${model.selectedTask === task.id ? ' selected' : ''}`,
           'data-task-row': task.id,
-          'data-status': task.status,
+          'data-status': status,
           onclick: () => select(task.id),
         },
         h('span', { class: 'c-id' }, task.id),
         h('span', { class: 'c-agent' }, task.agent),
-        h('span', { class: `c-status status-${task.status}` }, task.status),
+        h('span', { class: `c-status status-${status}` }, statusText(status)),
         h('span', { class: 'c-attempts' }, String(task.attempts)),
         h('span', { class: 'c-time' }, formatDuration(task.startedAt, task.finishedAt)),
-        h('span', { class: 'c-output' }, task.error ?? task.output ?? task.progressMessage ?? ''),
+        h(
+          'span',
+          { class: 'c-output' },
+          task.status === 'completed'
+            ? (task.output ?? '')
+            : (task.error ?? task.progressMessage ?? task.output ?? ''),
+        ),
       );
     },
   });
-  const root = h(
-    'section',
-    { class: 'panel run', 'data-testid': 'run-panel' },
-    header,
-    dagHost,
+  const tasksPanel = h(
+    'div',
+    { class: 'tasks-panel', role: 'region', 'aria-label': 'Tasks' },
+    h('h3', { class: 'tasks-title' }, 'Tasks', tableCount),
     h(
       'div',
-      { class: 'table-head' },
+      { class: 'table-head', 'aria-hidden': 'true' },
       ...['task', 'agent', 'status', 'attempts', 'time', 'output'].map((t) => h('span', {}, t)),
     ),
     table.element,
-    detail,
+  );
+  const root = h(
+    'section',
+    { class: 'panel run', 'data-testid': 'run-panel', 'aria-label': 'Run' },
+    header,
+    dagHost,
+    tasksPanel,
     extra,
+    drawer.element,
   );
 
   const drawHeader = () => {
@@ -82,21 +108,24 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
         h(
           'p',
           { class: 'muted' },
-          'No run selected. Live runs open by themselves; stored runs are listed on the left.',
+          'No run yet. A run opens here as soon as one starts or is stored; stored runs are listed under Runs.',
         ),
       );
       return;
     }
     const live = run.source === 'live' ? model.runActor(run.detail.workflowId) : undefined;
     const state = live?.run?.state ?? run.detail.state;
-    const counts = new Map<TaskStatusName, number>();
-    for (const task of run.tasks.values())
-      counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
+    const counts = new Map<ShownStatus, number>();
+    for (const task of run.tasks.values()) {
+      const s = shownStatus(task);
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
     const canControl = model.controls && live !== undefined;
     const button = (action: ControlAction, label: string, enabled: boolean) =>
       h(
         'button',
         {
+          type: 'button',
           class: `control ${action}`,
           'data-action': action,
           disabled: !enabled,
@@ -127,22 +156,36 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       ),
       h(
         'p',
-        { class: 'muted' },
+        { class: 'muted run-meta' },
         run.detail.workflowId,
         run.detail.startedAt ? ` · started ${formatTime(run.detail.startedAt)}` : '',
+        run.detail.finishedAt ? ` · ended ${formatTime(run.detail.finishedAt)}` : '',
       ),
-      run.detail.error ? h('p', { class: 'error' }, run.detail.error) : null,
+      run.detail.error
+        ? h('p', { class: 'error run-error', role: 'alert' }, run.detail.error)
+        : null,
       h(
         'div',
-        { class: 'counts' },
-        ...STATUSES.filter((s) => counts.get(s)).map((s) =>
-          h('span', { class: `count status-${s}`, 'data-count': s }, `${s} ${counts.get(s)}`),
-        ),
+        { class: 'counts', 'aria-label': 'Tasks per status' },
+        ...LEGEND_ORDER.concat(['compensating'])
+          .filter((s) => counts.get(s))
+          .map((s) =>
+            h(
+              'span',
+              { class: `count status-${s}`, 'data-count': s },
+              `${statusText(s)} ${counts.get(s)}`,
+            ),
+          ),
       ),
       canControl
         ? h(
             'div',
-            { class: 'controls', 'data-testid': 'controls' },
+            {
+              class: 'controls',
+              'data-testid': 'controls',
+              role: 'group',
+              'aria-label': 'Run controls',
+            },
             button('pause', 'Pause', state === 'running'),
             button('resume', 'Resume', state === 'paused'),
             button(
@@ -155,42 +198,93 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     );
   };
 
-  const drawDetail = () => {
-    const task = model.selectedTask ? model.run?.tasks.get(model.selectedTask) : undefined;
-    if (!task) {
-      fill(detail, h('p', { class: 'muted' }, 'Select a task for its details.'));
-      return;
-    }
-    fill(detail, ...taskDetail(task));
-  };
-
   const drawExtra = () => {
     const run = model.run;
     if (!run || run.source === 'live') {
       fill(extra);
       return;
     }
+    const workflowId = run.detail.workflowId;
     fill(
       extra,
-      h('h3', {}, 'Checkpoints'),
-      run.checkpoints.length === 0
-        ? h('p', { class: 'muted' }, 'No checkpoints stored for this run.')
-        : h(
-            'div',
-            { class: 'checkpoints' },
-            ...run.checkpoints.map((seq) =>
+      h(
+        'details',
+        { class: 'checkpoints-panel', open: true },
+        h(
+          'summary',
+          {},
+          h('span', { class: 'summary-title' }, 'Checkpoints'),
+          h('span', { class: 'muted' }, String(run.checkpoints.length)),
+        ),
+        run.checkpoints.length === 0
+          ? h('p', { class: 'muted' }, 'No checkpoints stored for this run.')
+          : h(
+              'table',
+              { class: 'checkpoints', 'data-testid': 'checkpoints' },
               h(
-                'button',
-                {
-                  class: 'checkpoint',
-                  'data-seq': seq,
-                  onclick: () => actions.openCheckpoint(run.detail.workflowId, seq),
-                },
-                `#${seq}`,
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...['#', 'taken', 'reason', 'state', 'completed', ''].map((t) =>
+                    h('th', { scope: 'col' }, t),
+                  ),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                ...run.checkpoints.map((c) =>
+                  h(
+                    'tr',
+                    { 'data-seq': c.seq, class: run.checkpointSeq === c.seq ? 'selected' : '' },
+                    h('td', {}, String(c.seq)),
+                    h('td', {}, formatTime(c.takenAt)),
+                    h('td', {}, c.reason),
+                    h('td', {}, c.state),
+                    h('td', {}, String(c.completedTasks)),
+                    h(
+                      'td',
+                      { class: 'actions' },
+                      h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'checkpoint',
+                          'data-seq': c.seq,
+                          'aria-label': `Open checkpoint ${c.seq}`,
+                          onclick: () => actions.openCheckpoint(workflowId, c.seq),
+                        },
+                        'Open',
+                      ),
+                      model.controls
+                        ? h(
+                            'button',
+                            {
+                              type: 'button',
+                              class: 'fork',
+                              'data-fork': c.seq,
+                              'aria-label': `Fork a new run from checkpoint ${c.seq}`,
+                              onclick: () => actions.fork(workflowId, c.seq),
+                            },
+                            'Fork',
+                          )
+                        : null,
+                    ),
+                  ),
+                ),
               ),
             ),
+      ),
+      run.raw === undefined
+        ? null
+        : h(
+            'details',
+            { class: 'raw', open: true },
+            h('summary', {}, `Checkpoint ${run.checkpointSeq ?? ''} content`),
+            h('div', { class: 'json' }, jsonView(run.raw as never, 2)),
           ),
-      run.raw === undefined ? null : h('pre', { class: 'json' }, JSON.stringify(run.raw, null, 2)),
     );
   };
 
@@ -202,14 +296,16 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       dag = run ? createDagView(run, select) : undefined;
       fill(dagHost, dag?.element);
       run?.changed.clear();
-      model.selectedTask = undefined;
+      drawer.close();
       drawExtra();
     } else if (run && dag) {
       dag.update(run, run.changed);
+      drawer.changed(run.changed);
       run.changed.clear();
     }
     drawHeader();
-    drawDetail();
+    if (model.selectedTask) drawer.draw();
+    tableCount.textContent = ` ${order.length}`;
     table.update(order.length);
   });
   model.on('run', () => {
@@ -219,42 +315,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
   model.on('run.tasks', redrawRun);
   model.on('actors', redrawRun);
   model.on('status', redrawRun);
+  model.on('task', () => drawer.draw());
   redrawRun();
   return root;
-}
-
-function taskDetail(task: TaskView): (HTMLElement | null)[] {
-  const row = (label: string, value: string | undefined) =>
-    value
-      ? h(
-          'div',
-          { class: 'kv' },
-          h('span', { class: 'k' }, label),
-          h('span', { class: 'v' }, value),
-        )
-      : null;
-  return [
-    h('h3', {}, task.id),
-    ...[
-      row('agent', task.agent),
-      row('status', task.status),
-      row('attempts', String(task.attempts)),
-      row('depends on', task.dependsOn.join(', ') || '—'),
-      row('started', formatTime(task.startedAt)),
-      row('finished', formatTime(task.finishedAt)),
-      row('duration', formatDuration(task.startedAt, task.finishedAt)),
-      row(
-        'progress',
-        task.progress === undefined
-          ? undefined
-          : `${Math.round(task.progress * 100)}% ${task.progressMessage ?? ''}`,
-      ),
-      row('skipped', task.skipReason),
-      row('description', task.description),
-    ],
-    task.output === undefined
-      ? null
-      : h('pre', { class: 'output', 'data-testid': 'task-output' }, task.output),
-    task.error === undefined ? null : h('pre', { class: 'error' }, task.error),
-  ];
 }

@@ -59,7 +59,12 @@ export function queuePanel(model: Model): HTMLElement {
   });
   model.on('queue', draw);
   draw();
-  return h('section', { class: 'panel queue' }, h('h2', {}, 'Task queue'), body);
+  return h(
+    'section',
+    { class: 'panel queue', 'aria-label': 'Task queue' },
+    h('h2', {}, 'Task queue'),
+    body,
+  );
 }
 
 export function sharedPanel(model: Model): HTMLElement {
@@ -104,7 +109,12 @@ export function sharedPanel(model: Model): HTMLElement {
   model.on('actors', draw);
   model.on('run', draw);
   draw();
-  return h('section', { class: 'panel shared' }, h('h2', {}, 'Shared context'), body);
+  return h(
+    'section',
+    { class: 'panel shared', 'aria-label': 'Shared context' },
+    h('h2', {}, 'Shared context'),
+    body,
+  );
 }
 
 function field(value: JsonPreview | undefined, key: string): JsonPreview | undefined {

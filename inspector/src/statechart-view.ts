@@ -1,15 +1,19 @@
 /**
  * The statechart of the selected actor, laid out by elkjs (layered, nested
  * states as nested boxes) and drawn as SVG. A layout is computed once per
- * machine; a state change only moves the `active` marks. The panel shows
- * the chart fitted to its width; "Enlarge" opens it at full size.
+ * machine; a state change only moves the `active` marks. The chart pans
+ * and zooms (d3-zoom) and is fitted no smaller than labels stay readable;
+ * "Enlarge" opens it over the page with the same controls. Eventless
+ * (`always`) transitions are drawn dashed. The chart of an actor that has
+ * ended (a finished run) stays, marked as ended.
  */
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { ActorInfo, StatechartNode } from '../../src/runtime/inspector/protocol.js';
-import { activePaths } from '../../src/runtime/inspector/statechart.js';
+import { ALWAYS_EVENT, activePaths } from '../../src/runtime/inspector/statechart.js';
 import { fill, h, perFrame, svg } from './dom.js';
 import { elk } from './layout.js';
 import type { Model } from './model.js';
+import { panZoom } from './zoom.js';
 
 /** Layouts by definition object: a reconnect brings new definitions, and new layouts with them. */
 const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
@@ -17,12 +21,22 @@ const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
 export function statechartView(model: Model, request: (logicId: number) => void): HTMLElement {
   const title = h('h2', {}, 'Statechart');
   const body = h('div', { class: 'chart', 'data-testid': 'statechart' }, placeholder());
-  const overlay = h('div', { class: 'overlay', hidden: true });
-  const enlarge = h('button', { class: 'enlarge', hidden: true, onclick: () => open() }, 'Enlarge');
+  const overlay = h('div', {
+    class: 'overlay',
+    hidden: true,
+    role: 'dialog',
+    'aria-label': 'Statechart, enlarged',
+  });
+  const enlarge = h(
+    'button',
+    { type: 'button', class: 'enlarge', hidden: true, onclick: () => open() },
+    'Enlarge',
+  );
+  const zoomSlot = h('div', { class: 'zoom-slot' });
   const root = h(
     'section',
-    { class: 'panel statechart' },
-    h('div', { class: 'panel-head' }, title, enlarge),
+    { class: 'panel statechart', 'aria-label': 'Statechart' },
+    h('div', { class: 'panel-head' }, title, zoomSlot, enlarge),
     body,
     overlay,
   );
@@ -34,17 +48,28 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     if (!shown) return;
     const big = shown.cloneNode(true) as SVGSVGElement;
     big.classList.add('full');
-    fill(
-      overlay,
-      h('button', { class: 'close', onclick: () => overlay.setAttribute('hidden', '') }, 'Close'),
-      big,
+    const close = h(
+      'button',
+      { type: 'button', class: 'close', onclick: () => overlay.setAttribute('hidden', '') },
+      'Close',
     );
+    const bigZoom = attachZoom(big);
+    fill(overlay, h('div', { class: 'overlay-head' }, bigZoom.toolbar, close), big);
     overlay.removeAttribute('hidden');
+    overlay.onkeydown = (event) => {
+      if (event.key === 'Escape') overlay.setAttribute('hidden', '');
+    };
+    requestAnimationFrame(() => bigZoom.fit());
+    close.focus();
   };
 
   const draw = perFrame(() => {
-    const actor = model.selectedActor ? model.actors.get(model.selectedActor) : undefined;
-    fill(title, 'Statechart', actor ? ` — ${actor.name}` : '');
+    const selected = model.selectedActor;
+    const live = selected ? model.actors.get(selected) : undefined;
+    // A run that ended keeps its chart: its last record is among the ended runs.
+    const actor =
+      live ?? (selected ? model.endedRuns.find((a) => a.sessionId === selected) : undefined);
+    fill(title, 'Statechart', actor ? ` — ${actor.name}` : '', actor && !live ? ' (ended)' : '');
     const logicId = actor?.logicId;
     const definition = logicId === undefined ? undefined : model.definitions.get(logicId);
     enlarge.toggleAttribute('hidden', !definition);
@@ -80,6 +105,9 @@ export function statechartView(model: Model, request: (logicId: number) => void)
         if (shownLogic !== logicId) return;
         shown = chart.cloneNode(true) as SVGSVGElement;
         fill(body, shown);
+        const zoom = attachZoom(shown);
+        fill(zoomSlot, zoom.toolbar);
+        requestAnimationFrame(() => zoom.fit());
         draw();
       },
       (error: unknown) => fill(body, h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
@@ -97,6 +125,17 @@ export function statechartView(model: Model, request: (logicId: number) => void)
   });
   return root;
 }
+
+/** Pan and zoom over a drawn chart, fitted no smaller than readable. */
+function attachZoom(chart: SVGSVGElement) {
+  const layer = chart.querySelector<SVGGElement>('g.viewport')!;
+  const width = Number(chart.dataset.width);
+  const height = Number(chart.dataset.height);
+  return panZoom(chart, layer, () => ({ width, height }), undefined, MIN_FIT_SCALE);
+}
+
+/** Labels are 12 px: below this scale they would be too small to read. */
+const MIN_FIT_SCALE = 0.75;
 
 function placeholder(actor?: ActorInfo): HTMLElement {
   return h(
@@ -125,19 +164,20 @@ async function render(definition: StatechartNode): Promise<SVGSVGElement> {
   const toElk = (node: StatechartNode): ElkNode => {
     // One edge per source and target, labelled with its events: a machine
     // often has several guarded transitions between the same two states.
-    const grouped = new Map<string, { events: string[]; lines: string[] }>();
+    const grouped = new Map<string, { events: string[]; lines: string[]; always: boolean }>();
     for (const t of node.transitions) {
       for (const target of t.targets) {
         if (target === node.path) continue;
-        const group = grouped.get(target) ?? { events: [], lines: [] };
+        const group = grouped.get(target) ?? { events: [], lines: [], always: false };
+        if (t.event === ALWAYS_EVENT) group.always = true;
         if (!group.events.includes(t.event)) group.events.push(t.event);
         group.lines.push(t.guard ? `${t.event} [${t.guard}]` : t.event);
         grouped.set(target, group);
       }
     }
-    for (const [target, { events, lines }] of grouped) {
+    for (const [target, { events, lines, always }] of grouped) {
       const text = events.join(', ');
-      const id = `e:${node.path}->${target}`;
+      const id = `e:${node.path}->${target}${always && events.length === 1 ? ':always' : ''}`;
       details.set(id, lines.join('\n'));
       edges.push({
         id,
@@ -228,7 +268,7 @@ function drawChart(
       const points = [section.startPoint, ...(section.bendPoints ?? []), section.endPoint];
       parts.push(
         svg('path', {
-          class: 'transition',
+          class: edge.id.endsWith(':always') ? 'transition always' : 'transition',
           d: points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' '),
           'marker-end': 'url(#sc-arrow)',
         }),
@@ -247,7 +287,13 @@ function drawChart(
   }
   return svg(
     'svg',
-    { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart-svg' },
+    {
+      class: 'chart-svg',
+      'data-width': width,
+      'data-height': height,
+      role: 'img',
+      'aria-label': `Statechart of ${definition.key}: drag to pan, scroll to zoom`,
+    },
     svg(
       'defs',
       {},
@@ -265,7 +311,7 @@ function drawChart(
         svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
       ),
     ),
-    ...layers,
+    svg('g', { class: 'viewport' }, ...layers),
   );
 }
 

@@ -42,7 +42,7 @@ export function storedRuns(
   draw();
   return h(
     'section',
-    { class: 'panel stored-runs' },
+    { class: 'panel stored-runs', 'aria-label': 'Stored runs' },
     h(
       'div',
       { class: 'panel-head' },

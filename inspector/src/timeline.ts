@@ -17,12 +17,17 @@ export function timeline(model: Model): HTMLElement {
 
   const actorSelect = h(
     'select',
-    { 'data-testid': 'timeline-actor', onchange: () => refilter() },
+    {
+      'data-testid': 'timeline-actor',
+      'aria-label': 'Filter events by actor',
+      onchange: () => refilter(),
+    },
     h('option', { value: '' }, 'all actors'),
   );
   const typeInput = h('input', {
     type: 'search',
     placeholder: 'event type contains…',
+    'aria-label': 'Filter events by type',
     'data-testid': 'timeline-type',
     oninput: () => refilter(),
   });
@@ -35,7 +40,12 @@ export function timeline(model: Model): HTMLElement {
       if (!event) return h('div', { class: 'row' });
       return h(
         'div',
-        { class: 'row', 'data-event-type': event.type },
+        {
+          class: 'row',
+          'data-event-type': event.type,
+          tabindex: 0,
+          'aria-label': `Event ${event.seq}: ${event.type} from ${event.source ?? 'outside'} to ${event.target}, ${event.preview}`,
+        },
         h('span', { class: 'c-seq' }, String(event.seq)),
         h('span', { class: 'c-time' }, formatTime(event.at)),
         h('span', { class: 'c-route' }, `${event.source ?? '(outside)'} → ${event.target}`),
@@ -89,7 +99,7 @@ export function timeline(model: Model): HTMLElement {
   model.on('events', draw);
   return h(
     'section',
-    { class: 'panel timeline', 'data-testid': 'timeline' },
+    { class: 'panel timeline', 'data-testid': 'timeline', 'aria-label': 'Events' },
     h('div', { class: 'timeline-head' }, h('h2', {}, 'Events'), actorSelect, typeInput, info),
     list.element,
   );

@@ -51,13 +51,23 @@ export class VirtualList {
     const height = this.element.clientHeight || 400;
     const first = Math.max(0, Math.floor(this.element.scrollTop / rowHeight) - 5);
     const last = Math.min(this.count, first + Math.ceil(height / rowHeight) + 10);
+    // Rows are rebuilt on each draw: keep keyboard focus on the same row.
+    const active = document.activeElement;
+    const focused =
+      active instanceof HTMLElement && this.rows.contains(active)
+        ? Number(active.dataset.index)
+        : -1;
     const out: HTMLElement[] = [];
+    let refocus: HTMLElement | undefined;
     for (let i = first; i < last; i++) {
       const row = this.options.render(i);
       row.style.top = `${i * rowHeight}px`;
       row.style.height = `${rowHeight}px`;
+      row.dataset.index = String(i);
+      if (i === focused) refocus = row;
       out.push(row);
     }
     this.rows.replaceChildren(...out);
+    refocus?.focus({ preventScroll: true });
   }
 }

@@ -271,7 +271,11 @@ describe('inspector bridge', () => {
       expect(stored.run).toMatchObject({ live: false, state: 'completed' });
       expect(stored.run.tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
       expect(stored.checkpoints.length).toBeGreaterThan(0);
-      const seq = stored.checkpoints[0]!;
+      const seq = stored.checkpoints[0]!.seq;
+      expect(stored.checkpoints[0]).toMatchObject({
+        reason: expect.any(String),
+        takenAt: expect.any(Number),
+      });
       client.send({ id: 3, type: 'checkpoint.get', workflowId: 'stored-run', seq });
       const checkpoint = await client.frame('checkpoint');
       expect(checkpoint.run).toMatchObject({ workflowId: 'stored-run', live: false });

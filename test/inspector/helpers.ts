@@ -4,6 +4,7 @@
  * test wait for an explicit condition instead of sleeping.
  */
 import { get } from 'node:http';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
 import type { ServerFrame, ServerMessage } from '../../src/runtime/inspector/protocol.js';
@@ -190,4 +191,57 @@ export async function until(test: () => boolean, what: string, ms = 10_000): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** What a page shows of one task, as far as truth goes. */
+export interface ShownTask {
+  status: string;
+  attempts: number;
+  compensation?: string;
+}
+
+/**
+ * Folds the run frames a client received (`run.detail`, `run.tasks`,
+ * `stored.run`) the way the page's model does: the latest whole run, then
+ * each change applied in order.
+ */
+export function shownTasks(frames: readonly ServerFrame[], workflowId: string) {
+  const tasks = new Map<string, ShownTask>();
+  const set = (t: {
+    id: string;
+    status: string;
+    attempts: number;
+    compensation?: { status: string };
+  }) =>
+    tasks.set(t.id, {
+      status: t.status,
+      attempts: t.attempts,
+      ...(t.compensation ? { compensation: t.compensation.status } : {}),
+    });
+  for (const frame of frames) {
+    if (
+      (frame.type === 'run.detail' || frame.type === 'stored.run') &&
+      frame.run.workflowId === workflowId
+    ) {
+      tasks.clear();
+      for (const task of frame.run.tasks) set(task);
+    }
+    if (frame.type === 'run.tasks' && frame.workflowId === workflowId)
+      for (const task of frame.tasks) set(task);
+  }
+  return Object.fromEntries(tasks);
+}
+
+/**
+ * For a test file: clients it connects and the runtime it makes are closed
+ * after each test. `connect` records a client; `runtime` holds the runtime.
+ */
+export function useInspectorCleanup() {
+  const state: { rt: Runtime | undefined; clients: TestClient[] } = { rt: undefined, clients: [] };
+  afterEach(async () => {
+    for (const client of state.clients.splice(0)) client.close();
+    await state.rt?.close();
+    state.rt = undefined;
+  });
+  return state;
 }

@@ -5,51 +5,25 @@
  * in the page.
  */
 
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
+import { openInspector, useChromium } from './browser.js';
 import { heldRuntime } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A real browser on a busy 2-core machine: generous, since every wait is on a condition anyway. */
-const BROWSER_TEST_MS = 45_000;
+const BROWSER_TEST_MS = 120_000;
 const OUT = path.resolve('test-output');
 const XSS_NAME = '<img src=x onerror="window.__xss=1">Report <i>run</i>';
 const XSS_TEXT = '<script>window.__xss=2</script><b>bold</b>';
 
-let browser: Browser | undefined;
+const browser = useChromium(OUT);
 let context: BrowserContext | undefined;
 let rt: Runtime | undefined;
-const problems: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it on CI).`);
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    // Playwright starts Chromium with a new, empty profile (--user-data-dir) each launch.
-  });
-  await mkdir(OUT, { recursive: true });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+let problems: string[] = [];
 
 afterEach(async () => {
   await context?.close();
@@ -59,16 +33,10 @@ afterEach(async () => {
 });
 
 async function open(url: string): Promise<Page> {
-  problems.length = 0;
-  context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(url);
-  await page.waitForSelector('[data-connection="open"]');
-  return page;
+  const opened = await openInspector(browser(), url);
+  context = opened.context;
+  problems = opened.problems;
+  return opened.page;
 }
 
 describe('inspector page', () => {
@@ -119,15 +87,20 @@ describe('inspector page', () => {
       // Text from tasks is shown as text: no markup, no script ran.
       expect(await page.textContent('[data-testid="run-name"]')).toBe(XSS_NAME);
       await page.click('[data-task-row="fetch"]');
+      await page.waitForSelector('[data-testid="task-drawer"] [data-testid="idempotency-key"]');
       const output = await page.textContent('[data-testid="task-output"]');
-      expect(output).toContain(XSS_TEXT);
-      expect(await page.textContent('[data-testid="task-detail"]')).toContain(XSS_TEXT);
+      expect(output).toContain('done');
+      const drawer = await page.textContent('[data-testid="task-drawer"]');
+      expect(drawer).toContain(XSS_TEXT);
+      expect(drawer).toContain('page-run:fetch');
       expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
       expect(
         await page
-          .locator('img[src="x"], [data-testid="task-detail"] b, [data-testid="run-panel"] i')
+          .locator('img[src="x"], [data-testid="task-drawer"] b, [data-testid="run-panel"] i')
           .count(),
       ).toBe(0);
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('[data-testid="task-drawer"]', { state: 'hidden' });
 
       // The timeline filters by event type.
       await page.fill('[data-testid="timeline-type"]', 'task.assign');
@@ -138,11 +111,7 @@ describe('inspector page', () => {
       expect(types.length).toBeGreaterThan(0);
       expect(new Set(types)).toEqual(new Set(['task.assign']));
 
-      const shot = path.join(OUT, 'inspector.png');
-      await page.screenshot({ path: shot });
-      if (process.env.TROUPE_UPDATE_DOCS_SCREENSHOT === '1') {
-        await copyFile(shot, path.resolve('docs/inspector.png'));
-      }
+      await page.screenshot({ path: path.join(OUT, 'inspector.png') });
 
       // Resume and finish; the stored run then opens read-only.
       await page.click('[data-testid="controls"] button[data-action="resume"]');
@@ -188,7 +157,8 @@ describe('inspector page', () => {
         },
         { workflowId: 'big-run' },
       );
-      await page.waitForSelector('[data-testid="dag-grid"]');
+      // The 10,000-way fan-out is one group node of the graph.
+      await page.waitForSelector('[data-testid="dag"] g.task.group[data-group="t0..t9999"]');
       held.release('gate');
       expect((await handle.result).status).toBe('completed');
       await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
@@ -240,7 +210,7 @@ describe('inspector page', () => {
         await page.click('.checkpoints button.checkpoint');
         await page.waitForSelector('[data-testid="run-panel"] .badge.readonly:text("checkpoint")');
         await page.waitForSelector('[data-testid="dag"] g.task[data-task-id="a"]');
-        expect(await page.textContent('[data-testid="run-panel"] pre.json')).toContain('kept-run');
+        expect(await page.textContent('[data-testid="run-panel"] .json')).toContain('kept-run');
         expect(problems).toEqual([]);
       } finally {
         await context?.close();

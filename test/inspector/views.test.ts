@@ -197,7 +197,14 @@ describe('queue and communicator panels', () => {
       runtime: {
         actor: root,
         store: new MemoryStore(),
-        engine: { on: () => () => undefined, pause() {}, resume() {}, cancel() {} },
+        engine: {
+          on: () => () => undefined,
+          pause() {},
+          resume() {},
+          cancel() {},
+          history: async () => [],
+          fork: async () => ({ workflowId: 'never' }),
+        },
       },
     });
     const client = await TestClient.connect(wsUrl(server.url));

@@ -74,6 +74,8 @@ export type WorkflowEmitted =
       taskId: string;
       attempt: number;
       error: SerializedError;
+      /** When the attempt failed. */
+      at: number;
       retryAt: number;
     }
   | {
@@ -82,6 +84,7 @@ export type WorkflowEmitted =
       taskId: string;
       attempt: number;
       error: SerializedError;
+      at: number;
     }
   | { type: 'task.skipped'; workflowId: string; taskId: string; reason: string }
   | { type: 'tasks.added'; workflowId: string; by: string; taskIds: string[] }

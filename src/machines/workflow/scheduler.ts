@@ -297,6 +297,7 @@ export function recordFailure(
       taskId: task.id,
       attempt: run.attempts,
       error: report.error,
+      at: report.at,
       retryAt: run.retryAt,
     };
   }
@@ -310,6 +311,7 @@ export function recordFailure(
     taskId: task.id,
     attempt: run.attempts,
     error: report.error,
+    at: report.at,
   };
 }
 

@@ -25,6 +25,8 @@ export interface BridgeOptions {
   now: () => number;
   /** Called (often) when something changed while clients are connected. */
   onChange: () => void;
+  /** Called with an actor's session id each time it has processed an event; must be O(1). */
+  onSnapshot: (sessionId: string) => void;
 }
 
 /** A timeline event with what the Stately format needs besides. */
@@ -135,6 +137,7 @@ export class InspectorBridge {
       case '@xstate.snapshot': {
         const entry = this.entryOf(event.actorRef as AnyActorRef);
         if ((event.snapshot as { status?: string }).status !== 'active') entry.ended = true;
+        this.options.onSnapshot(event.actorRef.sessionId);
         this.touch(entry);
         return;
       }

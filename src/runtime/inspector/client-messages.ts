@@ -27,6 +27,14 @@ const clientMessageSchema = z.discriminatedUnion('type', [
     action: z.enum(['pause', 'resume', 'cancel']),
     workflowId,
   }),
+  z.strictObject({
+    id,
+    type: z.literal('task.get'),
+    workflowId,
+    taskId: z.string().min(1).max(500),
+    seq: z.number().int().nonnegative().optional(),
+  }),
+  z.strictObject({ id, type: z.literal('fork'), workflowId, seq: z.number().int().nonnegative() }),
 ]);
 
 export type ParsedClientMessage =

@@ -8,12 +8,14 @@
 import type { WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
 import type { Store } from '../../store/store.js';
+import type { CheckpointInfo } from '../durability/records.js';
 import type { EngineEvent as WorkflowEmitted } from '../workflow/engine-events.js';
+import { AttemptLog } from './attempt-log.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
-import { answer } from './requests.js';
+import { answer, storedRuns } from './requests.js';
 import { RunWatch } from './run-watch.js';
 import {
   parseStatelyFrame,
@@ -33,6 +35,8 @@ export interface InspectedRuntime {
     pause(workflowId: string): void;
     resume(workflowId: string): void;
     cancel(workflowId: string, reason?: string): void;
+    history(workflowId: string): Promise<CheckpointInfo[]>;
+    fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
   };
 }
 
@@ -54,10 +58,30 @@ interface Client {
 
 const LATE_JOIN_EVENTS = 1_000;
 const STATS_EVERY_MS = 1_000;
+/**
+ * Stored runs are listed again this long after a run starts, pauses, ends or
+ * is checkpointed. A run's end record is written after its last event, so the
+ * list is read once more a second later, when that write has long landed.
+ */
+const STORED_REFRESH_MS = [250, 1_500];
+const STORED_TRIGGERS = new Set<string>([
+  'workflow.started',
+  'workflow.paused',
+  'workflow.resumed',
+  'workflow.completed',
+  'workflow.failed',
+  'workflow.cancelled',
+  'compensation.completed',
+  'compensation.failed',
+  'checkpoint.saved',
+]);
 
 export class InspectorHub {
   readonly bridge: InspectorBridge;
   private readonly runs: RunWatch;
+  private readonly attempts = new AttemptLog();
+  private readonly storedTimers = new Set<ReturnType<typeof setTimeout>>();
+  private storedDue = false;
   private readonly clients = new Set<Client>();
   private readonly stately = new Set<WebSocket>();
   /** Actors the Stately clients have been told about. */
@@ -82,10 +106,14 @@ export class InspectorHub {
       maxEventsPerBatch: options.maxEventsPerBatch,
       now: Date.now,
       onChange: schedule,
+      onSnapshot: (sessionId) => this.runs.moved(sessionId),
     });
-    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id), onChange: schedule });
+    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id) });
     this.bridge.attach(runtime.actor);
-    this.stopEngine = runtime.engine.on('*', this.runs.listener);
+    this.stopEngine = runtime.engine.on('*', (event) => {
+      this.attempts.listener(event);
+      if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
+    });
   }
 
   stats(): InspectorStats {
@@ -170,12 +198,40 @@ export class InspectorHub {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const timer of this.storedTimers) clearTimeout(timer);
+    this.storedTimers.clear();
     this.stopEngine();
     this.bridge.detach();
     for (const client of this.clients) client.ws.terminate();
     for (const ws of this.stately) ws.terminate();
     this.clients.clear();
     this.stately.clear();
+  }
+
+  /** Pushes the stored runs to the pages a little later (coalesced); nothing without pages. */
+  private refreshStoredSoon(): void {
+    if (this.clients.size === 0 || this.storedDue) return;
+    this.storedDue = true;
+    for (const delay of STORED_REFRESH_MS) {
+      const timer = setTimeout(() => {
+        this.storedTimers.delete(timer);
+        this.storedDue = this.storedTimers.size > 0;
+        this.pushStoredRuns();
+      }, delay);
+      timer.unref?.();
+      this.storedTimers.add(timer);
+    }
+  }
+
+  private pushStoredRuns(): void {
+    if (this.clients.size === 0) return;
+    storedRuns(this.runtime.store).then(
+      (runs) => {
+        for (const client of this.clients) this.send(client, [{ type: 'stored.runs', runs }]);
+      },
+      // The store closing under us: the page keeps its last list.
+      () => undefined,
+    );
   }
 
   private schedule(): void {
@@ -220,13 +276,16 @@ export class InspectorHub {
     const sharedJson = shared.map((frame) => JSON.stringify(frame));
     const runJson = new Map<string, string[]>();
     for (const change of changes) {
-      runJson.set(change.workflowId, [
-        JSON.stringify(
-          change.detail
-            ? { type: 'run.detail', run: change.detail }
-            : { type: 'run.tasks', workflowId: change.workflowId, tasks: change.tasks },
-        ),
-      ]);
+      const frame: ServerFrame = change.detail
+        ? { type: 'run.detail', run: change.detail }
+        : {
+            type: 'run.tasks',
+            workflowId: change.workflowId,
+            state: change.state,
+            ...(change.error ? { error: change.error } : {}),
+            tasks: change.tasks,
+          };
+      runJson.set(change.workflowId, [JSON.stringify(frame)]);
     }
     for (const client of this.clients) {
       const own = client.watching.workflowId ? runJson.get(client.watching.workflowId) : undefined;
@@ -278,7 +337,11 @@ export class InspectorHub {
     answer(parsed.message, {
       bridge: this.bridge,
       runs: this.runs,
+      attempts: this.attempts,
       store: this.runtime.store,
+      history: (workflowId) => this.runtime.engine.history(workflowId),
+      fork: async (workflowId, seq) =>
+        (await this.runtime.engine.fork(workflowId, { checkpoint: seq })).workflowId,
       control: (action, workflowId) => this.control(action, workflowId),
       mayControl: client.mayControl,
       watching: client.watching,

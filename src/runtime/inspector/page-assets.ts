@@ -5,6 +5,7 @@
  * esbuild's API, in memory, once per process. So `npm start` and the tests
  * need no separate build step.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -18,6 +19,8 @@ export interface PageAssets {
   css: string;
   /** elkjs's layout engine, run by the page in a Web Worker. */
   elkWorker: string;
+  /** Strong ETags by path, from a hash of each file's content. */
+  etags: Record<string, string>;
 }
 
 /** The `inspector/` folder of the package: the same relative place from `src/` and from `dist/`. */
@@ -30,14 +33,32 @@ let cached: Promise<PageAssets> | undefined;
 
 /** The page, prebuilt if the build is current, else bundled now (once per process). */
 export function loadPageAssets(): Promise<PageAssets> {
-  cached ??= load().catch((error: unknown) => {
-    cached = undefined;
-    throw error;
-  });
+  cached ??= load()
+    .then(withEtags)
+    .catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
   return cached;
 }
 
-async function load(): Promise<PageAssets> {
+function withEtags(files: Omit<PageAssets, 'etags'>): PageAssets {
+  const tag = (text: string) =>
+    `"${createHash('sha256').update(text).digest('base64url').slice(0, 22)}"`;
+  const html = tag(files.html);
+  return {
+    ...files,
+    etags: {
+      '/': html,
+      '/index.html': html,
+      '/inspector.js': tag(files.js),
+      '/inspector.css': tag(files.css),
+      '/elk-worker.js': tag(files.elkWorker),
+    },
+  };
+}
+
+async function load(): Promise<Omit<PageAssets, 'etags'>> {
   const html = await readFile(path.join(INSPECTOR_DIR, 'index.html'), 'utf8');
   const built = path.join(DIST_DIR, 'inspector.js');
   if (existsSync(built) && !(existsSync(SRC_DIR) && (await newestSource()) > mtime(built))) {

@@ -86,6 +86,57 @@ export interface TaskDelta {
   output?: string;
   error?: string;
   skipReason?: string;
+  /** Present once a saga rollback has planned to undo this task. */
+  compensation?: CompensationView;
+}
+
+/** Where a completed task stands in a saga rollback. */
+export interface CompensationView {
+  status: 'pending' | 'running' | 'retrying' | 'completed' | 'failed';
+  /** Attempts of this step so far (while it runs). */
+  attempts?: number;
+  error?: string;
+}
+
+/** One attempt of a task, as far as the inspector saw it. */
+export interface AttemptView {
+  attempt: number;
+  agent: string;
+  outcome: 'running' | 'retrying' | 'failed' | 'completed' | 'cancelled';
+  startedAt?: number;
+  endedAt?: number;
+  error?: string;
+  /** When a `retrying` attempt's backoff ends. */
+  retryAt?: number;
+}
+
+/** Everything about one task, asked for by the page's task drawer (`task.get`). */
+export interface TaskDetailView extends TaskDelta {
+  workflowId: string;
+  agent: string;
+  description: string;
+  dependsOn: string[];
+  /** Tasks that depend on this one. */
+  dependents: string[];
+  input: JsonPreview;
+  /** A deeper preview of the output than the run's task list carries. */
+  outputJson?: JsonPreview;
+  /** Every attempt known: those of this process's runs, else the last one. */
+  attemptLog: AttemptView[];
+  /** The key the agent's handler gets for idempotent side effects. */
+  idempotencyKey: string;
+  /** Epoch ms at which a `retrying` task becomes ready again. */
+  retryAt?: number;
+}
+
+/** One stored checkpoint of a run. */
+export interface CheckpointSummary {
+  seq: number;
+  /** The run's state at the checkpoint: running, paused, completed, ... */
+  state: string;
+  takenAt: number;
+  reason: string;
+  completedTasks: number;
 }
 
 /** One task with its place in the DAG. */
@@ -196,10 +247,14 @@ export type ServerFrame =
   | { type: 'events'; events: TimelineEvent[]; skipped: number }
   | { type: 'queue'; queue: QueueView | null }
   | { type: 'run.detail'; run: RunDetail }
-  | { type: 'run.tasks'; workflowId: string; tasks: TaskDelta[] }
+  /** Tasks whose status, attempts, progress, output or compensation changed; `state` is the run's. */
+  | { type: 'run.tasks'; workflowId: string; state: string; error?: string; tasks: TaskDelta[] }
+  | { type: 'task.detail'; task: TaskDetailView }
   | { type: 'definition'; logicId: number; root: StatechartNode | null }
   | { type: 'stored.runs'; runs: StoredRunSummary[] }
-  | { type: 'stored.run'; run: RunDetail; checkpoints: number[] }
+  | { type: 'stored.run'; run: RunDetail; checkpoints: CheckpointSummary[] }
+  /** A fork started from a checkpoint (with the token): the page opens it. */
+  | { type: 'forked'; workflowId: string; from: string; checkpoint: number }
   | { type: 'checkpoint'; workflowId: string; seq: number; run: RunDetail | null; raw: JsonPreview }
   | { type: 'reply'; id: number; ok: boolean; error?: { code: string; message: string } }
   | { type: 'stats'; stats: InspectorStats };
@@ -219,4 +274,8 @@ export type ClientMessage = { id?: number } & (
   | { type: 'stored.get'; workflowId: string }
   | { type: 'checkpoint.get'; workflowId: string; seq: number }
   | { type: 'control'; action: ControlAction; workflowId: string }
+  /** Details of one task of the live run watched, a stored run, or a checkpoint (`seq`). */
+  | { type: 'task.get'; workflowId: string; taskId: string; seq?: number }
+  /** Starts a new run from a stored checkpoint (`engine.fork`); needs controls and the token. */
+  | { type: 'fork'; workflowId: string; seq: number }
 );

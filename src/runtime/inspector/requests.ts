@@ -6,13 +6,27 @@
  */
 
 import type { RunRecord } from '../../schemas/run-record.js';
-import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
+import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
+import type { CheckpointInfo } from '../durability/records.js';
+import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
-import type { ClientMessage, ControlAction, ServerFrame, StoredRunSummary } from './protocol.js';
-import { checkpointPreview, runDetailFromCheckpoint, runDetailFromRecord } from './run-view.js';
+import type {
+  CheckpointSummary,
+  ClientMessage,
+  ControlAction,
+  ServerFrame,
+  StoredRunSummary,
+} from './protocol.js';
+import {
+  checkpointContext,
+  checkpointPreview,
+  runDetailFromCheckpoint,
+  runDetailFromRecord,
+} from './run-view.js';
 import type { RunWatch } from './run-watch.js';
 import { statechartOf } from './statechart.js';
+import { taskDetailFromContext, taskDetailFromRecord } from './task-detail.js';
 
 /** Most stored runs listed, newest first. */
 const MAX_STORED_RUNS = 500;
@@ -22,7 +36,12 @@ const MAX_CHECKPOINTS = 200;
 export interface RequestContext {
   bridge: InspectorBridge;
   runs: RunWatch;
+  attempts: AttemptLog;
   store: Store;
+  /** The stored checkpoints of a run (`engine.history`). */
+  history: (workflowId: string) => Promise<CheckpointInfo[]>;
+  /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
+  fork: (workflowId: string, seq: number) => Promise<string>;
   control: (action: ControlAction, workflowId: string) => void;
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
@@ -61,7 +80,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
       case 'stored.get': {
         const record = await ctx.store.get<RunRecord>('workflows', workflowKey(message.workflowId));
         if (!record) return fail(message, 'NOT_FOUND', `No stored run "${message.workflowId}".`);
-        const checkpoints = await checkpointSeqs(ctx.store, message.workflowId);
+        const checkpoints = await checkpointList(ctx, message.workflowId);
         return reply([{ type: 'stored.run', run: runDetailFromRecord(record), checkpoints }]);
       }
       case 'checkpoint.get': {
@@ -78,7 +97,18 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
           },
         ]);
       }
-      case 'control': {
+      case 'task.get': {
+        const task = await taskDetail(ctx, message.workflowId, message.taskId, message.seq);
+        if (!task)
+          return fail(
+            message,
+            'NOT_FOUND',
+            `No task "${message.taskId}" in "${message.workflowId}".`,
+          );
+        return reply([{ type: 'task.detail', task }]);
+      }
+      case 'control':
+      case 'fork': {
         if (!ctx.mayControl) {
           ctx.onRejected();
           return fail(
@@ -87,8 +117,14 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             'Controls need a runtime started with inspector.controls and the inspector token.',
           );
         }
-        ctx.control(message.action, message.workflowId);
-        return reply([]);
+        if (message.type === 'control') {
+          ctx.control(message.action, message.workflowId);
+          return reply([]);
+        }
+        const forkId = await ctx.fork(message.workflowId, message.seq);
+        return reply([
+          { type: 'forked', workflowId: forkId, from: message.workflowId, checkpoint: message.seq },
+        ]);
       }
     }
   } catch (error) {
@@ -105,7 +141,7 @@ function fail(message: ClientMessage, code: string, text: string): ServerFrame[]
   return [{ type: 'reply', id: message.id ?? 0, ok: false, error: { code, message: text } }];
 }
 
-async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
+export async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
   const runs: StoredRunSummary[] = [];
   for await (const [, record] of store.range<RunRecord>('workflows')) {
     runs.push({
@@ -121,21 +157,35 @@ async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
   return runs.slice(0, MAX_STORED_RUNS);
 }
 
-async function checkpointSeqs(store: Store, workflowId: string): Promise<number[]> {
-  const seqs: number[] = [];
-  // Keys only: a checkpoint's value holds a whole run context.
-  const range = {
-    ...prefixRange(workflowId),
-    reverse: true,
-    limit: MAX_CHECKPOINTS,
-    keysOnly: true,
-  };
-  for await (const [key] of store.range<unknown>('snapshots', range)) {
-    try {
-      seqs.push(parseSeq(key));
-    } catch {
-      // A key of another layout is not a checkpoint; leave it out of the list.
-    }
+async function checkpointList(
+  ctx: RequestContext,
+  workflowId: string,
+): Promise<CheckpointSummary[]> {
+  const history = await ctx.history(workflowId);
+  return history.slice(-MAX_CHECKPOINTS).map((c) => ({
+    seq: c.seq,
+    state: c.state,
+    takenAt: c.takenAt,
+    reason: c.reason,
+    completedTasks: c.completedTasks,
+  }));
+}
+
+/** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */
+async function taskDetail(
+  ctx: RequestContext,
+  workflowId: string,
+  taskId: string,
+  seq: number | undefined,
+) {
+  const log = ctx.attempts.attempts(workflowId, taskId);
+  if (seq !== undefined) {
+    const snapshot = await ctx.store.get<unknown>('snapshots', workflowSeqKey(workflowId, seq));
+    const context = checkpointContext(snapshot);
+    return context ? taskDetailFromContext(context, taskId, undefined) : undefined;
   }
-  return seqs.reverse();
+  const live = ctx.runs.context(workflowId);
+  if (live) return taskDetailFromContext(live, taskId, log);
+  const record = await ctx.store.get<RunRecord>('workflows', workflowKey(workflowId));
+  return record ? taskDetailFromRecord(record, taskId, log) : undefined;
 }

@@ -3,12 +3,17 @@
  * stored run record or a stored checkpoint. Task texts and outputs are cut
  * to previews here, so a run with large outputs still travels in one frame.
  */
-import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
+import type {
+  CompensationState,
+  TaskRun,
+  WorkflowContext,
+} from '../../machines/workflow/context.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult } from '../../schemas/workflow-result.js';
 import { clip, previewJson, previewText } from './preview.js';
 import type {
+  CompensationView,
   JsonPreview,
   RunDetail,
   RunSummary,
@@ -54,10 +59,49 @@ export function runSummary(
   };
 }
 
+/** Each task's place in a saga rollback, or undefined when none has started. */
+export type CompensationIndex = Map<string, CompensationView> | undefined;
+
+export function compensationIndex(
+  compensation: Pick<CompensationState, 'compensated' | 'failed'> &
+    Partial<Pick<CompensationState, 'queue' | 'next' | 'attempts' | 'retryAt'>>,
+): Map<string, CompensationView> {
+  const index = new Map<string, CompensationView>();
+  for (const id of compensation.queue ?? []) index.set(id, { status: 'pending' });
+  const current = compensation.queue?.[compensation.next ?? 0];
+  if (current !== undefined && (compensation.attempts ?? 0) > 0) {
+    index.set(current, {
+      status: compensation.retryAt === undefined ? 'running' : 'retrying',
+      attempts: compensation.attempts ?? 0,
+    });
+  }
+  for (const id of compensation.compensated) index.set(id, { status: 'completed' });
+  for (const failed of compensation.failed) {
+    index.set(failed.taskId, { status: 'failed', error: clip(failed.error.message, 500) });
+  }
+  return index;
+}
+
+export function compensationOfContext(context: WorkflowContext): CompensationIndex {
+  return context.compensation ? compensationIndex(context.compensation) : undefined;
+}
+
 /** The current state of one task of a live run. */
-export function taskDelta(context: WorkflowContext, taskId: string): TaskDelta | undefined {
+export function taskDelta(
+  context: WorkflowContext,
+  taskId: string,
+  compensation: CompensationIndex,
+): TaskDelta | undefined {
   const run = context.runs[taskId];
-  return run ? deltaOfRun(taskId, run) : undefined;
+  return run ? deltaOfRun(taskId, run, compensation?.get(taskId)) : undefined;
+}
+
+/** The run-level error a page shows: the failure or the cancel reason. */
+export function runError(context: WorkflowContext): string | undefined {
+  const error = context.failure
+    ? `task "${context.failure.taskId}" failed: ${context.failure.error.message}`
+    : context.cancelReason;
+  return error === undefined ? undefined : clip(error, 500);
 }
 
 export function runDetailFromContext(
@@ -65,15 +109,16 @@ export function runDetailFromContext(
   value: StateValueJson | undefined,
   live: boolean,
 ): RunDetail {
+  const compensation = compensationOfContext(context);
   const tasks = context.definition.tasks.map((task) => {
     const run = context.runs[task.id];
-    const delta = run ? deltaOfRun(task.id, run) : pendingDelta(task.id);
+    const delta = run
+      ? deltaOfRun(task.id, run, compensation?.get(task.id))
+      : pendingDelta(task.id);
     return withDefinition(delta, task);
   });
   const state = stateName(value);
-  const error = context.failure
-    ? `task "${context.failure.taskId}" failed: ${context.failure.error.message}`
-    : context.cancelReason;
+  const error = runError(context);
   return {
     workflowId: context.workflowId,
     name: context.definition.name,
@@ -82,16 +127,22 @@ export function runDetailFromContext(
     tasks,
     shared: previewJson(context.shared),
     ...(context.startedAt ? { startedAt: context.startedAt } : {}),
-    ...(error ? { error: clip(error, 500) } : {}),
+    ...(error ? { error } : {}),
   };
 }
 
 /** A stored run, read-only: its result when it ended, else its definition with what is known. */
 export function runDetailFromRecord(record: RunRecord): RunDetail {
   const results = record.result?.tasks ?? {};
+  const compensation = record.result?.compensation
+    ? compensationIndex(record.result.compensation)
+    : undefined;
   const tasks = record.definition.tasks.map((task) => {
     const result = results[task.id];
-    return withDefinition(result ? deltaOfResult(result) : pendingDelta(task.id), task);
+    return withDefinition(
+      result ? deltaOfResult(result, compensation?.get(task.id)) : pendingDelta(task.id),
+      task,
+    );
   });
   return {
     workflowId: record.workflowId,
@@ -117,11 +168,20 @@ export function runDetailFromCheckpoint(checkpoint: unknown): RunDetail | null {
   return runDetailFromContext(context, toStateValue(value), false);
 }
 
+/** The run context a checkpoint holds, or undefined when it holds none. */
+export function checkpointContext(checkpoint: unknown): WorkflowContext | undefined {
+  const { context } = checkpointParts(checkpoint);
+  return isWorkflowContext(context) ? context : undefined;
+}
+
 /** The checkpoint's own fields and a bounded preview of its context, for the raw view. */
 export function checkpointPreview(checkpoint: unknown): JsonPreview {
   if (typeof checkpoint !== 'object' || checkpoint === null) return previewJson(checkpoint);
   const { context } = checkpointParts(checkpoint);
-  return previewJson({ ...checkpoint, context }, { depth: 4, nodes: 400 });
+  return previewJson(
+    { ...checkpoint, context },
+    { depth: 10, keys: 200, items: 200, nodes: 6_000 },
+  );
 }
 
 function checkpointParts(checkpoint: unknown): { context: unknown; value: unknown } {
@@ -148,7 +208,11 @@ export function toStateValue(value: unknown): StateValueJson | undefined {
   return out;
 }
 
-function deltaOfRun(id: string, run: TaskRun): TaskDelta {
+export function deltaOfRun(
+  id: string,
+  run: TaskRun,
+  compensation: CompensationView | undefined,
+): TaskDelta {
   return {
     id,
     status: run.status,
@@ -160,10 +224,14 @@ function deltaOfRun(id: string, run: TaskRun): TaskDelta {
     ...(run.output === undefined ? {} : { output: previewText(run.output, OUTPUT_CHARS) }),
     ...(run.error ? { error: clip(run.error.message, 500) } : {}),
     ...(run.skipReason ? { skipReason: clip(run.skipReason, 200) } : {}),
+    ...(compensation ? { compensation } : {}),
   };
 }
 
-function deltaOfResult(result: TaskResult): TaskDelta {
+export function deltaOfResult(
+  result: TaskResult,
+  compensation: CompensationView | undefined,
+): TaskDelta {
   return {
     id: result.taskId,
     status: result.status,
@@ -171,13 +239,15 @@ function deltaOfResult(result: TaskResult): TaskDelta {
     ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
     ...(result.finishedAt === undefined ? {} : { finishedAt: result.finishedAt }),
     ...(result.progress === undefined ? {} : { progress: result.progress }),
+    ...(result.progressMessage ? { progressMessage: clip(result.progressMessage, 200) } : {}),
     ...(result.output === undefined ? {} : { output: previewText(result.output, OUTPUT_CHARS) }),
     ...(result.error ? { error: clip(result.error.message, 500) } : {}),
     ...(result.skipReason ? { skipReason: clip(result.skipReason, 200) } : {}),
+    ...(compensation ? { compensation } : {}),
   };
 }
 
-function pendingDelta(id: string): TaskDelta {
+export function pendingDelta(id: string): TaskDelta {
   return { id, status: 'pending', attempts: 0 };
 }
 

@@ -211,9 +211,21 @@ async function serve(
     res.writeHead(404, { ...common, 'Content-Type': 'text/plain' }).end('not found');
     return;
   }
+  // The files hold no data, only code: cache them, revalidated by content
+  // hash, so a reload costs a 304 and the browser keeps its compiled code.
+  const etag = assets.etags[path];
+  const cached = {
+    'Cache-Control': 'no-cache',
+    ...(etag ? { ETag: etag } : {}),
+  };
+  if (etag && req.headers['if-none-match'] === etag) {
+    res.writeHead(304, { ...common, ...cached }).end();
+    return;
+  }
   res
     .writeHead(200, {
       ...common,
+      ...cached,
       'Content-Type': file[0],
       'Content-Security-Policy':
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

@@ -23,6 +23,19 @@ interface DefinitionTransition {
   guard?: unknown;
 }
 
+/**
+ * The live state node (`machine.root`): its `always` (eventless)
+ * transitions are not in the JSON definition, and a chart without them
+ * shows states that nothing seems to connect.
+ */
+interface LiveStateNode {
+  states?: Record<string, LiveStateNode>;
+  always?: readonly { target?: readonly unknown[]; guard?: unknown }[];
+}
+
+/** The event name eventless transitions are drawn with. */
+export const ALWAYS_EVENT = 'always';
+
 /** True for logic that has a machine definition (a state machine). */
 export function hasDefinition(logic: unknown): logic is { definition: unknown } {
   return (
@@ -38,9 +51,10 @@ export function statechartOf(logic: unknown): StatechartNode | null {
   if (!hasDefinition(logic)) return null;
   try {
     const root = logic.definition as DefinitionNode;
+    const live = (logic as { root?: LiveStateNode }).root;
     const paths = new Map<string, string>();
     collectPaths(root, '', paths);
-    return convert(root, '', paths);
+    return convert(root, '', paths, live);
   } catch {
     // A definition we cannot read is drawn as nothing rather than breaking the bridge.
     return null;
@@ -54,9 +68,17 @@ function collectPaths(node: DefinitionNode, path: string, paths: Map<string, str
   }
 }
 
-function convert(node: DefinitionNode, path: string, paths: Map<string, string>): StatechartNode {
+function convert(
+  node: DefinitionNode,
+  path: string,
+  paths: Map<string, string>,
+  live: LiveStateNode | undefined,
+): StatechartNode {
   const children = Object.entries(node.states ?? {}).map(([key, child]) =>
-    convert(child, path ? `${path}.${key}` : key, paths),
+    convert(child, path ? `${path}.${key}` : key, paths, live?.states?.[key]),
+  );
+  const always = (live?.always ?? []).map((t) =>
+    transition({ eventType: ALWAYS_EVENT, target: t.target ?? [], guard: t.guard }, paths),
   );
   const initialTarget = node.initial?.target?.[0];
   const initial = initialTarget === undefined ? undefined : resolveTarget(initialTarget, paths);
@@ -66,7 +88,7 @@ function convert(node: DefinitionNode, path: string, paths: Map<string, string>)
     type: nodeType(node.type),
     ...(initial === undefined ? {} : { initial }),
     children,
-    transitions: (node.transitions ?? []).map((t) => transition(t, paths)),
+    transitions: [...(node.transitions ?? []).map((t) => transition(t, paths)), ...always],
     invokes: (node.invoke ?? []).map((i) => (typeof i.src === 'string' ? i.src : String(i.id))),
   };
 }

@@ -1,0 +1,67 @@
+/**
+ * The attempts of tasks that failed at least once, kept from the engine's
+ * events (`task.retrying`, `task.failed`, then `task.started` of the next
+ * attempt). A run's context keeps only a task's last error; the drawer shows
+ * every attempt. Only tasks that failed are logged, so a 10,000-task run
+ * that goes well costs nothing here, and only the newest runs are kept.
+ */
+import type { EngineEvent } from '../workflow/engine-events.js';
+import { clip } from './preview.js';
+import type { AttemptView } from './protocol.js';
+
+/** An attempt as logged; the agent is added from the task's definition when shown. */
+export type LoggedAttempt = Omit<AttemptView, 'agent'>;
+
+/** Runs whose attempts are kept; the oldest is dropped first. */
+const MAX_RUNS = 50;
+
+export class AttemptLog {
+  private readonly runs = new Map<string, Map<string, LoggedAttempt[]>>();
+
+  /** For `engine.on('*')`: O(1), allocates only for failures. */
+  readonly listener = (event: EngineEvent): void => {
+    switch (event.type) {
+      case 'task.started': {
+        const log = this.runs.get(event.workflowId)?.get(event.taskId);
+        if (log && !log.some((a) => a.attempt === event.attempt)) {
+          log.push({ attempt: event.attempt, outcome: 'running', startedAt: event.at });
+        }
+        return;
+      }
+      case 'task.retrying':
+      case 'task.failed': {
+        const log = this.logOf(event.workflowId, event.taskId);
+        let entry = log.find((a) => a.attempt === event.attempt);
+        if (!entry) {
+          entry = { attempt: event.attempt, outcome: 'failed' };
+          log.push(entry);
+        }
+        entry.outcome = event.type === 'task.retrying' ? 'retrying' : 'failed';
+        entry.endedAt = event.at;
+        entry.error = clip(event.error.message, 2_000);
+        if (event.type === 'task.retrying') entry.retryAt = event.retryAt;
+        return;
+      }
+    }
+  };
+
+  /** The logged attempts of a task, oldest first; undefined if it never failed here. */
+  attempts(workflowId: string, taskId: string): readonly LoggedAttempt[] | undefined {
+    return this.runs.get(workflowId)?.get(taskId);
+  }
+
+  private logOf(workflowId: string, taskId: string): LoggedAttempt[] {
+    let tasks = this.runs.get(workflowId);
+    if (!tasks) {
+      tasks = new Map();
+      this.runs.set(workflowId, tasks);
+      if (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
+    }
+    let log = tasks.get(taskId);
+    if (!log) {
+      log = [];
+      tasks.set(taskId, log);
+    }
+    return log;
+  }
+}
