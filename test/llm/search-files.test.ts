@@ -18,7 +18,10 @@ interface SearchResult {
   timedOut: boolean;
 }
 
-async function searchTool(files: Record<string, string>, options: { searchTimeoutMs?: number } = {}) {
+async function searchTool(
+  files: Record<string, string>,
+  options: { searchTimeoutMs?: number } = {},
+) {
   const root = await tempDir();
   for (const [name, text] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(root, name)), { recursive: true });
