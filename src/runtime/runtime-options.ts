@@ -7,6 +7,7 @@ import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
 import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from './clock.js';
+import { parseRuntimeInspectorOptions } from './inspector/inspector-options.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
 import type { TaskQueueOptions } from './queue/task-queue-options.js';
 
@@ -131,7 +132,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     createId:
       options.createId ?? ((kind) => `${kind === 'workflow' ? 'wf' : 'plan'}-${randomUUID()}`),
     inspect: options.inspect,
-    inspector: options.inspector,
+    inspector:
+      options.inspector === undefined ? undefined : parseRuntimeInspectorOptions(options.inspector),
     onError:
       options.onError ??
       ((error, context) => {

@@ -10,8 +10,8 @@ import {
 
 /** What a definition is checked against besides its own shape. */
 export interface DefinitionRegistry {
-  /** Roles of the registered agents. */
-  roles: ReadonlySet<string>;
+  /** Roles of the registered agents; unchecked when omitted (the evaluator knows no agents). */
+  roles?: ReadonlySet<string>;
   /** Names of the registered condition guards; unchecked when omitted. */
   guards?: ReadonlySet<string>;
   /** Names of the registered workflows (child runs by name); unchecked when omitted. */
@@ -68,14 +68,15 @@ function checkTasks(
     }
     byId.set(task.id, task);
   });
-  const knownRoles = [...registry.roles].sort().join(', ') || '(none registered)';
+  const { roles } = registry;
   tasks.forEach((task, index) => {
     const at = `${root}[${index}]`;
     if (task.kind === 'workflow') issues.push(...checkChild(task, registry, at));
     else if (task.kind !== 'agent') {
       // A person answers: no agent.
-    } else if (!registry.roles.has(task.agent)) {
-      issues.push(`${at}.agent: unknown agent role "${task.agent}"; known roles: ${knownRoles}`);
+    } else if (roles && !roles.has(task.agent)) {
+      const known = [...roles].sort().join(', ') || '(none registered)';
+      issues.push(`${at}.agent: unknown agent role "${task.agent}"; known roles: ${known}`);
     }
     task.dependsOn.forEach((dep, d) => {
       if (dep === task.id)

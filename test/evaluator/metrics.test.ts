@@ -63,7 +63,7 @@ describe('metrics', () => {
         { id: 'd', start: 300, duration: 100 },
       ],
     });
-    const metrics = computeMetrics({ result });
+    const metrics = computeMetrics({ result, timingResolutionMs: 50 });
     expect(metrics.performance.criticalPathMs).toBe(400);
     expect(metrics.performance.criticalPath).toEqual(['a', 'd']);
     expect(metrics.performance.criticalPathRatio).toBe(1);
@@ -80,7 +80,7 @@ describe('metrics', () => {
       success: false,
     });
     const definition = { ...run.definition, tasks: run.definition.tasks.slice(0, 2) };
-    const metrics = computeMetrics({ result: run.result, definition });
+    const metrics = computeMetrics({ result: run.result, definition, timingResolutionMs: 50 });
     expect(metrics.performance.successRate).toBe(0.5);
     expect(metrics.performance.skippedTasks).toBe(1);
     expect(metrics.firstAttemptRate).toBe(1);

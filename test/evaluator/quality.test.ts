@@ -227,15 +227,22 @@ describe('quality assessment', () => {
     expect(evaluation.score).toBe(75);
   });
 
-  it('rejects bad options with CONFIG_ERROR naming the field', () => {
+  it('rejects bad options with INVALID_INPUT naming the field', () => {
     const attempts = [
-      () => new WorkflowEvaluator({ weights: { success: -1 } }),
-      () => new WorkflowEvaluator({ thresholds: { excellent: 50, good: 80 } }),
-      () => new WorkflowEvaluator({ scorers: [{ name: 'success', weight: 1, score: () => 1 }] }),
-      () => new WorkflowEvaluator({ regression: { k: Number.NaN } }),
-    ];
-    for (const attempt of attempts) {
-      expect(attempt).toThrowError(expect.objectContaining({ code: 'CONFIG_ERROR' }));
+      [() => new WorkflowEvaluator({ weights: { success: -1 } }), 'options.weights.success'],
+      [
+        () => new WorkflowEvaluator({ thresholds: { excellent: 50, good: 80 } }),
+        'options.thresholds',
+      ],
+      [
+        () => new WorkflowEvaluator({ scorers: [{ name: 'success', weight: 1, score: () => 1 }] }),
+        'options.scorers[0].name',
+      ],
+      [() => new WorkflowEvaluator({ regression: { k: Number.NaN } }), 'options.regression.k'],
+    ] as const;
+    for (const [attempt, field] of attempts) {
+      expect(attempt).toThrowError(expect.objectContaining({ code: 'INVALID_INPUT' }));
+      expect(attempt).toThrowError(field);
     }
   });
 

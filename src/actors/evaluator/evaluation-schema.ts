@@ -98,6 +98,8 @@ export const scoreComponentSchema = z.object({
   value: z.number().nullable(),
   /** Why a custom scorer gave no value. */
   error: z.string().optional(),
+  /** How a built-in value was computed, with this run's numbers. */
+  detail: z.string().optional(),
 });
 export type ScoreComponent = z.infer<typeof scoreComponentSchema>;
 

@@ -3,7 +3,7 @@
  * and the thresholds, so a stored evaluation can always be explained from its
  * own `quality.scoreBreakdown`.
  */
-import { TroupeError } from '../../errors.js';
+import { type ArgumentSite, invalidArgument } from '../../schemas/parse-argument.js';
 import type { Grade, ScoreComponent } from './evaluation-schema.js';
 import type { RunMetrics } from './metrics.js';
 
@@ -16,7 +16,7 @@ export interface ScoreWeights {
   success: number;
   /** `quality.firstAttemptRate`: tasks that succeeded without a retry. @default 0.3 */
   reliability: number;
-  /** `performance.criticalPathRatio` (capped at 1): how close the run came to the fastest its dependencies allow. @default 0.15 */
+  /** How close the run came to the fastest its dependencies allow: `min(1, (criticalPathMs + allowance) / totalTimeMs)`, the allowance being the timing resolution per dependency level. @default 0.15 */
   schedule: number;
   /** Share of checked outputs that matched their declared schema. @default 0.15 */
   outputs: number;
@@ -59,11 +59,11 @@ export const BUILTIN_COMPONENTS: readonly (keyof ScoreWeights)[] = [
  */
 export function builtinComponents(metrics: RunMetrics, weights: ScoreWeights): ScoreComponent[] {
   const { performance } = metrics;
+  const schedule = scheduleComponent(metrics);
   const values: Record<keyof ScoreWeights, number | null> = {
     success: performance.successRate,
     reliability: metrics.firstAttemptRate,
-    schedule:
-      performance.criticalPathRatio === null ? null : Math.min(1, performance.criticalPathRatio),
+    schedule: schedule.value,
     outputs: metrics.outputsChecked > 0 ? metrics.outputsValid / metrics.outputsChecked : null,
   };
   return BUILTIN_COMPONENTS.map((name) => ({
@@ -71,7 +71,30 @@ export function builtinComponents(metrics: RunMetrics, weights: ScoreWeights): S
     kind: 'builtin',
     weight: weights[name],
     value: values[name],
+    ...(name === 'schedule' && schedule.detail ? { detail: schedule.detail } : {}),
   }));
+}
+
+/**
+ * Time the run lost beyond its critical path, forgiving the timing
+ * resolution once per dependency level: each level costs the runtime a
+ * dispatch, and each task time is whole clock ticks. A run of near-instant
+ * tasks therefore scores 1 however its few milliseconds fell, while a run
+ * that lost real time to scheduling (queueing for a slot, slow starts)
+ * scores as before: the allowance is a rounding error beside seconds.
+ */
+function scheduleComponent(metrics: RunMetrics): { value: number | null; detail?: string } {
+  const { criticalPathMs, meanTaskTimeMs, totalTimeMs } = metrics.performance;
+  // No task ran: nothing was scheduled, so there is nothing to judge.
+  if (meanTaskTimeMs === null) return { value: null };
+  const levels = Math.max(1, metrics.dependencyLevels);
+  const allowanceMs = metrics.timingResolutionMs * levels;
+  // A run within one clock tick (0 ms) lost no time.
+  const value = totalTimeMs > 0 ? Math.min(1, (criticalPathMs + allowanceMs) / totalTimeMs) : 1;
+  return {
+    value,
+    detail: `min(1, (critical path ${criticalPathMs} ms + ${metrics.timingResolutionMs} ms timing resolution × ${levels} dependency level(s)) / ${totalTimeMs} ms wall time)`,
+  };
 }
 
 /**
@@ -113,39 +136,25 @@ export function gradeFor(score: number, success: boolean, thresholds: GradeThres
   return !success && (grade === 'EXCELLENT' || grade === 'GOOD') ? 'FAIR' : grade;
 }
 
-/**
- * Defaults merged with overrides, checked once.
- * @throws TroupeError `CONFIG_ERROR` naming the bad weight.
- */
+/** Defaults merged with overrides (already checked by the options schema). */
 export function resolveWeights(overrides: Partial<ScoreWeights> = {}): ScoreWeights {
-  const weights = { ...DEFAULT_SCORE_WEIGHTS, ...overrides };
-  for (const name of BUILTIN_COMPONENTS) {
-    const weight = weights[name];
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new TroupeError(
-        'CONFIG_ERROR',
-        `WorkflowEvaluator: weights.${name} is ${String(weight)}; weights must be finite numbers >= 0.`,
-        { issues: [`weights.${name}: must be a finite number >= 0`] },
-      );
-    }
-  }
-  return weights;
+  return { ...DEFAULT_SCORE_WEIGHTS, ...overrides };
 }
 
 /**
- * Defaults merged with overrides, checked once.
- * @throws TroupeError `CONFIG_ERROR` unless `0 <= fair <= good <= excellent <= 100`.
+ * Defaults merged with overrides; each is a number in 0..100 by then.
+ * @throws TroupeError `INVALID_INPUT` unless `fair <= good <= excellent`.
  */
-export function resolveThresholds(overrides: Partial<GradeThresholds> = {}): GradeThresholds {
+export function resolveThresholds(
+  overrides: Partial<GradeThresholds>,
+  site: ArgumentSite,
+): GradeThresholds {
   const thresholds = { ...DEFAULT_GRADE_THRESHOLDS, ...overrides };
   const { excellent, good, fair } = thresholds;
-  const ordered = [fair, good, excellent].every((value) => Number.isFinite(value));
-  if (!ordered || !(fair >= 0 && fair <= good && good <= excellent && excellent <= 100)) {
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `WorkflowEvaluator: grade thresholds must satisfy 0 <= fair <= good <= excellent <= 100; got fair=${fair}, good=${good}, excellent=${excellent}.`,
-      { issues: ['thresholds: must be ordered 0 <= fair <= good <= excellent <= 100'] },
-    );
+  if (!(fair <= good && good <= excellent)) {
+    throw invalidArgument(site, [
+      `options.thresholds: must satisfy fair <= good <= excellent (with the defaults ${JSON.stringify(DEFAULT_GRADE_THRESHOLDS)} for those left out); got fair=${fair}, good=${good}, excellent=${excellent}`,
+    ]);
   }
   return thresholds;
 }

@@ -15,7 +15,10 @@ export interface MetricsInput {
   result: WorkflowResult;
   /** Gives exact dependencies (critical path, waits) and timeouts. */
   definition?: WorkflowDefinition | undefined;
+  /** A null-prototype table (see keyed-table.ts): task ids are user data. */
   outputSchemas?: OutputSchemas | undefined;
+  /** Smallest time difference that counts (see `WorkflowEvaluatorOptions`). */
+  timingResolutionMs: number;
 }
 
 /** Everything measurable about a run; the score and advice are built on it. */
@@ -27,13 +30,17 @@ export interface RunMetrics {
   firstAttemptRate: number | null;
   outputsChecked: number;
   outputsValid: number;
+  /** Tasks on the longest chain of dependencies that ran, counted (not timed). */
+  dependencyLevels: number;
+  timingResolutionMs: number;
   notes: string[];
 }
 
 export function computeMetrics({
   result,
   definition,
-  outputSchemas = {},
+  outputSchemas = Object.create(null),
+  timingResolutionMs,
 }: MetricsInput): RunMetrics {
   const results = Object.values(result.tasks);
   const timed = results.map(toTimed);
@@ -45,6 +52,12 @@ export function computeMetrics({
     (id) => durations.get(id) ?? 0,
   );
   const onPath = new Set(critical.path);
+  const ranIds = new Set(timed.filter((task) => task.durationMs !== null).map((t) => t.taskId));
+  const levels = longestPath(
+    timed.map((task) => task.taskId),
+    graph.deps,
+    (id) => (ranIds.has(id) ? 1 : 0),
+  ).lengthMs;
   const waits =
     graph.source === 'definition' ? waitTimes(timed, graph.deps, result.startedAt) : undefined;
   const notes = [...graph.notes];
@@ -102,7 +115,10 @@ export function computeMetrics({
   const busyTimeMs = sum(ran);
   const totalTimeMs = result.totalExecutionTime;
   const peakConcurrency = peakOverlap(timed);
-  const averageConcurrency = totalTimeMs > 0 ? busyTimeMs / totalTimeMs : null;
+  // Busy for less than the timing resolution, the tasks were near-instant:
+  // how busy they kept the slots is clock ticks and dispatch noise.
+  const measurable = totalTimeMs > 0 && busyTimeMs >= timingResolutionMs;
+  const averageConcurrency = measurable ? busyTimeMs / totalTimeMs : null;
   const checked = tasks.filter((task) => task.outputValid !== undefined);
 
   const performance: PerformanceMetrics = {
@@ -142,6 +158,8 @@ export function computeMetrics({
         : null,
     outputsChecked: checked.length,
     outputsValid: checked.filter((task) => task.outputValid).length,
+    dependencyLevels: levels,
+    timingResolutionMs,
     notes,
   };
 }

@@ -97,8 +97,12 @@ function timeout(task: TaskEvaluation): Recommendation[] {
   return [];
 }
 
-function criticalPath({ tasks, performance }: RunMetrics): Recommendation[] {
-  if (tasks.length < 2 || performance.criticalPathMs <= 0) return [];
+/**
+ * Timing advice needs times above the timing resolution: a 1 ms task is
+ * "100% of a 1 ms critical path" on one run and nothing on the next.
+ */
+function criticalPath({ tasks, performance, timingResolutionMs }: RunMetrics): Recommendation[] {
+  if (tasks.length < 2 || performance.criticalPathMs < Math.max(timingResolutionMs, 1)) return [];
   let top: TaskEvaluation | undefined;
   for (const task of tasks) {
     if (task.onCriticalPath && (task.durationMs ?? 0) > (top?.durationMs ?? 0)) top = task;
@@ -115,28 +119,42 @@ function criticalPath({ tasks, performance }: RunMetrics): Recommendation[] {
   ];
 }
 
-function bottleneck({ tasks, agents, performance }: RunMetrics): Recommendation[] {
-  let waiting: (typeof agents)[number] | undefined;
-  for (const agent of agents) {
-    if ((agent.waitMs ?? 0) > (waiting?.waitMs ?? 0)) waiting = agent;
+function bottleneck({
+  tasks,
+  agents,
+  performance,
+  timingResolutionMs,
+}: RunMetrics): Recommendation[] {
+  // Only waits of at least the timing resolution count: a few ms per task is
+  // the runtime's dispatch, not a queue for a slot.
+  const queued = new Map<string, { waitMs: number; tasks: string[] }>();
+  for (const task of tasks) {
+    if (task.waitMs === null || task.waitMs <= 0 || task.waitMs < timingResolutionMs) continue;
+    const entry = queued.get(task.agent) ?? { waitMs: 0, tasks: [] };
+    entry.waitMs += task.waitMs;
+    entry.tasks.push(`"${task.taskId}"`);
+    queued.set(task.agent, entry);
+  }
+  let waiting: { agent: string; waitMs: number; tasks: string[] } | undefined;
+  for (const [agent, entry] of queued) {
+    if (entry.waitMs > (waiting?.waitMs ?? 0)) waiting = { agent, ...entry };
   }
   if (
-    waiting?.waitMs &&
+    waiting &&
     performance.totalTimeMs > 0 &&
     waiting.waitMs / performance.totalTimeMs >= BOTTLENECK_WAIT_SHARE
   ) {
-    const delayed = tasks
-      .filter((task) => task.agent === waiting.agent && (task.waitMs ?? 0) > 0)
-      .map((task) => `"${task.taskId}"`);
     return [
       {
         kind: 'agent-bottleneck',
         agent: waiting.agent,
-        message: `Agent "${waiting.agent}" is a bottleneck: its tasks (${delayed.join(', ')}) waited ${formatDuration(waiting.waitMs)} in total for a free slot after their dependencies were done. Raise its concurrency (defineAgent({ concurrency })) or the workflow's maxConcurrency.`,
+        message: `Agent "${waiting.agent}" is a bottleneck: its tasks (${waiting.tasks.join(', ')}) waited ${formatDuration(waiting.waitMs)} in total for a free slot after their dependencies were done. Raise its concurrency (defineAgent({ concurrency })) or the workflow's maxConcurrency.`,
       },
     ];
   }
-  if (agents.length < 2 || performance.criticalPathMs <= 0) return [];
+  if (agents.length < 2 || performance.criticalPathMs < Math.max(timingResolutionMs, 1)) {
+    return [];
+  }
   for (const agent of agents) {
     const onPath = tasks.filter((task) => task.agent === agent.agent && task.onCriticalPath);
     const share = agent.criticalPathMs / performance.criticalPathMs;

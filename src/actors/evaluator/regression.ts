@@ -75,6 +75,17 @@ export const REGRESSION_METRICS = Object.keys(
   DEFAULT_REGRESSION_RULE.metrics,
 ) as readonly RegressionMetric[];
 
+/**
+ * Metrics measured in milliseconds: unless `minSpread` is set, their spread
+ * floor is the evaluator's `timingResolutionMs`, so identical runs of
+ * near-instant tasks (a few ms apart by clock ticks and dispatch) never
+ * regress against each other.
+ */
+export const TIMING_METRICS: ReadonlySet<RegressionMetric> = new Set([
+  'totalTimeMs',
+  'p95TaskTimeMs',
+]);
+
 /** One metric compared with its baseline. */
 export interface MetricComparison {
   metric: RegressionMetric;

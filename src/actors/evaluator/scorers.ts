@@ -3,7 +3,7 @@
  * weighed into the score beside the built-in components; it may be async, so
  * a judge that calls a model (or any service) fits the same seam.
  */
-import { TroupeError } from '../../errors.js';
+import { type ArgumentSite, invalidArgument } from '../../schemas/parse-argument.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import type {
@@ -39,28 +39,19 @@ export interface EvaluationScorer {
 }
 
 /**
- * @throws TroupeError `CONFIG_ERROR` for a nameless, duplicate or built-in
- * name, or a weight that is not a finite number >= 0.
+ * Names must be unique and not built-in (shapes and weights are checked by
+ * the options schema).
+ * @throws TroupeError `INVALID_INPUT` naming the scorer.
  */
-export function validateScorers(scorers: readonly EvaluationScorer[]): void {
+export function validateScorers(scorers: readonly EvaluationScorer[], site: ArgumentSite): void {
   const seen = new Set<string>(BUILTIN_COMPONENTS);
   scorers.forEach((scorer, index) => {
-    const at = `scorers[${index}]`;
-    if (typeof scorer.name !== 'string' || scorer.name.length === 0 || seen.has(scorer.name)) {
-      throw new TroupeError(
-        'CONFIG_ERROR',
-        `WorkflowEvaluator: ${at}.name ${JSON.stringify(scorer.name)} must be a non-empty name that no other scorer and no built-in component (${BUILTIN_COMPONENTS.join(', ')}) uses.`,
-        { issues: [`${at}.name: must be unique and non-empty`] },
-      );
+    if (seen.has(scorer.name)) {
+      throw invalidArgument(site, [
+        `options.scorers[${index}].name: ${JSON.stringify(scorer.name)} is already used by another scorer or a built-in component (${BUILTIN_COMPONENTS.join(', ')}); give each scorer its own name`,
+      ]);
     }
     seen.add(scorer.name);
-    if (!Number.isFinite(scorer.weight) || scorer.weight < 0) {
-      throw new TroupeError(
-        'CONFIG_ERROR',
-        `WorkflowEvaluator: ${at}.weight (scorer "${scorer.name}") is ${String(scorer.weight)}; it must be a finite number >= 0.`,
-        { issues: [`${at}.weight: must be a finite number >= 0`] },
-      );
-    }
   });
 }
 

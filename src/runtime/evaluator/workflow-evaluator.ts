@@ -1,6 +1,12 @@
+import { z } from 'zod';
+import {
+  parseEvaluatedDefinition,
+  parseEvaluatedResult,
+} from '../../actors/evaluator/evaluation-input.js';
 import {
   EVALUATION_FORMAT_VERSION,
   type WorkflowEvaluation,
+  workflowEvaluationSchema,
 } from '../../actors/evaluator/evaluation-schema.js';
 import { builtinComponents, combineScore, gradeFor } from '../../actors/evaluator/grading.js';
 import { EvaluationHistory } from '../../actors/evaluator/history.js';
@@ -8,8 +14,11 @@ import { computeMetrics } from '../../actors/evaluator/metrics.js';
 import {
   DEFAULT_BASELINE_COUNT,
   type DetectRegressionOptions,
+  detectRegressionOptionsSchema,
   type EvaluateOptions,
+  evaluateOptionsSchema,
   type HistoryOptions,
+  historyOptionsSchema,
   type ResolvedEvaluatorOptions,
   resolveEvaluatorOptions,
   type WorkflowEvaluatorOptions,
@@ -17,8 +26,8 @@ import {
 import { recommend } from '../../actors/evaluator/recommendations.js';
 import { compareWithBaseline, type RegressionReport } from '../../actors/evaluator/regression.js';
 import { runScorers, type ScorerContext } from '../../actors/evaluator/scorers.js';
-import { TroupeError } from '../../errors.js';
-import { type WorkflowResult, workflowResultSchema } from '../../schemas/workflow-result.js';
+import { parseArgument } from '../../schemas/parse-argument.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
 
 export type {
   DetectRegressionOptions,
@@ -54,7 +63,11 @@ export class WorkflowEvaluator {
   readonly #options: ResolvedEvaluatorOptions;
   readonly #history: EvaluationHistory;
 
-  /** @throws TroupeError `CONFIG_ERROR` for a bad weight, threshold, scorer or regression rule. */
+  /**
+   * @throws TroupeError `INVALID_INPUT` for anything but an options object
+   * (`null` included), an unknown key, or a bad weight, threshold, scorer or
+   * regression rule, naming the field and the fix.
+   */
   constructor(options: WorkflowEvaluatorOptions = {}) {
     this.#options = resolveEvaluatorOptions(options);
     this.#history = new EvaluationHistory(this.#options.store);
@@ -63,27 +76,29 @@ export class WorkflowEvaluator {
   /**
    * Evaluates one finished run and stores the evaluation (replacing an
    * earlier evaluation of the same `workflowId`).
-   * @throws TroupeError `INVALID_INPUT` if `result` is not a valid WorkflowResult
-   * or its workflow name contains characters the store cannot key.
+   * @throws TroupeError `INVALID_INPUT` if `result` is not a valid
+   * WorkflowResult, `options` has an unknown key, or `options.definition` is
+   * not one `engine.execute()` would accept, naming the field and the fix.
    */
   async evaluateWorkflow(
     result: WorkflowResult,
     options: EvaluateOptions = {},
   ): Promise<WorkflowEvaluation> {
-    const parsed = workflowResultSchema.safeParse(result);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map(
-        (i) => `${i.path.join('.') || '(result)'}: ${i.message}`,
-      );
-      throw new TroupeError(
-        'INVALID_INPUT',
-        `WorkflowEvaluator.evaluateWorkflow(): the result is not a valid WorkflowResult (${issues.slice(0, 3).join('; ')}). Pass the value returned by executeWorkflow().`,
-        { issues, ...workflowIdOf(result) },
-      );
-    }
-    const run = parsed.data;
-    const { definition, outputSchemas } = options;
-    const metrics = computeMetrics({ result: run, definition, outputSchemas });
+    const run = parseEvaluatedResult(result);
+    const given = parseArgument(evaluateOptionsSchema, options, {
+      method: 'WorkflowEvaluator.evaluateWorkflow()',
+      argument: 'options',
+      fix: 'pass { definition?, outputSchemas? } or nothing',
+    });
+    const definition =
+      given.definition === undefined ? undefined : parseEvaluatedDefinition(given.definition);
+    const outputSchemas = given.outputSchemas;
+    const metrics = computeMetrics({
+      result: run,
+      definition,
+      outputSchemas,
+      timingResolutionMs: this.#options.timingResolutionMs,
+    });
     const notes = [...metrics.notes];
     if (definition && definition.name !== run.name) {
       notes.push(
@@ -141,51 +156,54 @@ export class WorkflowEvaluator {
    * stored). With fewer than that the report says `insufficientHistory: true`
    * and gives no verdict. The rule is documented in `regression.ts` and in
    * docs/evaluator.md.
-   * @throws TroupeError `INVALID_INPUT` unless `baselineCount` is a positive integer.
+   * @throws TroupeError `INVALID_INPUT` unless `evaluation` is an evaluation
+   * and `baselineCount` a positive integer.
    */
   async detectRegression(
     evaluation: WorkflowEvaluation,
     options: DetectRegressionOptions = {},
   ): Promise<RegressionReport> {
-    const baselineCount = options.baselineCount ?? DEFAULT_BASELINE_COUNT;
-    if (!Number.isSafeInteger(baselineCount) || baselineCount < 1) {
-      throw new TroupeError(
-        'INVALID_INPUT',
-        `WorkflowEvaluator.detectRegression(): baselineCount must be a positive integer; got ${String(baselineCount)}.`,
-        {
-          workflowId: evaluation.workflowId,
-          issues: ['baselineCount: must be a positive integer'],
-        },
-      );
-    }
+    const method = 'WorkflowEvaluator.detectRegression()';
+    const current = parseArgument(workflowEvaluationSchema, evaluation, {
+      method,
+      argument: 'evaluation',
+      fix: 'pass the evaluation that evaluateWorkflow() returned (or one read from history())',
+    });
+    const given = parseArgument(detectRegressionOptionsSchema, options, {
+      method,
+      argument: 'options',
+      fix: 'pass { baselineCount } with a positive integer, or nothing for 5',
+    });
+    const baselineCount = given.baselineCount ?? DEFAULT_BASELINE_COUNT;
     // One extra: an unstored evaluation of a run that is also in the history
     // must not become its own baseline.
     const candidates = await this.#history.before(
-      evaluation.workflowName,
-      evaluation.sequence,
+      current.workflowName,
+      current.sequence,
       baselineCount + 1,
     );
     const baseline = candidates
-      .filter((entry) => entry.workflowId !== evaluation.workflowId)
+      .filter((entry) => entry.workflowId !== current.workflowId)
       .slice(-baselineCount);
-    return compareWithBaseline(evaluation, baseline, baselineCount, this.#options.regression);
+    return compareWithBaseline(current, baseline, baselineCount, this.#options.regression);
   }
 
-  /** The newest `limit` evaluations of a workflow name, oldest first. */
+  /**
+   * The newest `limit` evaluations of a workflow name, oldest first.
+   * @throws TroupeError `INVALID_INPUT` for a name that is not a string or a bad `limit`.
+   */
   async history(workflowName: string, options: HistoryOptions = {}): Promise<WorkflowEvaluation[]> {
-    const limit = options.limit ?? DEFAULT_HISTORY_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 0) {
-      throw new TroupeError(
-        'INVALID_INPUT',
-        `WorkflowEvaluator.history(): limit must be a non-negative integer; got ${String(limit)}.`,
-        { issues: ['limit: must be a non-negative integer'] },
-      );
-    }
-    return this.#history.recent(workflowName, limit);
+    const method = 'WorkflowEvaluator.history()';
+    const name = parseArgument(z.string(), workflowName, {
+      method,
+      argument: 'workflowName',
+      fix: "pass the workflow definition's name",
+    });
+    const given = parseArgument(historyOptionsSchema, options, {
+      method,
+      argument: 'options',
+      fix: 'pass { limit } with a non-negative integer, or nothing for 50',
+    });
+    return this.#history.recent(name, given.limit ?? DEFAULT_HISTORY_LIMIT);
   }
-}
-
-function workflowIdOf(result: unknown): { workflowId?: string } {
-  if (typeof result !== 'object' || result === null || !('workflowId' in result)) return {};
-  return typeof result.workflowId === 'string' ? { workflowId: result.workflowId } : {};
 }

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { TroupeError } from '../../errors.js';
 import { type HubOptions, type InspectedRuntime, InspectorHub } from './hub.js';
+import { parseInspectorServerOptions } from './inspector-options.js';
 import { loadPageAssets } from './page-assets.js';
 import type { InspectorStats } from './protocol.js';
 import {
@@ -74,20 +75,16 @@ export interface InspectorServer {
 /** A connection refused (frames over this are cut by `ws` itself, which closes the socket). */
 const HARD_MAX_PAYLOAD = 1024 * 1024;
 
+/** @throws TroupeError `INVALID_INPUT` for options of the wrong shape (see inspector-options.ts). */
 export async function createInspectorServer(
-  options: InspectorServerOptions,
+  given: InspectorServerOptions,
 ): Promise<InspectorServer> {
+  const options = parseInspectorServerOptions(given);
   const host = options.host ?? '127.0.0.1';
   const loopback = isLoopbackHost(host);
   const controls = options.controls ?? false;
   const token =
     options.token ?? (controls || !loopback ? randomBytes(18).toString('base64url') : undefined);
-  if (token !== undefined && token.length < 8) {
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      'createInspectorServer: the inspector token must be at least 8 characters; omit it to get a random one.',
-    );
-  }
   const policy: AccessPolicy = { loopback, token, allowedOrigins: options.allowedOrigins ?? [] };
   const hubOptions: HubOptions = {
     batchMs: options.batchMs ?? 50,

@@ -20,7 +20,7 @@ export function checkRunnable(
 ): void {
   const missing: string[] = [];
   for (const task of definition.tasks) {
-    if (task.kind === 'agent' && !registry.roles.has(task.agent))
+    if (task.kind === 'agent' && registry.roles && !registry.roles.has(task.agent))
       missing.push(`agent "${task.agent}" (task "${task.id}")`);
     for (const guard of task.condition ? referencedGuards(task.condition) : []) {
       if (registry.guards && !registry.guards.has(guard))

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { TroupeError } from '../../../errors.js';
@@ -89,7 +89,10 @@ function run(
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
+      // Its own process group, so a kill reaches everything it started.
+      detached: true,
     });
+    const group = processGroup(child);
     let truncated = false;
     let timedOut = false;
     const collect = () => {
@@ -111,15 +114,18 @@ function run(
     const stderr = collect();
     child.stdout.on('data', stdout.add);
     child.stderr.on('data', stderr.add);
-    const kill = () => child.kill('SIGKILL');
     const timer = setTimeout(() => {
       timedOut = true;
-      kill();
+      group.kill();
     }, commandTimeoutMs);
-    signal.addEventListener('abort', kill, { once: true });
+    signal.addEventListener('abort', group.kill, { once: true });
+    // What the command left running in the background dies with it; its
+    // output pipes would otherwise stay open until those processes end.
+    child.on('exit', group.kill);
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', kill);
+      signal.removeEventListener('abort', group.kill);
+      group.release();
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       done();
@@ -150,4 +156,41 @@ function run(
       });
     });
   });
+}
+
+/** Process groups of running commands, killed if this process exits first. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * The child's process group (its pid: `detached` made it the leader).
+ * `kill` sends SIGKILL to every process in it, grandchildren included; a
+ * group that is already gone is not an error. Until `release`, the group is
+ * also killed when this process exits, because a detached child no longer
+ * shares the terminal's process group and would outlive us.
+ */
+function processGroup(child: ChildProcess): { kill: () => void; release: () => void } {
+  const pid = child.pid;
+  if (pid === undefined) return { kill: () => undefined, release: () => undefined };
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const group of liveGroups) killGroup(group);
+    });
+  }
+  return {
+    kill: () => killGroup(pid),
+    release: () => {
+      liveGroups.delete(pid);
+    },
+  };
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
 }

@@ -10,9 +10,11 @@ export interface WorkspaceOptions {
   maxReadBytes?: number;
   /** Most bytes one `write_file` may write; more is refused. @default 1048576 (1 MiB) */
   maxWriteBytes?: number;
+  /** `search_files` stops after this long and returns what it found so far (`timedOut: true`). @default 10000 */
+  searchTimeoutMs?: number;
   /** Programs `run_command` may start (exact names, e.g. `['node', 'npm']`); empty leaves the tool out. @default [] */
   allowedCommands?: readonly string[];
-  /** A command still running after this is killed. @default 60000 */
+  /** A command still running after this is killed, with every process it started. @default 60000 */
   commandTimeoutMs?: number;
   /** Most bytes of stdout and of stderr kept from one command. @default 65536 */
   maxCommandOutputBytes?: number;
@@ -55,6 +57,7 @@ export class Workspace {
       root: path.resolve(given.root),
       maxReadBytes: given.maxReadBytes ?? 256 * 1024,
       maxWriteBytes: given.maxWriteBytes ?? 1024 * 1024,
+      searchTimeoutMs: given.searchTimeoutMs ?? 10_000,
       allowedCommands: [...(given.allowedCommands ?? [])],
       commandTimeoutMs: given.commandTimeoutMs ?? 60_000,
       maxCommandOutputBytes: given.maxCommandOutputBytes ?? 64 * 1024,
