@@ -57,7 +57,14 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     : resolved.dataDir === false
       ? 'memory'
       : `data folder ${resolve(resolved.dataDir)}`;
-  const runtime = new Runtime(resolved, new FailStopStore(backend, description));
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime(resolved, new FailStopStore(backend, description));
+  } catch (error) {
+    // Bad nested options (queue, agents) are found here: leave no store open behind.
+    await backend.close();
+    throw error;
+  }
   if (resolved.autoResume) await runtime.resumeInterrupted();
   // The inspector attaches to the running system (it walks the actors that
   // exist already), so without it no inspection observer is ever registered.

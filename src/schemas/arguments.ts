@@ -36,9 +36,6 @@ function describeIssue(name: string, issue: z.core.$ZodIssue): string {
     const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ');
     return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}; remove ${issue.keys.length > 1 ? 'them' : 'it'} or correct the spelling`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `${path}: is required (${issue.message.replace(/^Invalid input: /, '')})`;
-  }
   return `${path}: ${issue.message}`;
 }
 
