@@ -137,7 +137,15 @@ const calls = (): Call[] => {
       'INVALID_JOB',
     ],
     ['queue.enqueue(null)', () => q.enqueue(any(null)), 'job', 'INVALID_JOB'],
-    ['queue.on("nope")', () => q.on(any('nope'), any(() => undefined)), 'TaskQueue.on(): event'],
+    [
+      'queue.on("nope")',
+      () =>
+        q.on(
+          any('nope'),
+          any(() => undefined),
+        ),
+      'TaskQueue.on(): event',
+    ],
     [
       'queue.stop({ gracefull })',
       () => q.stop(any({ gracefull: true })),
