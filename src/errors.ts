@@ -6,6 +6,8 @@
 export type TroupeErrorCode =
   | 'INVALID_DEFINITION'
   | 'INVALID_INPUT'
+  | 'INVALID_VALUE'
+  | 'VALUE_TOO_LARGE'
   | 'UNKNOWN_AGENT'
   | 'DUPLICATE_AGENT'
   | 'WORKFLOW_NOT_FOUND'

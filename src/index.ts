@@ -93,6 +93,12 @@ export type {
   RequestOptions,
 } from './schemas/agent-message.js';
 export type { Condition } from './schemas/condition.js';
+export type { JsonValue } from './schemas/json-value.js';
+export {
+  DEFAULT_VALUE_LIMITS,
+  MAX_TIMER_MS,
+  type ValueLimits,
+} from './schemas/limits.js';
 export type { RunRecord } from './schemas/run-record.js';
 export { validateDefinition } from './schemas/validate.js';
 export {

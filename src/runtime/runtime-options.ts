@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { InspectionEvent } from 'xstate';
-import type { AgentDefinition } from '../actors/agents/define-agent.js';
+import { z } from 'zod';
+import { type AgentDefinition, agentDefinitionSchema } from '../actors/agents/define-agent.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from '../actors/llm/llm-client.js';
 import { createLlmPlanner } from '../actors/llm/llm-planner.js';
 import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
+import { functionSchema, parseArgument } from '../schemas/arguments.js';
+import {
+  type ResolvedValueLimits,
+  resolveValueLimits,
+  type ValueLimits,
+  valueLimitsSchema,
+} from '../schemas/limits.js';
 import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from './clock.js';
 import { parseRuntimeInspectorOptions } from './inspector/inspector-options.js';
@@ -90,7 +98,14 @@ export interface RuntimeOptions {
    * runtime's, and its store the runtime's when durable.
    * @default the TaskQueue defaults
    */
-  queue?: Omit<TaskQueueOptions, 'clock' | 'store'>;
+  queue?: Omit<TaskQueueOptions, 'clock' | 'store' | 'maxJobBytes'>;
+  /**
+   * Size limits of the values handed to the runtime (messages, task outputs,
+   * shared-context updates, job arguments and results), each in bytes of
+   * JSON; see docs/limits.md.
+   * @default 1 MiB each
+   */
+  limits?: ValueLimits;
 }
 
 /** Options with every default applied, once. */
@@ -111,11 +126,81 @@ export interface ResolvedRuntimeOptions {
   keepCheckpoints: number;
   autoResume: boolean;
   queue: Omit<TaskQueueOptions, 'clock' | 'store'>;
+  limits: ResolvedValueLimits;
 }
 
-export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeOptions {
+const objectWith = <T>(what: string, ...methods: string[]) =>
+  z.custom<T>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function'),
+    { error: `must be ${what}` },
+  );
+
+const positiveInt = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a whole number' })
+  .min(1, { error: 'must be at least 1' });
+
+/**
+ * Every option of {@link RuntimeOptions}, strict: a misspelt key is an error,
+ * not silently ignored. Typed against the interface, so an option added there
+ * and not here does not compile. Nested objects with an owner (queue,
+ * inspector, llm) are checked by that owner.
+ */
+const runtimeOptionsSchema = z
+  .strictObject({
+    dataDir: z.union([z.string().min(1, { error: 'must not be empty' }), z.literal(false)], {
+      error: 'must be a folder path, or false for memory only',
+    }),
+    store: objectWith<Store>('a Store (MemoryStore, LevelStore, ...)', 'batch', 'range', 'get'),
+    sync: z.boolean({ error: 'must be true or false' }),
+    agents: z.array(agentDefinitionSchema, { error: 'must be an array of agents' }),
+    planner: objectWith<Planner>('a Planner ({ name, plan(request, signal) })', 'plan'),
+    llm: z.custom<LlmOptions | LlmClient>((value) => typeof value === 'object' && value !== null, {
+      error: 'must be LLM options ({ baseURL?, apiKey?, model? }) or an LlmClient',
+    }),
+    clock: objectWith<Clock>(
+      'a Clock ({ now, setTimeout, clearTimeout })',
+      'now',
+      'setTimeout',
+      'clearTimeout',
+    ),
+    createId: functionSchema<(kind: 'workflow' | 'plan') => string>(),
+    inspect: functionSchema<(event: InspectionEvent) => void>(),
+    inspector: z.custom<RuntimeInspectorOptions>(
+      (value) => typeof value === 'object' && value !== null,
+      { error: 'must be inspector options ({ port, host?, token?, controls? })' },
+    ),
+    onError: functionSchema<(error: unknown, context: string) => void>(),
+    durable: z.boolean({ error: 'must be true or false' }),
+    checkpointInterval: positiveInt,
+    keepCheckpoints: positiveInt,
+    autoResume: z.boolean({ error: 'must be true or false' }),
+    queue: z.record(z.string(), z.unknown(), { error: 'must be TaskQueue options' }),
+    limits: valueLimitsSchema,
+  } satisfies Record<keyof RuntimeOptions, z.ZodType>)
+  .partial();
+
+/**
+ * Validates the options and applies every default, once.
+ * @throws TroupeError `INVALID_INPUT` naming each bad or unknown option.
+ */
+export function resolveRuntimeOptions(input: RuntimeOptions): ResolvedRuntimeOptions {
+  const options = parseArgument(
+    'createRuntime',
+    'options',
+    runtimeOptionsSchema,
+    input ?? {},
+  ) as RuntimeOptions;
+  return applyDefaults(options);
+}
+
+function applyDefaults(options: RuntimeOptions): ResolvedRuntimeOptions {
   const llm = options.llm ? toLlmClient(options.llm) : undefined;
   const dataDir = options.dataDir ?? '.troupe';
+  const limits = resolveValueLimits(options.limits);
   return {
     dataDir,
     store: options.store,
@@ -124,7 +209,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     checkpointInterval: options.checkpointInterval ?? 100,
     keepCheckpoints: options.keepCheckpoints ?? 5,
     autoResume: options.autoResume ?? false,
-    queue: options.queue ?? {},
+    limits,
+    queue: { ...options.queue, maxJobBytes: limits.maxJobBytes },
     agents: options.agents ?? [],
     planner: options.planner ?? (llm ? createLlmPlanner({ llm }) : heuristicPlanner),
     llm,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
 import type { AgentDefinition } from '../actors/agents/define-agent.js';
+import { agentDefinitionSchema } from '../actors/agents/define-agent.js';
 import { WaitSchemas } from '../actors/agents/wait-schemas.js';
 import type { AgentProfile } from '../actors/planners/planner.js';
 import { CompensationRegistry } from '../actors/saga/compensations.js';
@@ -13,6 +14,7 @@ import { orchestratorMachine } from '../machines/orchestrator/orchestrator.machi
 import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
 import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
+import { functionSchema, nameSchema, parseArgument } from '../schemas/arguments.js';
 import type { DefinitionRegistry } from '../schemas/validate.js';
 import { FailStopStore } from '../store/fail-stop/fail-stop-store.js';
 import { LevelStore } from '../store/level/level-store.js';
@@ -55,7 +57,14 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     : resolved.dataDir === false
       ? 'memory'
       : `data folder ${resolve(resolved.dataDir)}`;
-  const runtime = new Runtime(resolved, new FailStopStore(backend, description));
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime(resolved, new FailStopStore(backend, description));
+  } catch (error) {
+    // Bad nested options (queue, agents) are found here: leave no store open behind.
+    await backend.close();
+    throw error;
+  }
   if (resolved.autoResume) await runtime.resumeInterrupted();
   // The inspector attaches to the running system (it walks the actors that
   // exist already), so without it no inspection observer is ever registered.
@@ -114,6 +123,7 @@ export class Runtime {
             // Read on use: the communicator needs the started system, so it comes later.
             messaging: () => this.communicator.agentPort,
             waitSchemas,
+            limits: options.limits,
           }),
         },
       }),
@@ -166,6 +176,7 @@ export class Runtime {
       createId: () => options.createId('workflow'),
       onError: options.onError,
       waitSchemas,
+      limits: options.limits,
       ...(durability ? { durability } : {}),
     });
     // The journal is fed from the inspection stream: it reports every event
@@ -189,6 +200,7 @@ export class Runtime {
       store,
       clock,
       onError: options.onError,
+      limits: options.limits,
     });
     for (const agent of options.agents) this.registerAgent(agent);
     store.onFailure((error) => {
@@ -203,6 +215,7 @@ export class Runtime {
    */
   registerAgent(agent: AgentDefinition): this {
     this.assertOpen('registerAgent');
+    parseArgument('registerAgent', 'agent', agentDefinitionSchema, agent);
     if (this.agents.has(agent.role)) {
       throw new TroupeError(
         'DUPLICATE_AGENT',
@@ -221,6 +234,8 @@ export class Runtime {
   /** Registers a named guard that conditions can call: `{ guard: name, params }`. It must be pure. */
   registerGuard(name: string, guard: ConditionGuard): this {
     this.assertOpen('registerGuard');
+    parseArgument('registerGuard', 'name', nameSchema, name);
+    parseArgument('registerGuard', 'guard', functionSchema(), guard);
     this.guards.set(name, guard);
     return this;
   }

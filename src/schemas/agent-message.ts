@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { TroupeError } from '../errors.js';
-import { freezeJson, type JsonValue } from './json-value.js';
+import { formatJsonIssue, inspectJson, type JsonValue } from './json-value.js';
 import { formatZodIssues } from './validate.js';
+import { checkValue, type SizeLimit } from './value-check.js';
 
 /** The kinds of message, as in the seed's `MessageType`. */
 export const MESSAGE_TYPES = [
@@ -86,12 +87,15 @@ const EMPTY_PAYLOAD: JsonValue = Object.freeze({});
 export interface MessageDefaults {
   now: number;
   createId: () => string;
+  /** The size limit of the payload. @default none */
+  limit?: SizeLimit;
 }
 
 /**
  * Validates a message and returns it complete and frozen.
  * @param api the public method being called, named in the error.
- * @throws TroupeError `INVALID_MESSAGE` listing every problem, each with its field.
+ * @throws TroupeError `INVALID_MESSAGE` listing every bad field; `INVALID_VALUE`
+ * (with the path) when the payload is not plain JSON; `VALUE_TOO_LARGE` over the limit.
  */
 export function parseAgentMessage(
   input: unknown,
@@ -99,23 +103,23 @@ export function parseAgentMessage(
   defaults: MessageDefaults,
 ): AgentMessage {
   const parsed = inputSchema.safeParse(input);
-  if (!parsed.success) {
-    // Report a bad payload in the same error as the other fields.
-    const issues = formatZodIssues(parsed.error, 'message');
-    const raw = (input as { payload?: unknown } | null)?.payload;
-    if (typeof input === 'object' && raw !== undefined) freezeJson(raw, 'message.payload', issues);
-    throw invalidMessage(api, input, issues);
-  }
+  if (!parsed.success) throw invalidMessage(api, input, formatZodIssues(parsed.error, 'message'));
   const data = parsed.data;
-  const issues: string[] = [];
+  if (data.type === 'response' && data.correlationId === undefined) {
+    throw invalidMessage(api, input, [
+      'message.correlationId: a response must name the request it answers',
+    ]);
+  }
   const payload =
     data.payload === undefined
       ? EMPTY_PAYLOAD
-      : freezeJson(data.payload, 'message.payload', issues);
-  if (data.type === 'response' && data.correlationId === undefined) {
-    issues.push('message.correlationId: a response must name the request it answers');
-  }
-  if (payload === undefined || issues.length > 0) throw invalidMessage(api, input, issues);
+      : checkValue(data.payload, {
+          subject: `${api}: message${data.id === undefined ? '' : ` "${data.id}"`} from "${data.from}"`,
+          root: 'message.payload',
+          freeze: true,
+          ...(defaults.limit ? { limit: defaults.limit } : {}),
+          ...(data.workflowId === undefined ? {} : { context: { workflowId: data.workflowId } }),
+        });
   const message: {
     -readonly [K in keyof AgentMessage]: AgentMessage[K];
   } = {
@@ -140,16 +144,17 @@ export function parseStoredMessage(value: unknown, key: string): AgentMessage {
   const parsed = storedAgentMessageSchema.safeParse(value);
   const issues = parsed.success ? [] : formatZodIssues(parsed.error, 'message');
   const payload = parsed.success
-    ? freezeJson(parsed.data.payload, 'message.payload', issues)
-    : null;
-  if (!parsed.success || payload === undefined) {
+    ? inspectJson(parsed.data.payload, 'message.payload', { freeze: true })
+    : undefined;
+  if (payload && !payload.ok) issues.push(formatJsonIssue(payload.issue));
+  if (!parsed.success || !payload?.ok) {
     throw new TroupeError(
       'STORE_CORRUPT',
       `Cannot read message ${JSON.stringify(key)} in store collection 'messages': ${issues.join('; ')}. Other records are unaffected; delete this record or restore it from a backup.`,
       { collection: 'messages', key, issues },
     );
   }
-  return Object.freeze({ ...parsed.data, payload });
+  return Object.freeze({ ...parsed.data, payload: payload.value });
 }
 
 function invalidMessage(api: string, input: unknown, issues: string[]): TroupeError {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { conditionSchema } from './condition.js';
+import { durationMs } from './limits.js';
+import { jsonObjectSchema as jsonObject } from './value-check.js';
 
 /** Bumped when the stored shape of a definition changes incompatibly. */
 export const DEFINITION_FORMAT_VERSION = 1;
@@ -10,11 +12,14 @@ const identifier = z
   .max(200, 'must be at most 200 characters')
   .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -');
 
+/** A task's time limit: whole ms, more than 0, at most the longest timer Node can arm. */
+const timeoutMs = durationMs({ min: 1, int: true });
+
 const retryFields = {
   maxAttempts: z.number().int().min(1).max(100),
-  initialDelayMs: z.number().int().min(0),
-  factor: z.number().min(1),
-  maxDelayMs: z.number().int().min(0),
+  initialDelayMs: durationMs({ int: true }),
+  factor: z.number().min(1).finite(),
+  maxDelayMs: durationMs({ int: true }),
   jitter: z.number().min(0).max(1),
 };
 
@@ -82,7 +87,7 @@ const taskFields = {
   /** What the agent should do, in words. */
   description: z.string().max(10_000).default(''),
   /** Arbitrary JSON input handed to the agent. */
-  input: z.record(z.string(), z.unknown()).default({}),
+  input: jsonObject.default(() => ({})),
   /** Ids of tasks that must settle first. */
   dependsOn: z.array(identifier).default([]),
   /** Runs the task only when true; otherwise it is skipped (see condition.ts). */
@@ -90,7 +95,7 @@ const taskFields = {
   /** Overrides the workflow's default retry policy. */
   retry: retryOverrideSchema.optional(),
   /** Aborts an attempt after this long; the attempt counts as failed. */
-  timeoutMs: z.number().int().positive().optional(),
+  timeoutMs: timeoutMs.optional(),
   /**
    * Name of the compensation handler that undoes this task in a saga,
    * registered with `engine.registerCompensations(workflowName, handlers)`.
@@ -139,7 +144,7 @@ export const workflowDefinitionSchema = z.strictObject({
   defaults: z
     .strictObject({
       retry: retryOverrideSchema.optional(),
-      timeoutMs: z.number().int().positive().optional(),
+      timeoutMs: timeoutMs.optional(),
     })
     .default({}),
   /**
@@ -148,7 +153,7 @@ export const workflowDefinitionSchema = z.strictObject({
    */
   saga: z.boolean().default(false),
   /** Free-form data about the run's origin (planner, request). */
-  metadata: z.record(z.string(), z.unknown()).default({}),
+  metadata: jsonObject.default(() => ({})),
 });
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
 export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;

@@ -287,27 +287,25 @@ describe('unknown recipients and invalid messages', () => {
       expect.stringContaining('Unrecognized key: "workflow_id"'),
     ]);
     expect((await send('hello')).message).toContain('message: Invalid input: expected object');
-    const payload = await send({
-      from: 'a',
-      to: 'backend',
-      type: 'notification',
-      payload: { when: new Date(0), run: () => 1 },
-    });
-    expect(payload.context.issues).toEqual([
-      'message.payload.when: a Date is not plain JSON (convert it to a string, number or object)',
+    // A payload that is not plain JSON: INVALID_VALUE with the path of the first bad value.
+    const value = (payload: unknown) =>
+      expectTroupeError(
+        () =>
+          rt!.communicator.sendMessage({ from: 'a', to: 'backend', type: 'notification', payload }),
+        'INVALID_VALUE',
+      );
+    const dated = await value({ when: new Date(0), run: () => 1 });
+    expect(dated.context.issues).toEqual([
+      'message.payload.when: a Date is not plain JSON (convert it to a string, number, array or plain object)',
     ]);
+    expect(dated.context.path).toBe('message.payload.when');
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(
-      (await send({ from: 'a', to: 'backend', type: 'notification', payload: cyclic })).message,
-    ).toContain('a cycle?');
-    expect(
-      (await send({ from: 'a', to: 'backend', type: 'notification', payload: [1, Number.NaN] }))
-        .context.issues,
-    ).toEqual(['message.payload[1]: NaN is not a JSON number']);
-    expect(
-      (await send({ from: 'a', to: 'backend', type: 'notification', payload: 10n })).context.issues,
-    ).toEqual(['message.payload: a bigint is not JSON']);
+    expect((await value(cyclic)).message).toContain('message.payload.self: a circular reference');
+    expect((await value([1, Number.NaN])).context.issues).toEqual([
+      'message.payload[1]: NaN is not a JSON number (use null or a string)',
+    ]);
+    expect((await value(10n)).context.issues).toEqual(['message.payload: a bigint is not JSON']);
     expect(
       (await send({ from: 'a', to: 'backend', type: 'response', payload: 1 })).context.issues,
     ).toEqual(['message.correlationId: a response must name the request it answers']);

@@ -84,17 +84,19 @@ describe('ORCH-013 context updates', () => {
   it('ORCH-013 rejects updates that are not plain JSON objects, naming the problem', async () => {
     ({ rt } = await memoryRuntime());
     const c = rt.communicator;
-    const bad = async (updates: unknown, expected: string) => {
+    const bad = async (updates: unknown, expected: string, code = 'INVALID_VALUE') => {
       const error = await expectTroupeError(
         () => c.updateSharedContext('wf', 'a', updates as Record<string, unknown>),
-        'INVALID_INPUT',
+        code as 'INVALID_VALUE',
       );
       expect(error.message).toContain(expected);
     };
-    await bad([1, 2], 'updates: must be a plain object');
-    await bad({}, 'updates: must have a key');
+    await bad([1, 2], 'updates: must be a plain object', 'INVALID_INPUT');
+    await bad(null, 'updates: must be a plain object', 'INVALID_INPUT');
+    await bad({}, 'updates: must have a key', 'INVALID_INPUT');
     await bad({ when: new Map() }, 'updates.when: a Map is not plain JSON');
     await bad({ n: Infinity }, 'updates.n: Infinity is not a JSON number');
+    await bad({ big: 10n }, 'updates.big: a bigint is not JSON');
     await expectTroupeError(() => c.updateSharedContext('a/b', 'a', { k: 1 }), 'INVALID_INPUT');
     await expectTroupeError(
       () => c.updateSharedContext('wf', 'a', { k: 1 }, { expectedVersion: -1 }),

@@ -324,9 +324,9 @@ describe('agent output and errors', () => {
     return value;
   };
   const cases: [string, () => unknown, string][] = [
-    ['a circular object', circular, 'circular'],
-    ['a BigInt', () => ({ total: 10n }), 'BigInt'],
-    ['a function', () => () => 1, 'a function'],
+    ['a circular object', circular, 'output.self: a circular reference is not JSON'],
+    ['a BigInt', () => ({ total: 10n }), 'output.total: a bigint is not JSON'],
+    ['a function', () => () => 1, 'output: a function is not JSON'],
   ];
 
   it.each(cases)(
@@ -341,10 +341,8 @@ describe('agent output and errors', () => {
       const task = result.tasks.out!;
       expect(task).toMatchObject({ status: 'failed', attempts: 1 });
       expect(task.output).toBeUndefined();
-      expect(task.error!.code).toBe('TASK_FAILED');
-      expect(task.error!.message).toContain(
-        'Agent "bad" returned output that is not JSON-serialisable for task "out"',
-      );
+      expect(task.error!.code).toBe('INVALID_VALUE');
+      expect(task.error!.message).toContain('Agent "bad" in task "out"');
       expect(task.error!.message).toContain(reason);
     },
   );

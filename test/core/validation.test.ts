@@ -100,12 +100,38 @@ const invalid: [string, unknown, string[]][] = [
   [
     'a negative timeoutMs',
     wf([t('a', { timeoutMs: -5 })]),
-    ['tasks[0].timeoutMs: Too small: expected number to be >0'],
+    ['tasks[0].timeoutMs: must be more than 0 ms'],
   ],
   [
     'a fractional timeoutMs',
     wf([t('a', { timeoutMs: 1.5 })]),
-    ['tasks[0].timeoutMs: Invalid input: expected int, received number'],
+    ['tasks[0].timeoutMs: must be a whole number of milliseconds'],
+  ],
+  [
+    'a timeoutMs longer than a Node timer can wait',
+    wf([t('a', { timeoutMs: 2 ** 31 })]),
+    [
+      'tasks[0].timeoutMs: must be at most 2147483647 ms (about 24.8 days), the longest delay a Node timer can wait',
+    ],
+  ],
+  [
+    'a retry delay longer than a Node timer can wait',
+    wf([t('a', { retry: { maxDelayMs: 3e9 } })]),
+    [
+      'tasks[0].retry.maxDelayMs: must be at most 2147483647 ms (about 24.8 days), the longest delay a Node timer can wait',
+    ],
+  ],
+  [
+    'a task input that is not plain JSON',
+    wf([t('a', { input: { total: 10n } })]),
+    ['tasks[0].input.total: a bigint is not JSON'],
+  ],
+  [
+    'a Date in the metadata',
+    wf([t('a')], { metadata: { at: [new Date(0)] } }),
+    [
+      'metadata.at[0]: a Date is not plain JSON (convert it to a string, number, array or plain object)',
+    ],
   ],
   [
     'maxAttempts 0',
@@ -125,7 +151,7 @@ const invalid: [string, unknown, string[]][] = [
   [
     'a zero default timeout',
     wf([t('a')], { defaults: { timeoutMs: 0 } }),
-    ['defaults.timeoutMs: Too small: expected number to be >0'],
+    ['defaults.timeoutMs: must be more than 0 ms'],
   ],
   [
     'an unknown task field (strict)',

@@ -67,16 +67,6 @@ describe('bad jobs are rejected with clear errors', () => {
       'job.backoff.jitter: must be between 0 and 1',
     ],
     ['an unregistered handler name', { name: 'x', handler: 'nope' }, 'no handler named "nope"'],
-    [
-      'a Date in the args of a durable job',
-      { name: 'x', handler: 'noop', args: [new Date()] },
-      'job.args[0]: a Date is not plain JSON',
-    ],
-    [
-      'a function nested in the args',
-      { name: 'x', handler: 'noop', args: [{ cb: () => 1 }] },
-      'job.args[0].cb: a function is not JSON',
-    ],
     ['a non-object', null, 'job: '],
   ];
 
@@ -90,6 +80,18 @@ describe('bad jobs are rejected with clear errors', () => {
       expect(error.context.issues?.join('\n') ?? '').toMatch(/job/);
     });
   }
+
+  it.each([
+    ['a Date in the args of a durable job', [new Date()], 'job.args[0]: a Date is not plain JSON'],
+    ['a function nested in the args', [{ cb: () => 1 }], 'job.args[0].cb: a function is not JSON'],
+    ['a BigInt in the args', [1, 2n], 'job.args[1]: a bigint is not JSON'],
+  ])('rejects %s with INVALID_VALUE naming the path', async (_what, args, expected) => {
+    const queue = make();
+    const error = await rejection(queue.enqueue({ name: 'x', handler: 'noop', args }));
+    expect(error.code).toBe('INVALID_VALUE');
+    expect(error.message).toContain('TaskQueue.enqueue()');
+    expect(error.message).toContain(expected);
+  });
 
   it('lists every bad field at once', async () => {
     const queue = make();
@@ -174,6 +176,8 @@ describe('options and registration', () => {
   it('refuses a handler name registered twice', () => {
     const queue = make();
     expect(() => queue.register('noop', () => 1)).toThrow(/already registered/);
-    expect(() => queue.register('', () => 1)).toThrow(/non-empty handler name/);
+    expect(() => queue.register('', () => 1)).toThrow(
+      /TaskQueue.register\(\): name: must not be empty/,
+    );
   });
 });

@@ -3,6 +3,8 @@ import { serializeError, TroupeError } from '../../errors.js';
 import type { MessageDelivery } from '../../machines/communicator/events.js';
 import type { ExecutorEvent, TaskAssignment, TaskReport } from '../../machines/protocol.js';
 import type { Clock } from '../../runtime/clock.js';
+import type { ResolvedValueLimits } from '../../schemas/limits.js';
+import { checkValue, checkValueObject, type ValueCheck } from '../../schemas/value-check.js';
 import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
 import { AttemptWaits } from './attempt-waits.js';
 import type { AgentDefinition, AgentRunContext } from './define-agent.js';
@@ -21,7 +23,19 @@ export interface AgentExecutorDeps {
   messaging?: () => AgentMessaging | undefined;
   /** The zod schemas of open waits, shared with the engine's `signal`. */
   waitSchemas: WaitSchemas;
+  /** Size limits of outputs, shared-context updates and progress messages. */
+  limits: Pick<
+    ResolvedValueLimits,
+    'maxTaskOutputBytes' | 'maxSharedUpdateBytes' | 'maxMessageBytes'
+  >;
 }
+
+/** Errors no retry can fix: the same code would hand over the same value again. */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  'TASK_ABORTED',
+  'INVALID_VALUE',
+  'VALUE_TOO_LARGE',
+]);
 
 /** What an executor is started with. */
 type Input = { role: string };
@@ -38,6 +52,12 @@ type Received = ExecutorEvent | MessageDelivery;
  * was queued): the signal is aborted and the attempt reported failed at once.
  * A `run` that ignores its signal keeps running in the background, but its
  * late result is ignored.
+ *
+ * Every value `run` hands over (output, `updateShared`, `addTasks`,
+ * `progress`) is checked here, where it enters (see `value-check.ts`): a bad
+ * one throws `INVALID_VALUE` or `VALUE_TOO_LARGE` at the call and fails the
+ * attempt for good even if `run` catches it, so it never reaches the run's
+ * state or the journal batch it would share with other runs.
  */
 export function createAgentExecutor(deps: AgentExecutorDeps) {
   return fromCallback<Received, Input>(({ input, receive, sendBack: send, system }) => {
@@ -144,6 +164,28 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
 
       let sharedUpdates: Record<string, unknown> | undefined;
       let addedTasks: TaskDefinitionInput[] | undefined;
+      /** The first value refused during the attempt: it fails the attempt, even if caught. */
+      let refused: unknown;
+      const subject = `Agent "${input.role}" in task "${taskId}" of workflow "${workflowId}"`;
+      const where = { workflowId, taskId, agent: input.role };
+      const checked = <T>(check: () => T): T => {
+        try {
+          return check();
+        } catch (error) {
+          refused ??= error;
+          throw error;
+        }
+      };
+      const outputCheck = (root: string): ValueCheck => ({
+        subject,
+        root,
+        context: where,
+        limit: {
+          name: 'maxTaskOutputBytes',
+          max: deps.limits.maxTaskOutputBytes,
+          raise: 'createRuntime({ limits: { maxTaskOutputBytes } })',
+        },
+      });
       const port = deps.messaging?.();
       const { send: sendMessage, request } = messageContext(port, input.role, workflowId);
       const ctx: AgentRunContext = {
@@ -156,22 +198,50 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         dependencies: assignment.dependencies,
         shared: assignment.shared,
         progress: (fraction, message) => {
+          checked(() => checkProgress(fraction, message, subject, where, deps.limits));
           if (settled) return;
-          const progress = Math.min(1, Math.max(0, Number(fraction) || 0));
           sendBack({
             type: 'task.progress',
             workflowId,
             taskId,
             attempt,
-            progress,
+            progress: Math.min(1, Math.max(0, fraction)),
             ...(message === undefined ? {} : { message }),
           });
         },
         updateShared: (updates) => {
-          sharedUpdates = { ...sharedUpdates, ...updates };
+          // A frozen copy: the agent may change its object after the call.
+          const frozen = checked(() =>
+            checkValueObject(updates, {
+              subject,
+              root: 'updateShared(updates)',
+              freeze: true,
+              context: where,
+              limit: {
+                name: 'maxSharedUpdateBytes',
+                max: deps.limits.maxSharedUpdateBytes,
+                raise: 'createRuntime({ limits: { maxSharedUpdateBytes } })',
+              },
+            }),
+          );
+          sharedUpdates = { ...sharedUpdates, ...frozen };
         },
         addTasks: (tasks) => {
-          addedTasks = [...(addedTasks ?? []), ...tasks];
+          const frozen = checked(() => {
+            if (!Array.isArray(tasks)) {
+              throw new TroupeError(
+                'INVALID_VALUE',
+                `${subject}: addTasks(tasks) takes an array of task definitions.`,
+                {
+                  ...where,
+                  path: 'addTasks(tasks)',
+                  issues: ['addTasks(tasks): must be an array'],
+                },
+              );
+            }
+            return checkValue(tasks, { ...outputCheck('addTasks(tasks)'), freeze: true });
+          }) as TaskDefinitionInput[];
+          addedTasks = [...(addedTasks ?? []), ...frozen];
         },
         waitFor: (name, options) => waits.waitFor(name, options),
         sleep: (ms) => waits.sleep(ms),
@@ -196,16 +266,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         })
         .then(
           (output) => {
-            const unserialisable = checkSerialisable(output);
-            if (unserialisable) {
-              fail(
-                new TroupeError(
-                  'TASK_FAILED',
-                  `Agent "${input.role}" returned output that is not JSON-serialisable for task "${taskId}": ${unserialisable}`,
-                  { workflowId, taskId, agent: input.role },
-                ),
-                false,
-              );
+            try {
+              if (refused !== undefined) throw refused;
+              if (output !== undefined) checkValue(output, outputCheck('output'));
+            } catch (error) {
+              fail(error, false);
               return;
             }
             settle({
@@ -219,8 +284,10 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
               ...(addedTasks ? { addedTasks } : {}),
             });
           },
-          (error: unknown) =>
-            fail(error, !(error instanceof TroupeError && error.code === 'TASK_ABORTED')),
+          (error: unknown) => {
+            const final = refused ?? error;
+            fail(final, !(final instanceof TroupeError && FINAL_CODES.has(final.code)));
+          },
         );
     };
 
@@ -257,17 +324,33 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
   });
 }
 
-/** Why a value cannot be stored as JSON, or undefined if it can. */
-function checkSerialisable(value: unknown): string | undefined {
-  if (value === undefined || value === null || typeof value !== 'object') {
-    return typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol'
-      ? `a ${typeof value}`
-      : undefined;
+/** A progress report: a finite fraction and, optionally, a string message within the message limit. */
+function checkProgress(
+  fraction: unknown,
+  message: unknown,
+  subject: string,
+  where: { workflowId: string; taskId: string; agent: string },
+  limits: AgentExecutorDeps['limits'],
+): void {
+  const refuse = (path: string, reason: string) =>
+    new TroupeError('INVALID_VALUE', `${subject}: ${path}: ${reason}.`, {
+      ...where,
+      path,
+      issues: [`${path}: ${reason}`],
+    });
+  if (typeof fraction !== 'number' || !Number.isFinite(fraction)) {
+    throw refuse('progress(fraction)', 'must be a finite number between 0 and 1');
   }
-  try {
-    JSON.stringify(value);
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  if (message === undefined) return;
+  if (typeof message !== 'string') throw refuse('progress(message)', 'must be a string');
+  checkValue(message, {
+    subject,
+    root: 'progress(message)',
+    context: where,
+    limit: {
+      name: 'maxMessageBytes',
+      max: limits.maxMessageBytes,
+      raise: 'createRuntime({ limits: { maxMessageBytes } })',
+    },
+  });
 }

@@ -146,7 +146,7 @@ export interface AgentDefinition<TOutput = unknown> {
   readonly onMessage?: AgentMessageHandler;
 }
 
-const agentOptionsSchema = z.object({
+const agentOptionsSchema = z.strictObject({
   role: z
     .string()
     .min(1, 'must not be empty')
@@ -161,6 +161,17 @@ const agentOptionsSchema = z.object({
     .custom<AgentMessageHandler>((value) => typeof value === 'function', 'must be a function')
     .optional(),
 });
+
+/** What `registerAgent` accepts: an agent as {@link defineAgent} returns it. */
+export const agentDefinitionSchema = z.custom<AgentDefinition>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    agentOptionsSchema.shape.role.safeParse((value as AgentDefinition).role).success &&
+    typeof (value as AgentDefinition).run === 'function' &&
+    Number.isInteger((value as AgentDefinition).concurrency),
+  { error: 'must be an agent made with defineAgent({ role, run, ... })' },
+);
 
 /**
  * Declares an agent. Validation happens here, so a mistake surfaces where the

@@ -21,7 +21,6 @@ import {
   type TroupeErrorCode,
 } from '../../errors.js';
 import type { JobContext } from '../../machines/queue/job.js';
-import { findNonJson } from '../../machines/queue/plain-json.js';
 import type {
   JobOutcome,
   QueueEvent,
@@ -34,6 +33,8 @@ import type { JobHandlerRegistry } from './job-handlers.js';
 export interface JobRunnerDeps {
   handlers: JobHandlerRegistry;
   clock: Clock;
+  /** Checks a durable job's result (plain JSON, within `maxJobBytes`); throws the typed error. */
+  checkResult: (jobId: string, result: unknown) => void;
 }
 
 type Report = (event: QueueEvent) => void;
@@ -138,11 +139,13 @@ export function createJobRunner(
     };
 
     const succeed = (run: Run, result: unknown): void => {
-      const issue = run.durable && result !== undefined ? findNonJson(result, 'result') : undefined;
-      if (issue) {
-        const message = `Job ${JSON.stringify(run.jobId)} (${run.name}) returned a value that cannot be stored: ${issue}. Durable jobs must return plain JSON.`;
-        fail(run, failure('INVALID_JOB', message, run.jobId), false);
-        return;
+      if (run.durable && result !== undefined) {
+        try {
+          deps.checkResult(run.jobId, result);
+        } catch (error) {
+          fail(run, serializeError(error), false);
+          return;
+        }
       }
       settle(run, { id: run.jobId, attempt: run.attempt, ok: true, result });
     };

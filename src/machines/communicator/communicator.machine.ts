@@ -1,4 +1,5 @@
 import { type ActorRefFrom, type AnyActorRef, enqueueActions, setup } from 'xstate';
+import { dict, dictFrom } from '../../schemas/dict.js';
 import { agentSystemId } from '../protocol.js';
 import { type AgentDirectory, Outbox, type OutboxEnqueue } from './effects.js';
 import type { CommunicatorEmitted, CommunicatorEvent } from './events.js';
@@ -173,7 +174,10 @@ export function createCommunicatorMachine(settings: Partial<CommunicatorSettings
        */
       recover: enqueueActions(({ context, event, enqueue, system }) => {
         if (event.type !== 'communicator.recover') return;
-        context.requests = {};
+        // A restored snapshot went through JSON: its tables have prototypes again.
+        context.requests = dict();
+        context.workflows = dictFrom(context.workflows, fromRecord);
+        context.mailboxes = dictFrom(context.mailboxes, (box) => box);
         step(enqueue, system, (out) => {
           for (const workflowId of Object.keys(context.workflows)) {
             const slot = context.workflows[workflowId]!;
@@ -186,9 +190,9 @@ export function createCommunicatorMachine(settings: Partial<CommunicatorSettings
     id: 'communicator',
     context: () => ({
       settings: resolved,
-      workflows: {},
-      mailboxes: {},
-      requests: {},
+      workflows: dict(),
+      mailboxes: dict(),
+      requests: dict(),
       stats: {
         messages: 0,
         deliveries: 0,

@@ -8,14 +8,15 @@
  * assigning keys and never by mutating a value: a caller holding a copy of
  * `data` sees a consistent context.
  */
+import { dict, dictFrom } from '../../schemas/dict.js';
 import type { JsonValue } from '../../schemas/json-value.js';
 import type { CommunicatorContext, CommunicatorRecord, StoredLock, WorkflowSlot } from './types.js';
 
 export function emptySlot(): WorkflowSlot {
   return {
-    shared: { version: 0, data: {}, updatedBy: null, updatedAt: null },
-    history: {},
-    locks: {},
+    shared: { version: 0, data: dict(), updatedBy: null, updatedAt: null },
+    history: dict(),
+    locks: dict(),
   };
 }
 
@@ -42,14 +43,7 @@ export function applyUpdate(
   shared.updatedAt = now;
   for (const key of Object.keys(updates)) {
     const value = updates[key]!;
-    if (key === '__proto__') {
-      Object.defineProperty(shared.data, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else shared.data[key] = value;
+    shared.data[key] = value;
     let changes = slot.history[key];
     if (!changes) {
       changes = [];
@@ -71,19 +65,25 @@ export function handoffKey(from: string, to: string): string {
 
 /** What is stored for a workflow: everything but the lock waiters. */
 export function toRecord(slot: WorkflowSlot): CommunicatorRecord {
-  const locks: Record<string, StoredLock> = {};
-  for (const key of Object.keys(slot.locks)) {
-    const { owner, acquiredAt, expiresAt } = slot.locks[key]!;
-    locks[key] = { owner, acquiredAt, expiresAt };
-  }
+  const locks = dictFrom(
+    slot.locks,
+    ({ owner, acquiredAt, expiresAt }): StoredLock => ({
+      owner,
+      acquiredAt,
+      expiresAt,
+    }),
+  );
   return { shared: slot.shared, history: slot.history, locks };
 }
 
-/** A slot from its stored record; locks come back without waiters. */
+/**
+ * A slot from its stored record, or from a restored snapshot (both plain
+ * JSON): tables without prototypes again; locks come back without waiters.
+ */
 export function fromRecord(record: CommunicatorRecord): WorkflowSlot {
-  const slot: WorkflowSlot = { shared: record.shared, history: record.history, locks: {} };
-  for (const key of Object.keys(record.locks)) {
-    slot.locks[key] = { ...record.locks[key]!, waiters: [] };
-  }
-  return slot;
+  return {
+    shared: { ...record.shared, data: dictFrom(record.shared.data, (value) => value) },
+    history: dictFrom(record.history, (changes) => changes),
+    locks: dictFrom(record.locks, (lock) => ({ ...lock, waiters: [] })),
+  };
 }

@@ -17,7 +17,6 @@ export {
 } from './job.js';
 export { backoffPolicySchema, jobIdSchema, parseJobInput, parseJobRecord } from './job-schema.js';
 export { JobTable, type JobTableJson, jobTable } from './job-table.js';
-export { findNonJson } from './plain-json.js';
 export {
   createHeap,
   heapPeekId,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
+import { durationMs, MAX_TIMER_MS } from '../../schemas/limits.js';
 import type { JobHandler, JobInput, JobRecord } from './job.js';
 import { JOB_STATUSES } from './job.js';
 
@@ -20,15 +21,12 @@ export const jobIdSchema = z
 const prioritySchema = z.literal([1, 2, 3, 4], { error: PRIORITY_MESSAGE });
 
 const backoffSchema = z.strictObject({
-  initialDelayMs: z
+  initialDelayMs: durationMs(),
+  factor: z
     .number({ error: 'must be a number' })
-    .min(0, { error: 'must be >= 0' })
-    .max(2 ** 31, { error: 'must be at most 2^31 ms' }),
-  factor: z.number({ error: 'must be a number' }).min(1, { error: 'must be >= 1' }),
-  maxDelayMs: z
-    .number({ error: 'must be a number' })
-    .min(0, { error: 'must be >= 0' })
-    .max(2 ** 31, { error: 'must be at most 2^31 ms' }),
+    .min(1, { error: 'must be >= 1' })
+    .finite({ error: 'must be finite' }),
+  maxDelayMs: durationMs(),
   jitter: z
     .number({ error: 'must be a number' })
     .min(0, { error: 'must be between 0 and 1' })
@@ -66,7 +64,9 @@ const jobInputSchema = z.strictObject({
   timeoutSeconds: z
     .number({ error: 'must be a number' })
     .positive({ error: 'must be > 0' })
-    .max(2 ** 31 / 1000, { error: 'must be at most 2147483 (about 24.8 days)' })
+    .max(MAX_TIMER_MS / 1000, {
+      error: `must be at most ${MAX_TIMER_MS / 1000} (about 24.8 days, the longest delay a Node timer can wait)`,
+    })
     .optional(),
   backoff: backoffSchema.partial().optional(),
 });

@@ -18,8 +18,10 @@
  * - A step collects its effects in `context.outbox` and carries them out at
  *   its end (see carryOut()), so every effect sees the finished state.
  */
+
 import { and, assertEvent, enqueueActions, fromCallback, not, setup } from 'xstate';
 import { TroupeError } from '../../errors.js';
+import { timerDelay } from '../../schemas/limits.js';
 import { admitJobs, cancelJob, recordProgress, settleOutcomes } from './job-lifecycle.js';
 import { advanceClock, createQueueContext, isOutboxEmpty } from './queue-context.js';
 import {
@@ -95,10 +97,10 @@ function carryOut(context: QueueContext, enqueue: EffectQueue): void {
     out.rearm = false;
     enqueue.cancel('wake');
     if (context.wakeAt !== null) {
-      enqueue.raise(
-        { type: 'queue.wake', at: context.wakeAt },
-        { id: 'wake', delay: Math.max(0, context.wakeAt - context.now) },
-      );
+      // A job scheduled further ahead than a timer can wait wakes the queue
+      // early; the wake finds nothing due and plans the next one.
+      const delay = timerDelay(context.wakeAt - context.now);
+      enqueue.raise({ type: 'queue.wake', at: context.now + delay }, { id: 'wake', delay });
     }
   }
 }

@@ -95,7 +95,10 @@ function evaluateGuard(
 export function readPath(value: unknown, path: string): unknown {
   let current = value;
   for (const key of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    // Own keys only: `toString` or `constructor` in a path read data, never a prototype's member.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) {
+      return undefined;
+    }
     current = (current as Record<string, unknown>)[key];
   }
   return current;

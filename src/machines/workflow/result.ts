@@ -1,3 +1,4 @@
+import { defineKey } from '../../schemas/json-value.js';
 import type { TaskResult, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
 import type { WorkflowContext } from './context.js';
 import { waitInfo } from './waits.js';
@@ -10,7 +11,7 @@ export function buildWorkflowResult(
   const tasks: Record<string, TaskResult> = {};
   for (const task of context.definition.tasks) {
     const run = context.runs[task.id]!;
-    tasks[task.id] = {
+    defineKey(tasks, task.id, {
       taskId: task.id,
       agent: task.agent,
       status: run.status,
@@ -22,7 +23,7 @@ export function buildWorkflowResult(
       ...(run.skipReason ? { skipReason: run.skipReason } : {}),
       ...(run.progress === undefined ? {} : { progress: run.progress }),
       ...(run.progressMessage ? { progressMessage: run.progressMessage } : {}),
-    };
+    });
   }
   const finishedAt = context.lastEventAt;
   const waits = context.waits ? Object.values(context.waits).map(waitInfo) : [];

@@ -14,6 +14,8 @@
  *   `maxConcurrency` at a time.
  */
 import type { SerializedError } from '../../errors.js';
+import { dict, dictFrom } from '../../schemas/dict.js';
+import { defineKey } from '../../schemas/json-value.js';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -31,9 +33,9 @@ export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
   const context: WorkflowContext = {
     workflowId: input.workflowId,
     definition: input.definition,
-    index: {},
-    runs: {},
-    dependents: {},
+    index: dict(),
+    runs: dict(),
+    dependents: dict(),
     ready: createFifo(),
     retrying: [],
     inFlight: 0,
@@ -45,6 +47,20 @@ export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
   };
   linkTasks(context, input.definition.tasks, 0);
   return context;
+}
+
+/**
+ * A context rebuilt from the store (plain JSON): its tables keyed by task id
+ * get their prototype-free form back, so a task added later with the id
+ * `__proto__` or `constructor` is stored like any other.
+ */
+export function restoreWorkflowContext(context: WorkflowContext): WorkflowContext {
+  return {
+    ...context,
+    index: dictFrom(context.index, (position) => position),
+    runs: dictFrom(context.runs, (run) => run),
+    dependents: dictFrom(context.dependents, (ids) => ids),
+  };
 }
 
 /** Indexes tasks (new or added at run time) and their edges. Returns the ids with nothing to wait for. */
@@ -168,7 +184,7 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
     const dependencies: Record<string, unknown> = {};
     for (const dep of task.dependsOn) {
       const depRun = context.runs[dep]!;
-      if (depRun.status === 'completed') dependencies[dep] = depRun.output;
+      if (depRun.status === 'completed') defineKey(dependencies, dep, depRun.output);
     }
     const timeoutMs = task.timeoutMs ?? context.definition.defaults.timeoutMs;
     const memo = memoOf(context, run);

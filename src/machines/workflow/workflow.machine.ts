@@ -43,6 +43,7 @@ import {
   recordStart,
   releaseDueRetries,
   requeueInFlight,
+  restoreWorkflowContext,
   runningTasks,
   takeDispatchable,
   taskDefinition,
@@ -644,7 +645,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
     id: 'workflow',
     context: ({ input }) =>
       input.restore
-        ? { ...input.restore.context, restoredState: input.restore.value }
+        ? { ...restoreWorkflowContext(input.restore.context), restoredState: input.restore.value }
         : createWorkflowContext(input),
     on: {
       'task.started': { actions: 'recordStart' },

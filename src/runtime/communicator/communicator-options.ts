@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { MessageType } from '../../schemas/agent-message.js';
-import { checkDuration } from './communicator-input.js';
+import { functionSchema, parseArgument } from '../../schemas/arguments.js';
+import { leaseSchema, waitSchema } from './communicator-input.js';
 
 /** Defaults of the communicator's calls; limits of its memory live in `CommunicatorSettings`. */
 export interface CommunicatorOptions {
@@ -21,14 +23,22 @@ export interface ResolvedCommunicatorOptions {
   createId: () => string;
 }
 
+export const communicatorOptionsSchema = z.strictObject({
+  requestTimeoutMs: waitSchema.optional(),
+  lockTtlMs: leaseSchema.optional(),
+  lockTimeoutMs: waitSchema.optional(),
+  createId: functionSchema<() => string>().optional(),
+});
+
 export function resolveCommunicatorOptions(
   options: CommunicatorOptions = {},
 ): ResolvedCommunicatorOptions {
+  const valid = parseArgument('communicator', 'options', communicatorOptionsSchema, options);
   return {
-    requestTimeoutMs: checkDuration('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, true),
-    lockTtlMs: checkDuration('lockTtlMs', options.lockTtlMs ?? 30_000, false),
-    lockTimeoutMs: checkDuration('lockTimeoutMs', options.lockTimeoutMs ?? 30_000, true),
-    createId: options.createId ?? (() => `msg-${randomUUID()}`),
+    requestTimeoutMs: valid.requestTimeoutMs ?? 30_000,
+    lockTtlMs: valid.lockTtlMs ?? 30_000,
+    lockTimeoutMs: valid.lockTimeoutMs ?? 30_000,
+    createId: valid.createId ?? (() => `msg-${randomUUID()}`),
   };
 }
 

@@ -10,14 +10,11 @@
  */
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
-import type {
-  CommunicatorRecord,
-  ContextChange,
-  StoredMessage,
-} from '../../machines/communicator/index.js';
+import type { CommunicatorRecord, StoredMessage } from '../../machines/communicator/index.js';
 import type { AgentMessage, MessageType } from '../../schemas/agent-message.js';
 import { parseStoredMessage } from '../../schemas/agent-message.js';
-import { freezeJson, type JsonValue } from '../../schemas/json-value.js';
+import { dictFrom } from '../../schemas/dict.js';
+import { formatJsonIssue, inspectJson, type JsonValue } from '../../schemas/json-value.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import { messageKey, NO_WORKFLOW, prefixRange, workflowKey } from '../../store/keys.js';
 import type { Store, StoreOp } from '../../store/store.js';
@@ -247,20 +244,33 @@ function parseRecord(value: unknown, workflowId: string): CommunicatorRecord {
   const parsed = recordSchema.safeParse(value);
   const issues = parsed.success ? [] : formatZodIssues(parsed.error, 'record');
   if (parsed.success) {
-    const { shared, history, locks } = parsed.data;
-    const data: Record<string, JsonValue> = {};
-    for (const [key, item] of Object.entries(shared.data)) {
-      const frozen = freezeJson(item, `record.shared.data.${key}`, issues);
-      if (frozen !== undefined) data[key] = frozen;
-    }
-    const changes: Record<string, ContextChange[]> = {};
-    for (const [key, list] of Object.entries(history)) {
-      changes[key] = list.map((change, i) => ({
-        ...change,
-        value: freezeJson(change.value, `record.history.${key}[${i}]`, issues) ?? null,
-      }));
-    }
-    if (issues.length === 0) return { shared: { ...shared, data }, history: changes, locks };
+    // From the raw record: zod's records drop a `__proto__` key, which is a
+    // shared-context key like any other.
+    const raw = value as CommunicatorRecord;
+    const frozen = (item: unknown, path: string): JsonValue => {
+      const inspection = inspectJson(item, path, { freeze: true });
+      if (inspection.ok) return inspection.value;
+      issues.push(formatJsonIssue(inspection.issue));
+      return null;
+    };
+    const record: CommunicatorRecord = {
+      shared: {
+        ...parsed.data.shared,
+        data: dictFrom(raw.shared.data, (item, key) => frozen(item, `record.shared.data.${key}`)),
+      },
+      history: dictFrom(raw.history, (list, key) =>
+        list.map((change, i) => ({
+          ...change,
+          value: frozen(change.value, `record.history.${key}[${i}]`),
+        })),
+      ),
+      locks: dictFrom(raw.locks, ({ owner, acquiredAt, expiresAt }) => ({
+        owner,
+        acquiredAt,
+        expiresAt,
+      })),
+    };
+    if (issues.length === 0) return record;
   }
   throw new TroupeError(
     'STORE_CORRUPT',

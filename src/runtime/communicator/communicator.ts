@@ -22,17 +22,29 @@ import {
 import {
   type AgentMessage,
   type AgentMessageInput,
-  MESSAGE_TYPES,
   parseAgentMessage,
   type RequestMessageInput,
   type RequestOptions,
 } from '../../schemas/agent-message.js';
-import { freezeJsonObject } from '../../schemas/json-value.js';
+import { functionSchema } from '../../schemas/arguments.js';
+import { DEFAULT_VALUE_LIMITS, type ResolvedValueLimits } from '../../schemas/limits.js';
+import { checkValueObject, type SizeLimit } from '../../schemas/value-check.js';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { ListenerFor } from '../event-bus.js';
 import { closedError } from './communicator-errors.js';
-import { checkDuration, checkName, checkWorkflowId, invalid } from './communicator-input.js';
+import {
+  broadcastOptionsSchema,
+  checkName,
+  checkWorkflowId,
+  communicatorArgument,
+  historyOptionsSchema,
+  invalid,
+  lockOptionsSchema,
+  objectArgument,
+  requestOptionsSchema,
+  updateOptionsSchema,
+} from './communicator-input.js';
 import {
   type CommunicatorHost,
   CommunicatorLink,
@@ -55,6 +67,8 @@ export interface CommunicatorDeps {
   clock: Clock;
   onError: (error: unknown, context: string) => void;
   options?: CommunicatorOptions;
+  /** Size limits of payloads and updates. @default DEFAULT_VALUE_LIMITS */
+  limits?: Pick<ResolvedValueLimits, 'maxMessageBytes' | 'maxSharedUpdateBytes'>;
 }
 
 export interface BroadcastReceipt {
@@ -78,12 +92,25 @@ export class Communicator {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #options: ResolvedCommunicatorOptions;
+  readonly #messageLimit: SizeLimit;
+  readonly #updateLimit: SizeLimit;
 
   constructor(deps: CommunicatorDeps) {
     this.#link = new CommunicatorLink(deps);
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#options = resolveCommunicatorOptions(deps.options);
+    const limits = deps.limits ?? DEFAULT_VALUE_LIMITS;
+    this.#messageLimit = {
+      name: 'maxMessageBytes',
+      max: limits.maxMessageBytes,
+      raise: 'createRuntime({ limits: { maxMessageBytes } })',
+    };
+    this.#updateLimit = {
+      name: 'maxSharedUpdateBytes',
+      max: limits.maxSharedUpdateBytes,
+      raise: 'createRuntime({ limits: { maxSharedUpdateBytes } })',
+    };
     this.agentPort = {
       inbox: (role, workflowId) => {
         const read = () => inboxOf(this.#link.state, workflowId, role);
@@ -130,17 +157,16 @@ export class Communicator {
     message: Omit<AgentMessageInput, 'to'> & { to?: '*' },
     options: BroadcastOptions = {},
   ): Promise<BroadcastReceipt> {
-    const parsed = this.#parse({ ...message, to: message.to ?? '*' }, 'broadcast');
+    const input = communicatorArgument('broadcast', 'message', objectArgument, message);
+    const { role } = communicatorArgument('broadcast', 'options', broadcastOptionsSchema, options);
+    const parsed = this.#parse({ ...input, to: input.to ?? '*' }, 'broadcast');
     if (parsed.to !== '*') {
       throw invalid(
         'broadcast',
         'message.to: must be "*" or left out; use options.role for a group',
       );
     }
-    const groups = options.role === undefined ? null : [options.role].flat();
-    if (groups?.some((group) => typeof group !== 'string' || group.length === 0)) {
-      throw invalid('broadcast', 'options.role: must be a non-empty role group or a list of them');
-    }
+    const groups = role === undefined ? null : [role].flat();
     return this.#link.submit(
       'broadcast',
       scopeOf(parsed),
@@ -160,15 +186,13 @@ export class Communicator {
    * when it answered with an error, `UNKNOWN_RECIPIENT`, `INVALID_MESSAGE`.
    */
   async request(message: RequestMessageInput, options: RequestOptions = {}): Promise<AgentMessage> {
-    const parsed = this.#parse({ ...message, type: message.type ?? 'request' }, 'request');
+    const input = communicatorArgument('request', 'message', objectArgument, message);
+    const valid = communicatorArgument('request', 'options', requestOptionsSchema, options);
+    const parsed = this.#parse({ ...input, type: input.type ?? 'request' }, 'request');
     if (parsed.type !== 'request') {
       throw invalid('request', 'message.type: must be "request" or left out');
     }
-    const timeout = checkDuration(
-      'timeout',
-      options.timeout ?? this.#options.requestTimeoutMs,
-      true,
-    );
+    const timeout = valid.timeout ?? this.#options.requestTimeoutMs;
     return this.#link.submit('request', scopeOf(parsed), (op, now) => ({
       type: 'request.send',
       op,
@@ -187,6 +211,7 @@ export class Communicator {
   /** The last values of one shared-context key, oldest first (bounded per key). */
   async getContextHistory(workflowId: string, key: string): Promise<ContextChange[]> {
     checkWorkflowId('getContextHistory', workflowId);
+    checkName('getContextHistory', 'key', key);
     return this.#link.read('getContextHistory', workflowId, () =>
       (this.#link.state.workflows[workflowId]?.history[key] ?? []).map((change) => ({ ...change })),
     );
@@ -206,17 +231,24 @@ export class Communicator {
   ): Promise<SharedContext> {
     checkWorkflowId('updateSharedContext', workflowId);
     checkName('updateSharedContext', 'role', role);
-    const issues: string[] = [];
-    const frozen = freezeJsonObject(updates, 'updates', issues);
-    if (frozen && Object.keys(frozen).length === 0) issues.push('updates: must have a key');
-    const { expectedVersion } = options;
-    if (
-      expectedVersion !== undefined &&
-      !(Number.isInteger(expectedVersion) && expectedVersion >= 0)
-    ) {
-      issues.push('options.expectedVersion: must be an integer >= 0');
+    const { expectedVersion } = communicatorArgument(
+      'updateSharedContext',
+      'options',
+      updateOptionsSchema,
+      options,
+    );
+    if (typeof updates !== 'object' || updates === null || Array.isArray(updates)) {
+      throw invalid('updateSharedContext', 'updates: must be a plain object of keys to set');
     }
-    if (!frozen || issues.length > 0) throw invalid('updateSharedContext', ...issues);
+    if (Object.keys(updates).length === 0)
+      throw invalid('updateSharedContext', 'updates: must have a key');
+    const frozen = checkValueObject(updates, {
+      subject: `communicator.updateSharedContext("${workflowId}") by "${role}"`,
+      root: 'updates',
+      freeze: true,
+      limit: this.#updateLimit,
+      context: { workflowId },
+    });
     return this.#link.submit(
       'updateSharedContext',
       workflowId,
@@ -249,8 +281,9 @@ export class Communicator {
     checkWorkflowId('acquireLock', workflowId);
     checkName('acquireLock', 'key', key);
     checkName('acquireLock', 'owner', owner);
-    const ttlMs = checkDuration('ttlMs', options.ttlMs ?? this.#options.lockTtlMs, false);
-    const timeout = checkDuration('timeout', options.timeout ?? this.#options.lockTimeoutMs, true);
+    const valid = communicatorArgument('acquireLock', 'options', lockOptionsSchema, options);
+    const ttlMs = valid.ttlMs ?? this.#options.lockTtlMs;
+    const timeout = valid.timeout ?? this.#options.lockTimeoutMs;
     return this.#link.submit('acquireLock', workflowId, (op, now) => ({
       type: 'lock.acquire',
       op,
@@ -293,6 +326,7 @@ export class Communicator {
     fn: (lease: LockLease) => T | Promise<T>,
     options: LockOptions = {},
   ): Promise<T> {
+    communicatorArgument('withLock', 'fn', functionSchema(), fn);
     const lease = await this.acquireLock(workflowId, key, owner, options);
     let result: T;
     try {
@@ -361,18 +395,15 @@ export class Communicator {
    * the store, so complete; memory keeps only the latest of each workflow.
    */
   async getMessageHistory(options: HistoryOptions = {}): Promise<AgentMessage[]> {
-    const limit = options.limit ?? 100;
-    const issues: string[] = [];
-    if (!(Number.isInteger(limit) && limit >= 0))
-      issues.push('options.limit: must be an integer >= 0');
-    if (options.type !== undefined && !MESSAGE_TYPES.includes(options.type)) {
-      issues.push(`options.type: must be one of ${MESSAGE_TYPES.join(', ')}`);
-    }
-    if (issues.length > 0) throw invalid('getMessageHistory', ...issues);
-    if (options.workflowId !== undefined) checkWorkflowId('getMessageHistory', options.workflowId);
+    const valid = communicatorArgument(
+      'getMessageHistory',
+      'options',
+      historyOptionsSchema,
+      options,
+    );
     if (this.#link.closed) throw closedError('getMessageHistory');
     await this.#link.writer.flushed();
-    return readHistory(this.#store, { ...options, limit });
+    return readHistory(this.#store, { ...valid, limit: valid.limit ?? 100 });
   }
 
   /** Listens to recorded messages (`message`) or to leases that ran out (`lock.expired`). */
@@ -398,6 +429,7 @@ export class Communicator {
     return parseAgentMessage(input, api, {
       now: this.#clock.now(),
       createId: this.#options.createId,
+      limit: this.#messageLimit,
     });
   }
 

@@ -12,7 +12,7 @@ import {
   JobPriority,
   type JobRecord,
 } from '../../machines/queue/job.js';
-import { findNonJson } from '../../machines/queue/plain-json.js';
+import { checkValue } from '../../schemas/value-check.js';
 import type { ResolvedTaskQueueOptions } from './task-queue-options.js';
 
 /** Shared by every job without args; frozen, as records never change their args. */
@@ -26,7 +26,9 @@ export interface BuiltJob {
 
 /**
  * @param runAt due time for `schedule()`, null for `enqueue()`.
- * @throws TroupeError `INVALID_JOB` for an unregistered handler name or non-JSON args.
+ * @throws TroupeError `INVALID_JOB` for an unregistered handler name; for a
+ * durable job, `INVALID_VALUE` for args that are not plain JSON and
+ * `VALUE_TOO_LARGE` for args over `maxJobBytes`.
  */
 export function buildJobRecord(
   job: JobInput,
@@ -48,14 +50,17 @@ export function buildJobRecord(
     );
   }
   const args = job.args ?? NO_ARGS;
-  const issue = named === null ? undefined : findNonJson(args, 'job.args');
-  if (issue) {
-    throw new TroupeError(
-      'INVALID_JOB',
-      `${api} rejected job ${JSON.stringify(id)}: ${issue}. Jobs with named handlers are stored, so their args must be plain JSON.`,
-      { jobId: id, issues: [issue] },
+  // Jobs with named handlers are stored; function-handler jobs live in memory only.
+  if (named !== null)
+    checkValue(
+      args,
+      jobValueCheck(
+        `${api} rejected job ${JSON.stringify(id)}`,
+        id,
+        'job.args',
+        options.maxJobBytes,
+      ),
     );
-  }
   const now = options.clock.now();
   const record: JobRecord = {
     id,
@@ -79,4 +84,18 @@ export function buildJobRecord(
     durable: named !== null && options.store !== null,
   };
   return { record, fn: named === null ? (job.handler as JobHandler) : null };
+}
+
+/** How a stored job's args (and result) are checked: the JSON rule and `maxJobBytes`. */
+export function jobValueCheck(subject: string, jobId: string, root: string, maxJobBytes: number) {
+  return {
+    subject,
+    root,
+    context: { jobId },
+    limit: {
+      name: 'maxJobBytes',
+      max: maxJobBytes,
+      raise: 'createRuntime({ limits: { maxJobBytes } }) or new TaskQueue({ maxJobBytes })',
+    },
+  };
 }

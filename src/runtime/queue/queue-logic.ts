@@ -24,6 +24,8 @@ import { createJobPersister, JobWriteBuffer } from '../../actors/queue/job-persi
 import { createJobRunner } from '../../actors/queue/job-runner.js';
 import { queueMachine } from '../../machines/queue/queue-machine.js';
 import type { QueueSettings } from '../../machines/queue/queue-types.js';
+import { checkValue } from '../../schemas/value-check.js';
+import { jobValueCheck } from './job-builder.js';
 import {
   type ResolvedTaskQueueOptions,
   resolveTaskQueueOptions,
@@ -55,7 +57,20 @@ export function createQueueDeps(options: TaskQueueOptions = {}): QueueDeps {
 export function createQueueLogic(deps: QueueDeps) {
   return queueMachine.provide({
     actors: {
-      runner: createJobRunner({ handlers: deps.handlers, clock: deps.options.clock }),
+      runner: createJobRunner({
+        handlers: deps.handlers,
+        clock: deps.options.clock,
+        checkResult: (jobId, result) =>
+          checkValue(
+            result,
+            jobValueCheck(
+              `Job ${JSON.stringify(jobId)} returned a result that cannot be stored`,
+              jobId,
+              'result',
+              deps.options.maxJobBytes,
+            ),
+          ),
+      }),
       persister: createJobPersister(deps.writes),
     },
   });

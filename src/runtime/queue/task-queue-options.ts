@@ -4,10 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { TroupeError } from '../../errors.js';
 import type { BackoffPolicy } from '../../machines/backoff.js';
 import { backoffPolicySchema } from '../../machines/queue/job-schema.js';
 import type { QueueSettings } from '../../machines/queue/queue-types.js';
+import { parseArgument } from '../../schemas/arguments.js';
+import { DEFAULT_VALUE_LIMITS, valueLimitsSchema } from '../../schemas/limits.js';
 import type { Store } from '../../store/store.js';
 import { type Clock, systemClock } from '../clock.js';
 
@@ -67,6 +68,13 @@ export interface TaskQueueOptions {
    * unique across processes, and cheaper than a UUID per job
    */
   generateId?: () => string;
+  /**
+   * Size limit of a stored job's arguments, and of its result, in bytes of
+   * JSON: a job over it is refused with `VALUE_TOO_LARGE` (a result, by
+   * failing the job). In a runtime, set it as `createRuntime({ limits: { maxJobBytes } })`.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxJobBytes?: number;
 }
 
 /** Options with every default applied. */
@@ -80,6 +88,7 @@ export interface ResolvedTaskQueueOptions {
   store: Store | null;
   clock: Clock;
   generateId: () => string;
+  maxJobBytes: number;
 }
 
 export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
@@ -96,7 +105,7 @@ const count = (max: number) =>
     .min(0, { error: 'must be >= 0' })
     .max(max, { error: `must be at most ${max}` });
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   maxWorkers: count(1_000_000).min(1, { error: 'must be >= 1' }).optional(),
   maxJobsPerSecond: z
     .number({ error: 'must be a number' })
@@ -130,26 +139,15 @@ const optionsSchema = z.object({
   generateId: z
     .custom<() => string>((value) => typeof value === 'function', { error: 'must be a function' })
     .optional(),
+  maxJobBytes: valueLimitsSchema.shape.maxJobBytes,
 });
 
 /**
  * Validates the options and applies the defaults.
- * @throws TroupeError `CONFIG_ERROR` naming every bad option.
+ * @throws TroupeError `CONFIG_ERROR` naming every bad or unknown option.
  */
 export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): ResolvedTaskQueueOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${['options', ...issue.path.map(String)].join('.')}: ${issue.message}`,
-    );
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `new TaskQueue() got bad options: ${issues.join('; ')}.`,
-      {
-        issues,
-      },
-    );
-  }
+  parseArgument('new TaskQueue()', 'options', optionsSchema, options, 'CONFIG_ERROR');
   const maxJobsPerSecond = options.maxJobsPerSecond ?? null;
   return {
     maxWorkers: options.maxWorkers ?? 5,
@@ -163,6 +161,7 @@ export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): Resolve
     store: options.store ?? null,
     clock: options.clock ?? systemClock,
     generateId: options.generateId ?? sequentialIds(),
+    maxJobBytes: options.maxJobBytes ?? DEFAULT_VALUE_LIMITS.maxJobBytes,
   };
 }
 

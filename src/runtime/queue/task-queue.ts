@@ -13,6 +13,7 @@
  *   jobs live in memory only.
  */
 import { type Actor, createActor } from 'xstate';
+import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import {
   isFinalStatus,
@@ -25,9 +26,11 @@ import {
   toJobInfo,
   toJobResult,
 } from '../../machines/queue/job.js';
-import { parseJobInput, parseJobRecord } from '../../machines/queue/job-schema.js';
+import { jobIdSchema, parseJobInput, parseJobRecord } from '../../machines/queue/job-schema.js';
 import { recentThroughput } from '../../machines/queue/queue-context.js';
 import type { QueueContext, QueueNotice, QueueTotals } from '../../machines/queue/queue-types.js';
+import { functionSchema, nameSchema, parseArgument } from '../../schemas/arguments.js';
+import { durationMs } from '../../schemas/limits.js';
 import { EnqueueBatch } from './enqueue-batch.js';
 import { buildJobRecord } from './job-builder.js';
 import { JobWaiters, type WaitOptions } from './job-waiters.js';
@@ -67,6 +70,43 @@ export interface StopOptions {
 }
 
 type AnyListener = (payload: never) => void;
+
+const stopOptionsSchema = z.strictObject({
+  graceful: z.boolean({ error: 'must be true or false' }).optional(),
+  timeoutMs: durationMs().optional(),
+});
+
+const waitOptionsSchema = z.strictObject({ timeoutMs: durationMs().optional() });
+
+/** Every listener name, once: a record, so a name added to the listener map must be added here. */
+const EVENTS: Readonly<Record<TaskQueueEventName, true>> = {
+  started: true,
+  progress: true,
+  retrying: true,
+  completed: true,
+  failed: true,
+  cancelled: true,
+  rejected: true,
+  idle: true,
+  stopped: true,
+  error: true,
+};
+const eventNameSchema = z.enum(
+  Object.keys(EVENTS) as [TaskQueueEventName, ...TaskQueueEventName[]],
+);
+
+const runAtSchema = z.union(
+  [
+    z.date().refine((date) => Number.isFinite(date.getTime()), { error: 'is an invalid Date' }),
+    z.number().finite(),
+  ],
+  { error: 'must be a valid Date or a finite number of epoch ms' },
+);
+
+/** Parses one argument of `TaskQueue.<api>()`. */
+function queueArgument<S extends z.ZodType>(api: string, name: string, schema: S, value: unknown) {
+  return parseArgument(`TaskQueue.${api}()`, name, schema, value);
+}
 
 /**
  * Background jobs with priorities, a worker pool, a rate limit, retries,
@@ -132,6 +172,8 @@ export class TaskQueue {
     name: string,
     handler: JobHandler<A>,
   ): this {
+    queueArgument('register', 'name', nameSchema, name);
+    queueArgument('register', 'handler', functionSchema(), handler);
     this.#deps.handlers.register(name, handler as unknown as JobHandler);
     return this;
   }
@@ -148,7 +190,8 @@ export class TaskQueue {
   }
 
   /** Stops starting jobs. Resolves when the queue is stopped and its writes are stored. */
-  async stop(options: StopOptions = {}): Promise<void> {
+  async stop(input: StopOptions = {}): Promise<void> {
+    const options = queueArgument('stop', 'options', stopOptionsSchema, input);
     const graceful = options.graceful ?? true;
     this.#batch.flush();
     if (this.#state() !== 'stopped') {
@@ -178,21 +221,17 @@ export class TaskQueue {
 
   /** Adds a job that becomes ready at `runAt` (at once if that time has passed). */
   schedule<A extends readonly unknown[]>(job: JobInput<A>, runAt: Date | number): Promise<string> {
-    const at = runAt instanceof Date ? runAt.getTime() : runAt;
-    if (typeof at !== 'number' || !Number.isFinite(at)) {
-      return Promise.reject(
-        new TroupeError(
-          'INVALID_JOB',
-          'TaskQueue.schedule() needs a valid Date or epoch milliseconds as runAt.',
-          { issues: ['runAt: must be a valid Date or a finite number of epoch ms'] },
-        ),
-      );
+    try {
+      const at = parseArgument('TaskQueue.schedule()', 'runAt', runAtSchema, runAt, 'INVALID_JOB');
+      return this.#submit(job, at instanceof Date ? at.getTime() : at, 'TaskQueue.schedule()');
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#submit(job, at, 'TaskQueue.schedule()');
   }
 
   /** The job's current state, or undefined if this queue does not know the id. */
   async getJob(id: string): Promise<JobInfo | undefined> {
+    queueArgument('getJob', 'id', jobIdSchema, id);
     const record = await this.#find(id);
     return record ? toJobInfo(record) : undefined;
   }
@@ -201,7 +240,9 @@ export class TaskQueue {
    * Resolves with the job's result once it is completed, failed or cancelled.
    * @throws TroupeError `JOB_NOT_FOUND` for an unknown id, `WAIT_TIMEOUT` on timeout.
    */
-  async waitForJob(id: string, options: WaitOptions = {}): Promise<JobResult> {
+  async waitForJob(id: string, input: WaitOptions = {}): Promise<JobResult> {
+    queueArgument('waitForJob', 'id', jobIdSchema, id);
+    const options = queueArgument('waitForJob', 'options', waitOptionsSchema, input);
     const record = await this.#find(id);
     if (!record) throw this.#notFound(id, 'waitForJob');
     if (isFinalStatus(record.status)) return toJobResult(record);
@@ -214,6 +255,7 @@ export class TaskQueue {
    * @throws TroupeError `JOB_NOT_FOUND` for an unknown id.
    */
   async cancelJob(id: string): Promise<boolean> {
+    queueArgument('cancelJob', 'id', jobIdSchema, id);
     const record = await this.#find(id);
     if (!record) throw this.#notFound(id, 'cancelJob');
     if (isFinalStatus(record.status)) return false;
@@ -250,6 +292,8 @@ export class TaskQueue {
 
   /** Adds a listener; returns a function that removes it. */
   on<E extends TaskQueueEventName>(event: E, listener: TaskQueueListeners[E]): () => void {
+    queueArgument('on', 'event', eventNameSchema, event);
+    queueArgument('on', 'listener', functionSchema(), listener);
     let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();
@@ -369,9 +413,7 @@ export class TaskQueue {
     const held = this.#held(id);
     if (held) return held;
     const { store } = this.#deps.options;
-    if (store === null || typeof id !== 'string' || id.length === 0 || id.includes('/')) {
-      return undefined;
-    }
+    if (store === null) return undefined;
     const stored = await store.get<unknown>('jobs', id);
     return stored === undefined ? undefined : parseJobRecord(stored, id);
   }

@@ -3,8 +3,9 @@ import type { WaitSchemas } from '../../actors/agents/wait-schemas.js';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import { openWaits } from '../../machines/workflow/waits.js';
-import { freezeJson, type JsonValue } from '../../schemas/json-value.js';
+import type { JsonValue } from '../../schemas/json-value.js';
 import { formatZodIssues } from '../../schemas/validate.js';
+import { checkValue } from '../../schemas/value-check.js';
 
 /**
  * Checks an answer to a wait before it is delivered: the wait must be open
@@ -13,7 +14,7 @@ import { formatZodIssues } from '../../schemas/validate.js';
  * process, else the JSON Schema stored with the wait.
  *
  * @throws TroupeError `WAIT_NOT_FOUND` (naming the open waits), `INVALID_INPUT`
- *   (a sleep or a child run cannot be signalled; a payload that is not JSON),
+ *   (a sleep or a child run cannot be signalled), `INVALID_VALUE` (a payload that is not plain JSON),
  *   `INVALID_SIGNAL` (the payload does not match; the wait goes on).
  */
 export function checkSignal(
@@ -41,15 +42,12 @@ export function checkSignal(
       { workflowId, taskId: wait.taskId, wait: name },
     );
   }
-  const jsonIssues: string[] = [];
-  const json = freezeJson(payload, 'payload', jsonIssues);
-  if (json === undefined) {
-    throw new TroupeError(
-      'INVALID_INPUT',
-      `engine.signal("${workflowId}", "${name}", payload): payload must be plain JSON: ${jsonIssues.join('; ')}.`,
-      { workflowId, wait: name, issues: jsonIssues },
-    );
-  }
+  const json = checkValue(payload, {
+    subject: `engine.signal("${workflowId}", "${name}", payload)`,
+    root: 'payload',
+    freeze: true,
+    context: { workflowId, wait: name },
+  });
   const schema = schemas.get(workflowId, name) ?? (wait.schema && fromJsonSchema(wait.schema));
   if (!schema) return json;
   const parsed = schema.safeParse(json);

@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { AgentDefinition } from '../../actors/agents/define-agent.js';
 import { TroupeError } from '../../errors.js';
+import { parseArgument } from '../../schemas/arguments.js';
 import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../../schemas/workflow-result.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, Runtime } from '../runtime.js';
 
 export interface MultiAgentWorkflowRequest {
   taskDescription: string;
@@ -15,6 +17,18 @@ export interface MultiAgentWorkflowRequest {
   agents?: readonly AgentDefinition[];
 }
 
+const requestSchema = z.strictObject({
+  taskDescription: z.string({ error: 'must be a string' }),
+  requirements: z.unknown().optional(),
+  context: z.unknown().optional(),
+  runtime: z
+    .custom<Runtime>((value) => value instanceof Runtime, {
+      error: 'must be a Runtime from createRuntime()',
+    })
+    .optional(),
+  agents: z.array(z.unknown(), { error: 'must be an array of agents' }).optional(),
+} satisfies Record<keyof MultiAgentWorkflowRequest, z.ZodType>);
+
 /** The run's result together with the plan it ran. */
 export type MultiAgentWorkflowResult = WorkflowResult & { definition: WorkflowDefinition };
 
@@ -23,8 +37,14 @@ export type MultiAgentWorkflowResult = WorkflowResult & { definition: WorkflowDe
  * `execute_multi_agent_workflow`.
  */
 export async function executeMultiAgentWorkflow(
-  request: MultiAgentWorkflowRequest,
+  input: MultiAgentWorkflowRequest,
 ): Promise<MultiAgentWorkflowResult> {
+  const request = parseArgument(
+    'executeMultiAgentWorkflow',
+    'request',
+    requestSchema,
+    input,
+  ) as MultiAgentWorkflowRequest;
   if (!request.runtime && !request.agents?.length) {
     throw new TroupeError(
       'INVALID_INPUT',

@@ -11,6 +11,7 @@ import {
   formatZodIssues,
   validateDefinition,
 } from '../../schemas/validate.js';
+import { jsonObjectSchema } from '../../schemas/value-check.js';
 import type {
   WorkflowDefinition,
   WorkflowDefinitionInput,
@@ -27,9 +28,9 @@ export interface OrchestratorDeps {
   createId: () => string;
 }
 
-const decomposeInput = z.object({
+const decomposeInput = z.strictObject({
   description: z.string().trim().min(1, 'must be a non-empty task description'),
-  requirements: z.record(z.string(), z.unknown()),
+  requirements: jsonObjectSchema,
 });
 
 /** Facade of the orchestrator actor: plans tasks and runs the plans. */

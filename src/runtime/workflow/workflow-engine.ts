@@ -9,6 +9,8 @@ import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { buildWorkflowResult } from '../../machines/workflow/result.js';
 import { openWaits, waitInfo } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
+import { workflowIdSchema } from '../../schemas/agent-message.js';
+import type { ResolvedValueLimits } from '../../schemas/limits.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import { type DefinitionRegistry, validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
@@ -23,6 +25,18 @@ import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recove
 import { EventBus, type ListenerFor } from '../event-bus.js';
 import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
 import { checkSignal } from '../waits/signal-check.js';
+import {
+  cancelOptionsSchema,
+  checkInitialContext,
+  definitionObjectSchema,
+  engineArgument,
+  eventTypeSchema,
+  forkOptionsSchema,
+  handlersSchema,
+  listenerSchema,
+  listFilterSchema,
+  startOptionsSchema,
+} from './engine-arguments.js';
 import type { EngineEvent } from './engine-events.js';
 import { checkRunnable } from './runnable.js';
 
@@ -72,6 +86,8 @@ export interface WorkflowEngineDeps {
   registry: () => DefinitionRegistry;
   createId: () => string;
   onError: (error: unknown, context: string) => void;
+  /** Size limit of a run's initial `context`. */
+  limits: Pick<ResolvedValueLimits, 'maxSharedUpdateBytes'>;
   /** Journal and checkpoints; absent when the runtime is not durable. */
   durability?: { writer: JournalWriter; runs: DurableRuns };
   /** The zod schemas of waits open in this process (filled by the agents' executors). */
@@ -150,6 +166,8 @@ export class WorkflowEngine {
     type: K,
     listener: ListenerFor<EngineEvent, K>,
   ): () => void {
+    engineArgument('on', 'type', eventTypeSchema, type);
+    engineArgument('on', 'listener', listenerSchema, listener);
     return this.bus.on(type, listener);
   }
 
@@ -173,6 +191,13 @@ export class WorkflowEngine {
     workflowName: string,
     handlers: Readonly<Record<string, CompensationHandler>>,
   ): void {
+    engineArgument(
+      'registerCompensations',
+      'workflowName',
+      definitionObjectSchema.shape.name,
+      workflowName,
+    );
+    engineArgument('registerCompensations', 'handlers', handlersSchema, handlers);
     this.deps.compensations.register(workflowName, handlers);
   }
 
@@ -182,8 +207,10 @@ export class WorkflowEngine {
    */
   async start(
     definition: WorkflowDefinitionInput,
-    options: StartWorkflowOptions = {},
+    input: StartWorkflowOptions = {},
   ): Promise<WorkflowHandle> {
+    const options = engineArgument('start', 'options', startOptionsSchema, input);
+    const shared = checkInitialContext(options.context, this.deps.limits);
     const valid = validateDefinition(definition, {
       ...this.deps.registry(),
       workflows: this.children.names(),
@@ -212,8 +239,8 @@ export class WorkflowEngine {
     this.deps.durability?.runs.track(workflowId, {
       checkpointInterval: options.checkpointInterval,
     });
-    const input: WorkflowInput = { workflowId, definition: valid, shared: { ...options.context } };
-    return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
+    const run: WorkflowInput = { workflowId, definition: valid, shared };
+    return this.launch(record, run, { type: 'workflow.run', at: this.deps.clock.now() });
   }
 
   /**
@@ -318,9 +345,14 @@ export class WorkflowEngine {
     handlers: Readonly<Record<string, CompensationHandler>>,
     options: StartWorkflowOptions = {},
   ): Promise<WorkflowHandle> {
+    engineArgument('startWithSagaPattern', 'definition', definitionObjectSchema, definition);
     this.registerCompensations(definition.name, handlers);
     const tasks = (definition.tasks ?? []).map((task) =>
-      task.compensation === undefined && task.id in handlers
+      typeof task === 'object' &&
+      task !== null &&
+      task.compensation === undefined &&
+      typeof task.id === 'string' &&
+      Object.hasOwn(handlers, task.id)
         ? { ...task, compensation: task.id }
         : task,
     );
@@ -344,6 +376,11 @@ export class WorkflowEngine {
    * @throws TroupeError naming what is missing (agent, guard, compensation) or corrupt; the stored run is untouched.
    */
   recover(workflowId: string): Promise<WorkflowHandle | null> {
+    try {
+      engineArgument('recover', 'workflowId', workflowIdSchema, workflowId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Two concurrent recoveries would both read the store and spawn the run
     // twice (a duplicate system id stops the runtime's root actor).
     let recovery = this.recovering.get(workflowId);
@@ -407,7 +444,8 @@ export class WorkflowEngine {
   }
 
   /** The kept checkpoints of a run, oldest first (time travel). */
-  history(workflowId: string): Promise<CheckpointInfo[]> {
+  async history(workflowId: string): Promise<CheckpointInfo[]> {
+    engineArgument('history', 'workflowId', workflowIdSchema, workflowId);
     return listCheckpoints(this.deps.store, workflowId);
   }
 
@@ -417,8 +455,10 @@ export class WorkflowEngine {
    */
   async fork(
     workflowId: string,
-    options: { checkpoint?: number; workflowId?: string } = {},
+    input: { checkpoint?: number; workflowId?: string } = {},
   ): Promise<WorkflowHandle> {
+    engineArgument('fork', 'workflowId', workflowIdSchema, workflowId);
+    const options = engineArgument('fork', 'options', forkOptionsSchema, input);
     const record = await readRunRecord(this.deps.store, workflowId);
     if (!record)
       throw new TroupeError(
@@ -478,18 +518,19 @@ export class WorkflowEngine {
 
   /** Lets in-flight tasks finish and starts nothing new until {@link resume}; survives a restart. */
   pause(workflowId: string): void {
+    engineArgument('pause', 'workflowId', workflowIdSchema, workflowId);
     this.send(workflowId, { type: 'workflow.pause', at: this.deps.clock.now() });
   }
 
   resume(workflowId: string): void {
+    engineArgument('resume', 'workflowId', workflowIdSchema, workflowId);
     this.send(workflowId, { type: 'workflow.resume', at: this.deps.clock.now() });
   }
 
   /** Aborts in-flight tasks through their AbortSignal; with `compensate`, a saga rollback follows. */
-  cancel(
-    workflowId: string,
-    options: string | { reason?: string; compensate?: boolean } = {},
-  ): void {
+  cancel(workflowId: string, input: string | { reason?: string; compensate?: boolean } = {}): void {
+    engineArgument('cancel', 'workflowId', workflowIdSchema, workflowId);
+    const options = engineArgument('cancel', 'options', cancelOptionsSchema, input);
     const { reason = 'cancelled by request', compensate = false } =
       typeof options === 'string' ? { reason: options } : options;
     this.send(workflowId, {
@@ -502,6 +543,7 @@ export class WorkflowEngine {
 
   /** The run's current state, or undefined if there is no such run. */
   async getState(workflowId: string): Promise<WorkflowState | undefined> {
+    engineArgument('getState', 'workflowId', workflowIdSchema, workflowId);
     const run = this.live.get(workflowId);
     if (run?.ended) return run.ended;
     if (run) {
@@ -515,7 +557,8 @@ export class WorkflowEngine {
   }
 
   /** Stored runs, in id order. */
-  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+  async list(input: RunFilter = {}): Promise<RunRecord[]> {
+    const filter = engineArgument('list', 'filter', listFilterSchema, input);
     const records: RunRecord[] = [];
     for await (const [, record] of this.deps.store.range<RunRecord>('workflows')) {
       const interrupted = !record.result && !this.live.has(record.workflowId);

@@ -1,0 +1,51 @@
+/**
+ * Arguments of public methods, checked with zod where they arrive: a wrong
+ * type, a missing field or an unknown option key is a `TroupeError`
+ * `INVALID_INPUT` naming the method, the argument, the field and the fix,
+ * never a raw TypeError from deeper down and never a key silently ignored.
+ */
+import { z } from 'zod';
+import { TroupeError, type TroupeErrorCode } from '../errors.js';
+
+/**
+ * `value`, parsed by `schema`.
+ * @param api the method as users call it, for example `communicator.broadcast`.
+ * @param name the argument, for example `options`.
+ * @throws TroupeError `INVALID_INPUT` (or `code`) listing each problem with its field.
+ */
+export function parseArgument<S extends z.ZodType>(
+  api: string,
+  name: string,
+  schema: S,
+  value: unknown,
+  code: TroupeErrorCode = 'INVALID_INPUT',
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => describeIssue(name, issue));
+  throw new TroupeError(code, `${api}: ${issues.join('; ')}.`, { issues, argument: name });
+}
+
+/** `options.timeout: must be ... (got "x")`, with a fix for the usual mistakes. */
+function describeIssue(name: string, issue: z.core.$ZodIssue): string {
+  let path = name;
+  for (const key of issue.path) {
+    path += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ');
+    return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}; remove ${issue.keys.length > 1 ? 'them' : 'it'} or correct the spelling`;
+  }
+  return `${path}: ${issue.message}`;
+}
+
+/** A non-empty string of at most 1,000 characters: roles, owners, lock keys, names. */
+export const nameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(1_000, { error: 'must be at most 1000 characters' });
+
+/** A function argument (handlers, listeners). */
+export function functionSchema<F extends (...args: never[]) => unknown>() {
+  return z.custom<F>((value) => typeof value === 'function', { error: 'must be a function' });
+}
