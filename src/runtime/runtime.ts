@@ -243,11 +243,18 @@ export class Runtime {
   /**
    * Resumes every run a crash left behind (`engine.interrupted()`); one that
    * cannot be resumed (missing agent, corrupt record) is reported to
-   * `onError` and left as stored. Returns the handles of the resumed runs.
+   * `onError` and left as stored, and the others resume. Returns the handles of the resumed runs.
    */
   async resumeInterrupted(): Promise<WorkflowHandle[]> {
     const handles: WorkflowHandle[] = [];
-    for (const record of await this.engine.interrupted()) {
+    const interrupted = await this.engine.interrupted();
+    for (const { workflowId, reason } of interrupted.corrupt) {
+      this.options.onError(
+        new TroupeError('STORE_CORRUPT', reason, { workflowId }),
+        `resuming workflow "${workflowId}"`,
+      );
+    }
+    for (const record of interrupted) {
       try {
         const handle = await this.engine.recover(record.workflowId);
         if (handle) handles.push(handle);

@@ -1,4 +1,5 @@
 /** `troupe list`: the runs stored in the data folder, newest first. */
+import { readRunRecords } from '../../runtime/durability/run-records.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import { booleanOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -27,17 +28,27 @@ export const list: Command = {
     const records = await withStore(
       ctx.dataDir,
       async (store) => {
-        const all: RunRecord[] = [];
-        for await (const [, record] of store.range<RunRecord>('workflows')) all.push(record);
-        return all.sort((a, b) => b.createdAt - a.createdAt);
+        const all = await readRunRecords(store);
+        all.sort((a, b) => b.createdAt - a.createdAt);
+        return all;
       },
       "stop it to list here, or see its runs in that process's inspector",
     );
+    // A damaged record is listed as `corrupt` and explained; the others are listed as usual.
+    const { corrupt } = records;
     if (ctx.json) {
-      ctx.io.out.write(`${JSON.stringify(records.map(summary), null, 2)}\n`);
+      const damaged = corrupt.map(({ workflowId, reason }) => ({
+        workflowId,
+        status: 'corrupt',
+        reason,
+      }));
+      ctx.io.out.write(`${JSON.stringify([...records.map(summary), ...damaged], null, 2)}\n`);
       return EXIT.ok;
     }
-    if (records.length === 0) {
+    for (const { reason } of corrupt) {
+      ctx.io.err.write(`troupe list: skipped a corrupt record: ${reason}\n`);
+    }
+    if (records.length === 0 && corrupt.length === 0) {
       ctx.io.out.write('No runs stored yet. Try: troupe demo\n');
       return EXIT.ok;
     }
@@ -52,6 +63,7 @@ export const list: Command = {
         s.startedAt.replace('T', ' ').slice(0, 19),
       ];
     });
+    for (const { workflowId } of corrupt) rows.push([workflowId, '?', 'corrupt', '-', '-', '-']);
     ctx.io.out.write(`${table(['run', 'workflow', 'status', 'tasks', 'time', 'started'], rows)}\n`);
     return EXIT.ok;
   },

@@ -209,6 +209,8 @@ export interface StoredRunSummary {
   createdAt: number;
   updatedAt: number;
   tasks: number;
+  /** Set when the stored record cannot be read (`status` is then `corrupt`): why. */
+  corrupt?: string;
 }
 
 export interface InspectorStats {

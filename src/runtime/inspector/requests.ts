@@ -9,6 +9,7 @@ import type { RunRecord } from '../../schemas/run-record.js';
 import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
+import { readRunRecords } from '../durability/run-records.js';
 import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
 import type {
@@ -143,7 +144,19 @@ function fail(message: ClientMessage, code: string, text: string): ServerFrame[]
 
 export async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
   const runs: StoredRunSummary[] = [];
-  for await (const [, record] of store.range<RunRecord>('workflows')) {
+  const records = await readRunRecords(store);
+  for (const { workflowId, reason } of records.corrupt) {
+    runs.push({
+      workflowId,
+      name: '',
+      status: 'corrupt',
+      createdAt: 0,
+      updatedAt: 0,
+      tasks: 0,
+      corrupt: reason,
+    });
+  }
+  for (const record of records) {
     runs.push({
       workflowId: record.workflowId,
       name: record.definition?.name ?? '',

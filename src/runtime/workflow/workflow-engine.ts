@@ -22,6 +22,7 @@ import type { DurableRuns } from '../durability/durable-runs.js';
 import type { JournalWriter } from '../durability/journal-writer.js';
 import { type CheckpointInfo, checkpointOp, journalEntry } from '../durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
+import { type RunList, readRunRecords } from '../durability/run-records.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
 import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
 import { checkSignal } from '../waits/signal-check.js';
@@ -438,8 +439,8 @@ export class WorkflowEngine {
     return handle ? handle.result : null;
   }
 
-  /** Runs stored but neither ended nor live here: what a crash left behind. */
-  async interrupted(): Promise<RunRecord[]> {
+  /** Runs stored but neither ended nor live here: what a crash left behind (corrupt records in `.corrupt`). */
+  async interrupted(): Promise<RunList> {
     return this.list({ status: 'interrupted' });
   }
 
@@ -556,21 +557,21 @@ export class WorkflowEngine {
     return (await readRunRecord(this.deps.store, workflowId))?.result;
   }
 
-  /** Stored runs, in id order. */
-  async list(input: RunFilter = {}): Promise<RunRecord[]> {
+  /**
+   * Stored runs, in id order. A record that cannot be read is skipped and
+   * listed in `.corrupt` (run id and reason): one damaged record never hides
+   * the others.
+   */
+  async list(input: RunFilter = {}): Promise<RunList> {
     const filter = engineArgument('list', 'filter', listFilterSchema, input);
-    const records: RunRecord[] = [];
-    for await (const [, record] of this.deps.store.range<RunRecord>('workflows')) {
+    return readRunRecords(this.deps.store, (record) => {
       const interrupted = !record.result && !this.live.has(record.workflowId);
-      if (
+      return (
         !filter.status ||
         record.status === filter.status ||
         (filter.status === 'interrupted' && interrupted)
-      ) {
-        records.push(record);
-      }
-    }
-    return records;
+      );
+    });
   }
 
   /** Ids of the runs live in this process. */
