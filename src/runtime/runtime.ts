@@ -283,11 +283,10 @@ export class Runtime {
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
     );
-    // After a failed write these reject with it (already reported): closing
-    // must still release the store, so it can be opened again.
-    const unlessWritesFailed = (error: unknown) => {
-      if (!this.store.failure) throw error;
-    };
+    // After a failed write these reject with it, which was reported to
+    // onError and to the write's waiters already: closing must still release
+    // the store, so it can be opened again.
+    const unlessWritesFailed = () => undefined;
     await this.communicator.close().catch(unlessWritesFailed);
     await this.queue.stop({ graceful: false }).catch(unlessWritesFailed);
     this.actor.stop();

@@ -78,8 +78,18 @@ export function readJournalEntry(workflowId: string, keySeq: number, raw: unknow
   );
 }
 
-/** JSON of a value a run produced, or a typed error naming the run and what held it. */
-function serialise(workflowId: string, what: string, value: unknown, taskId?: string): string {
+/**
+ * JSON of a value a run produced, or a typed error naming the run and what
+ * held it: called where a record is produced, so a value that cannot be
+ * stored fails its producer and never a batch shared with other runs.
+ * @throws TroupeError `INVALID_INPUT`.
+ */
+export function serialise(
+  workflowId: string,
+  what: string,
+  value: unknown,
+  taskId?: string,
+): string {
   try {
     return JSON.stringify(value);
   } catch (cause) {

@@ -20,7 +20,12 @@ import type { Store, StoreOp } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { DurableRuns } from '../durability/durable-runs.js';
 import type { JournalWriter } from '../durability/journal-writer.js';
-import { type CheckpointInfo, checkpointOp, journalEntry } from '../durability/records.js';
+import {
+  type CheckpointInfo,
+  checkpointOp,
+  journalEntry,
+  serialise,
+} from '../durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
 import { type RunList, readRunRecords } from '../durability/run-records.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
@@ -735,6 +740,15 @@ export class WorkflowEngine {
       updatedAt: result.finishedAt,
       result,
     };
+    try {
+      // Checked here, not in the batch: a value that cannot be stored fails this run only.
+      serialise(workflowId, 'result', ended);
+    } catch (error) {
+      this.live.delete(workflowId);
+      this.deps.onError(error, `storing the result of workflow "${workflowId}"`);
+      run.reject(error);
+      return;
+    }
     // The result is acknowledged only once it is stored: a failed write
     // rejects it (`STORE_WRITE_FAILED`), and after a reopen the run recovers
     // to what its journal holds.
