@@ -138,7 +138,7 @@ export async function runFaultCampaign(options: CampaignOptions = {}): Promise<C
     try {
       const faulty = new FaultyStore(await LevelStore.open(dir));
       const fault: StoreFault = {
-        after: Math.floor(rand() * 12),
+        after: Math.floor(rand() * 20),
         count: rand() < 0.2 ? Number.POSITIVE_INFINITY : 1 + Math.floor(rand() * 4),
         code: CODES[Math.floor(rand() * CODES.length)]!,
         mode: MODES[Math.floor(rand() * MODES.length)]!,
