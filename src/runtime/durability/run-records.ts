@@ -24,7 +24,11 @@ export async function readRunRecords(
   keep: (record: RunRecord) => boolean = () => true,
 ): Promise<RunList> {
   const corrupt: CorruptRun[] = [];
-  const runs = Object.assign([] as RunRecord[], { corrupt });
+  // Not enumerable: the list still compares and serialises as a plain array of records.
+  const runs = Object.defineProperty([] as RunRecord[], 'corrupt', {
+    value: corrupt,
+    enumerable: false,
+  }) as RunList;
   const report = (workflowId: string, reason: string) => corrupt.push({ workflowId, reason });
   for await (const [key, record] of rangeSkippingCorrupt<unknown>(store, 'workflows', (bad) =>
     report(bad.key, bad.reason),
