@@ -117,9 +117,13 @@ export function dagGraph(
     zoom: undefined,
     toolbar: toolbarHost,
     update(taskIds) {
+      // Each node once: a group of 10,000 tasks that all changed is painted once, not 10,000 times.
+      const nodes = new Set<string>();
       for (const id of taskIds) {
         const nodeId = shape.nodeOf.get(id);
-        if (nodeId === undefined) continue;
+        if (nodeId !== undefined) nodes.add(nodeId);
+      }
+      for (const nodeId of nodes) {
         if (laidOut) paintNode(nodeId);
         else pending.add(nodeId);
       }
