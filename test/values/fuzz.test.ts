@@ -68,7 +68,8 @@ const anything = fc
 
 /** Runs one case: success or a TroupeError is fine, anything else fails the property. */
 async function typedOrOk(name: string, action: () => unknown): Promise<void> {
-  const tally = (counts[name] ??= { cases: 0, ok: 0, typed: {} });
+  counts[name] ??= { cases: 0, ok: 0, typed: {} };
+  const tally = counts[name];
   tally.cases++;
   try {
     await action();
@@ -378,7 +379,8 @@ describe(`fuzz (${RUNS} cases per property; TROUPE_FUZZ_RUNS)`, () => {
               err: err.stream,
             } as never);
             expect([0, 1, 2]).toContain(code);
-            const tally = (counts.cli ??= { cases: 0, ok: 0, typed: {} });
+            counts.cli ??= { cases: 0, ok: 0, typed: {} };
+            const tally = counts.cli;
             tally.cases++;
             if (code === 0) tally.ok++;
             const printed = out.text();

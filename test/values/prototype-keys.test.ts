@@ -69,7 +69,7 @@ describe('shared-context keys', () => {
     const reread = await second.communicator.getSharedContext('wf');
     expect(Object.keys(reread.data).sort()).toEqual([...KEYS].sort());
     expect(reread.data.toString).toBe('v-toString');
-    expect(JSON.stringify(reread.data.__proto__)).toBe('"v-__proto__"');
+    expect(Object.getOwnPropertyDescriptor(reread.data, '__proto__')?.value).toBe('v-__proto__');
     expect((await second.communicator.getContextHistory('wf', 'constructor')).length).toBe(2);
   });
 
