@@ -169,10 +169,8 @@ const runtimeOptionsSchema = z
     ),
     createId: functionSchema<(kind: 'workflow' | 'plan') => string>(),
     inspect: functionSchema<(event: InspectionEvent) => void>(),
-    inspector: z.custom<RuntimeInspectorOptions>(
-      (value) => typeof value === 'object' && value !== null,
-      { error: 'must be inspector options ({ port, host?, token?, controls? })' },
-    ),
+    // Checked by its owner, parseRuntimeInspectorOptions, with its own fields named.
+    inspector: z.unknown(),
     onError: functionSchema<(error: unknown, context: string) => void>(),
     durable: z.boolean({ error: 'must be true or false' }),
     checkpointInterval: positiveInt,

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { TroupeError, type TroupeErrorCode } from '../errors.js';
+import { argumentIssues } from './parse-argument.js';
 
 /**
  * `value`, parsed by `schema`.
@@ -22,21 +23,8 @@ export function parseArgument<S extends z.ZodType>(
 ): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => describeIssue(name, issue));
+  const issues = argumentIssues(schema, parsed.error, name);
   throw new TroupeError(code, `${api}: ${issues.join('; ')}.`, { issues, argument: name });
-}
-
-/** `options.timeout: must be ... (got "x")`, with a fix for the usual mistakes. */
-function describeIssue(name: string, issue: z.core.$ZodIssue): string {
-  let path = name;
-  for (const key of issue.path) {
-    path += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  }
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ');
-    return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}; remove ${issue.keys.length > 1 ? 'them' : 'it'} or correct the spelling`;
-  }
-  return `${path}: ${issue.message}`;
 }
 
 /** A non-empty string of at most 1,000 characters: roles, owners, lock keys, names. */

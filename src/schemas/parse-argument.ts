@@ -43,7 +43,8 @@ export function invalidArgument(site: ArgumentSite, issues: readonly string[]): 
   );
 }
 
-function argumentIssues(schema: z.ZodType, error: z.ZodError, root: string): string[] {
+/** One line per zod issue: `options.port: must be ...`; an unknown key lists the keys that exist there. */
+export function argumentIssues(schema: z.ZodType, error: z.ZodError, root: string): string[] {
   return error.issues.map((issue) => {
     const at = pathText(root, issue.path);
     if (issue.code === 'unrecognized_keys') {
