@@ -38,9 +38,9 @@ describe('the JSON value rule', () => {
       { a: { b: undefined } },
       'v.a.b: undefined is not JSON (use null, or leave the key out)',
     ],
-    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
     [
       'a sparse array hole',
+      // biome-ignore lint/suspicious/noSparseArray: the hole is the point
       [1, , 3],
       'v[1]: undefined is not JSON (use null, or leave the key out)',
     ],
