@@ -29,7 +29,8 @@ export async function requestChat(request: ChatRequest): Promise<ChatCompletion>
   if (!request.onText) {
     let completion: ChatCompletion;
     try {
-      completion = await client.openai.chat.completions.create(
+      const openai = await client.openai();
+      completion = await openai.chat.completions.create(
         { ...params, stream: false },
         signal ? { signal } : {},
       );
@@ -54,7 +55,8 @@ async function streamChat(request: ChatRequest & { onText: (text: string) => voi
     timer = setTimeout(() => idle.abort(), client.timeoutMs);
   };
   try {
-    const stream = await client.openai.chat.completions.create(
+    const openai = await client.openai();
+    const stream = await openai.chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal },
     );
