@@ -51,7 +51,7 @@ let consumer: string;
 let tarball: string;
 let files: string[];
 
-async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000) {
+async function sh(cmd: string, args: string[], cwd: string, timeout = 480_000) {
   try {
     return await run(cmd, args, { cwd, env, timeout, maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
