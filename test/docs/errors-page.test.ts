@@ -28,7 +28,7 @@ it('docs/errors.md has one section per error code, saying when it happens and wh
   for (const chunk of page.split(/^## /m).slice(1)) {
     const [title = '', ...body] = chunk.split('\n');
     expect(body.join('\n'), `${title}: what to do`).toMatch(
-      /\*\*When\.\*\*[^]*\*\*What to do\.\*\*/,
+      /\*\*When\.\*\*[\s\S]*\*\*What to do\.\*\*/,
     );
   }
 });
