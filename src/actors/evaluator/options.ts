@@ -26,6 +26,7 @@ import { type EvaluationScorer, validateScorers } from './scorers.js';
 /** Baseline size of `detectRegression` when none is given. */
 export const DEFAULT_BASELINE_COUNT = 5;
 
+/** Options of `new WorkflowEvaluator(options)`. */
 export interface WorkflowEvaluatorOptions {
   /**
    * Where evaluations are kept (collection `evaluations`, per workflow name).

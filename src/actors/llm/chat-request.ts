@@ -7,8 +7,10 @@ import type { LlmClient } from './llm-client.js';
 import { type LlmCallSite, toLlmError } from './llm-errors.js';
 import { StreamAccumulator } from './stream-accumulator.js';
 
+/** Chat completion parameters, without the streaming fields `requestChat` sets itself. */
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
 
+/** The argument of `requestChat`. */
 export interface ChatRequest {
   client: LlmClient;
   site: LlmCallSite;

@@ -93,6 +93,7 @@ function serialise(workflowId: string, what: string, value: unknown, taskId?: st
   }
 }
 
+/** Why a checkpoint was written: every `checkpointInterval` completions, on pause, at the end, or as the start of a fork. */
 export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
 
 export interface CheckpointRecord {

@@ -11,6 +11,7 @@ import type { QueueSettings } from '../../machines/queue/queue-types.js';
 import type { Store } from '../../store/store.js';
 import { type Clock, systemClock } from '../clock.js';
 
+/** Options of `new TaskQueue(options)` (and of the runtime's queue, `createRuntime({ queue })`). */
 export interface TaskQueueOptions {
   /**
    * Jobs that run at the same time, at most.
