@@ -41,9 +41,14 @@ const PACKED_INPUTS = [
   'CHANGELOG.md',
 ];
 
-/** Child processes get none of the `npm test` run's own npm_* settings. */
+/**
+ * Child processes run as a user's would: none of the `npm test` run's npm_*
+ * settings, nor the test runner's NODE_OPTIONS.
+ */
 const env = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')),
+  Object.entries(process.env).filter(
+    ([key]) => !key.toLowerCase().startsWith('npm_') && key !== 'NODE_OPTIONS',
+  ),
 );
 
 let work: string;
