@@ -3,10 +3,13 @@
  * three agents that take their time and report progress, and a release
  * workflow started every few seconds, one task of which fails once and is
  * retried. Open the printed address, watch the DAG fill in, pause and resume
- * a run, open a finished run from "Stored runs". Ctrl-C stops it.
+ * a run, open a finished run from "Stored runs".
  *
- *   npx tsx examples/inspector.ts            (port 7420)
- *   INSPECTOR_PORT=0 npx tsx examples/inspector.ts   (any free port)
+ * By itself it runs one release and exits; with `--watch` it starts another
+ * every 8 seconds until Ctrl-C.
+ *
+ *   npx tsx examples/inspector.ts --watch              (port 7420)
+ *   INSPECTOR_PORT=0 npx tsx examples/inspector.ts     (any free port)
  */
 import { createRuntime, defineAgent } from '../src/index.js';
 
@@ -42,7 +45,7 @@ const rt = await createRuntime({
   inspector: { port: Number(process.env.INSPECTOR_PORT ?? 7420), controls: true },
   agents: [worker('planner', 1_500), worker('builder', 3_000), worker('reviewer', 2_000)],
 });
-process.stdout.write(`Inspector: ${rt.inspector?.url}\nCtrl-C to stop.\n`);
+process.stdout.write(`Inspector: ${rt.inspector?.url}\n`);
 
 let n = 0;
 const release = () =>
@@ -76,9 +79,16 @@ const release = () =>
     { workflowId: `release-${++n}`, context: { version: `1.${n}.0` } },
   );
 
-await release();
-const timer = setInterval(() => void release(), 8_000);
-process.once('SIGINT', () => {
-  clearInterval(timer);
-  void rt.close();
-});
+const first = await release();
+if (process.argv.includes('--watch')) {
+  const timer = setInterval(() => void release(), 8_000);
+  process.stdout.write('Ctrl-C to stop.\n');
+  process.once('SIGINT', () => {
+    clearInterval(timer);
+    void rt.close();
+  });
+} else {
+  const result = await first.result;
+  process.stdout.write(`${result.workflowId}: ${result.status}\n`);
+  await rt.close();
+}

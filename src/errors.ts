@@ -52,6 +52,7 @@ export interface TroupeErrorContext {
   [key: string]: unknown;
 }
 
+/** The error troupe throws on purpose: `code` to switch on, a message that names the API, the entity and the fix, `context` with the same facts as fields. Every code is in docs/errors.md. */
 export class TroupeError extends Error {
   override readonly name: string = 'TroupeError';
 

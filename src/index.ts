@@ -53,6 +53,13 @@ export type {
 export type { CommunicatorNotice } from './runtime/communicator/communicator-link.js';
 export type { CheckpointInfo, CheckpointReason } from './runtime/durability/records.js';
 export { WorkflowEvaluator } from './runtime/evaluator/workflow-evaluator.js';
+export type { InspectedRuntime } from './runtime/inspector/hub.js';
+export {
+  createInspectorServer,
+  type InspectorServer,
+  type InspectorServerOptions,
+  type RuntimeInspectorOptions,
+} from './runtime/inspector/server.js';
 export {
   createQueueDeps,
   createQueueLogic,

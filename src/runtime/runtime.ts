@@ -79,6 +79,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   return runtime;
 }
 
+/** A running troupe: one XState actor system with the orchestrator, the agents, the engine, the communicator and the queue, over one store. Made by `createRuntime`; `close()` stops it. */
 export class Runtime {
   /** The root actor; its `system` holds every actor of the runtime. */
   readonly actor: Actor<RuntimeMachine>;

@@ -18,6 +18,7 @@ export const MESSAGE_TYPES = [
   'notification',
   'error',
 ] as const;
+/** Kinds of agent messages: task_assignment, result_handoff, request, response, notification, error. */
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** A validated message: every field checked, the payload a frozen JSON value. */

@@ -23,7 +23,7 @@ export type Condition =
 
 const taskRef = { task: z.string().min(1), path: z.string().min(1) };
 
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+export const conditionSchema: z.ZodType<Condition, Condition> = z.lazy(() =>
   z.union(
     [
       z.strictObject({ ...taskRef, equals: z.unknown() }),
@@ -43,7 +43,7 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
         'not a condition: expected { task, path, equals | notEquals | exists }, { guard, params? }, { all: [...] }, { any: [...] } or { not: ... }',
     },
   ),
-) as z.ZodType<Condition>;
+) as z.ZodType<Condition, Condition>;
 
 /** The tasks a condition reads; each must be an upstream dependency of the task. */
 export function referencedTasks(condition: Condition, into: string[] = []): string[] {

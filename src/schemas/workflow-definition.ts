@@ -42,6 +42,7 @@ export const retryPolicySchema = z.strictObject({
  * default, so a task setting one field would reset the workflow's others.
  */
 export const retryOverrideSchema = z.strictObject(retryFields).partial();
+/** A task's retry policy with every field filled in. */
 export type RetryPolicy = z.output<typeof retryPolicySchema>;
 
 /** The retry policy of a task that sets none, and of each field it leaves out. */
@@ -112,6 +113,7 @@ const taskFields = {
   notBefore: z.union([z.number().int().min(0), z.iso.datetime({ offset: true })]).optional(),
 };
 
+/** The zod schema of one task of a definition. */
 export const taskDefinitionSchema = z
   .strictObject(taskFields)
   .superRefine((task, ctx) => {
@@ -129,9 +131,12 @@ export const taskDefinitionSchema = z
       });
   })
   .transform((task) => ({ ...task, agent: task.agent ?? task.kind }));
+/** A task of a validated definition, defaults filled in. */
 export type TaskDefinition = z.output<typeof taskDefinitionSchema>;
+/** A task as you write it: only `id` and `agent` are required. */
 export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
 
+/** The zod schema of a workflow definition (shape only; `validateDefinition` also checks dependencies, cycles and names). */
 export const workflowDefinitionSchema = z.strictObject({
   formatVersion: z.literal(DEFINITION_FORMAT_VERSION).default(DEFINITION_FORMAT_VERSION),
   /** Names the kind of workflow; runs of one name are compared by the evaluator. */
@@ -155,5 +160,7 @@ export const workflowDefinitionSchema = z.strictObject({
   /** Free-form data about the run's origin (planner, request). */
   metadata: jsonObject.default(() => ({})),
 });
+/** A validated definition, defaults filled in (what the engine runs and stores). */
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
+/** A definition as you write it: `name` and `tasks` are required, the rest has defaults. See docs/workflows.md. */
 export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;

@@ -10,6 +10,7 @@ export const taskStatusSchema = z.enum([
   'skipped',
   'cancelled',
 ]);
+/** Status of a task: pending, running, retrying, waiting, completed, failed, skipped or cancelled. */
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 
 export const workflowStatusSchema = z.enum([
@@ -21,6 +22,7 @@ export const workflowStatusSchema = z.enum([
   'compensation_failed',
   'cancelled',
 ]);
+/** Status of a run: running or paused, then completed, failed, compensated, compensation_failed or cancelled. */
 export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
 
 export const serializedErrorSchema = z.object({
@@ -30,6 +32,7 @@ export const serializedErrorSchema = z.object({
   stack: z.string().optional(),
 });
 
+/** The zod schema of a `TaskResult`. */
 export const taskResultSchema = z.object({
   taskId: z.string(),
   /** Role of the agent that ran (or would have run) the task. */
@@ -50,6 +53,7 @@ export const taskResultSchema = z.object({
   progress: z.number().optional(),
   progressMessage: z.string().optional(),
 });
+/** One task in a `WorkflowResult`: status, output or error, attempts, times, agent. */
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
 /** One durable wait of a run (a signal, an approval, a sleep, a child workflow). */
@@ -71,6 +75,7 @@ export const waitInfoSchema = z.object({
 });
 export type WaitInfo = z.infer<typeof waitInfoSchema>;
 
+/** The zod schema of a `WorkflowResult` (stored results are checked against it). */
 export const workflowResultSchema = z.object({
   workflowId: z.string(),
   name: z.string(),
@@ -95,4 +100,5 @@ export const workflowResultSchema = z.object({
   /** Why the run did not succeed, when it did not. */
   error: serializedErrorSchema.optional(),
 });
+/** The end of a run: id, status, success, per-task results, total time, shared context, compensation report. */
 export type WorkflowResult = z.infer<typeof workflowResultSchema>;

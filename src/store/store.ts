@@ -29,6 +29,7 @@ export const COLLECTIONS: readonly Collection[] = [
   'evaluations',
 ];
 
+/** One write of an atomic batch: put or delete of a key in a collection. */
 export type StoreOp =
   | { type: 'put'; collection: Collection; key: string; value: unknown }
   | { type: 'del'; collection: Collection; key: string };
@@ -51,6 +52,7 @@ export interface RangeOptions {
   keysOnly?: boolean;
 }
 
+/** Where troupe keeps everything: atomic batches, point reads and ordered range reads over a few collections. Implemented by `LevelStore` and `MemoryStore`. */
 export interface Store {
   /** The value stored under `key`, or `undefined`. Throws `STORE_CORRUPT` naming the key if it cannot be decoded. */
   get<T>(collection: Collection, key: string): Promise<T | undefined>;
@@ -58,5 +60,6 @@ export interface Store {
   batch(ops: readonly StoreOp[]): Promise<void>;
   /** Entries in key order within the bounds. */
   range<T>(collection: Collection, options?: RangeOptions): AsyncIterable<[key: string, value: T]>;
+  /** Releases the store; later calls fail with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

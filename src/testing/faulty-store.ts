@@ -66,6 +66,7 @@ interface Planned {
   collection: Collection | undefined;
 }
 
+/** A store that wraps another and fails writes on cue (disk full, I/O error...), to test what happens when storage fails. */
 export class FaultyStore implements Store {
   readonly #inner: Store;
   #plans: Planned[] = [];
@@ -131,6 +132,7 @@ export class FaultyStore implements Store {
     }
   }
 
+  /** Closes the wrapped store. */
   close(): Promise<void> {
     return this.#inner.close();
   }

@@ -1,3 +1,6 @@
+/** XState's clock that moves only when told (`clock.increment(ms)`); pass it as `clock` to the runtime or a queue. */
+export { SimulatedClock } from 'xstate';
+export { MemoryStore } from '../store/index.js';
 export {
   FaultyStore,
   type StoreFault,

@@ -15,6 +15,7 @@ import type {
   MessageReply,
 } from './scripted-replies.js';
 
+/** The endpoints the test server tells apart when counting requests. */
 export type Endpoint = 'chat' | 'embeddings' | 'models' | 'other';
 
 /** One request the server received. */
@@ -41,6 +42,7 @@ export interface ChatCall {
   headers: IncomingHttpHeaders;
 }
 
+/** One step of the chat script: an answer, or a function of the request that returns one. */
 export type ChatStep = ChatReply | ((call: ChatCall) => ChatReply | Promise<ChatReply>);
 
 /** Options of {@link startOpenAiTestServer}. */
@@ -59,6 +61,7 @@ export interface OpenAiTestServerOptions {
   apiKey?: string;
 }
 
+/** A running OpenAI-compatible test server (`startOpenAiTestServer`). */
 export interface OpenAiTestServer {
   /** Base URL for the openai client, ending in `/v1`. */
   readonly url: string;

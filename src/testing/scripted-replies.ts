@@ -51,6 +51,7 @@ export interface MalformedReply {
   body?: string;
 }
 
+/** What the test server answers one chat request with: a message, an HTTP error, nothing (hang) or malformed JSON. */
 export type ChatReply = MessageReply | ErrorReply | HangReply | MalformedReply;
 
 /** Answers of the embeddings endpoint: vectors are computed from the text unless a fault is scripted. */
@@ -72,6 +73,7 @@ export interface ChatRequestBody {
   [key: string]: unknown;
 }
 
+/** Scripted answers: `reply.text`, `reply.json`, `reply.toolCall`, `reply.toolCalls`. */
 export const reply = {
   /** The model answers with text. */
   text(content: string, options: Omit<MessageReply, 'type' | 'content'> = {}): MessageReply {
@@ -98,6 +100,7 @@ export const reply = {
   },
 };
 
+/** Scripted failures: `fault.rateLimit`, `fault.serverError`, `fault.hang`, `fault.stall`, malformed answers. */
 export const fault = {
   /** 429 with `retry-after-ms` (and a whole-second `retry-after`), which the openai client honours. */
   rateLimit(options: { retryAfterMs?: number } = {}): ErrorReply {

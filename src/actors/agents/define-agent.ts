@@ -20,6 +20,7 @@ import type { WaitForOptions } from './attempt-waits.js';
  * (QA, security, operations), and documentation last.
  */
 export const AGENT_STAGES = ['data', 'backend', 'frontend', 'verify', 'docs'] as const;
+/** Where the heuristic planner puts an agent's tasks: data, backend, frontend, verify, docs (in that order). */
 export type AgentStage = (typeof AGENT_STAGES)[number];
 
 /** The task as an agent sees it. */
@@ -104,6 +105,7 @@ export interface AgentMessageContext {
  */
 export type AgentMessageHandler = (message: AgentMessage, ctx: AgentMessageContext) => unknown;
 
+/** An agent's work: gets the task and its context, returns the task's output (JSON). */
 export type AgentRun<TOutput = unknown> = (
   task: AgentTask,
   ctx: AgentRunContext,

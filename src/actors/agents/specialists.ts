@@ -16,6 +16,7 @@ export const SPECIALIST_ROLES = [
   'security',
   'docs',
 ] as const;
+/** The roles of the eight specialist presets (`specialist(role, run)`). */
 export type SpecialistRole = (typeof SPECIALIST_ROLES)[number];
 
 type Preset = Required<

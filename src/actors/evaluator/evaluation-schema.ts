@@ -11,6 +11,7 @@ import { taskStatusSchema, workflowStatusSchema } from '../../schemas/workflow-r
 export const EVALUATION_FORMAT_VERSION = 1;
 
 export const gradeSchema = z.enum(['EXCELLENT', 'GOOD', 'FAIR', 'POOR']);
+/** Grade of an evaluation, from its score and success: EXCELLENT, GOOD, FAIR or POOR. */
 export type Grade = z.infer<typeof gradeSchema>;
 
 export const taskEvaluationSchema = z.object({
@@ -133,8 +134,10 @@ export const recommendationSchema = z.object({
   agent: z.string().optional(),
   message: z.string(),
 });
+/** One piece of advice in an evaluation: what to change, why, and which task or agent it concerns. */
 export type Recommendation = z.infer<typeof recommendationSchema>;
 
+/** The zod schema of a stored `WorkflowEvaluation` (history entries are checked against it). */
 export const workflowEvaluationSchema = z.object({
   formatVersion: z.literal(EVALUATION_FORMAT_VERSION),
   workflowId: z.string(),
@@ -156,4 +159,5 @@ export const workflowEvaluationSchema = z.object({
   /** Caveats about how the numbers were computed (for example an inferred critical path). */
   notes: z.array(z.string()),
 });
+/** What `WorkflowEvaluator.evaluateWorkflow` returns: score, grade, components, metrics, per-task and per-agent results, recommendations. */
 export type WorkflowEvaluation = z.infer<typeof workflowEvaluationSchema>;

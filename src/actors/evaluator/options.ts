@@ -35,6 +35,7 @@ export const DEFAULT_BASELINE_COUNT = 5;
 /** Smallest time difference the evaluator treats as meaningful (see docs/evaluator.md). */
 export const DEFAULT_TIMING_RESOLUTION_MS = 100;
 
+/** Options of `new WorkflowEvaluator(options)`. */
 export interface WorkflowEvaluatorOptions {
   /**
    * Where evaluations are kept (collection `evaluations`, per workflow name).

@@ -101,6 +101,7 @@ export interface MetricComparison {
   rule: string;
 }
 
+/** What `detectRegression` returns: whether the run is worse than its baseline of earlier runs of the same workflow, and in what. */
 export interface RegressionReport {
   regressionDetected: boolean;
   /** True when fewer baseline runs than `baselineCount` exist: no verdict either way. */

@@ -15,6 +15,7 @@ export interface ReportExtras {
   trend?: readonly WorkflowEvaluation[];
 }
 
+/** Formats an evaluation (and optionally a regression report) as plain text, as `troupe eval` prints it. */
 export function formatEvaluationReport(
   evaluation: WorkflowEvaluation,
   extras: ReportExtras = {},

@@ -24,6 +24,7 @@ export interface ScorerContext {
   errorRate: number;
 }
 
+/** A custom score component: `score(result, ctx)` returns 0..1 or `null` to abstain; weighed into the evaluation's score. */
 export interface EvaluationScorer {
   /** Shown in `quality.scoreBreakdown`; unique, and not one of the built-in names. */
   name: string;

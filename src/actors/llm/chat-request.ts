@@ -7,8 +7,10 @@ import type { LlmClient } from './llm-client.js';
 import { type LlmCallSite, toLlmError } from './llm-errors.js';
 import { StreamAccumulator } from './stream-accumulator.js';
 
+/** Chat completion parameters, without the streaming fields `requestChat` sets itself. */
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
 
+/** The argument of `requestChat`. */
 export interface ChatRequest {
   client: LlmClient;
   site: LlmCallSite;
@@ -29,7 +31,8 @@ export async function requestChat(request: ChatRequest): Promise<ChatCompletion>
   if (!request.onText) {
     let completion: ChatCompletion;
     try {
-      completion = await client.openai.chat.completions.create(
+      const openai = await client.openai();
+      completion = await openai.chat.completions.create(
         { ...params, stream: false },
         signal ? { signal } : {},
       );
@@ -54,7 +57,8 @@ async function streamChat(request: ChatRequest & { onText: (text: string) => voi
     timer = setTimeout(() => idle.abort(), client.timeoutMs);
   };
   try {
-    const stream = await client.openai.chat.completions.create(
+    const openai = await client.openai();
+    const stream = await openai.chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal },
     );

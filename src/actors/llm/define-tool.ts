@@ -43,6 +43,7 @@ export interface LlmTool {
   call(argumentsJson: string, ctx: ToolContext): Promise<ToolOutcome>;
 }
 
+/** What one tool call came to: its result, or the error sent back to the model. */
 export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: string };
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,5 +1,6 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { TroupeError } from '../../errors.js';
+import { loadOpenAi } from './openai-module.js';
 
 /**
  * How to reach an OpenAI-compatible server (OpenAI, Ollama, vLLM, LM Studio,
@@ -40,9 +41,13 @@ export interface LlmOptions {
   timeoutMs?: number;
 }
 
-/** A configured client: the `openai` instance plus the settings that troupe reads. */
+/** A configured client: the settings that troupe reads, and the `openai` client made from them. */
 export interface LlmClient {
-  readonly openai: OpenAI;
+  /**
+   * The `openai` client, made on first call: the `openai` package is loaded
+   * only then, so programs that never call a model do not pay for it.
+   */
+  openai(): Promise<OpenAI>;
   readonly model: string;
   readonly embeddingModel: string;
   /** Where requests go; shown in errors. */
@@ -94,13 +99,20 @@ export function createLlmClient(options: LlmOptions = {}, env: LlmEnv = process.
   }
   const timeoutMs = count('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS, 1);
   const maxRetries = count('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES, 0);
+  let client: Promise<OpenAI> | undefined;
   return {
-    openai: new OpenAI({
-      baseURL,
-      apiKey: apiKey ?? PLACEHOLDER_KEY,
-      timeout: timeoutMs,
-      maxRetries,
-    }),
+    openai: () => {
+      client ??= loadOpenAi().then(
+        (sdk) =>
+          new sdk.OpenAI({
+            baseURL,
+            apiKey: apiKey ?? PLACEHOLDER_KEY,
+            timeout: timeoutMs,
+            maxRetries,
+          }),
+      );
+      return client;
+    },
     model,
     embeddingModel:
       nonEmpty(options.embeddingModel) ??
@@ -114,7 +126,7 @@ export function createLlmClient(options: LlmOptions = {}, env: LlmEnv = process.
 
 /** Accepts a ready client or options; options are turned into a client once, here. */
 export function toLlmClient(llm: LlmOptions | LlmClient | undefined, env?: LlmEnv): LlmClient {
-  if (llm && 'openai' in llm && llm.openai instanceof OpenAI) return llm;
+  if (llm && 'openai' in llm && typeof llm.openai === 'function') return llm;
   return createLlmClient(llm as LlmOptions | undefined, env);
 }
 

@@ -1,6 +1,6 @@
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { TroupeError } from '../../errors.js';
 import type { LlmClient } from './llm-client.js';
+import { openAiIfLoaded } from './openai-module.js';
 
 /** Who made the request, for messages that say where to look. */
 export interface LlmCallSite {
@@ -36,7 +36,8 @@ export function toLlmError(
   if (error instanceof TroupeError) return error;
   const where = `${site.who} (model "${site.model}" at ${client.baseURL})`;
   const context = { model: site.model, baseURL: client.baseURL };
-  if (error instanceof APIConnectionTimeoutError) {
+  const sdk = openAiIfLoaded();
+  if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
     return new TroupeError(
       'TASK_TIMEOUT',
       `LLM request of ${where} timed out after ${client.timeoutMs} ms (${client.maxRetries} retries). Raise llm.timeoutMs or check the server.`,
@@ -44,12 +45,12 @@ export function toLlmError(
       { cause: error },
     );
   }
-  if (error instanceof APIUserAbortError) {
+  if (sdk && error instanceof sdk.APIUserAbortError) {
     return new TroupeError('TASK_ABORTED', `LLM request of ${where} was aborted.`, context, {
       cause: error,
     });
   }
-  if (error instanceof APIError) {
+  if (sdk && error instanceof sdk.APIError) {
     const status = error.status === undefined ? 'no status' : `HTTP ${error.status}`;
     const retried =
       error.status === 429 || (error.status ?? 0) >= 500

@@ -22,7 +22,9 @@ export interface LlmCallKey {
  * built-in ones do; writing the same file twice is harmless).
  */
 export interface LlmResponseCache {
+  /** The stored answer for this call, if any. */
   get(key: LlmCallKey): Promise<ChatCompletion | undefined>;
+  /** Stores the answer for this call. */
   put(key: LlmCallKey, response: ChatCompletion): Promise<void>;
 }
 
@@ -39,12 +41,14 @@ function pad(n: number): string {
 export class MemoryLlmResponseCache implements LlmResponseCache {
   private readonly entries = new Map<string, string>();
 
+  /** The stored answer for this call, if any. */
   async get(key: LlmCallKey): Promise<ChatCompletion | undefined> {
     const stored = this.entries.get(callKeyString(key));
     // Stored as JSON so a caller mutating an answer cannot change the cache.
     return stored === undefined ? undefined : (JSON.parse(stored) as ChatCompletion);
   }
 
+  /** Stores the answer for this call. */
   async put(key: LlmCallKey, response: ChatCompletion): Promise<void> {
     this.entries.set(callKeyString(key), JSON.stringify(response));
   }

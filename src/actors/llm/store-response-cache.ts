@@ -10,6 +10,7 @@ export interface StoredLlmResponse {
   response: ChatCompletion;
 }
 
+/** Options of `new StoreLlmResponseCache(store, options)`. */
 export interface StoreLlmResponseCacheOptions {
   /**
    * Collection the answers are kept in. `journal` cannot be used: its keys are
@@ -55,11 +56,13 @@ export class StoreLlmResponseCache implements LlmResponseCache {
     }
   }
 
+  /** The stored answer for this call, if any. */
   async get(key: LlmCallKey): Promise<ChatCompletion | undefined> {
     const stored = await this.store.get<StoredLlmResponse>(this.collection, this.keyOf(key));
     return stored?.response;
   }
 
+  /** Stores the answer for this call. */
   async put(key: LlmCallKey, response: ChatCompletion): Promise<void> {
     const value: StoredLlmResponse = { key: { ...key }, response };
     await this.store.batch([

@@ -2,6 +2,7 @@ import { TroupeError } from '../../errors.js';
 import type { EvaluationScorer } from '../evaluator/scorers.js';
 import { usageOf } from './token-usage.js';
 
+/** Options of `tokenBudgetScorer`. */
 export interface TokenBudgetScorerOptions {
   /** Tokens (prompt + completion, all tasks) a run may spend for full marks. */
   budget: number;

@@ -15,6 +15,7 @@ export const tokenUsageSchema = z.object({
   requests: z.number().int().min(0),
   cached: z.number().int().min(0),
 });
+/** Tokens used by one task (or summed over a run): prompt, completion, total, requests made, answers served from a cache. */
 export type TokenUsage = z.infer<typeof tokenUsageSchema>;
 
 /** Usage of a whole run: the sum, and each task that reported usage. */

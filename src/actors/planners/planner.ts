@@ -9,6 +9,7 @@ export interface AgentProfile {
   stage: AgentStage;
 }
 
+/** What a planner is asked: the task description, the requirements and the agents available. */
 export interface PlanRequest {
   description: string;
   requirements: Record<string, unknown>;
@@ -23,5 +24,6 @@ export interface PlanRequest {
  */
 export interface Planner {
   readonly name: string;
+  /** Returns a definition for the request; may throw, which the orchestrator reports as `PLANNER_FAILED`. */
   plan(request: PlanRequest, signal?: AbortSignal): Promise<WorkflowDefinitionInput>;
 }

@@ -14,6 +14,7 @@ export interface CompensationContext {
   signal: AbortSignal;
 }
 
+/** Undoes one completed task in a saga; gets its output and a stable idempotency key. Throwing fails the compensation. */
 export type CompensationHandler = (ctx: CompensationContext) => Promise<unknown> | unknown;
 
 /**

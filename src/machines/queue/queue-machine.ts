@@ -107,6 +107,7 @@ function carryOut(context: QueueContext, enqueue: EffectQueue): void {
 
 export const queueMachine = setup({
   types: {
+    /** The queue's job table, counters and settings (plain JSON, so it persists). */
     context: {} as QueueContext,
     events: {} as QueueEvent,
     input: {} as QueueSettings,

@@ -71,6 +71,7 @@ export interface CommunicatorDeps {
   limits?: Pick<ResolvedValueLimits, 'maxMessageBytes' | 'maxSharedUpdateBytes'>;
 }
 
+/** What `broadcast` returns: the message id and the agents it was delivered to. */
 export interface BroadcastReceipt {
   message: AgentMessage;
   /** Roles it was delivered to. */
@@ -85,6 +86,7 @@ export interface LockInfo extends LockLease {
 
 type Result<K extends OpResult['kind']> = Extract<OpResult, { kind: K }>;
 
+/** The agent communicator (`rt.communicator`): messages, broadcasts, request-response, versioned shared contexts, locks with leases, handoffs and history, all in one actor and stored. See docs/communicator.md. */
 export class Communicator {
   /** The port agent executors use: inbox, send, request, answers to requests. */
   readonly agentPort: AgentMessaging;

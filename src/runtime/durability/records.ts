@@ -103,6 +103,7 @@ export function serialise(
   }
 }
 
+/** Why a checkpoint was written: every `checkpointInterval` completions, on pause, at the end, or as the start of a fork. */
 export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
 
 export interface CheckpointRecord {

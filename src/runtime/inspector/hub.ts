@@ -31,9 +31,13 @@ export interface InspectedRuntime {
   readonly actor: AnyActorRef;
   readonly store: Store;
   readonly engine: {
+    /** Subscribes to every workflow event; returns the unsubscribe function. */
     on(type: '*', listener: (event: WorkflowEmitted) => unknown): () => void;
+    /** Pauses a live run (the page's control). */
     pause(workflowId: string): void;
+    /** Resumes a paused run (the page's control). */
     resume(workflowId: string): void;
+    /** Cancels a live run (the page's control). */
     cancel(workflowId: string, reason?: string): void;
     history(workflowId: string): Promise<CheckpointInfo[]>;
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;

@@ -22,6 +22,7 @@ import {
 } from './security.js';
 import { statelyBridgeHtml } from './stately-page.js';
 
+/** Options of `createInspectorServer`. */
 export interface InspectorServerOptions {
   /** TCP port; 0 picks a free one (read it from `url`). */
   port: number;
@@ -61,21 +62,30 @@ export interface RuntimeInspectorOptions {
   controls?: boolean;
 }
 
+/** A running inspector server (`rt.inspector`). */
 export interface InspectorServer {
   /** The page's address, with `?token=` when a token is required for anything. */
   readonly url: string;
   readonly port: number;
   readonly host: string;
+  /** Counters: clients, frames and events sent, dropped and skipped. */
   stats(): InspectorStats;
   /** Sends pending changes now instead of at the end of the batch window (for tests). */
   flush(): void;
+  /** Disconnects every client and stops listening. */
   close(): Promise<void>;
 }
 
 /** A connection refused (frames over this are cut by `ws` itself, which closes the socket). */
 const HARD_MAX_PAYLOAD = 1024 * 1024;
 
-/** @throws TroupeError `INVALID_INPUT` for options of the wrong shape (see inspector-options.ts). */
+/**
+ * Starts the inspector's HTTP and WebSocket server for a runtime (what
+ * `createRuntime({ inspector })` does). Loopback only unless a token is set.
+ *
+ * @throws TroupeError `INVALID_INPUT` for options of the wrong shape (see
+ * inspector-options.ts), `CONFIG_ERROR` for a port it cannot listen on.
+ */
 export async function createInspectorServer(
   given: InspectorServerOptions,
 ): Promise<InspectorServer> {

@@ -82,4 +82,5 @@ export function queueInput(deps: QueueDeps): QueueSettings {
 }
 
 export type QueueLogic = ReturnType<typeof createQueueLogic>;
+/** A reference to a queue actor spawned from `createQueueLogic`, for `TaskQueue.fromActor`. */
 export type QueueActorRef = ActorRefFrom<QueueLogic>;

@@ -6,6 +6,7 @@ import type { SerializedError } from '../../errors.js';
 import { type JobResult, toJobResult } from '../../machines/queue/job.js';
 import type { QueueNotice } from '../../machines/queue/queue-types.js';
 
+/** The events of a `TaskQueue` and their listeners' arguments: `queue.on(name, listener)`. */
 export interface TaskQueueListeners {
   /** An attempt started. */
   started: (event: { jobId: string; attempt: number; at: number }) => void;
@@ -24,9 +25,11 @@ export interface TaskQueueListeners {
     error: SerializedError;
     retryAt: number;
   }) => void;
+  /** A job ended successfully. */
   completed: (result: JobResult) => void;
   /** The job failed for good: its last allowed attempt failed. */
   failed: (result: JobResult) => void;
+  /** A job was cancelled with `cancelJob`. */
   cancelled: (result: JobResult) => void;
   /** The queue refused a job whose id was already active (see the dedup rule). */
   rejected: (event: { jobId: string; reason: string }) => void;

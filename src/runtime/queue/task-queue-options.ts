@@ -12,6 +12,7 @@ import { DEFAULT_VALUE_LIMITS, valueLimitsSchema } from '../../schemas/limits.js
 import type { Store } from '../../store/store.js';
 import { type Clock, systemClock } from '../clock.js';
 
+/** Options of `new TaskQueue(options)` (and of the runtime's queue, `createRuntime({ queue })`). */
 export interface TaskQueueOptions {
   /**
    * Jobs that run at the same time, at most.

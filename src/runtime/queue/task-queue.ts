@@ -51,6 +51,7 @@ import {
 } from './task-queue-events.js';
 import type { TaskQueueOptions } from './task-queue-options.js';
 
+/** Counts of a queue's jobs by state, as `queue.stats()` returns them. */
 export interface QueueStats {
   state: 'stopped' | 'running' | 'draining';
   /** Jobs held right now, per status (finished ones up to `keepFinishedJobs`). */
@@ -62,6 +63,7 @@ export interface QueueStats {
   throughputPerSecond: number;
 }
 
+/** Options of `queue.stop()`. */
 export interface StopOptions {
   /** Let running jobs finish (queued ones stay queued, and stored). @default true */
   graceful?: boolean;
@@ -278,6 +280,7 @@ export class TaskQueue {
     return this.#deps.writes.flush();
   }
 
+  /** Counts of the jobs by state, now. */
   stats(): QueueStats {
     this.#batch.flush();
     const ctx = this.#context();

@@ -6,6 +6,7 @@ import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import { createRuntime, Runtime } from '../runtime.js';
 
+/** The argument of `executeMultiAgentWorkflow`. */
 export interface MultiAgentWorkflowRequest {
   taskDescription: string;
   requirements?: Record<string, unknown>;

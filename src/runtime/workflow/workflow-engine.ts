@@ -46,6 +46,7 @@ import {
 import type { EngineEvent } from './engine-events.js';
 import { checkRunnable } from './runnable.js';
 
+/** Options of `engine.start` and `engine.execute`. */
 export interface StartWorkflowOptions {
   /** Id of the run; must be new. @default a generated id */
   workflowId?: string;
@@ -177,6 +178,7 @@ export class WorkflowEngine {
     return this.bus.on(type, listener);
   }
 
+  /** Removes a listener added with `on`. */
   off<K extends EngineEvent['type'] | '*'>(type: K, listener: ListenerFor<EngineEvent, K>): void {
     this.bus.off(type, listener);
   }
@@ -365,6 +367,7 @@ export class WorkflowEngine {
     return this.start({ ...definition, tasks, saga: true }, options);
   }
 
+  /** Runs a definition as a saga with these compensation handlers (by name) and waits for the end: `completed`, `compensated` or `compensation_failed`. */
   async executeWithSagaPattern(
     definition: WorkflowDefinitionInput,
     handlers: Readonly<Record<string, CompensationHandler>>,
@@ -528,6 +531,7 @@ export class WorkflowEngine {
     this.send(workflowId, { type: 'workflow.pause', at: this.deps.clock.now() });
   }
 
+  /** Resumes a paused live run: it starts new tasks again. */
   resume(workflowId: string): void {
     engineArgument('resume', 'workflowId', workflowIdSchema, workflowId);
     this.send(workflowId, { type: 'workflow.resume', at: this.deps.clock.now() });

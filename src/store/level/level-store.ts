@@ -61,6 +61,7 @@ function causeOf(error: unknown): unknown {
   return error instanceof Error ? error.cause : undefined;
 }
 
+/** The embedded store: LevelDB in a folder (`.troupe/` by default), one process at a time. Open it with `LevelStore.open(dir)`. */
 export class LevelStore implements Store {
   readonly #db: Level;
   readonly #sublevels: ReadonlyMap<Collection, Sublevel>;

@@ -140,6 +140,7 @@ interface KeySpace {
   values: Map<string, string>;
 }
 
+/** A store in memory with the same behaviour as `LevelStore` (one conformance suite runs on both); nothing survives the process. */
 export class MemoryStore implements Store {
   readonly #spaces = new Map<Collection, KeySpace>(
     COLLECTIONS.map((collection) => [collection, { keys: new SortedKeys(), values: new Map() }]),

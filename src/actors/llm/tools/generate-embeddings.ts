@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { TroupeError } from '../../../errors.js';
 import { defineTool, type LlmTool } from '../define-tool.js';
@@ -38,10 +39,11 @@ export function generateEmbeddingsTool(llm: LlmClient, workspace: Workspace): Ll
         who: `tool generate_embeddings (${ctx.idempotencyKey})`,
         model: llm.embeddingModel,
       };
-      let response: Awaited<ReturnType<LlmClient['openai']['embeddings']['create']>>;
+      let response: Awaited<ReturnType<OpenAI['embeddings']['create']>>;
       try {
         // 'float' explicitly: several local servers do not implement the client's default base64.
-        response = await llm.openai.embeddings.create(
+        const openai = await llm.openai();
+        response = await openai.embeddings.create(
           { model: llm.embeddingModel, input: texts, encoding_format: 'float' },
           { signal: ctx.signal },
         );

@@ -22,6 +22,7 @@ export {
 } from './workspace.js';
 export { writeFileTool } from './write-file.js';
 
+/** Options of `workspaceTools`. */
 export interface WorkspaceToolsOptions {
   /** Adds `generate_embeddings` through this client. @default no embeddings tool */
   embeddings?: LlmClient;
