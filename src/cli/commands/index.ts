@@ -3,10 +3,22 @@
  * command: one file in this folder exporting a `Command`, and one line here.
  */
 import type { Command } from '../command.js';
+import { cancel } from './cancel.js';
 import { demo } from './demo.js';
 import { evaluate } from './eval.js';
 import { list } from './list.js';
+import { pause } from './pause.js';
+import { resume } from './resume.js';
 import { run } from './run.js';
 import { show } from './show.js';
 
-export const COMMANDS: readonly Command[] = [demo, run, list, show, evaluate];
+export const COMMANDS: readonly Command[] = [
+  demo,
+  run,
+  list,
+  show,
+  resume,
+  pause,
+  cancel,
+  evaluate,
+];

@@ -93,7 +93,8 @@ function serialise(workflowId: string, what: string, value: unknown, taskId?: st
   }
 }
 
-export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
+/** Why a checkpoint was taken: every N completions, a pause, a restore from the store, the end, a fork. */
+export type CheckpointReason = 'interval' | 'pause' | 'restore' | 'end' | 'fork';
 
 export interface CheckpointRecord {
   /** The last journal entry this checkpoint includes. */

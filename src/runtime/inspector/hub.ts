@@ -30,9 +30,9 @@ export interface InspectedRuntime {
   readonly store: Store;
   readonly engine: {
     on(type: '*', listener: (event: WorkflowEmitted) => unknown): () => void;
-    pause(workflowId: string): void;
-    resume(workflowId: string): void;
-    cancel(workflowId: string, reason?: string): void;
+    pause(workflowId: string): void | Promise<void>;
+    resume(workflowId: string): void | Promise<void>;
+    cancel(workflowId: string, reason?: string): void | Promise<void>;
   };
 }
 
@@ -289,10 +289,10 @@ export class InspectorHub {
     );
   }
 
-  private control(action: ControlAction, workflowId: string): void {
-    if (action === 'pause') this.runtime.engine.pause(workflowId);
-    else if (action === 'resume') this.runtime.engine.resume(workflowId);
-    else this.runtime.engine.cancel(workflowId, 'cancelled from the inspector');
+  private async control(action: ControlAction, workflowId: string): Promise<void> {
+    if (action === 'pause') await this.runtime.engine.pause(workflowId);
+    else if (action === 'resume') await this.runtime.engine.resume(workflowId);
+    else await this.runtime.engine.cancel(workflowId, 'cancelled from the inspector');
   }
 
   private removeClient(client: Client): void {

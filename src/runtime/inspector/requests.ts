@@ -23,7 +23,7 @@ export interface RequestContext {
   bridge: InspectorBridge;
   runs: RunWatch;
   store: Store;
-  control: (action: ControlAction, workflowId: string) => void;
+  control: (action: ControlAction, workflowId: string) => Promise<void>;
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
   /** The run this client watches; updated by `run.watch`. */
@@ -87,7 +87,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             'Controls need a runtime started with inspector.controls and the inspector token.',
           );
         }
-        ctx.control(message.action, message.workflowId);
+        await ctx.control(message.action, message.workflowId);
         return reply([]);
       }
     }
