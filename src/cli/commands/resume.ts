@@ -42,7 +42,7 @@ export const resume: Command = {
   },
   description:
     'Continues a run from its last checkpoint and journal: completed tasks are not run again,\ntasks that were in flight run again. A paused run is resumed. Runs started by `troupe demo`\nor `troupe run` get the same agents again; for a run started from code pass --agents.',
-  examples: [],
+  examples: ['troupe resume --all'],
   preprocess: expandInspectFlag,
   async run({ values, positionals }, ctx) {
     const all = booleanOption(values, 'all');
