@@ -6,25 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { colourEnabled } from '../../src/cli/colour.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
-import { ROOT, troupe } from './support.js';
-
-function capture(): NodeJS.WriteStream & { text(): string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return Object.assign(stream, { text: () => chunks.join('') }) as unknown as NodeJS.WriteStream & {
-    text(): string;
-  };
-}
+import { capture, ROOT, troupe } from './support.js';
 
 async function cli(argv: string[]) {
   const out = capture();

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,4 +121,18 @@ export function resumedId(err: string): string {
   const id = /troupe resume (\S+)/.exec(err)?.[1];
   if (!id) throw new Error(`no resume command in:\n${err}`);
   return id;
+}
+
+/** A stream for `main(argv, { out, err })` in-process that keeps what is written. */
+export function capture(): NodeJS.WriteStream & { text(): string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => chunks.join('') }) as unknown as NodeJS.WriteStream & {
+    text(): string;
+  };
 }
