@@ -83,8 +83,8 @@ describe('cancel', () => {
     expect(events).toEqual(['workflow.started', 'workflow.cancelled']);
     // The agents are free again.
     expect(rt.actor.system.get('agent:single')!.getSnapshot().value).toBe('idle');
-    // The run is gone: controlling it now is an error.
-    await expectTroupeError(() => rt!.engine.cancel(handle.workflowId), 'WORKFLOW_NOT_FOUND');
+    // The run has ended: controlling it now is an error that says so.
+    await expectTroupeError(() => rt!.engine.cancel(handle.workflowId), 'WORKFLOW_FINISHED');
     expect((await rt.engine.getState(handle.workflowId))!.status).toBe('cancelled');
   });
 

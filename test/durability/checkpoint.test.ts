@@ -158,7 +158,7 @@ describe('ORCH-008 checkpoint recovery', () => {
       resumedEvents
         .filter((e) => e.type === 'checkpoint.saved')
         .map((e) => e.type === 'checkpoint.saved' && e.reason),
-    ).toEqual(['pause', 'end']);
+    ).toEqual(['restore', 'end']);
 
     await second.rt.close();
     const ended = await readStoredRun(dataDir, 'wf-nine');

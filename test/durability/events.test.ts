@@ -225,7 +225,7 @@ describe('ORCH-009 event handling', () => {
       `${EventType.TASK_COMPLETED}:d`,
       EventType.WORKFLOW_COMPLETED,
     ]);
-    expect(checkpointReasons(after)).toEqual(['pause', 'end']);
+    expect(checkpointReasons(after)).toEqual(['restore', 'end']);
     expect(after[0]).toMatchObject({ state: 'running', requeued: ['c'] });
   });
 });

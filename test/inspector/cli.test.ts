@@ -2,7 +2,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_INSPECTOR_PORT,
@@ -10,19 +9,7 @@ import {
   parseInspectPort,
 } from '../../src/cli/inspect-option.js';
 import { main } from '../../src/cli/main.js';
-
-function capture(): NodeJS.WriteStream & { text(): string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return Object.assign(stream, { text: () => chunks.join('') }) as unknown as NodeJS.WriteStream & {
-    text(): string;
-  };
-}
+import { capture } from '../cli/support.js';
 
 let dir: string | undefined;
 afterEach(async () => {

@@ -7,24 +7,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { type ChatCall, type ChatReply, fault, reply } from '../../src/testing/index.js';
+import { capture } from '../cli/support.js';
 import { tempDir, testServer } from './support.js';
-
-function capture(): NodeJS.WriteStream & { text(): string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return Object.assign(stream, { text: () => chunks.join('') }) as unknown as NodeJS.WriteStream & {
-    text(): string;
-  };
-}
 
 const PLAN = {
   rationale: 'API first, then its documentation',

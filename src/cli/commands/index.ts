@@ -4,10 +4,13 @@
  */
 import type { Command } from '../command.js';
 import { approve } from './approve.js';
+import { cancel } from './cancel.js';
 import { demo } from './demo.js';
 import { evaluate } from './eval.js';
 import { list } from './list.js';
+import { pause } from './pause.js';
 import { reject } from './reject.js';
+import { resume } from './resume.js';
 import { run } from './run.js';
 import { show } from './show.js';
 import { signal } from './signal.js';
@@ -17,6 +20,9 @@ export const COMMANDS: readonly Command[] = [
   run,
   list,
   show,
+  resume,
+  pause,
+  cancel,
   evaluate,
   signal,
   approve,

@@ -102,7 +102,7 @@ export class DurableRuns {
 
   /**
    * An event was processed by a run's actor. Journals it, and checkpoints
-   * every `checkpointInterval` completions, on pause, and at the end (the
+   * every `checkpointInterval` completions, on pause, on restore, and at the end (the
    * final checkpoint is returned so the caller can store it with the result).
    */
   record(
@@ -123,8 +123,8 @@ export class DurableRuns {
 
       let reason: CheckpointReason | undefined;
       if (snapshot.status === 'done') reason = 'end';
-      else if (event.type === 'workflow.pause' || event.type === 'workflow.restore')
-        reason = 'pause';
+      else if (event.type === 'workflow.pause') reason = 'pause';
+      else if (event.type === 'workflow.restore') reason = 'restore';
       else if (run.completionsSinceCheckpoint >= this.intervalOf(run, snapshot.context))
         reason = 'interval';
       if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());

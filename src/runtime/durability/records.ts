@@ -103,8 +103,8 @@ export function serialise(
   }
 }
 
-/** Why a checkpoint was written: every `checkpointInterval` completions, on pause, at the end, or as the start of a fork. */
-export type CheckpointReason = 'interval' | 'pause' | 'end' | 'fork';
+/** Why a checkpoint was taken: every N completions, a pause, a restore from the store, the end, a fork. */
+export type CheckpointReason = 'interval' | 'pause' | 'restore' | 'end' | 'fork';
 
 export interface CheckpointRecord {
   /** The last journal entry this checkpoint includes. */

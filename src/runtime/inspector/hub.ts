@@ -34,11 +34,11 @@ export interface InspectedRuntime {
     /** Subscribes to every workflow event; returns the unsubscribe function. */
     on(type: '*', listener: (event: WorkflowEmitted) => unknown): () => void;
     /** Pauses a live run (the page's control). */
-    pause(workflowId: string): void;
+    pause(workflowId: string): void | Promise<void>;
     /** Resumes a paused run (the page's control). */
-    resume(workflowId: string): void;
+    resume(workflowId: string): void | Promise<void>;
     /** Cancels a live run (the page's control). */
-    cancel(workflowId: string, reason?: string): void;
+    cancel(workflowId: string, reason?: string): void | Promise<void>;
     history(workflowId: string): Promise<CheckpointInfo[]>;
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
   };
@@ -356,10 +356,10 @@ export class InspectorHub {
     );
   }
 
-  private control(action: ControlAction, workflowId: string): void {
-    if (action === 'pause') this.runtime.engine.pause(workflowId);
-    else if (action === 'resume') this.runtime.engine.resume(workflowId);
-    else this.runtime.engine.cancel(workflowId, 'cancelled from the inspector');
+  private async control(action: ControlAction, workflowId: string): Promise<void> {
+    if (action === 'pause') await this.runtime.engine.pause(workflowId);
+    else if (action === 'resume') await this.runtime.engine.resume(workflowId);
+    else await this.runtime.engine.cancel(workflowId, 'cancelled from the inspector');
   }
 
   private removeClient(client: Client): void {

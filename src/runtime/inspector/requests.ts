@@ -43,7 +43,7 @@ export interface RequestContext {
   history: (workflowId: string) => Promise<CheckpointInfo[]>;
   /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
   fork: (workflowId: string, seq: number) => Promise<string>;
-  control: (action: ControlAction, workflowId: string) => void;
+  control: (action: ControlAction, workflowId: string) => Promise<void>;
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
   /** The run this client watches; updated by `run.watch`. */
@@ -119,7 +119,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
           );
         }
         if (message.type === 'control') {
-          ctx.control(message.action, message.workflowId);
+          await ctx.control(message.action, message.workflowId);
           return reply([]);
         }
         const forkId = await ctx.fork(message.workflowId, message.seq);

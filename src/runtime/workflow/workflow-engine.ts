@@ -4,6 +4,7 @@ import type { CompensationHandler, CompensationRegistry } from '../../actors/sag
 import { TroupeError } from '../../errors.js';
 import { workflowSystemId } from '../../machines/protocol.js';
 import type { RuntimeMachine } from '../../machines/runtime.machine.js';
+import { shouldCompensate } from '../../machines/workflow/compensation.js';
 import type { WorkflowContext, WorkflowInput } from '../../machines/workflow/context.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { buildWorkflowResult } from '../../machines/workflow/result.js';
@@ -28,6 +29,7 @@ import {
 } from '../durability/records.js';
 import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
 import { type RunList, readRunRecords } from '../durability/run-records.js';
+import { journalStoredEvent } from '../durability/stored-commands.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
 import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
 import { checkSignal } from '../waits/signal-check.js';
@@ -407,12 +409,15 @@ export class WorkflowEngine {
     if (!record) return null;
     if (record.result) return { workflowId, result: Promise.resolve(record.result) };
     const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
-    checkRunnable(
-      recovered.context.definition,
-      this.deps.registry(),
-      this.deps.compensations,
-      workflowId,
-    );
+    // A run being cancelled without a rollback only ends: it needs no agent.
+    if (recovered.value !== 'cancelling' || shouldCompensate(recovered.context)) {
+      checkRunnable(
+        recovered.context.definition,
+        this.deps.registry(),
+        this.deps.compensations,
+        workflowId,
+      );
+    }
     this.deps.durability?.runs.track(workflowId, {
       seq: recovered.seq,
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
@@ -525,33 +530,87 @@ export class WorkflowEngine {
     );
   }
 
-  /** Lets in-flight tasks finish and starts nothing new until {@link resume}; survives a restart. */
-  pause(workflowId: string): void {
+  /**
+   * Lets in-flight tasks finish and starts nothing new until {@link resume};
+   * survives a restart. For a live run the event is sent before this
+   * returns. A run that is stored but live nowhere (interrupted) has the
+   * pause journaled: it comes back paused when recovered.
+   *
+   * @throws TroupeError `WORKFLOW_NOT_FOUND` for an unknown id, `WORKFLOW_FINISHED` for a run that has ended.
+   */
+  async pause(workflowId: string): Promise<void> {
     engineArgument('pause', 'workflowId', workflowIdSchema, workflowId);
-    this.send(workflowId, { type: 'workflow.pause', at: this.deps.clock.now() });
+    const event: WorkflowEvent = { type: 'workflow.pause', at: this.deps.clock.now() };
+    if (this.sendLive(workflowId, event, 'pause')) return;
+    const record = await this.unfinished(workflowId, 'pause');
+    if (record.status !== 'paused') {
+      await journalStoredEvent(this.deps.store, record, event, 'paused');
+    }
   }
 
-  /** Resumes a paused live run: it starts new tasks again. */
-  resume(workflowId: string): void {
+  /**
+   * Lets a paused run start tasks again. A run that is stored but live
+   * nowhere is recovered first (as {@link recover}), then resumed if paused.
+   *
+   * @throws TroupeError `WORKFLOW_NOT_FOUND`, `WORKFLOW_FINISHED`, or what {@link recover} throws.
+   */
+  async resume(workflowId: string): Promise<void> {
     engineArgument('resume', 'workflowId', workflowIdSchema, workflowId);
-    this.send(workflowId, { type: 'workflow.resume', at: this.deps.clock.now() });
+    const event = (): WorkflowEvent => ({ type: 'workflow.resume', at: this.deps.clock.now() });
+    if (this.sendLive(workflowId, event(), 'resume')) return;
+    await this.unfinished(workflowId, 'resume');
+    await this.recover(workflowId);
+    this.sendLive(workflowId, event(), 'resume');
   }
 
-  /** Aborts in-flight tasks through their AbortSignal; with `compensate`, a saga rollback follows. */
-  cancel(workflowId: string, input: string | { reason?: string; compensate?: boolean } = {}): void {
+  /**
+   * Aborts in-flight tasks through their AbortSignal; with `compensate`, a
+   * saga rollback follows. A run that is stored but live nowhere has the
+   * cancel journaled and is then recovered to end it: without a rollback
+   * this needs none of its agents, and resolves once the run is stored as
+   * cancelled.
+   *
+   * @throws TroupeError `WORKFLOW_NOT_FOUND`, `WORKFLOW_FINISHED`; for a
+   * stored run whose rollback needs compensation handlers this runtime does
+   * not have, the error of {@link recover}, with the cancel kept.
+   */
+  async cancel(
+    workflowId: string,
+    input: string | { reason?: string; compensate?: boolean } = {},
+  ): Promise<void> {
     engineArgument('cancel', 'workflowId', workflowIdSchema, workflowId);
     const options = engineArgument('cancel', 'options', cancelOptionsSchema, input);
     const { reason = 'cancelled by request', compensate = false } =
       typeof options === 'string' ? { reason: options } : options;
-    this.send(workflowId, {
+    const event: WorkflowEvent = {
       type: 'workflow.cancel',
       at: this.deps.clock.now(),
       reason,
       compensate,
-    });
+    };
+    if (this.sendLive(workflowId, event, 'cancel')) return;
+    const record = await this.unfinished(workflowId, 'cancel');
+    await journalStoredEvent(this.deps.store, record, event);
+    let handle: WorkflowHandle | null;
+    try {
+      handle = await this.recover(workflowId);
+    } catch (error) {
+      if (!(error instanceof TroupeError)) throw error;
+      throw new TroupeError(
+        error.code,
+        `The cancel of workflow run "${workflowId}" is stored, but its rollback cannot run in this runtime: ${error.message} The rollback runs when a runtime that has them recovers the run (engine.recover or autoResume).`,
+        { ...error.context, workflowId },
+        { cause: error },
+      );
+    }
+    await handle?.result;
   }
 
-  /** The run's current state, or undefined if there is no such run. */
+  /**
+   * The run's current state, or undefined if there is no such run. A run
+   * stored but not live here (paused, interrupted) is rebuilt from its
+   * checkpoint and journal, without effects.
+   */
   async getState(workflowId: string): Promise<WorkflowState | undefined> {
     engineArgument('getState', 'workflowId', workflowIdSchema, workflowId);
     const run = this.live.get(workflowId);
@@ -563,7 +622,13 @@ export class WorkflowEngine {
         snapshot.value === 'paused' ? 'paused' : 'running',
       );
     }
-    return (await readRunRecord(this.deps.store, workflowId))?.result;
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record || record.result) return record?.result;
+    const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
+    return buildWorkflowResult(
+      recovered.context,
+      recovered.value === 'paused' ? 'paused' : 'running',
+    );
   }
 
   /**
@@ -712,16 +777,31 @@ export class WorkflowEngine {
     this.write([recordOp(run.record)]).catch(() => undefined);
   }
 
-  private send(workflowId: string, event: WorkflowEvent): void {
+  /**
+   * Sends a control event to the run if it is live here.
+   * @returns false if the run is not live in this runtime.
+   * @throws TroupeError `WORKFLOW_FINISHED` if it has ended.
+   */
+  private sendLive(workflowId: string, event: WorkflowEvent, action: string): boolean {
     const run = this.live.get(workflowId);
-    if (!run || run.ended) {
+    if (!run) return false;
+    if (run.ended) throw finishedError(workflowId, run.ended.status, action);
+    run.ref.send(event);
+    return true;
+  }
+
+  /** The stored record of a run that has not ended, for a control `action`. */
+  private async unfinished(workflowId: string, action: string): Promise<RunRecord> {
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record) {
       throw new TroupeError(
         'WORKFLOW_NOT_FOUND',
-        `No live workflow run "${workflowId}" in this runtime; a stored one can be resumed with engine.recover().`,
+        `Cannot ${action} workflow run "${workflowId}": there is no such run in this runtime's store (engine.list() shows the stored ones).`,
         { workflowId },
       );
     }
-    run.ref.send(event);
+    if (record.result) throw finishedError(workflowId, record.status, action);
+    return record;
   }
 
   private settle(workflowId: string, result: WorkflowResult): void {
@@ -782,6 +862,14 @@ export class WorkflowEngine {
     this.live.get(workflowId)?.subscription.unsubscribe();
     this.live.delete(workflowId);
   }
+}
+
+function finishedError(workflowId: string, status: WorkflowStatus, action: string): TroupeError {
+  return new TroupeError(
+    'WORKFLOW_FINISHED',
+    `Cannot ${action} workflow run "${workflowId}": it has already ended (${status}). engine.getState() returns its result.`,
+    { workflowId, status },
+  );
 }
 
 function recordOp(record: RunRecord): StoreOp {
