@@ -53,6 +53,8 @@ export type {
 export type { CommunicatorNotice } from './runtime/communicator/communicator-link.js';
 export type { CheckpointInfo, CheckpointReason } from './runtime/durability/records.js';
 export { WorkflowEvaluator } from './runtime/evaluator/workflow-evaluator.js';
+export type { OwnershipOptions } from './runtime/ownership/ownership-options.js';
+export { RunOwnership } from './runtime/ownership/run-ownership.js';
 export {
   createQueueDeps,
   createQueueLogic,
@@ -115,5 +117,13 @@ export {
   type WorkflowStatus,
   workflowResultSchema,
 } from './schemas/workflow-result.js';
-export { LevelStore, MemoryStore } from './store/index.js';
+export {
+  type ClaimedLease,
+  type HeldLease,
+  LevelStore,
+  MemoryStore,
+  type ParkedRun,
+  PostgresStore,
+  type PostgresStoreOptions,
+} from './store/index.js';
 export type { Collection, RangeOptions, Store, StoreOp } from './store/store.js';
