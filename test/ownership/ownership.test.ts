@@ -261,6 +261,12 @@ describe('run ownership on PostgreSQL', () => {
     expect(parked).toMatchObject({ workflowId: 'wf-poison', attempts: 2 });
     expect(parked!.reason).toContain('rare');
     expect(await b.rt.ownership!.sweep()).toEqual([]);
+    // Fixed (the agent is registered now) and unparked: the next sweep recovers it.
+    b.rt.registerAgent(defineAgent({ role: 'rare', run: async (task) => ({ task: task.id }) }));
+    expect(await b.rt.ownership!.unpark('wf-poison')).toBe(true);
+    expect(await b.rt.ownership!.sweep()).toEqual(['wf-poison']);
+    gates.get('a')!.open();
+    await until(async () => (await b.rt.engine.getState('wf-poison'))?.status === 'completed');
     expect(b.errors.map((error) => (error as TroupeError).code)).toEqual([
       'UNKNOWN_AGENT',
       'UNKNOWN_AGENT',

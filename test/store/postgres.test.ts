@@ -5,6 +5,7 @@ import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { testDatabase } from '../support/postgres.js';
 import { describeStoreConformance, expectTroupeError } from './conformance.js';
+import { describeStoreFaults } from './faults.js';
 
 let url: string;
 beforeAll(async () => {
@@ -29,6 +30,15 @@ describeStoreConformance('PostgresStore', async () => {
   const store = await PostgresStore.open({ connectionString: url });
   await sql('TRUNCATE troupe_records, troupe_leases, troupe_commands');
   return { store, cleanup: () => store.close() };
+});
+
+describeStoreFaults('PostgresStore', async () => {
+  const database = await testDatabase('faults');
+  return {
+    open: () => PostgresStore.open({ connectionString: database }),
+    // The database is dropped with the test cluster.
+    cleanup: async () => undefined,
+  };
 });
 
 describe('PostgresStore schema', () => {

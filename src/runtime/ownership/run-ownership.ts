@@ -164,6 +164,14 @@ export class RunOwnership implements OwnershipPort {
     return this.#leases.parked();
   }
 
+  /**
+   * Lets a parked run be taken over again (by the next sweep of any process),
+   * after its cause was fixed. Returns whether it was parked.
+   */
+  unpark(workflowId: string): Promise<boolean> {
+    return this.#leases.unpark(workflowId);
+  }
+
   /** Ids of the runs whose lease this process holds. */
   owned(): string[] {
     return [...this.#held.keys()];

@@ -186,6 +186,18 @@ export class PostgresLeases {
     );
   }
 
+  /** Makes a parked run eligible for takeover again (at once). Returns whether it was parked. */
+  async unpark(workflowId: string): Promise<boolean> {
+    const { rowCount } = await this.retry('unpark a run', () =>
+      this.pool.query(
+        `UPDATE troupe_leases SET state = 'active', recovery_attempts = 0, expires_at = 0
+         WHERE workflow_id = $1 AND state = 'recovery_failed'`,
+        [workflowId],
+      ),
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
   /** The run ended: its lease goes (only if still this owner's at `epoch`). */
   async release(lease: HeldLease, owner: string): Promise<void> {
     await this.retry('release a lease', () =>
