@@ -40,9 +40,7 @@ async function troupeChain(open: () => Promise<Runtime>, strict: boolean): Promi
   );
   const times: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    times.push(
-      await timeIt(() => rt.engine.execute({ name: 'bench', tasks: chain(STEPS) })),
-    );
+    times.push(await timeIt(() => rt.engine.execute({ name: 'bench', tasks: chain(STEPS) })));
   }
   await rt.close();
   return median(times);
@@ -82,7 +80,10 @@ const level = async () => {
 try {
   const rows: [string, number][] = [
     ['troupe on PostgreSQL, group commit', await troupeChain(postgres, false)],
-    ['troupe on PostgreSQL, strict (each step written before the next)', await troupeChain(postgres, true)],
+    [
+      'troupe on PostgreSQL, strict (each step written before the next)',
+      await troupeChain(postgres, true),
+    ],
     ['troupe on LevelDB, group commit', await troupeChain(level, false)],
     ['troupe on LevelDB, strict', await troupeChain(level, true)],
     ['DBOS Transact 5 (one row per step)', await dbosChain()],
@@ -106,7 +107,13 @@ try {
   dirs.push(counters);
   try {
     const url = await createDatabase(cluster.connectionString, 'takeover');
-    const env = { TASKS: '1000', TASK_MS: '0', LEASE_MS: '5000', HEARTBEAT_MS: '1000', SWEEP_MS: '1000' };
+    const env = {
+      TASKS: '1000',
+      TASK_MS: '0',
+      LEASE_MS: '5000',
+      HEARTBEAT_MS: '1000',
+      SWEEP_MS: '1000',
+    };
     const a = new Worker(fixture.file, [url, counters, 'A', '1', 'wf-big'], env);
     const b = new Worker(fixture.file, [url, counters, 'B', '1'], env);
     await b.waitFor('ready');

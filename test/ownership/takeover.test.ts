@@ -54,6 +54,10 @@ describe('a stale owner (SIGSTOP past its lease, then SIGCONT)', () => {
         SEED: '5',
       });
       await a.waitFor('ready');
+      // Its first task has started (the counter line is written first).
+      while (!(await readFile(join(counters, 'wf-stale.t0'), 'utf8').catch(() => ''))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       // Freeze A while its first task sleeps: no heartbeat, no writes.
       a.child.kill('SIGSTOP');
       const b = new Worker(fixture.file, [url, counters, 'B', '1'], env);
