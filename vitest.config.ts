@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One private PostgreSQL cluster for the run (test/setup/postgres.ts).
+    globalSetup: ['test/setup/postgres.ts'],
     // XState's development build throws on inline (unpersistable) child actors
     // instead of silently dropping them on restore; run every test against it.
     execArgv: ['--conditions=development'],

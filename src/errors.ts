@@ -42,7 +42,9 @@ export type TroupeErrorCode =
   | 'VERSION_CONFLICT'
   | 'LOCK_TIMEOUT'
   | 'LOCK_NOT_HELD'
-  | 'LOCK_ALREADY_HELD';
+  | 'LOCK_ALREADY_HELD'
+  | 'RUN_OWNERSHIP_LOST'
+  | 'RUN_OWNED_ELSEWHERE';
 
 export interface TroupeErrorContext {
   workflowId?: string;

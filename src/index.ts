@@ -60,6 +60,8 @@ export {
   type InspectorServerOptions,
   type RuntimeInspectorOptions,
 } from './runtime/inspector/server.js';
+export type { OwnershipOptions } from './runtime/ownership/ownership-options.js';
+export { RunOwnership } from './runtime/ownership/run-ownership.js';
 export {
   createQueueDeps,
   createQueueLogic,
@@ -128,5 +130,13 @@ export {
   type WorkflowStatus,
   workflowResultSchema,
 } from './schemas/workflow-result.js';
-export { LevelStore, MemoryStore } from './store/index.js';
+export {
+  type ClaimedLease,
+  type HeldLease,
+  LevelStore,
+  MemoryStore,
+  type ParkedRun,
+  PostgresStore,
+  type PostgresStoreOptions,
+} from './store/index.js';
 export type { Collection, RangeOptions, Store, StoreOp } from './store/store.js';

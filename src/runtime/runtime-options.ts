@@ -8,15 +8,22 @@ import { heuristicPlanner } from '../actors/planners/heuristic-planner.js';
 import type { Planner } from '../actors/planners/planner.js';
 import { functionSchema, parseArgument } from '../schemas/arguments.js';
 import {
+  durationMs,
   type ResolvedValueLimits,
   resolveValueLimits,
   type ValueLimits,
   valueLimitsSchema,
 } from '../schemas/limits.js';
+import type { PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from './clock.js';
 import { parseRuntimeInspectorOptions } from './inspector/inspector-options.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
+import {
+  type OwnershipOptions,
+  type ResolvedOwnershipOptions,
+  resolveOwnershipOptions,
+} from './ownership/ownership-options.js';
 import type { TaskQueueOptions } from './queue/task-queue-options.js';
 
 /** Options of {@link createRuntime}. */
@@ -28,12 +35,17 @@ export interface RuntimeOptions {
    */
   dataDir?: string | false;
   /**
-   * A store to use instead of the one `dataDir` names: another backend, or
-   * one wrapped for tests (`FaultyStore` from 'troupe/testing'). The runtime
-   * closes it on `close()`.
-   * @default the LevelDB store in `dataDir`
+   * Where state lives instead of the LevelDB store in `dataDir`: a
+   * {@link Store} (another backend, or one wrapped for tests, such as
+   * `FaultyStore` from 'troupe/testing'; the runtime closes it on `close()`),
+   * or `{ postgres: { connectionString } }`, which keeps every run, journal,
+   * checkpoint, job, shared context, message and evaluation in one PostgreSQL
+   * database that any number of troupe processes can share (see docs/postgres.md).
+   * @default env `TROUPE_DATABASE_URL` when neither `store` nor `dataDir` is given, else the LevelDB store in `dataDir`
    */
-  store?: Store;
+  store?: Store | { postgres: PostgresStoreOptions };
+  /** Leases, heartbeat and takeover of runs, with a PostgreSQL store. @default see {@link OwnershipOptions} */
+  ownership?: OwnershipOptions;
   /**
    * Durability level of the LevelDB store. `false`: every acknowledged write
    * survives a crash of the process (even SIGKILL), but the last writes before
@@ -113,6 +125,9 @@ export interface ResolvedRuntimeOptions {
   dataDir: string | false;
   store: Store | undefined;
   sync: boolean;
+  /** Set when the store is PostgreSQL. */
+  postgres: PostgresStoreOptions | undefined;
+  ownership: ResolvedOwnershipOptions;
   agents: readonly AgentDefinition[];
   planner: Planner;
   llm: LlmClient | undefined;
@@ -154,7 +169,35 @@ const runtimeOptionsSchema = z
     dataDir: z.union([z.string().min(1, { error: 'must not be empty' }), z.literal(false)], {
       error: 'must be a folder path, or false for memory only',
     }),
-    store: objectWith<Store>('a Store (MemoryStore, LevelStore, ...)', 'batch', 'range', 'get'),
+    store: z.union(
+      [
+        objectWith<Store>('a Store', 'batch', 'range', 'get'),
+        z.strictObject({
+          postgres: z.strictObject({
+            connectionString: z.string().min(1, { error: 'must be a postgres:// URL' }),
+            maxConnections: positiveInt.optional(),
+            reconnectWindowMs: durationMs().optional(),
+            ownerId: z.string().min(1).optional(),
+            onError: functionSchema<(error: unknown, context: string) => void>().optional(),
+          } satisfies Record<keyof PostgresStoreOptions, z.ZodType>),
+        }),
+      ],
+      {
+        error:
+          'must be a Store (MemoryStore, LevelStore, ...) or { postgres: { connectionString } }',
+      },
+    ),
+    ownership: z
+      .strictObject({
+        leaseMs: durationMs({ min: 1 }),
+        heartbeatMs: durationMs({ min: 1 }),
+        sweepMs: durationMs({ min: 1 }),
+        sweepLimit: positiveInt,
+        takeover: z.boolean(),
+        maxRecoveryAttempts: positiveInt,
+        commandPollMs: durationMs({ min: 1 }),
+      } satisfies Record<keyof OwnershipOptions, z.ZodType>)
+      .partial(),
     sync: z.boolean({ error: 'must be true or false' }),
     agents: z.array(agentDefinitionSchema, { error: 'must be an array of agents' }),
     planner: objectWith<Planner>('a Planner ({ name, plan(request, signal) })', 'plan'),
@@ -199,11 +242,23 @@ function applyDefaults(options: RuntimeOptions): ResolvedRuntimeOptions {
   const llm = options.llm ? toLlmClient(options.llm) : undefined;
   const dataDir = options.dataDir ?? '.troupe';
   const limits = resolveValueLimits(options.limits);
+  const databaseUrl = process.env.TROUPE_DATABASE_URL;
+  const given = options.store;
+  const store = given && !('postgres' in given) ? given : undefined;
+  const postgres =
+    given && 'postgres' in given
+      ? given.postgres
+      : given === undefined && options.dataDir === undefined && databaseUrl
+        ? { connectionString: databaseUrl }
+        : undefined;
   return {
     dataDir,
-    store: options.store,
+    store,
+    postgres,
+    ownership: resolveOwnershipOptions(options.ownership),
     sync: options.sync ?? false,
-    durable: options.durable ?? (dataDir !== false || options.store !== undefined),
+    durable:
+      options.durable ?? (dataDir !== false || store !== undefined || postgres !== undefined),
     checkpointInterval: options.checkpointInterval ?? 100,
     keepCheckpoints: options.keepCheckpoints ?? 5,
     autoResume: options.autoResume ?? false,

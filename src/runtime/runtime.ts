@@ -19,10 +19,13 @@ import type { DefinitionRegistry } from '../schemas/validate.js';
 import { FailStopStore } from '../store/fail-stop/fail-stop-store.js';
 import { LevelStore } from '../store/level/level-store.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import type { Store } from '../store/store.js';
 import { Communicator } from './communicator/communicator.js';
 import { DurableRuns } from './durability/durable-runs.js';
 import { JournalWriter } from './durability/journal-writer.js';
 import { createInspectorServer, type InspectorServer } from './inspector/index.js';
+import { RunOwnership } from './ownership/run-ownership.js';
 import {
   createQueueDeps,
   createQueueLogic,
@@ -47,22 +50,26 @@ import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const resolved = resolveRuntimeOptions(options);
-  const backend =
-    resolved.store ??
-    (resolved.dataDir === false
-      ? new MemoryStore()
-      : await LevelStore.open(resolved.dataDir, { sync: resolved.sync }));
+  const backend = await openStore(resolved);
   const description = resolved.store
     ? 'the store passed to createRuntime'
-    : resolved.dataDir === false
-      ? 'memory'
-      : `data folder ${resolve(resolved.dataDir)}`;
+    : resolved.postgres
+      ? 'the PostgreSQL store'
+      : resolved.dataDir === false
+        ? 'memory'
+        : `data folder ${resolve(resolved.dataDir)}`;
   let runtime: Runtime;
   try {
-    runtime = new Runtime(resolved, new FailStopStore(backend, description));
+    runtime = new Runtime(resolved, new FailStopStore(backend, description), backend);
   } catch (error) {
     // Bad nested options (queue, agents) are found here: leave no store open behind.
     await backend.close();
+    throw error;
+  }
+  try {
+    await runtime.ownership?.start();
+  } catch (error) {
+    await runtime.close();
     throw error;
   }
   if (resolved.autoResume) await runtime.resumeInterrupted();
@@ -79,6 +86,19 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   return runtime;
 }
 
+function openStore(options: ResolvedRuntimeOptions): Promise<Store> {
+  if (options.store) return Promise.resolve(options.store);
+  if (options.postgres) {
+    return PostgresStore.open({
+      onError: options.onError,
+      ...options.postgres,
+    });
+  }
+  return options.dataDir === false
+    ? Promise.resolve(new MemoryStore())
+    : LevelStore.open(options.dataDir, { sync: options.sync });
+}
+
 /** A running troupe: one XState actor system with the orchestrator, the agents, the engine, the communicator and the queue, over one store. Made by `createRuntime`; `close()` stops it. */
 export class Runtime {
   /** The root actor; its `system` holds every actor of the runtime. */
@@ -90,6 +110,11 @@ export class Runtime {
   /** Background jobs (the `queue` actor): call `queue.start()` after registering handlers. */
   readonly queue: TaskQueue;
   readonly #queueDeps: QueueDeps;
+  /**
+   * Leases, takeover and cross-process commands of runs, when the store is
+   * PostgreSQL (see docs/postgres.md); `undefined` otherwise.
+   */
+  readonly ownership: RunOwnership | undefined;
   /** The live inspector server, when `inspector` was given; `rt.close()` closes it. */
   inspector: InspectorServer | undefined;
   private readonly agents = new Map<string, AgentDefinition>();
@@ -102,6 +127,8 @@ export class Runtime {
     readonly options: ResolvedRuntimeOptions,
     /** The runtime's store, fail-stop: after a failed write it acknowledges no more writes until reopened. */
     readonly store: FailStopStore,
+    /** The store behind the fail-stop wrapper; a PostgresStore brings run ownership. */
+    backend: Store = store,
   ) {
     const { clock, planner } = options;
     const waitSchemas = new WaitSchemas();
@@ -167,6 +194,16 @@ export class Runtime {
           ),
         }
       : undefined;
+    this.ownership =
+      backend instanceof PostgresStore
+        ? new RunOwnership({
+            store: backend,
+            options: options.ownership,
+            clock,
+            engine: () => this.engine,
+            onError: options.onError,
+          })
+        : undefined;
     this.engine = new WorkflowEngine({
       actor: this.actor,
       store,
@@ -179,6 +216,7 @@ export class Runtime {
       waitSchemas,
       limits: options.limits,
       ...(durability ? { durability } : {}),
+      ...(this.ownership ? { ownership: this.ownership } : {}),
     });
     // The journal is fed from the inspection stream: it reports every event
     // a run processed together with the snapshot it produced.
@@ -260,6 +298,8 @@ export class Runtime {
         const handle = await this.engine.recover(record.workflowId);
         if (handle) handles.push(handle);
       } catch (error) {
+        // Live in another process: nothing was left behind.
+        if (error instanceof TroupeError && error.code === 'RUN_OWNED_ELSEWHERE') continue;
         this.options.onError(error, `resuming workflow "${record.workflowId}"`);
       }
     }
@@ -292,6 +332,7 @@ export class Runtime {
     await this.queue.stop({ graceful: false }).catch(unlessWritesFailed);
     this.actor.stop();
     await this.engine.flushed().catch(unlessWritesFailed);
+    await this.ownership?.close();
     await this.store.close();
   }
 

@@ -20,6 +20,16 @@ export {
 export { LevelStore, type LevelStoreOptions, type StoreOwner } from './level/level-store.js';
 export { MemoryStore } from './memory/memory-store.js';
 export {
+  type ClaimedLease,
+  COMMAND_CHANNEL,
+  type HeldLease,
+  type ParkedRun,
+  PostgresLeases,
+  type RunCommand,
+} from './postgres/leases.js';
+export { MIGRATIONS, type Migration } from './postgres/migrations.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
+export {
   decodeRecord,
   type EncodedOp,
   encodeOps,

@@ -18,6 +18,15 @@ export {
   startOpenAiTestServer,
 } from './openai-test-server.js';
 export {
+  createDatabase,
+  freePort,
+  POSTGRES_BIN_DIR,
+  POSTGRES_INSTALL_COMMAND,
+  type PostgresCluster,
+  type PostgresClusterOptions,
+  startPostgresCluster,
+} from './postgres-cluster.js';
+export {
   type ChatReply,
   type ChatRequestBody,
   type EmbeddingReply,

@@ -2,12 +2,13 @@ import type { Actor, AnyActorRef, InspectionEvent, Subscription } from 'xstate';
 import type { WaitSchemas } from '../../actors/agents/wait-schemas.js';
 import type { CompensationHandler, CompensationRegistry } from '../../actors/saga/compensations.js';
 import { TroupeError } from '../../errors.js';
-import { workflowSystemId } from '../../machines/protocol.js';
+import { agentSystemId, workflowSystemId } from '../../machines/protocol.js';
 import type { RuntimeMachine } from '../../machines/runtime.machine.js';
 import { shouldCompensate } from '../../machines/workflow/compensation.js';
 import type { WorkflowContext, WorkflowInput } from '../../machines/workflow/context.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { buildWorkflowResult } from '../../machines/workflow/result.js';
+import { runningTasks } from '../../machines/workflow/scheduler.js';
 import { openWaits, waitInfo } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { workflowIdSchema } from '../../schemas/agent-message.js';
@@ -27,7 +28,12 @@ import {
   journalEntry,
   serialise,
 } from '../durability/records.js';
-import { listCheckpoints, readRunRecord, recoverRun } from '../durability/recovery.js';
+import {
+  listCheckpoints,
+  type RecoveredRun,
+  readRunRecord,
+  recoverRun,
+} from '../durability/recovery.js';
 import { type RunList, readRunRecords } from '../durability/run-records.js';
 import { journalStoredEvent } from '../durability/stored-commands.js';
 import { EventBus, type ListenerFor } from '../event-bus.js';
@@ -101,6 +107,33 @@ export interface WorkflowEngineDeps {
   durability?: { writer: JournalWriter; runs: DurableRuns };
   /** The zod schemas of waits open in this process (filled by the agents' executors). */
   waitSchemas: WaitSchemas;
+  /** Run ownership across processes (PostgreSQL store); absent with one process. */
+  ownership?: OwnershipPort;
+}
+
+/**
+ * What the engine asks of run ownership (src/runtime/ownership/): a run is
+ * started or recovered only once this process holds its lease, the lease is
+ * released when the run's result is stored, and control events for a run
+ * live in another process are forwarded to it.
+ */
+export interface OwnershipPort {
+  /**
+   * Takes the lease of a run before it goes live here.
+   * @throws TroupeError `INVALID_INPUT` (`new`: the run exists) or
+   * `RUN_OWNED_ELSEWHERE` (`recover`: a live process owns it).
+   */
+  acquire(workflowId: string, kind: 'new' | 'recover'): Promise<void>;
+  /** The run ended and its result is stored (or there is nothing to run). */
+  release(workflowId: string): void;
+  /** The run could not go live here: its lease is let go at once, for another process. */
+  abandon(workflowId: string): void;
+  /** Whether this process still holds the run's lease (a refused write drops it). */
+  holds(workflowId: string): boolean;
+  /** The `RUN_OWNERSHIP_LOST` error of a run this process lost. */
+  lostError(workflowId: string): TroupeError;
+  /** Sends a control event to the run's owner in another process; errors go to `onError`. */
+  forward(workflowId: string, event: WorkflowEvent): void;
 }
 
 interface LiveRun {
@@ -245,6 +278,7 @@ export class WorkflowEngine {
       ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),
       ...(options.parent ? { parent: options.parent } : {}),
     };
+    await this.deps.ownership?.acquire(workflowId, 'new');
     await this.deps.store.batch([recordOp(record)]);
     this.deps.durability?.runs.track(workflowId, {
       checkpointInterval: options.checkpointInterval,
@@ -405,19 +439,19 @@ export class WorkflowEngine {
   private async recoverOnce(workflowId: string): Promise<WorkflowHandle | null> {
     const running = this.live.get(workflowId);
     if (running) return { workflowId, result: running.result };
-    const record = await readRunRecord(this.deps.store, workflowId);
-    if (!record) return null;
-    if (record.result) return { workflowId, result: Promise.resolve(record.result) };
-    const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
-    // A run being cancelled without a rollback only ends: it needs no agent.
-    if (recovered.value !== 'cancelling' || shouldCompensate(recovered.context)) {
-      checkRunnable(
-        recovered.context.definition,
-        this.deps.registry(),
-        this.deps.compensations,
-        workflowId,
-      );
+    const ownership = this.deps.ownership;
+    await ownership?.acquire(workflowId, 'recover');
+    const recovered = await this.read(workflowId).catch((error: unknown) => {
+      // Not live here: the lease is let go for another process to try.
+      ownership?.abandon(workflowId);
+      throw error;
+    });
+    if (!recovered || !('context' in recovered)) {
+      ownership?.release(workflowId);
+      const result = recovered?.record.result;
+      return result ? { workflowId, result: Promise.resolve(result) } : null;
     }
+    const { record } = recovered;
     this.deps.durability?.runs.track(workflowId, {
       seq: recovered.seq,
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
@@ -444,6 +478,25 @@ export class WorkflowEngine {
         at: this.deps.clock.now(),
       },
     );
+  }
+
+  /** The stored run rebuilt and checked runnable; just the record once ended. */
+  private async read(
+    workflowId: string,
+  ): Promise<RecoveredRun | { record: RunRecord } | undefined> {
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record || record.result) return record && { record };
+    const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
+    // A run being cancelled without a rollback only ends: it needs no agent.
+    if (recovered.value !== 'cancelling' || shouldCompensate(recovered.context)) {
+      checkRunnable(
+        recovered.context.definition,
+        this.deps.registry(),
+        this.deps.compensations,
+        workflowId,
+      );
+    }
+    return recovered;
   }
 
   /** The seed's API: resumes a stored run and waits for it to end; `null` if there is no such run. */
@@ -503,6 +556,7 @@ export class WorkflowEngine {
       updatedAt: now,
       forkedFrom: { workflowId, checkpoint: recovered.seq },
     };
+    await this.deps.ownership?.acquire(forkId, 'new');
     // The fork's first checkpoint is written before it starts, so a crash
     // right away still finds the forked state.
     await this.deps.store.batch([
@@ -702,6 +756,28 @@ export class WorkflowEngine {
     run.reject(error);
   }
 
+  /**
+   * Stops a live run here without ending it, because another process owns
+   * it now: its in-flight tasks are aborted, nothing more is journaled, and
+   * its result rejects with `reason` (`RUN_OWNERSHIP_LOST`).
+   */
+  stopLocally(workflowId: string, reason: TroupeError): void {
+    const run = this.live.get(workflowId);
+    if (!run || run.ended) return;
+    const { context } = run.ref.getSnapshot() as { context: WorkflowContext };
+    const at = this.deps.clock.now();
+    const byAgent = new Map<string, string[]>();
+    for (const { taskId, agent } of runningTasks(context)) {
+      byAgent.set(agent, [...(byAgent.get(agent) ?? []), taskId]);
+    }
+    this.failRun(workflowId, reason);
+    for (const [agent, taskIds] of byAgent) {
+      this.deps.actor.system
+        .get(agentSystemId(agent))
+        ?.send({ type: 'task.abort', workflowId, taskIds, reason: reason.message, at });
+    }
+  }
+
   /** Rejects every pending result; called when the runtime closes. */
   abandonAll(reason: TroupeError): void {
     for (const [workflowId, run] of this.live) {
@@ -784,6 +860,11 @@ export class WorkflowEngine {
    */
   private sendLive(workflowId: string, event: WorkflowEvent, action: string): boolean {
     const run = this.live.get(workflowId);
+    if (!run && this.deps.ownership) {
+      // Live in another process, or in none: the owner (or the next one) applies it.
+      this.deps.ownership.forward(workflowId, event);
+      return true;
+    }
     if (!run) return false;
     if (run.ended) throw finishedError(workflowId, run.ended.status, action);
     run.ref.send(event);
@@ -839,6 +920,13 @@ export class WorkflowEngine {
     this.write([recordOp(ended)]).then(
       () => {
         if (this.live.get(workflowId) === run) this.live.delete(workflowId);
+        const ownership = this.deps.ownership;
+        // Lost while ending: the result was refused, and is the new owner's to give.
+        if (ownership && !ownership.holds(workflowId)) {
+          run.reject(ownership.lostError(workflowId));
+          return;
+        }
+        ownership?.release(workflowId);
         run.resolve(result);
       },
       (error: unknown) => {

@@ -1,0 +1,140 @@
+/**
+ * The PostgreSQL schema, as versioned migrations in one place. troupe creates
+ * and migrates it itself when a store opens: under a session advisory lock,
+ * so processes starting at the same time wait for one another instead of
+ * racing to create the same tables; each migration runs in its own
+ * transaction and is recorded in `troupe_migrations`.
+ *
+ * Append new migrations; never edit one that has shipped.
+ */
+import type pg from 'pg';
+import { TroupeError } from '../../errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'records, leases, commands',
+    sql: `
+      -- Every Store collection in one table. Keys are the UTF-8 bytes of the
+      -- key (bytea compares bytewise, which is LevelDB's order, and unlike
+      -- text it holds U+0000); values are the versioned JSON envelope.
+      CREATE TABLE troupe_records (
+        collection text NOT NULL,
+        key bytea NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (collection, key)
+      );
+      -- One row per run that has an owner: fencing compares epochs, expiry
+      -- (milliseconds, the owners' clocks) decides takeover.
+      CREATE TABLE troupe_leases (
+        workflow_id text PRIMARY KEY,
+        owner_id text NOT NULL,
+        epoch bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'recovery_failed')),
+        recovery_attempts integer NOT NULL DEFAULT 0,
+        reason text
+      );
+      CREATE INDEX troupe_leases_expiry ON troupe_leases (expires_at) WHERE state = 'active';
+      -- pause, resume and cancel for a run owned by another process.
+      CREATE TABLE troupe_commands (
+        id bigserial PRIMARY KEY,
+        workflow_id text NOT NULL,
+        command jsonb NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX troupe_commands_run ON troupe_commands (workflow_id);
+      -- A batch in one statement (one round trip, one transaction): the ops
+      -- of runs whose lease this owner no longer holds at the fenced epoch
+      -- are dropped, the rest applied, and the lost runs returned. FOR SHARE
+      -- on the lease rows orders the batch against a takeover's UPDATE.
+      CREATE FUNCTION troupe_apply(
+        p_owner text, p_runs text[], p_epochs bigint[],
+        p_put_collections text[], p_put_keys bytea[], p_put_values text[], p_put_runs text[],
+        p_del_collections text[], p_del_keys bytea[], p_del_runs text[]
+      ) RETURNS text[] LANGUAGE plpgsql AS $$
+      DECLARE
+        lost text[] := '{}';
+      BEGIN
+        IF cardinality(p_runs) > 0 THEN
+          PERFORM 1 FROM troupe_leases WHERE workflow_id = ANY (p_runs) FOR SHARE;
+          SELECT coalesce(array_agg(f.id), '{}') INTO lost
+          FROM unnest(p_runs, p_epochs) AS f(id, epoch)
+          WHERE NOT EXISTS (
+            SELECT 1 FROM troupe_leases l
+            WHERE l.workflow_id = f.id AND l.owner_id = p_owner AND l.epoch = f.epoch
+              AND l.state = 'active'
+          );
+        END IF;
+        DELETE FROM troupe_records r
+        USING unnest(p_del_collections, p_del_keys, p_del_runs) AS d(c, k, run)
+        WHERE r.collection = d.c AND r.key = d.k AND (d.run IS NULL OR NOT d.run = ANY (lost));
+        INSERT INTO troupe_records (collection, key, value)
+        SELECT c, k, v FROM unnest(p_put_collections, p_put_keys, p_put_values, p_put_runs)
+          AS p(c, k, v, run)
+        WHERE run IS NULL OR NOT run = ANY (lost)
+        ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value;
+        RETURN lost;
+      END $$;
+    `,
+  },
+];
+
+/** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */
+export const MIGRATION_LOCK_KEY = 7_303_021_313;
+
+/**
+ * Brings the schema to the newest version, holding the advisory lock.
+ * @throws TroupeError `CONFIG_ERROR` if the database was migrated by a newer troupe.
+ */
+export async function migrate(client: pg.ClientBase): Promise<number[]> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS troupe_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ version: number }>(
+      'SELECT version FROM troupe_migrations ORDER BY version',
+    );
+    const applied = new Set(rows.map((row) => row.version));
+    const newest = MIGRATIONS.at(-1)!.version;
+    const unknown = rows.find((row) => row.version > newest);
+    if (unknown) {
+      throw new TroupeError(
+        'CONFIG_ERROR',
+        `The database has troupe schema version ${unknown.version}, newer than this troupe knows (${newest}). Upgrade troupe, or point it at another database.`,
+        { version: unknown.version },
+      );
+    }
+    const ran: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO troupe_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      ran.push(migration.version);
+    }
+    return ran;
+  } finally {
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
+  }
+}
