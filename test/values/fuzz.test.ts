@@ -151,10 +151,14 @@ describe(`fuzz (${RUNS} cases per property; TROUPE_FUZZ_RUNS)`, () => {
             fc.constantFrom('a', 'b', 'c', '__proto__', 'constructor'),
             fc.string({ maxLength: 4 }),
           ),
-          agent: fc.constantFrom('echo', 'hands', 'ghost', ''),
-          input: anything,
+          agent: fc.constantFrom('echo', 'echo', 'ghost', ''),
+          input: fc.oneof(fc.dictionary(key, fc.jsonValue({ maxDepth: 2 })), anything),
           dependsOn: fc.array(fc.constantFrom('a', 'b', 'c', 'constructor'), { maxLength: 2 }),
-          timeoutMs: fc.oneof(fc.integer({ min: -5, max: 2 ** 32 }), fc.double()),
+          timeoutMs: fc.oneof(
+            fc.integer({ min: 1, max: 60_000 }),
+            fc.integer({ min: -5, max: 2 ** 32 }),
+            fc.double(),
+          ),
           retry: fc.record({
             maxAttempts: fc.integer({ min: 0, max: 3 }),
             initialDelayMs: fc.integer({ min: -1, max: 5 }),
@@ -176,13 +180,22 @@ describe(`fuzz (${RUNS} cases per property; TROUPE_FUZZ_RUNS)`, () => {
         ),
       );
       await fc.assert(
-        fc.asyncProperty(definition, anything, async (def, context) => {
-          await typedOrOk('definitions', async () => {
-            const handle = await rt.engine.start(def as never, { context: context as never });
-            const result = await handle.result;
-            expect(['completed', 'failed']).toContain(result.status);
-          });
-        }),
+        // Mostly no context or a JSON one, so most cases reach the definition check and some run.
+        fc.asyncProperty(
+          definition,
+          fc.oneof(
+            fc.constant(undefined),
+            fc.dictionary(key, fc.jsonValue({ maxDepth: 2 })),
+            anything,
+          ),
+          async (def, context) => {
+            await typedOrOk('definitions', async () => {
+              const handle = await rt.engine.start(def as never, { context: context as never });
+              const result = await handle.result;
+              expect(['completed', 'failed']).toContain(result.status);
+            });
+          },
+        ),
         params,
       );
       await stillWorks();
