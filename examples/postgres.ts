@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const url = process.env.TROUPE_DATABASE_URL ?? (await cluster!.createDatabase('example'));
   const self = fileURLToPath(import.meta.url);
   const start = (name: string) =>
-    spawn(process.execPath, ['--import', 'tsx', self, 'process', url, name], {
+    // tsx resolved from here, so the example runs from any working folder.
+    spawn(process.execPath, ['--import', import.meta.resolve('tsx'), self, 'process', url, name], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
   const lines = (

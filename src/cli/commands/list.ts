@@ -1,5 +1,4 @@
 /** `troupe list`: the runs stored in the data folder, newest first. */
-import { readRunRecords } from '../../runtime/durability/run-records.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import { booleanOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -28,6 +27,8 @@ export const list: Command = {
     const records = await withStore(
       ctx.dataDir,
       async (store) => {
+        // Loaded here, not at startup: `troupe --help` loads no runtime module.
+        const { readRunRecords } = await import('../../runtime/durability/run-records.js');
         const all = await readRunRecords(store);
         all.sort((a, b) => b.createdAt - a.createdAt);
         return all;

@@ -215,9 +215,12 @@ export class RunOwnership implements OwnershipPort {
     for (const { workflowId, command } of await this.#leases.takeCommands(this.ownerId)) {
       try {
         const engine = this.#deps.engine();
-        if (command.type === 'pause') engine.pause(workflowId);
-        else if (command.type === 'resume') engine.resume(workflowId);
-        else engine.cancel(workflowId, command);
+        if (command.type === 'pause') await engine.pause(workflowId);
+        else if (command.type === 'resume') await engine.resume(workflowId);
+        else {
+          const { reason, compensate } = command;
+          await engine.cancel(workflowId, { reason, compensate });
+        }
       } catch (error) {
         this.#deps.onError(error, `applying ${command.type} to workflow "${workflowId}"`);
       }
