@@ -18,7 +18,9 @@
  * bad value is built only when there is one.
  */
 
+/** A JSON scalar. */
 export type JsonPrimitive = string | number | boolean | null;
+/** A plain JSON value: what troupe stores (outputs, shared context, messages, job arguments). */
 export type JsonValue =
   | JsonPrimitive
   | readonly JsonValue[]

@@ -82,6 +82,7 @@ export type ResolvedValueLimits = Required<ValueLimits>;
 
 const MIB = 1_048_576;
 
+/** The size limits used when `createRuntime({ limits })` leaves one out: 1 MiB each. */
 export const DEFAULT_VALUE_LIMITS: Readonly<ResolvedValueLimits> = Object.freeze({
   maxMessageBytes: MIB,
   maxTaskOutputBytes: MIB,
@@ -101,6 +102,7 @@ export const valueLimitsSchema = z.strictObject({
   maxJobBytes: byteLimit.optional(),
 });
 
+/** `limits` with every default applied. */
 export function resolveValueLimits(limits: ValueLimits = {}): ResolvedValueLimits {
   return {
     maxMessageBytes: limits.maxMessageBytes ?? DEFAULT_VALUE_LIMITS.maxMessageBytes,

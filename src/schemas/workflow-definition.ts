@@ -51,6 +51,7 @@ export type RetryPolicyInput = z.input<typeof retryPolicySchema>;
 
 /** What runs a task: an agent, a person (`approval`, `input`), or a child workflow. */
 export const TASK_KINDS = ['agent', 'approval', 'input', 'workflow'] as const;
+/** One of {@link TASK_KINDS}. */
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** How a waiting task (`approval`, `input`) asks, and how its answer must look. */

@@ -73,6 +73,7 @@ export const waitInfoSchema = z.object({
   childId: z.string().optional(),
   answer: z.unknown().optional(),
 });
+/** A wait of a run: its name, kind, prompt, schema, deadline and answer (see docs/waits.md). */
 export type WaitInfo = z.infer<typeof waitInfoSchema>;
 
 /** The zod schema of a `WorkflowResult` (stored results are checked against it). */

@@ -96,6 +96,7 @@ export interface AgentMessageContext {
   workflowId: string | undefined;
   /** Sends a message from this agent; `workflowId` defaults to the received message's. */
   send(message: OutgoingMessage): Promise<AgentMessage>;
+  /** Sends a request from this agent and resolves with the response; rejects with `REQUEST_TIMEOUT`. */
   request(message: OutgoingRequest, options?: RequestOptions): Promise<AgentMessage>;
 }
 

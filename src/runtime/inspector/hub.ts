@@ -39,7 +39,9 @@ export interface InspectedRuntime {
     resume(workflowId: string): void | Promise<void>;
     /** Cancels a live run (the page's control). */
     cancel(workflowId: string, reason?: string): void | Promise<void>;
+    /** The run's stored checkpoints (the page's checkpoint list). */
     history(workflowId: string): Promise<CheckpointInfo[]>;
+    /** Starts a new run from a checkpoint (the page's fork control). */
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
   };
 }

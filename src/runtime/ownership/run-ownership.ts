@@ -39,6 +39,12 @@ export interface RunOwnershipDeps {
   onError: (error: unknown, context: string) => void;
 }
 
+/**
+ * This process's share of run ownership on PostgreSQL: it holds a lease per
+ * run it owns (renewed by heartbeat), sweeps for runs whose lease expired and
+ * takes them over, and carries out the commands other processes queue for
+ * its runs. Made by `createRuntime` with a PostgreSQL store (`rt.ownership`).
+ */
 export class RunOwnership implements OwnershipPort {
   readonly ownerId: string;
   readonly #deps: RunOwnershipDeps;
