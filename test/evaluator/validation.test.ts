@@ -223,3 +223,21 @@ describe('evaluateWorkflow({ definition })', () => {
     }
   });
 });
+
+describe('score weights', () => {
+  // Found by the nightly-size fuzz run: two weights of Number.MAX_VALUE summed to Infinity.
+  it('weights near Number.MAX_VALUE give the same score as weights 1:1', async () => {
+    const { result } = diamond();
+    const huge = new WorkflowEvaluator({
+      weights: { success: Number.MAX_VALUE, schedule: Number.MAX_VALUE },
+      clock: steppingClock(),
+    });
+    const even = new WorkflowEvaluator({
+      weights: { success: 1, schedule: 1 },
+      clock: steppingClock(),
+    });
+    const score = (await huge.evaluateWorkflow(result)).score;
+    expect(Number.isFinite(score)).toBe(true);
+    expect(score).toBe((await even.evaluateWorkflow(result)).score);
+  });
+});

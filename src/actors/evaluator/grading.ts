@@ -108,12 +108,18 @@ function scheduleComponent(metrics: RunMetrics): { value: number | null; detail?
  * otherwise.
  */
 export function combineScore(components: readonly ScoreComponent[], success: boolean): number {
+  // Only the ratios matter: scaling by the largest weight keeps the sums
+  // finite even for weights near Number.MAX_VALUE.
+  let largest = 0;
+  for (const { weight, value } of components) {
+    if (value !== null && weight > largest) largest = weight;
+  }
   let weighted = 0;
   let total = 0;
   for (const { weight, value } of components) {
     if (value === null || weight <= 0) continue;
-    weighted += weight * value;
-    total += weight;
+    weighted += (weight / largest) * value;
+    total += weight / largest;
   }
   const fraction = total > 0 ? weighted / total : success ? 1 : 0;
   return Math.round(fraction * 1000) / 10;
