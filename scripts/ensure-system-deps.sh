@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `pretest`: the test suite runs real servers and a real browser (headless
+# Run by the tests' globalSetup (test/setup/system-deps.ts): the test suite runs real servers and a real browser (headless
 # Chromium, PostgreSQL, Redis). On a fresh Debian machine this installs the
 # missing Debian packages when run as root, and otherwise stops with the one
 # command to run. When everything is present it only checks paths: no apt call.
@@ -23,3 +23,4 @@ echo "Installing system packages for the tests: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq "${missing[@]}" >/dev/null
+[ -x /usr/bin/chromium ] || { echo "chromium did not install" >&2; exit 1; }
