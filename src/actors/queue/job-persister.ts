@@ -19,26 +19,8 @@
 import { type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from 'xstate';
 import type { JobRecord } from '../../machines/queue/job.js';
 import type { PersisterCommand } from '../../machines/queue/queue-types.js';
+import { type Deferred, deferred } from '../../store/deferred.js';
 import type { Store, StoreOp } from '../../store/store.js';
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A failed batch is reported through onError; a caller that never awaits
-  // flush() must not see an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
 
 export class JobWriteBuffer {
   readonly #store: Store | null;

@@ -1,23 +1,6 @@
+import { type Deferred, deferred } from '../../store/deferred.js';
 import { workflowSeqKey } from '../../store/keys.js';
 import type { Store, StoreOp } from '../../store/store.js';
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A batch nobody waits for must not end the process with an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
 
 /**
  * Group commit for the journal and checkpoints. Writes requested during one
