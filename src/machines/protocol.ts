@@ -146,8 +146,10 @@ export interface CompensationRequest {
   workflowId: string;
   workflowName: string;
   taskId: string;
-  /** Name of the handler (the task's `compensation`). */
-  compensation: string;
+  /** Name of the handler (the task's `compensation`), run after the child's rollback if both are given. */
+  compensation?: string;
+  /** The child run of a `workflow` task, whose completed steps are rolled back. */
+  childId?: string;
   attempt: number;
   output: unknown;
   replyTo: string;

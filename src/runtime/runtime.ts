@@ -5,6 +5,7 @@ import type { AgentDefinition } from '../actors/agents/define-agent.js';
 import { agentDefinitionSchema } from '../actors/agents/define-agent.js';
 import { WaitSchemas } from '../actors/agents/wait-schemas.js';
 import type { AgentProfile } from '../actors/planners/planner.js';
+import { createChildRollback } from '../actors/saga/child-rollback.js';
 import { CompensationRegistry } from '../actors/saga/compensations.js';
 import { createCompensator } from '../actors/saga/compensator.js';
 import { TroupeError } from '../errors.js';
@@ -156,7 +157,11 @@ export class Runtime {
         },
       }),
       workflow: workflowLogic,
-      compensator: createCompensator(this.compensations, clock),
+      compensator: createCompensator(
+        this.compensations,
+        createChildRollback(store, this.compensations, clock),
+        clock,
+      ),
       communicator: createCommunicatorMachine(),
       queue: createQueueLogic(this.#queueDeps),
       queueInput: queueInput(this.#queueDeps),

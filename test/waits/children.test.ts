@@ -19,6 +19,13 @@ const childDefinition = {
   ],
 };
 
+/** An agent `breaker` whose every task fails with `message`. */
+function breaker(message: string) {
+  return agent('breaker', () => {
+    throw new Error(message);
+  });
+}
+
 describe('child workflows', () => {
   it('a workflow task runs its child to completion; the result is the task output', async () => {
     const { rt } = await durableRuntime(await scratchDir());
@@ -74,11 +81,7 @@ describe('child workflows', () => {
     const { rt } = await durableRuntime(false);
     const undone: string[] = [];
     rt.registerAgent(agent('worker', (task) => task.id));
-    rt.registerAgent(
-      agent('breaker', () => {
-        throw new Error('compile error');
-      }),
-    );
+    rt.registerAgent(breaker('compile error'));
     const result = await rt.engine.executeWithSagaPattern(
       {
         name: 'parent',
@@ -99,6 +102,50 @@ describe('child workflows', () => {
     expect(result.tasks.child?.error?.code).toBe('CHILD_FAILED');
     expect(result.tasks.child?.error?.message).toMatch(/saga-1\.child.*failed.*compile error/);
     expect(undone).toEqual(['reserve']);
+  });
+
+  it('a completed child is rolled back by the parent saga: its steps undone last-first, once', async () => {
+    const { rt } = await durableRuntime(await scratchDir());
+    const undone: string[] = [];
+    rt.registerAgent(agent('worker', (task) => task.id));
+    rt.registerAgent(breaker('deploy refused'));
+    // The child's own handlers, under the child's workflow name; its `notify` step has none.
+    rt.engine.registerCompensations('provision', {
+      dropDb: (ctx) => void undone.push(`${ctx.workflowId}/${ctx.taskId}`),
+      freeIp: (ctx) => void undone.push(`${ctx.workflowId}/${ctx.taskId}`),
+    });
+    const result = await rt.engine.executeWithSagaPattern(
+      {
+        name: 'release',
+        tasks: [
+          { id: 'reserve', agent: 'worker' },
+          {
+            id: 'provision',
+            kind: 'workflow',
+            dependsOn: ['reserve'],
+            workflow: {
+              definition: {
+                name: 'provision',
+                tasks: [
+                  { id: 'db', agent: 'worker', compensation: 'dropDb' },
+                  { id: 'ip', agent: 'worker', dependsOn: ['db'], compensation: 'freeIp' },
+                  { id: 'notify', agent: 'worker', dependsOn: ['ip'] },
+                ],
+              },
+            },
+          },
+          { id: 'deploy', agent: 'breaker', dependsOn: ['provision'], retry: { maxAttempts: 1 } },
+        ],
+      },
+      { reserve: (ctx) => void undone.push(`${ctx.workflowId}/${ctx.taskId}`) },
+      { workflowId: 'rel-2' },
+    );
+    expect(result.status).toBe('compensated');
+    expect(result.compensation?.compensated).toEqual(['provision', 'reserve']);
+    expect(undone).toEqual(['rel-2.provision/ip', 'rel-2.provision/db', 'rel-2/reserve']);
+    const child = await rt.engine.getState('rel-2.provision');
+    expect(child?.status).toBe('compensated');
+    expect(child?.compensation?.compensated).toEqual(['ip', 'db']);
   });
 
   it('cancelling the parent cancels the child', async () => {

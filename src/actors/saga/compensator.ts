@@ -2,24 +2,33 @@ import { fromCallback } from 'xstate';
 import { serializeError, TroupeError } from '../../errors.js';
 import type { CompensationReport, CompensationRequest } from '../../machines/protocol.js';
 import type { Clock } from '../../runtime/clock.js';
+import type { ChildRollback } from './child-rollback.js';
 import type { CompensationRegistry } from './compensations.js';
 
 /**
  * Runs compensation handlers for saga rollbacks: one long-lived callback
- * actor for the whole runtime. Each `compensate` request runs the handler
- * registered under the workflow's name and reports back to the run.
+ * actor for the whole runtime. Each `compensate` request rolls back the
+ * task's child workflow if it ran one, then runs the handler registered under
+ * the workflow's name, and reports back to the run.
  */
-export function createCompensator(registry: CompensationRegistry, clock: Pick<Clock, 'now'>) {
+export function createCompensator(
+  registry: CompensationRegistry,
+  rollBackChild: ChildRollback,
+  clock: Pick<Clock, 'now'>,
+) {
   return fromCallback<CompensationRequest>(({ receive, system }) => {
     const controller = new AbortController();
     receive((request) => {
-      const { workflowId, taskId, attempt, workflowName, compensation } = request;
+      const { workflowId, taskId, attempt, workflowName, compensation, childId } = request;
       const reply = (report: CompensationReport) => {
         if (!controller.signal.aborted) system.get(request.replyTo)?.send(report);
       };
-      const handler = registry.get(workflowName, compensation);
+      const handler =
+        compensation === undefined ? undefined : registry.get(workflowName, compensation);
       Promise.resolve()
+        .then(() => (childId === undefined ? undefined : rollBackChild(childId, controller.signal)))
         .then(() => {
+          if (compensation === undefined) return;
           if (!handler) {
             throw new TroupeError(
               'UNKNOWN_AGENT',

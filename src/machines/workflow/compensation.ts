@@ -2,18 +2,21 @@
  * The saga rule, as pure functions over a run's context.
  *
  * When a saga run fails for good (or is cancelled with `compensate: true`),
- * the completed tasks that name a `compensation` are undone one at a time in
- * reverse completion order. A failing step is retried with backoff
+ * the completed tasks that name a `compensation`, and the completed child
+ * workflows (tasks of kind `workflow`, whose own completed steps are rolled
+ * back), are undone one at a time in reverse completion order. A failing step is retried with backoff
  * ({@link COMPENSATION_RETRY}); a step that still fails is recorded and the
  * rollback goes on with the next one, so one broken handler does not leave
  * everything else in place. The run ends `compensated` if every step
  * succeeded, `compensation_failed` (listing the failures) otherwise.
  */
 import type { SerializedError } from '../../errors.js';
+import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import { type BackoffPolicy, backoffDelay } from '../backoff.js';
 import { type CompensationRequest, workflowSystemId } from '../protocol.js';
 import type { CompensationState, WorkflowContext } from './context.js';
 import { taskDefinition } from './scheduler.js';
+import { childRunId } from './waits.js';
 
 /** Attempts and backoff of each compensation step. */
 export const COMPENSATION_RETRY: BackoffPolicy & { maxAttempts: number } = {
@@ -30,16 +33,18 @@ export function shouldCompensate(context: WorkflowContext): boolean {
     context.cancelReason !== undefined
       ? context.compensateOnCancel === true
       : context.definition.saga;
-  return (
-    wanted &&
-    context.completionOrder.some((id) => taskDefinition(context, id).compensation !== undefined)
-  );
+  return wanted && context.completionOrder.some((id) => undoable(taskDefinition(context, id)));
+}
+
+/** A completed task a rollback undoes: it names a handler, or it ran a child workflow. */
+function undoable(task: TaskDefinition): boolean {
+  return task.compensation !== undefined || task.kind === 'workflow';
 }
 
 export function beginCompensation(context: WorkflowContext): CompensationState {
   const queue = [...context.completionOrder]
     .reverse()
-    .filter((id) => taskDefinition(context, id).compensation !== undefined);
+    .filter((id) => undoable(taskDefinition(context, id)));
   context.compensation = { queue, next: 0, attempts: 0, compensated: [], failed: [] };
   return context.compensation;
 }
@@ -57,7 +62,8 @@ export function nextCompensationRequest(context: WorkflowContext): CompensationR
     workflowId: context.workflowId,
     workflowName: context.definition.name,
     taskId,
-    compensation: task.compensation!,
+    ...(task.compensation !== undefined ? { compensation: task.compensation } : {}),
+    ...(task.kind === 'workflow' ? { childId: childRunId(context.workflowId, taskId) } : {}),
     attempt: state.attempts,
     output: context.runs[taskId]!.output,
     replyTo: workflowSystemId(context.workflowId),
