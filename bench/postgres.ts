@@ -128,15 +128,19 @@ try {
     });
     await a.kill();
     const killed = performance.now();
+    await b.waitFor('restored');
+    const takenOver = performance.now() - killed;
     await b.waitFor('done');
     const ms = performance.now() - killed;
     await b.finished();
+    const seconds = (at: number) => `${(at / 1000).toFixed(2)} s`;
     printTable(
       'Takeover of a 1,000-task run after SIGKILL of its owner (lease 5 s, sweep 1 s)',
       ['measure', 'value', 'goal'],
       [
-        ['kill -> survivor finished the run', `${(ms / 1000).toFixed(2)} s`, 'lease + 1 s = 6 s'],
-        ['goal met', ms <= 6_000 ? 'yes' : 'no', ''],
+        ['kill -> survivor recovered the run', seconds(takenOver), 'lease + 1 s = 6 s'],
+        ['goal met', takenOver <= 6_000 ? 'yes' : 'no', ''],
+        ['kill -> survivor finished the remaining ~667 tasks', seconds(ms), ''],
       ],
     );
   } finally {
