@@ -234,6 +234,35 @@ describe('run ownership on PostgreSQL', () => {
     expect(b.errors).toEqual([]);
   });
 
+  it('a wait is answered from another process: checked there, applied and journaled by the owner', async () => {
+    const a = await runtime('A');
+    const b = await runtime('B');
+    const handle = await a.rt.engine.start(
+      {
+        name: 'gated',
+        tasks: [
+          { id: 'approve', kind: 'approval', wait: { prompt: 'Ship it?' } },
+          { id: 'a', agent: 'worker', dependsOn: ['approve'] },
+        ],
+      },
+      { workflowId: 'wf-gated' },
+    );
+    await until(async () => (await b.rt.engine.waiting()).length === 1);
+    // Checked against the wait's schema in the sending process: nothing is queued.
+    await expect(
+      b.rt.engine.signal('wf-gated', 'approve', { approved: 'yes' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_SIGNAL',
+    });
+    await b.rt.engine.signal('wf-gated', 'approve', { approved: true });
+    const result = await handle.result;
+    expect(result.status).toBe('completed');
+    expect(result.waits?.[0]).toMatchObject({ name: 'approve', status: 'answered' });
+    expect(counters.get('a')).toHaveLength(1);
+    expect(await rows('SELECT id FROM troupe_commands')).toEqual([]);
+    expect([...a.errors, ...b.errors]).toEqual([]);
+  });
+
   it('a command for a run no process has goes to onError as WORKFLOW_NOT_FOUND', async () => {
     const b = await runtime('B');
     b.rt.engine.pause('wf-nowhere');

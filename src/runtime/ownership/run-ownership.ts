@@ -18,6 +18,7 @@
 import type pg from 'pg';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
+import type { JsonValue } from '../../schemas/json-value.js';
 import {
   type ClaimedLease,
   COMMAND_CHANNEL,
@@ -55,6 +56,9 @@ export class RunOwnership implements OwnershipPort {
   readonly #takingOver = new Set<string>();
   #listener: pg.PoolClient | undefined;
   #closed = false;
+  /** The command poll waiting to start, and the last one started (see pollCommands). */
+  #nextPoll: Promise<void> | undefined;
+  #lastPoll: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: RunOwnershipDeps) {
@@ -131,24 +135,18 @@ export class RunOwnership implements OwnershipPort {
   }
 
   /** {@inheritDoc OwnershipPort.forward} */
-  forward(workflowId: string, event: WorkflowEvent): void {
+  async forward(workflowId: string, event: WorkflowEvent): Promise<void> {
     const command = commandOf(event);
-    const context = `sending ${event.type} to workflow "${workflowId}"`;
-    if (!command) {
-      this.#deps.onError(new Error(`${event.type} cannot be sent to another process`), context);
-      return;
+    if (!command) throw new Error(`${event.type} cannot be sent to another process`);
+    const lease = await this.#leases.get(workflowId);
+    if (!lease) {
+      throw new TroupeError(
+        'WORKFLOW_NOT_FOUND',
+        `No live workflow run "${workflowId}" in any process; a stored one can be resumed with engine.recover().`,
+        { workflowId },
+      );
     }
-    void (async () => {
-      const lease = await this.#leases.get(workflowId);
-      if (!lease) {
-        throw new TroupeError(
-          'WORKFLOW_NOT_FOUND',
-          `No live workflow run "${workflowId}" in any process; a stored one can be resumed with engine.recover().`,
-          { workflowId },
-        );
-      }
-      await this.#leases.sendCommand(workflowId, command, this.#deps.clock.now());
-    })().catch((error) => this.#deps.onError(error, context));
+    await this.#leases.sendCommand(workflowId, command, this.#deps.clock.now());
   }
 
   /** {@inheritDoc OwnershipPort.holds} */
@@ -215,21 +213,42 @@ export class RunOwnership implements OwnershipPort {
     return claimed.map((lease) => lease.workflowId);
   }
 
-  /** Carries out the commands queued for runs owned here. */
-  async pollCommands(): Promise<void> {
+  /**
+   * Carries out the commands queued for runs owned here. Polls never overlap
+   * (a wake-up during a poll queues one more), and a command is deleted only
+   * once carried out, so one taken by a process that dies is carried out by
+   * the run's next owner.
+   */
+  pollCommands(): Promise<void> {
+    if (!this.#nextPoll) {
+      this.#nextPoll = this.#lastPoll.then(() => {
+        this.#nextPoll = undefined;
+        return this.#applyCommands();
+      });
+      this.#lastPoll = this.#nextPoll.catch(() => undefined);
+    }
+    return this.#nextPoll;
+  }
+
+  async #applyCommands(): Promise<void> {
     if (this.#held.size === 0) return;
-    for (const { workflowId, command } of await this.#leases.takeCommands(this.ownerId)) {
+    for (const { id, workflowId, command } of await this.#leases.pendingCommands(this.ownerId)) {
+      // Kept queued until the run is live here.
+      if (this.#takingOver.has(workflowId)) continue;
       try {
         const engine = this.#deps.engine();
         if (command.type === 'pause') await engine.pause(workflowId);
         else if (command.type === 'resume') await engine.resume(workflowId);
-        else {
+        else if (command.type === 'signal') {
+          await engine.signal(workflowId, command.name, command.payload);
+        } else {
           const { reason, compensate } = command;
           await engine.cancel(workflowId, { reason, compensate });
         }
       } catch (error) {
         this.#deps.onError(error, `applying ${command.type} to workflow "${workflowId}"`);
       }
+      await this.#leases.commandDone(id);
     }
   }
 
@@ -345,6 +364,8 @@ function commandOf(event: WorkflowEvent): RunCommand['command'] | undefined {
       return { type: 'resume' };
     case 'workflow.cancel':
       return { type: 'cancel', reason: event.reason, compensate: event.compensate === true };
+    case 'wait.signal':
+      return { type: 'signal', name: event.name, payload: event.payload as JsonValue };
     default:
       return undefined;
   }

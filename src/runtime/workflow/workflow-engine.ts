@@ -132,8 +132,12 @@ export interface OwnershipPort {
   holds(workflowId: string): boolean;
   /** The `RUN_OWNERSHIP_LOST` error of a run this process lost. */
   lostError(workflowId: string): TroupeError;
-  /** Sends a control event to the run's owner in another process; errors go to `onError`. */
-  forward(workflowId: string, event: WorkflowEvent): void;
+  /**
+   * Queues a control event (pause, resume, cancel, a wait's answer) for the
+   * run's owner in another process, or its next owner after a takeover.
+   * Resolves once the command is stored.
+   */
+  forward(workflowId: string, event: WorkflowEvent): Promise<void>;
 }
 
 interface LiveRun {
@@ -329,14 +333,21 @@ export class WorkflowEngine {
     }
     const recovered = await recoverRun(this.deps.store, this.deps.logic, record);
     const json = checkSignal(recovered.context, name, payload, this.deps.waitSchemas);
+    const at = this.deps.clock.now();
+    if (this.deps.ownership) {
+      // Shared store: the run's journal belongs to its owner (live elsewhere,
+      // or the next to take it over), which applies the answer it is sent.
+      await this.deps.ownership.forward(workflowId, {
+        type: 'wait.signal',
+        name,
+        payload: json,
+        at,
+      });
+      return;
+    }
     // Appended after the last entry recovery replayed: the run applies it when resumed.
     const seq = recovered.seq + 1;
-    const entry = journalEntry(workflowId, seq, {
-      type: 'wait.signal',
-      name,
-      payload: json,
-      at: this.deps.clock.now(),
-    });
+    const entry = journalEntry(workflowId, seq, { type: 'wait.signal', name, payload: json, at });
     await this.deps.store.batch([
       { type: 'put', collection: 'journal', key: workflowSeqKey(workflowId, seq), value: entry },
     ]);
@@ -862,7 +873,11 @@ export class WorkflowEngine {
     const run = this.live.get(workflowId);
     if (!run && this.deps.ownership) {
       // Live in another process, or in none: the owner (or the next one) applies it.
-      this.deps.ownership.forward(workflowId, event);
+      this.deps.ownership
+        .forward(workflowId, event)
+        .catch((error) =>
+          this.deps.onError(error, `sending ${event.type} to workflow "${workflowId}"`),
+        );
       return true;
     }
     if (!run) return false;

@@ -7,6 +7,7 @@
  * processes sharing a database need clocks in step to well under a lease.
  */
 import type pg from 'pg';
+import type { JsonValue } from '../../schemas/json-value.js';
 
 /** A lease this process holds. */
 export interface HeldLease {
@@ -34,7 +35,9 @@ export interface RunCommand {
   command:
     | { type: 'pause' }
     | { type: 'resume' }
-    | { type: 'cancel'; reason: string; compensate: boolean };
+    | { type: 'cancel'; reason: string; compensate: boolean }
+    /** A wait's answer, already checked against the wait's schema by the sender. */
+    | { type: 'signal'; name: string; payload: JsonValue };
 }
 
 /** The channel of `LISTEN`/`NOTIFY` wake-ups for commands; the payload is the run id. */
@@ -261,18 +264,28 @@ export class PostgresLeases {
     );
   }
 
-  /** Takes (deletes and returns, oldest first) the commands for runs `owner` holds. */
-  async takeCommands(owner: string): Promise<RunCommand[]> {
-    const { rows } = await this.retry('take run commands', () =>
+  /** The commands queued for runs `owner` holds, oldest first; each stays queued until {@link commandDone}. */
+  async pendingCommands(owner: string): Promise<RunCommand[]> {
+    const { rows } = await this.retry('read run commands', () =>
       this.pool.query<{ id: string; workflow_id: string; command: RunCommand['command'] }>(
-        `DELETE FROM troupe_commands c USING troupe_leases l
-         WHERE c.workflow_id = l.workflow_id AND l.owner_id = $1 AND l.state = 'active'
-         RETURNING c.id, c.workflow_id, c.command`,
+        `SELECT c.id, c.workflow_id, c.command FROM troupe_commands c
+         JOIN troupe_leases l ON c.workflow_id = l.workflow_id
+         WHERE l.owner_id = $1 AND l.state = 'active'
+         ORDER BY c.id`,
         [owner],
       ),
     );
-    return rows
-      .map((row) => ({ id: Number(row.id), workflowId: row.workflow_id, command: row.command }))
-      .sort((a, b) => a.id - b.id);
+    return rows.map((row) => ({
+      id: Number(row.id),
+      workflowId: row.workflow_id,
+      command: row.command,
+    }));
+  }
+
+  /** Deletes a command that was carried out. */
+  async commandDone(id: number): Promise<void> {
+    await this.retry('delete a run command', () =>
+      this.pool.query('DELETE FROM troupe_commands WHERE id = $1', [id]),
+    );
   }
 }
