@@ -5,11 +5,12 @@
  * JSON Schema and appended to the run's journal, and the run applies it when
  * it is resumed (`troupe resume <id>`, or the application's `autoResume`).
  * The CLI does not resume the run itself: it does not have the application's
- * agents.
+ * agents. On PostgreSQL (`--database-url`) the answer reaches the run where
+ * it is live: it is queued for the process that owns the run, which applies it.
  */
 import type { CommandContext } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { explainLocked } from './store-access.js';
+import { openRuntime } from './store-access.js';
 
 export async function answerWait(
   ctx: CommandContext,
@@ -17,14 +18,10 @@ export async function answerWait(
   name: string,
   payload: unknown,
 ): Promise<number> {
-  const { createRuntime } = await import('../runtime/runtime.js');
-  const rt = await createRuntime({ dataDir: ctx.dataDir }).catch((error) => {
-    throw explainLocked(
-      error,
-      ctx.dataDir,
-      "answer through that process instead (engine.signal, or its inspector's answer form)",
-    );
-  });
+  const rt = await openRuntime(
+    ctx,
+    "answer through that process instead (engine.signal, or its inspector's answer form)",
+  );
   try {
     await rt.engine.signal(runId, name, payload);
   } finally {
@@ -34,7 +31,9 @@ export async function answerWait(
     ctx.io.out.write(`${JSON.stringify({ runId, name, answer: payload, recorded: true })}\n`);
   } else {
     ctx.io.out.write(
-      `Answered "${name}" of run ${runId}. The run continues when it is resumed: troupe resume ${runId}, or your application.\n`,
+      ctx.databaseUrl === undefined
+        ? `Answered "${name}" of run ${runId}. The run continues when it is resumed: troupe resume ${runId}, or your application.\n`
+        : `Answered "${name}" of run ${runId}. The process that owns the run applies it (or the next one to take the run over).\n`,
     );
   }
   return EXIT.ok;
@@ -42,11 +41,8 @@ export async function answerWait(
 
 /** Lists the runs that wait and what each asks (`troupe list --waiting`). */
 export async function listWaiting(ctx: CommandContext): Promise<number> {
-  const { createRuntime } = await import('../runtime/runtime.js');
   const { table } = await import('./format.js');
-  const rt = await createRuntime({ dataDir: ctx.dataDir }).catch((error) => {
-    throw explainLocked(error, ctx.dataDir, "see what it waits for in that process's inspector");
-  });
+  const rt = await openRuntime(ctx, "see what it waits for in that process's inspector");
   const runs = await rt.engine.waiting().finally(() => rt.close());
   if (ctx.json) {
     ctx.io.out.write(`${JSON.stringify(runs, null, 2)}\n`);

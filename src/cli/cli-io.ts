@@ -6,6 +6,7 @@ import type { WorkflowResult } from '../schemas/workflow-result.js';
 import { colours } from './format.js';
 import { exitCodeOf, listenForInterrupt } from './interrupt.js';
 import { ProgressView, summaryTable } from './progress-view.js';
+import { type StoreLocation, storeArguments } from './store-location.js';
 
 /** Where a command writes; tests pass their own streams. */
 export interface CliIo {
@@ -18,11 +19,10 @@ export type RunOutcome =
   | { result: WorkflowResult }
   | { interrupted: NodeJS.Signals; workflowId: string; exitCode: number };
 
-export interface ProgressOptions {
+/** How to show a run's progress; the store's location is repeated in the resume command printed after Ctrl+C. */
+export interface ProgressOptions extends StoreLocation {
   json: boolean;
   colour: boolean;
-  /** The `--data-dir` given, repeated in the resume command printed after Ctrl+C. */
-  dataDir: string;
 }
 
 /**
@@ -84,9 +84,9 @@ export async function runWithProgress(
   }
 }
 
-/** The command that resumes a run, with the data folder when it is not the default. */
-export function resumeCommandLine(workflowId: string, dataDir: string): string {
-  return `troupe resume ${workflowId}${dataDir === '.troupe' ? '' : ` --data-dir ${dataDir}`}`;
+/** The command that resumes a run, with the store's options when they are not the default. */
+export function resumeCommandLine(workflowId: string, location: StoreLocation): string {
+  return `troupe resume ${workflowId}${storeArguments(location)}`;
 }
 
 function reportInterrupted(
@@ -95,7 +95,7 @@ function reportInterrupted(
   workflowId: string,
   signal: NodeJS.Signals,
 ): RunOutcome {
-  const resume = resumeCommandLine(workflowId, options.dataDir);
+  const resume = resumeCommandLine(workflowId, options);
   const message = `Interrupted by ${signal}: run ${workflowId} is stored as interrupted. Resume it with: ${resume}`;
   if (options.json) {
     io.out.write(

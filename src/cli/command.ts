@@ -8,6 +8,7 @@
  * client are imported inside `run`, so `troupe --help` loads none of them.
  */
 import type { CliIo } from './cli-io.js';
+import type { StoreLocation } from './store-location.js';
 
 /** One option of a command, as `node:util` parseArgs takes it, plus its help text. */
 export interface OptionSpec {
@@ -24,13 +25,11 @@ export type OptionValues = {
   readonly [name: string]: string | boolean | (string | boolean)[] | undefined;
 };
 
-/** What every command gets besides its own arguments. */
-export interface CommandContext {
+/** What every command gets besides its own arguments: where the runs are, and how to print. */
+export interface CommandContext extends StoreLocation {
   io: CliIo;
   /** `--json`: machine-readable output on stdout, errors as `{ "error": { code, message } }`. */
   json: boolean;
-  /** `--data-dir`. @default '.troupe' */
-  dataDir: string;
   /** Whether stdout gets ANSI colours (see `colour.ts`). */
   colour: boolean;
 }
@@ -48,7 +47,7 @@ export interface Command {
   args: string;
   /** How many positional arguments the command takes. */
   positionals: { min: number; max: number };
-  /** The command's own options; `--data-dir`, `--json` and `--help` are common to all. */
+  /** The command's own options; `--data-dir`, `--database-url`, `--json` and `--help` are common to all. */
   options: Readonly<Record<string, OptionSpec>>;
   /** Paragraphs for `troupe <name> --help`, after the usage line. */
   description: string;
@@ -66,6 +65,12 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     value: '<dir>',
     description: 'where runs are stored (default: .troupe)',
+  },
+  'database-url': {
+    type: 'string',
+    value: '<url>',
+    description:
+      'keep runs in this PostgreSQL database instead (default: env TROUPE_DATABASE_URL unless --data-dir is given)',
   },
   json: { type: 'boolean', description: 'machine-readable output on stdout' },
   help: { type: 'boolean', short: 'h', description: 'this help' },

@@ -15,6 +15,7 @@ import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import { inspectorOption } from './inspect-option.js';
 import { loadAgents } from './load-agents.js';
+import { runtimeStore, type StoreLocation } from './store-location.js';
 
 const launchSchema = z.discriminatedUnion('command', [
   z.object({
@@ -52,12 +53,12 @@ export function launchOf(definition: WorkflowDefinition): Launch | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** A runtime over the data folder with the agents of a launch. */
+/** A runtime over the command's store with the agents of a launch. */
 export async function runtimeFor(
   launch: Launch,
-  options: { dataDir: string | false; inspect?: number | undefined },
+  options: { location: StoreLocation; inspect?: number | undefined },
 ): Promise<Runtime> {
-  const common = { dataDir: options.dataDir, ...inspectorOption(options.inspect) };
+  const common = { ...runtimeStore(options.location), ...inspectorOption(options.inspect) };
   if (launch.command === 'demo') {
     return createRuntime({
       ...common,

@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { TroupeError } from '../errors.js';
 import type { CliIo } from './cli-io.js';
 import { colourEnabled } from './colour.js';
-import { type Command, stringOption, UsageError } from './command.js';
+import { type Command, UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { EXIT } from './exit-codes.js';
 import { parseCommand } from './parse.js';
+import { storeLocationOf } from './store-location.js';
 import { commandUsage, globalUsage, usageHint } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await command.run(input, {
       io,
       json,
-      dataDir: stringOption(input.values, 'data-dir') ?? '.troupe',
+      ...storeLocationOf(input.values),
       colour: colourEnabled(io.out),
     });
   } catch (error) {
@@ -52,11 +53,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-/** Where the command name is: the first argument that is neither an option nor `--data-dir`'s value. */
+/** Where the command name is: the first argument that is neither an option nor the value of `--data-dir` or `--database-url`. */
 export function commandIndex(argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--data-dir') i++;
+    if (arg === '--data-dir' || arg === '--database-url') i++;
     else if (!arg.startsWith('-')) return i;
   }
   return -1;

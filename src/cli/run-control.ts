@@ -7,9 +7,10 @@
  * process that owns a run (PostgreSQL) plugs in as another {@link RunControl}.
  */
 import type { WorkflowState } from '../runtime/workflow/workflow-engine.js';
-import { explainLocked } from './store-access.js';
+import { openRuntime } from './store-access.js';
+import type { StoreLocation } from './store-location.js';
 
-/** The controls of the runs in one data folder. */
+/** The controls of the runs in one store. */
 export interface RunControl {
   pause(workflowId: string): Promise<void>;
   cancel(workflowId: string, options: { reason: string; compensate: boolean }): Promise<void>;
@@ -19,19 +20,16 @@ export interface RunControl {
 }
 
 /**
- * Opens the controls of `dataDir`: a runtime over the folder, without agents
- * (a control needs none; a cancelled run ends without running anything).
+ * Opens the controls of the runs at `location`: a runtime over the store,
+ * without agents (a control needs none; a cancelled run ends without running
+ * anything). On PostgreSQL the command reaches a run live in another process.
  * @throws TroupeError `STORE_LOCKED` naming the process that holds the folder.
  */
-export async function openRunControl(dataDir: string): Promise<RunControl> {
-  const { createRuntime } = await import('../runtime/runtime.js');
-  const rt = await createRuntime({ dataDir }).catch((error) => {
-    throw explainLocked(
-      error,
-      dataDir,
-      "a run it has live can only be controlled there: use that process's inspector controls (troupe demo --inspect), or stop it (Ctrl+C interrupts its run) and run this command again",
-    );
-  });
+export async function openRunControl(location: StoreLocation): Promise<RunControl> {
+  const rt = await openRuntime(
+    location,
+    "a run it has live can only be controlled there: use that process's inspector controls (troupe demo --inspect), or stop it (Ctrl+C interrupts its run) and run this command again",
+  );
   return {
     pause: (id) => rt.engine.pause(id),
     cancel: (id, options) => rt.engine.cancel(id, options),

@@ -1,27 +1,51 @@
 /**
- * Opening the data folder from a command. LevelDB lets one process at a time
- * open a folder: when another holds it, the error says which process and
- * command, and what to do instead of the command that was refused.
+ * Opening the runs' store from a command: the data folder or the PostgreSQL
+ * database. LevelDB lets one process at a time open a folder: when another
+ * holds it, the error says which process and command, and what to do
+ * instead of the command that was refused (`whenLocked`).
  */
 import { TroupeError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeOptions } from '../runtime/runtime-options.js';
 import type { RunRecord } from '../schemas/run-record.js';
 import type { Store } from '../store/store.js';
+import { describeStore, runtimeStore, type StoreLocation } from './store-location.js';
 
-/** Opens the store of `dataDir` for `use` and closes it after. */
+/** Opens the store of `location` for `use` and closes it after. */
 export async function withStore<T>(
-  dataDir: string,
+  location: StoreLocation,
   use: (store: Store) => Promise<T>,
   whenLocked: string,
 ): Promise<T> {
-  const { LevelStore } = await import('../store/level/level-store.js');
-  const store = await LevelStore.open(dataDir).catch((error) => {
-    throw explainLocked(error, dataDir, whenLocked);
+  const store = await openStore(location).catch((error) => {
+    throw explainLocked(error, location.dataDir, whenLocked);
   });
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+async function openStore({ dataDir, databaseUrl }: StoreLocation): Promise<Store> {
+  if (databaseUrl === undefined) {
+    const { LevelStore } = await import('../store/level/level-store.js');
+    return LevelStore.open(dataDir);
+  }
+  const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+  return PostgresStore.open({ connectionString: databaseUrl });
+}
+
+/** A runtime over the store of `location` with `options` (agents, inspector...). */
+export async function openRuntime(
+  location: StoreLocation,
+  whenLocked: string,
+  options: Omit<RuntimeOptions, 'dataDir' | 'store' | 'ownership'> = {},
+): Promise<Runtime> {
+  const { createRuntime } = await import('../runtime/runtime.js');
+  return createRuntime({ ...options, ...runtimeStore(location) }).catch((error) => {
+    throw explainLocked(error, location.dataDir, whenLocked);
+  });
 }
 
 /**
@@ -52,13 +76,17 @@ export function shownStatus(record: RunRecord): string {
 }
 
 /** Reads a run record or fails naming the run and how to list the stored ones. */
-export async function storedRun(store: Store, runId: string, dataDir: string): Promise<RunRecord> {
+export async function storedRun(
+  store: Store,
+  runId: string,
+  location: StoreLocation,
+): Promise<RunRecord> {
   const { workflowKey } = await import('../store/keys.js');
   const record = await store.get<RunRecord>('workflows', workflowKey(runId));
   if (!record) {
     throw new TroupeError(
       'WORKFLOW_NOT_FOUND',
-      `No run "${runId}" in the data folder ${dataDir}; \`troupe list\` shows the stored runs.`,
+      `No run "${runId}" in ${describeStore(location)}; \`troupe list\` shows the stored runs.`,
       { workflowId: runId },
     );
   }

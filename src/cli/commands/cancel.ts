@@ -19,7 +19,7 @@ export const cancel: Command = {
   examples: [],
   async run({ values, positionals }, ctx) {
     const runId = positionals[0]!;
-    const control = await openRunControl(ctx.dataDir);
+    const control = await openRunControl(ctx);
     let status: string | undefined;
     try {
       await control.cancel(runId, {

@@ -44,7 +44,7 @@ export const demo: Command = {
         import('../launch.js'),
       ]);
     const launch = { command: 'demo' as const, dir: root, out: outDir };
-    const rt = await runtimeFor(launch, { dataDir: ctx.dataDir, inspect });
+    const rt = await runtimeFor(launch, { location: ctx, inspect });
     try {
       announceInspector(rt, ctx.io);
       const definition = withLaunch(

@@ -26,7 +26,7 @@ export const evaluate: Command = {
     const runId = positionals[0]!;
     if (runId.trim() === '') throw new UsageError('needs a run id (see troupe list)');
     await withStore(
-      ctx.dataDir,
+      ctx,
       (store) => evaluateStoredRun({ runId, json: ctx.json }, { store, out: ctx.io.out }),
       'stop it to evaluate runs here',
     );

@@ -25,7 +25,7 @@ export const list: Command = {
       return listWaiting(ctx);
     }
     const records = await withStore(
-      ctx.dataDir,
+      ctx,
       async (store) => {
         // Loaded here, not at startup: `troupe --help` loads no runtime module.
         const { readRunRecords } = await import('../../runtime/durability/run-records.js');

@@ -14,7 +14,7 @@ export const pause: Command = {
   examples: [],
   async run({ positionals }, ctx) {
     const runId = positionals[0]!;
-    const control = await openRunControl(ctx.dataDir);
+    const control = await openRunControl(ctx);
     try {
       await control.pause(runId);
     } finally {

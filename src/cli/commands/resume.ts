@@ -19,7 +19,8 @@ import {
   INSPECT_OPTION,
   parseInspectPort,
 } from '../inspect-option.js';
-import { storedRun, withStore } from '../store-access.js';
+import { openRuntime, storedRun, withStore } from '../store-access.js';
+import type { StoreLocation } from '../store-location.js';
 
 const WHEN_LOCKED = 'its runs are live there; stop it (Ctrl+C interrupts its run) and resume here';
 
@@ -53,8 +54,8 @@ export const resume: Command = {
       agents: stringOption(values, 'agents'),
       inspect: parseInspectPort(stringOption(values, 'inspect')),
     };
-    if (!all) return resumeRun(await readRun(ctx.dataDir, positionals[0]!), options, ctx);
-    const records = await interruptedRuns(ctx.dataDir);
+    if (!all) return resumeOrForward(await readRun(ctx, positionals[0]!), options, ctx);
+    const records = await interruptedRuns(ctx);
     if (records.length === 0 && !ctx.json) ctx.io.out.write('No interrupted runs to resume.\n');
     let code: number = EXIT.ok;
     for (const record of records) {
@@ -66,7 +67,7 @@ export const resume: Command = {
         );
         continue;
       }
-      const exit = await resumeRun(record, options, ctx);
+      const exit = await resumeOrForward(record, options, ctx);
       if (exit === EXIT.interrupted || exit === EXIT.terminated) return exit;
       if (exit !== EXIT.ok) code = exit;
     }
@@ -74,8 +75,12 @@ export const resume: Command = {
   },
 };
 
-async function readRun(dataDir: string, runId: string): Promise<RunRecord> {
-  const record = await withStore(dataDir, (store) => storedRun(store, runId, dataDir), WHEN_LOCKED);
+async function readRun(location: StoreLocation, runId: string): Promise<RunRecord> {
+  const record = await withStore(
+    location,
+    (store) => storedRun(store, runId, location),
+    WHEN_LOCKED,
+  );
   if (record.result) {
     throw new TroupeError(
       'WORKFLOW_FINISHED',
@@ -87,9 +92,9 @@ async function readRun(dataDir: string, runId: string): Promise<RunRecord> {
 }
 
 /** Stored runs that have not ended (nothing is live: this process holds the folder). */
-async function interruptedRuns(dataDir: string): Promise<RunRecord[]> {
+async function interruptedRuns(location: StoreLocation): Promise<RunRecord[]> {
   return withStore(
-    dataDir,
+    location,
     async (store) => {
       const records: RunRecord[] = [];
       for await (const [, record] of store.range<RunRecord>('workflows')) {
@@ -101,6 +106,34 @@ async function interruptedRuns(dataDir: string): Promise<RunRecord[]> {
   );
 }
 
+/**
+ * Resumes the run here; on PostgreSQL a run live in another process is left
+ * to it, and if it is paused the resume is sent to that process.
+ */
+async function resumeOrForward(
+  record: RunRecord,
+  options: { agents: string | undefined; inspect: number | undefined },
+  ctx: CommandContext,
+): Promise<number> {
+  try {
+    return await resumeRun(record, options, ctx);
+  } catch (error) {
+    if (!(error instanceof TroupeError) || error.code !== 'RUN_OWNED_ELSEWHERE') throw error;
+    const { workflowId } = record;
+    const owner = error.context.owner
+      ? `process ${String(error.context.owner)}`
+      : 'another process';
+    if (record.status === 'paused') {
+      const control = await openRuntime(ctx, WHEN_LOCKED);
+      await control.engine.resume(workflowId).finally(() => control.close());
+      note(ctx.io, ctx.json, `Run ${workflowId} is live in ${owner}: the resume was sent to it.`);
+    } else {
+      note(ctx.io, ctx.json, `Run ${workflowId} is live in ${owner}; it goes on there.`);
+    }
+    return EXIT.ok;
+  }
+}
+
 async function resumeRun(
   record: RunRecord,
   options: { agents: string | undefined; inspect: number | undefined },
@@ -109,7 +142,7 @@ async function resumeRun(
   const { resumeLaunch, runtimeFor } = await import('../launch.js');
   const { workflowId } = record;
   const launch = resumeLaunch(record.definition, workflowId, options.agents);
-  const rt = await runtimeFor(launch, { dataDir: ctx.dataDir, inspect: options.inspect });
+  const rt = await runtimeFor(launch, { location: ctx, inspect: options.inspect });
   try {
     announceInspector(rt, ctx.io);
     if (!ctx.json)

@@ -107,7 +107,7 @@ export const run: Command = {
     const baseURL = stringOption(values, 'base-url');
     const launch = launchFor(values, llmRequested({ model, baseURL }), agentsModule);
     const plan = planFile ? await readPlan(planFile) : undefined;
-    const rt = await runtimeFor(launch, { dataDir: ctx.dataDir, inspect });
+    const rt = await runtimeFor(launch, { location: ctx, inspect });
     try {
       announceInspector(rt, ctx.io);
       const roles = new Set(rt.profiles().map((p) => p.role));

@@ -16,8 +16,8 @@ export const show: Command = {
   async run({ positionals }, ctx) {
     const runId = positionals[0]!;
     const record = await withStore(
-      ctx.dataDir,
-      (store) => storedRun(store, runId, ctx.dataDir),
+      ctx,
+      (store) => storedRun(store, runId, ctx),
       "stop it to read the run here, or see it in that process's inspector",
     );
     if (ctx.json) {

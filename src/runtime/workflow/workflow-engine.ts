@@ -599,14 +599,16 @@ export class WorkflowEngine {
    * Lets in-flight tasks finish and starts nothing new until {@link resume};
    * survives a restart. For a live run the event is sent before this
    * returns. A run that is stored but live nowhere (interrupted) has the
-   * pause journaled: it comes back paused when recovered.
+   * pause journaled: it comes back paused when recovered. With a PostgreSQL
+   * store, the pause (as resume and cancel) of a run not live here is queued
+   * for its owner, or its next owner after a takeover (docs/postgres.md).
    *
    * @throws TroupeError `WORKFLOW_NOT_FOUND` for an unknown id, `WORKFLOW_FINISHED` for a run that has ended.
    */
   async pause(workflowId: string): Promise<void> {
     engineArgument('pause', 'workflowId', workflowIdSchema, workflowId);
     const event: WorkflowEvent = { type: 'workflow.pause', at: this.deps.clock.now() };
-    if (this.sendLive(workflowId, event, 'pause')) return;
+    if (await this.sendLive(workflowId, event, 'pause')) return;
     const record = await this.unfinished(workflowId, 'pause');
     if (record.status !== 'paused') {
       await journalStoredEvent(this.deps.store, record, event, 'paused');
@@ -622,10 +624,10 @@ export class WorkflowEngine {
   async resume(workflowId: string): Promise<void> {
     engineArgument('resume', 'workflowId', workflowIdSchema, workflowId);
     const event = (): WorkflowEvent => ({ type: 'workflow.resume', at: this.deps.clock.now() });
-    if (this.sendLive(workflowId, event(), 'resume')) return;
+    if (await this.sendLive(workflowId, event(), 'resume')) return;
     await this.unfinished(workflowId, 'resume');
     await this.recover(workflowId);
-    this.sendLive(workflowId, event(), 'resume');
+    await this.sendLive(workflowId, event(), 'resume');
   }
 
   /**
@@ -653,7 +655,7 @@ export class WorkflowEngine {
       reason,
       compensate,
     };
-    if (this.sendLive(workflowId, event, 'cancel')) return;
+    if (await this.sendLive(workflowId, event, 'cancel')) return;
     const record = await this.unfinished(workflowId, 'cancel');
     await journalStoredEvent(this.deps.store, record, event);
     let handle: WorkflowHandle | null;
@@ -865,19 +867,20 @@ export class WorkflowEngine {
   }
 
   /**
-   * Sends a control event to the run if it is live here.
-   * @returns false if the run is not live in this runtime.
-   * @throws TroupeError `WORKFLOW_FINISHED` if it has ended.
+   * Sends a control event to the run if it is live here; with a shared store,
+   * queues it for the run's owner in another process (resolving once stored).
+   * @returns false if the run is not live in this runtime (and the store is not shared).
+   * @throws TroupeError `WORKFLOW_FINISHED` if it has ended; `WORKFLOW_NOT_FOUND` if no process has it.
    */
-  private sendLive(workflowId: string, event: WorkflowEvent, action: string): boolean {
+  private async sendLive(
+    workflowId: string,
+    event: WorkflowEvent,
+    action: string,
+  ): Promise<boolean> {
     const run = this.live.get(workflowId);
     if (!run && this.deps.ownership) {
       // Live in another process, or in none: the owner (or the next one) applies it.
-      this.deps.ownership
-        .forward(workflowId, event)
-        .catch((error) =>
-          this.deps.onError(error, `sending ${event.type} to workflow "${workflowId}"`),
-        );
+      await this.deps.ownership.forward(workflowId, event);
       return true;
     }
     if (!run) return false;

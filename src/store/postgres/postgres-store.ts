@@ -28,6 +28,7 @@ import type { Collection, RangeOptions, Store, StoreOp } from '../store.js';
 import { isConnectionError } from './connection-errors.js';
 import { PostgresLeases } from './leases.js';
 import { migrate } from './migrations.js';
+import { redactConnectionString } from './redact.js';
 
 /** Options of {@link PostgresStore.open}; also `createRuntime({ store: { postgres } })`. */
 export interface PostgresStoreOptions {
@@ -108,7 +109,7 @@ export class PostgresStore implements Store {
       if (error instanceof TroupeError) throw error;
       throw new TroupeError(
         'CONFIG_ERROR',
-        `Cannot open the PostgreSQL store at ${redact(options.connectionString)}: ${(error as Error).message}. Check that the server runs and the connection string is right.`,
+        `Cannot open the PostgreSQL store at ${redactConnectionString(options.connectionString)}: ${(error as Error).message}. Check that the server runs and the connection string is right.`,
         {},
         { cause: error },
       );
@@ -297,16 +298,5 @@ export class PostgresStore implements Store {
       `PostgresStore.${operation}() was called after close(). Open the store (or create a runtime) again to keep working.`,
       { operation },
     );
-  }
-}
-
-/** The connection string without its password, for messages. */
-function redact(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(an unparseable connection string)';
   }
 }
