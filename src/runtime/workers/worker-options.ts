@@ -22,6 +22,13 @@ export interface WorkerOptions {
   /** The agents this worker runs; each role's `concurrency` is its limit across every worker. */
   agents: readonly AgentDefinition[];
   /**
+   * Most tasks this worker runs at once, over all its roles (each role also
+   * keeps its own limit across all workers); free slots go to the roles in
+   * the order of `agents`.
+   * @default Infinity: only the roles' limits
+   */
+  concurrency?: number;
+  /**
    * How long a claim lasts without renewal: a task of a worker that stops
    * renewing (killed, frozen, cut off) is claimed again this long after the
    * last renewal. Also how long the worker is listed after its last heartbeat.
@@ -43,6 +50,7 @@ export interface WorkerOptions {
 export interface ResolvedWorkerOptions {
   store: PostgresStore | { postgres: PostgresStoreOptions };
   agents: readonly AgentDefinition[];
+  concurrency: number;
   leaseMs: number;
   heartbeatMs: number;
   pollMs: number;
@@ -68,6 +76,12 @@ const workerOptionsSchema = z.strictObject({
   agents: z
     .array(agentDefinitionSchema, { error: 'must be an array of agents' })
     .min(1, { error: 'must hold at least one agent' }),
+  concurrency: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .or(z.literal(Infinity))
+    .optional(),
   leaseMs: durationMs({ min: 1 }).optional(),
   heartbeatMs: durationMs({ min: 1 }).optional(),
   pollMs: durationMs({ min: 1 }).optional(),
@@ -118,6 +132,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
   return {
     store,
     agents: options.agents,
+    concurrency: options.concurrency ?? Infinity,
     leaseMs: options.leaseMs ?? 5_000,
     heartbeatMs: options.heartbeatMs ?? 1_000,
     pollMs: options.pollMs ?? 1_000,

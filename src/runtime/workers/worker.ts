@@ -274,13 +274,14 @@ export class AgentWorker {
   async #claimOnce(): Promise<void> {
     const { clock, leaseMs } = this.#options;
     const busy = this.stats().running;
-    const wants = [...this.#agents.values()]
-      .map((agent) => ({
-        role: agent.role,
-        limit: agent.concurrency,
-        count: agent.concurrency - (busy[agent.role] ?? 0),
-      }))
-      .filter((want) => want.count > 0);
+    let free = this.#options.concurrency - this.#running.size;
+    const wants = [];
+    for (const agent of this.#agents.values()) {
+      const count = Math.min(free, agent.concurrency - (busy[agent.role] ?? 0));
+      if (count <= 0) continue;
+      wants.push({ role: agent.role, limit: agent.concurrency, count });
+      free -= count;
+    }
     if (wants.length === 0) return;
     const claimed = await this.#store.remoteTasks.claim(this.workerId, wants, clock.now(), leaseMs);
     for (const claim of claimed) this.#execute(claim);

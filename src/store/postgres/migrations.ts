@@ -111,7 +111,8 @@ export const MIGRATIONS: readonly Migration[] = [
         attempt integer NOT NULL,
         role text NOT NULL,
         owner_id text NOT NULL,
-        payload jsonb NOT NULL,
+        -- json, not jsonb: values come back with their keys in their order.
+        payload json NOT NULL,
         state text NOT NULL DEFAULT 'queued'
           CHECK (state IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
         worker_id text,
@@ -120,7 +121,7 @@ export const MIGRATIONS: readonly Migration[] = [
         cancel_reason text,
         progress double precision,
         progress_message text,
-        result jsonb,
+        result json,
         created_at bigint NOT NULL,
         finished_at bigint,
         UNIQUE (workflow_id, task_id, attempt)
