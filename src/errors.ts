@@ -44,7 +44,9 @@ export type TroupeErrorCode =
   | 'LOCK_NOT_HELD'
   | 'LOCK_ALREADY_HELD'
   | 'RUN_OWNERSHIP_LOST'
-  | 'RUN_OWNED_ELSEWHERE';
+  | 'RUN_OWNED_ELSEWHERE'
+  | 'REMOTE_CLAIM_LOST'
+  | 'REMOTE_UNSUPPORTED';
 
 export interface TroupeErrorContext {
   workflowId?: string;

@@ -75,6 +75,15 @@ export type { TaskQueueOptions } from './runtime/queue/task-queue-options.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions } from './runtime/runtime-options.js';
 export type { ParentLink } from './runtime/waits/child-runs.js';
+export { RemoteAgents } from './runtime/workers/remote-agents.js';
+export type { RemoteAgentsOptions } from './runtime/workers/remote-agents-options.js';
+export {
+  AgentWorker,
+  createWorker,
+  type WorkerCloseOptions,
+  type WorkerStats,
+} from './runtime/workers/worker.js';
+export type { WorkerOptions } from './runtime/workers/worker-options.js';
 export {
   type EngineEvent,
   EventType,

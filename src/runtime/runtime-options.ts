@@ -25,6 +25,11 @@ import {
   resolveOwnershipOptions,
 } from './ownership/ownership-options.js';
 import type { TaskQueueOptions } from './queue/task-queue-options.js';
+import {
+  type RemoteAgentsOptions,
+  type ResolvedRemoteAgentsOptions,
+  resolveRemoteAgentsOptions,
+} from './workers/remote-agents-options.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -46,6 +51,13 @@ export interface RuntimeOptions {
   store?: Store | { postgres: PostgresStoreOptions };
   /** Leases, heartbeat and takeover of runs, with a PostgreSQL store. @default see {@link OwnershipOptions} */
   ownership?: OwnershipOptions;
+  /**
+   * Tasks of roles that no agent here serves but live workers do
+   * (`createWorker`, `troupe worker`) go to those workers, with a PostgreSQL
+   * store (see docs/workers.md).
+   * @default see {@link RemoteAgentsOptions}
+   */
+  remoteAgents?: RemoteAgentsOptions;
   /**
    * Durability level of the LevelDB store. `false`: every acknowledged write
    * survives a crash of the process (even SIGKILL), but the last writes before
@@ -128,6 +140,7 @@ export interface ResolvedRuntimeOptions {
   /** Set when the store is PostgreSQL. */
   postgres: PostgresStoreOptions | undefined;
   ownership: ResolvedOwnershipOptions;
+  remoteAgents: ResolvedRemoteAgentsOptions;
   agents: readonly AgentDefinition[];
   planner: Planner;
   llm: LlmClient | undefined;
@@ -198,6 +211,13 @@ const runtimeOptionsSchema = z
         commandPollMs: durationMs({ min: 1 }),
       } satisfies Record<keyof OwnershipOptions, z.ZodType>)
       .partial(),
+    remoteAgents: z
+      .strictObject({
+        enabled: z.boolean({ error: 'must be true or false' }),
+        pollMs: durationMs({ min: 1 }),
+        refreshMs: durationMs({ min: 1 }),
+      } satisfies Record<keyof RemoteAgentsOptions, z.ZodType>)
+      .partial(),
     sync: z.boolean({ error: 'must be true or false' }),
     agents: z.array(agentDefinitionSchema, { error: 'must be an array of agents' }),
     planner: objectWith<Planner>('a Planner ({ name, plan(request, signal) })', 'plan'),
@@ -256,6 +276,7 @@ function applyDefaults(options: RuntimeOptions): ResolvedRuntimeOptions {
     store,
     postgres,
     ownership: resolveOwnershipOptions(options.ownership),
+    remoteAgents: resolveRemoteAgentsOptions(options.remoteAgents),
     sync: options.sync ?? false,
     durable:
       options.durable ?? (dataDir !== false || store !== undefined || postgres !== undefined),

@@ -40,6 +40,7 @@ import {
   type RuntimeOptions,
   resolveRuntimeOptions,
 } from './runtime-options.js';
+import { RemoteAgents } from './workers/remote-agents.js';
 import { Orchestrator } from './workflow/orchestrator.js';
 import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.js';
 
@@ -68,6 +69,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     throw error;
   }
   try {
+    // Before takeover: a run taken over may need the workers' roles.
+    await runtime.remoteAgents?.start();
     await runtime.ownership?.start();
   } catch (error) {
     await runtime.close();
@@ -116,6 +119,12 @@ export class Runtime {
    * PostgreSQL (see docs/postgres.md); `undefined` otherwise.
    */
   readonly ownership: RunOwnership | undefined;
+  /**
+   * Stand-in agents for the roles of live workers, when the store is
+   * PostgreSQL (see docs/workers.md); `undefined` otherwise or with
+   * `remoteAgents: { enabled: false }`.
+   */
+  readonly remoteAgents: RemoteAgents | undefined;
   /** The live inspector server, when `inspector` was given; `rt.close()` closes it. */
   inspector: InspectorServer | undefined;
   private readonly agents = new Map<string, AgentDefinition>();
@@ -206,6 +215,17 @@ export class Runtime {
             options: options.ownership,
             clock,
             engine: () => this.engine,
+            onError: options.onError,
+          })
+        : undefined;
+    this.remoteAgents =
+      backend instanceof PostgresStore && options.remoteAgents.enabled
+        ? new RemoteAgents({
+            store: backend,
+            options: options.remoteAgents,
+            clock,
+            serves: (role) => this.agents.has(role),
+            register: (agent) => this.registerAgent(agent),
             onError: options.onError,
           })
         : undefined;
@@ -325,6 +345,8 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Waiting attempts are rejected as their agents stop; their rows stay for the runs' next owner.
+    this.remoteAgents?.close();
     await this.inspector?.close();
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),

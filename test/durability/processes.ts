@@ -106,7 +106,9 @@ export class Worker {
   async kill(): Promise<void> {
     this.child.kill('SIGKILL');
     const { signal } = await this.exit;
-    if (signal !== 'SIGKILL') throw new Error(`worker ended before the kill (${signal})`);
+    if (signal !== 'SIGKILL') {
+      throw new Error(`worker ended before the kill (${signal}); stderr: ${this.stderr}`);
+    }
   }
 
   /** Waits for a normal end; rejects with stderr on a non-zero exit. */

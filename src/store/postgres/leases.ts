@@ -201,11 +201,19 @@ export class PostgresLeases {
     return (rowCount ?? 0) > 0;
   }
 
-  /** The run ended: its lease goes (only if still this owner's at `epoch`). */
+  /**
+   * The run ended: its lease goes (only if still this owner's at `epoch`),
+   * and with it the run's remote task rows, whose results are in the run's
+   * stored result now (a worker still running one loses its claim).
+   */
   async release(lease: HeldLease, owner: string): Promise<void> {
     await this.retry('release a lease', () =>
       this.pool.query(
-        'DELETE FROM troupe_leases WHERE workflow_id = $1 AND owner_id = $2 AND epoch = $3',
+        `WITH released AS (
+           DELETE FROM troupe_leases WHERE workflow_id = $1 AND owner_id = $2 AND epoch = $3
+           RETURNING workflow_id
+         )
+         DELETE FROM troupe_remote_tasks WHERE workflow_id IN (SELECT workflow_id FROM released)`,
         [lease.workflowId, owner, lease.epoch],
       ),
     );

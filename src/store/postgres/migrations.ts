@@ -84,6 +84,89 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 2,
+    name: 'remote_tasks: workers and remote tasks',
+    sql: `
+      -- Worker processes (createWorker, troupe worker): the roles they serve
+      -- (as JSON profiles) and a heartbeat; live while expires_at is ahead.
+      CREATE TABLE troupe_workers (
+        worker_id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        roles jsonb NOT NULL,
+        started_at bigint NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        running integer NOT NULL DEFAULT 0,
+        completed bigint NOT NULL DEFAULT 0
+      );
+      -- One row per attempt of a task a run's owner sent to the workers. A
+      -- claim is a lease (worker, claim_epoch, lease_expires_at); a result is
+      -- accepted only from the current, unexpired claim.
+      CREATE TABLE troupe_remote_tasks (
+        id bigserial PRIMARY KEY,
+        workflow_id text NOT NULL,
+        task_id text NOT NULL,
+        attempt integer NOT NULL,
+        role text NOT NULL,
+        owner_id text NOT NULL,
+        -- json, not jsonb: values come back with their keys in their order.
+        payload json NOT NULL,
+        state text NOT NULL DEFAULT 'queued'
+          CHECK (state IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+        worker_id text,
+        claim_epoch integer NOT NULL DEFAULT 0,
+        lease_expires_at bigint,
+        cancel_reason text,
+        progress double precision,
+        progress_message text,
+        result json,
+        created_at bigint NOT NULL,
+        finished_at bigint,
+        UNIQUE (workflow_id, task_id, attempt)
+      );
+      CREATE INDEX troupe_remote_tasks_open ON troupe_remote_tasks (role, id)
+        WHERE state IN ('queued', 'running');
+      -- Claims up to p_wants[i] tasks of role p_roles[i], keeping the running
+      -- (unexpired) claims of each role, across every worker, within
+      -- p_limits[i]: a transaction-scoped advisory lock per role orders
+      -- concurrent claimers, so the count each sees includes the others'.
+      -- Queued tasks and running ones whose claim expired are eligible.
+      CREATE FUNCTION troupe_claim_remote(
+        p_worker text, p_roles text[], p_limits integer[], p_wants integer[],
+        p_now bigint, p_lease bigint
+      ) RETURNS SETOF troupe_remote_tasks LANGUAGE plpgsql AS $$
+      DECLARE
+        i integer;
+        busy integer;
+        free integer;
+      BEGIN
+        FOR i IN 1 .. coalesce(cardinality(p_roles), 0) LOOP
+          CONTINUE WHEN p_wants[i] <= 0;
+          PERFORM pg_advisory_xact_lock(hashtext('troupe_remote_tasks'), hashtext(p_roles[i]));
+          SELECT count(*) INTO busy FROM troupe_remote_tasks
+          WHERE role = p_roles[i] AND state = 'running' AND lease_expires_at >= p_now;
+          free := least(p_wants[i], p_limits[i] - busy);
+          CONTINUE WHEN free <= 0;
+          RETURN QUERY
+          WITH picked AS (
+            SELECT id FROM troupe_remote_tasks
+            WHERE role = p_roles[i] AND cancel_reason IS NULL
+              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < p_now))
+            ORDER BY id
+            LIMIT free
+            FOR UPDATE SKIP LOCKED
+          )
+          UPDATE troupe_remote_tasks t
+          SET state = 'running', worker_id = p_worker, claim_epoch = t.claim_epoch + 1,
+              lease_expires_at = p_now + p_lease
+          FROM picked WHERE t.id = picked.id
+          RETURNING t.*;
+        END LOOP;
+      END $$;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */

@@ -29,6 +29,7 @@ import { isConnectionError } from './connection-errors.js';
 import { PostgresLeases } from './leases.js';
 import { migrate } from './migrations.js';
 import { redactConnectionString } from './redact.js';
+import { PostgresRemoteTasks } from './remote-tasks.js';
 
 /** Options of {@link PostgresStore.open}; also `createRuntime({ store: { postgres } })`. */
 export interface PostgresStoreOptions {
@@ -63,6 +64,8 @@ export class PostgresStore implements Store {
   readonly ownerId: string;
   /** Lease and command rows, for the ownership module. */
   readonly leases: PostgresLeases;
+  /** Worker and remote task rows, for remote agents (src/runtime/workers/). */
+  readonly remoteTasks: PostgresRemoteTasks;
   readonly #pool: pg.Pool;
   readonly #reconnectWindowMs: number;
   /** Runs this process owns, and the epoch its writes must carry. */
@@ -74,7 +77,9 @@ export class PostgresStore implements Store {
     this.#pool = pool;
     this.#reconnectWindowMs = options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
     this.ownerId = options.ownerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.leases = new PostgresLeases(pool, (operation, run) => this.#retry(operation, run));
+    const retry = <R>(operation: string, run: () => Promise<R>) => this.#retry(operation, run);
+    this.leases = new PostgresLeases(pool, retry);
+    this.remoteTasks = new PostgresRemoteTasks(pool, retry);
   }
 
   /**

@@ -1,0 +1,193 @@
+/**
+ * Remote agents with the owner and workers in one process (each with its own
+ * connection pool, as separate processes would have): dispatch, progress,
+ * shared-context updates, errors, per-role concurrency across workers,
+ * fencing of a stale claim, cancel reaching a running task.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AgentWorker,
+  createRuntime,
+  createWorker,
+  defineAgent,
+  type Runtime,
+  TroupeError,
+} from '../../src/index.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { testDatabase } from '../support/postgres.js';
+
+const fast = { leaseMs: 1_000, heartbeatMs: 100, pollMs: 100 };
+let closing: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closing.reverse()) await close().catch(() => undefined);
+  closing = [];
+});
+
+async function owner(
+  url: string,
+  agents = [] as ReturnType<typeof defineAgent>[],
+): Promise<Runtime> {
+  const rt = await createRuntime({
+    store: { postgres: { connectionString: url } },
+    remoteAgents: { pollMs: 100, refreshMs: 100 },
+    agents,
+  });
+  closing.push(() => rt.close());
+  return rt;
+}
+
+async function worker(
+  url: string,
+  agents: ReturnType<typeof defineAgent>[],
+  extra = {},
+): Promise<AgentWorker> {
+  const w = await createWorker({
+    store: { postgres: { connectionString: url } },
+    agents,
+    ...fast,
+    ...extra,
+  });
+  closing.push(() => w.close({ graceful: false }));
+  return w;
+}
+
+describe('remote agents in one process', () => {
+  it('a task of a role only a worker serves runs on the worker; progress, output and shared updates reach the run', async () => {
+    const url = await testDatabase('remote-basic');
+    await worker(url, [
+      defineAgent({
+        role: 'gpu',
+        run: async (task, ctx) => {
+          ctx.progress(0.5, 'half');
+          ctx.updateShared({ embedded: task.id });
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          return { key: ctx.idempotencyKey, deps: ctx.dependencies, shared: ctx.shared };
+        },
+      }),
+    ]);
+    const rt = await owner(url, [defineAgent({ role: 'local', run: () => 'here' })]);
+    expect(rt.remoteAgents?.roles()).toEqual(['gpu']);
+    const progress: number[] = [];
+    rt.engine.on('task.progress', (event) => progress.push(event.progress));
+    const result = await rt.orchestrator.executeWorkflow(
+      {
+        name: 'mixed',
+        tasks: [
+          { id: 'a', agent: 'local' },
+          { id: 'b', agent: 'gpu', dependsOn: ['a'] },
+        ],
+      },
+      { seed: 1 },
+    );
+    expect(result.status).toBe('completed');
+    expect(result.tasks.b?.output).toEqual({
+      key: `${result.workflowId}:b`,
+      deps: { a: 'here' },
+      shared: { seed: 1 },
+    });
+    expect(result.context).toMatchObject({ seed: 1, embedded: 'b' });
+    expect(progress).toContain(0.5);
+  });
+
+  it('a worker error fails the attempt and is retried like a local one', async () => {
+    const url = await testDatabase('remote-error');
+    let calls = 0;
+    await worker(url, [
+      defineAgent({
+        role: 'flaky',
+        run: () => {
+          calls++;
+          if (calls === 1) throw new Error('first time fails');
+          return 'ok';
+        },
+      }),
+    ]);
+    const rt = await owner(url);
+    const result = await rt.orchestrator.executeWorkflow({
+      name: 'retry',
+      tasks: [{ id: 'a', agent: 'flaky', retry: { maxAttempts: 2, initialDelayMs: 1 } }],
+    });
+    expect(result.status).toBe('completed');
+    expect(result.tasks.a?.attempts).toBe(2);
+    expect(calls).toBe(2);
+  });
+
+  it('per-role concurrency holds across workers: 2 workers, limit 2, never more than 2 at once', async () => {
+    const url = await testDatabase('remote-limit');
+    let now = 0;
+    let peak = 0;
+    const agent = defineAgent({
+      role: 'narrow',
+      concurrency: 2,
+      run: async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        now--;
+        return 'done';
+      },
+    });
+    await worker(url, [agent]);
+    await worker(url, [agent]);
+    const rt = await owner(url);
+    const result = await rt.orchestrator.executeWorkflow({
+      name: 'fan',
+      tasks: Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, agent: 'narrow' })),
+    });
+    expect(result.status).toBe('completed');
+    expect(peak).toBe(2);
+  });
+
+  it('cancel reaches a running remote task: its signal aborts', async () => {
+    const url = await testDatabase('remote-cancel');
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let aborted: unknown;
+    await worker(url, [
+      defineAgent({
+        role: 'slow',
+        run: (_task, ctx) =>
+          new Promise((_resolve, reject) => {
+            started();
+            ctx.signal.addEventListener('abort', () => {
+              aborted = ctx.signal.reason;
+              reject(ctx.signal.reason);
+            });
+          }),
+      }),
+    ]);
+    const rt = await owner(url);
+    const handle = await rt.engine.start({ name: 'c', tasks: [{ id: 'a', agent: 'slow' }] });
+    await running;
+    await rt.engine.cancel(handle.workflowId, { reason: 'stop now' });
+    const result = await handle.result;
+    expect(result.status).toBe('cancelled');
+    await expect.poll(() => aborted, { timeout: 5_000 }).toBeInstanceOf(TroupeError);
+    expect((aborted as TroupeError).code).toBe('TASK_ABORTED');
+  });
+
+  it('fencing: a result from a worker whose claim expired and was taken is refused', async () => {
+    const url = await testDatabase('remote-fence');
+    const store = await PostgresStore.open({ connectionString: url });
+    closing.push(() => store.close());
+    const tasks = store.remoteTasks;
+    await tasks.dispatch(
+      { workflowId: 'wf', taskId: 't', attempt: 1, role: 'r' },
+      { description: '', input: {}, dependencies: {}, shared: {}, messages: [] },
+      'owner',
+      0,
+    );
+    const [first] = await tasks.claim('w1', [{ role: 'r', limit: 1, count: 1 }], 1_000, 500);
+    // The limit holds while the claim lives, and not after it expired.
+    expect(await tasks.claim('w2', [{ role: 'r', limit: 1, count: 1 }], 1_200, 500)).toEqual([]);
+    const [second] = await tasks.claim('w2', [{ role: 'r', limit: 1, count: 1 }], 1_600, 500);
+    expect(second?.epoch).toBe(first!.epoch + 1);
+    expect(await tasks.complete(first!, 'w1', { ok: true, output: 'stale' }, 1_700)).toBe(false);
+    expect(await tasks.renew('w1', [first!], 1_700, 500)).toEqual([]);
+    expect(await tasks.complete(second!, 'w2', { ok: true, output: 'fresh' }, 1_700)).toBe(true);
+    const [state] = await tasks.states([second!.id]);
+    expect(state?.result).toEqual({ ok: true, output: 'fresh' });
+  });
+});
