@@ -37,7 +37,8 @@ const release = {
   ],
 };
 
-describe('troupe on PostgreSQL', () => {
+// Each command is a process that loads tsx and opens the database: seconds each on a busy machine.
+describe('troupe on PostgreSQL', { timeout: 90_000 }, () => {
   it('lists what a live run waits for, and approves it: the owner applies the answer', async () => {
     const waiting = new Promise((resolve) => owner.engine.on('task.waiting', resolve));
     const handle = await owner.engine.start(release, { workflowId: 'rel-pg' });
