@@ -8,6 +8,7 @@ import { TroupeError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/runtime-options.js';
 import type { RunRecord } from '../schemas/run-record.js';
+import type { PostgresStore } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
 import { describeStore, runtimeStore, type StoreLocation } from './store-location.js';
 
@@ -20,6 +21,24 @@ export async function withStore<T>(
   const store = await openStore(location).catch((error) => {
     throw explainLocked(error, location.dataDir, whenLocked);
   });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Opens the PostgreSQL database for `use` (which also reads what only it
+ * has: leases, workers) and closes it after; fails at once when the server
+ * is unreachable instead of retrying.
+ */
+export async function withDatabase<T>(
+  connectionString: string,
+  use: (store: PostgresStore) => Promise<T>,
+): Promise<T> {
+  const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+  const store = await PostgresStore.open({ connectionString, reconnectWindowMs: 0 });
   try {
     return await use(store);
   } finally {

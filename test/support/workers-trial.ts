@@ -88,7 +88,7 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
       ['W2', await startWorker('W2')],
     ]);
     processes.push(...workers.values());
-    const ownerEnv = { ...timing, REMOTE_ROLE: 'remote', SEED: String(seed) };
+    const ownerEnv = { ...timing, REMOTE_ROLE: 'remote', SEED: String(seed), TASKS: String(tasks) };
     const a = new Process(
       options.ownerFixture,
       [url, counterDir, 'A', String(2 * runsPerProcess), ...ids('a')],
@@ -131,6 +131,7 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
         }
       }, 5);
     });
+    // Completions A had journaled when the kill came: none may run again.
     const journaled = new Set(
       a.signals
         .filter((s) => s.signal === 'journaled')
@@ -151,10 +152,6 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
     const finishMs = Date.now() - killedAt;
     await b.finished();
     if (!killOwner) await a.finished();
-    // Completions A journaled after the kill count too (when A lived).
-    for (const s of a.signals) {
-      if (s.signal === 'journaled') journaled.add(`${String(s.workflowId)}.${s.taskId}`);
-    }
 
     const runs = new Map<string, string[]>();
     for (const file of await readdir(counterDir)) {

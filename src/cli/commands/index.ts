@@ -14,6 +14,8 @@ import { resume } from './resume.js';
 import { run } from './run.js';
 import { show } from './show.js';
 import { signal } from './signal.js';
+import { worker } from './worker.js';
+import { workers } from './workers.js';
 
 export const COMMANDS: readonly Command[] = [
   demo,
@@ -27,4 +29,6 @@ export const COMMANDS: readonly Command[] = [
   signal,
   approve,
   reject,
+  worker,
+  workers,
 ];

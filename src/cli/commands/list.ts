@@ -1,9 +1,10 @@
 /** `troupe list`: the runs stored in the data folder, newest first. */
 import type { RunRecord } from '../../schemas/run-record.js';
+import type { Store } from '../../store/store.js';
 import { booleanOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, table } from '../format.js';
-import { shownStatus, withStore } from '../store-access.js';
+import { shownStatus, withDatabase, withStore } from '../store-access.js';
 
 export const list: Command = {
   name: 'list',
@@ -17,24 +18,43 @@ export const list: Command = {
     },
   },
   description:
-    'The runs stored in the data folder, newest first: id, workflow, status (a run neither ended\nnor paused is interrupted: `troupe resume <id>` continues it), tasks, time and start.',
+    'The runs stored in the data folder, newest first: id, workflow, status (a run neither ended\nnor paused is interrupted: `troupe resume <id>` continues it), tasks, time and start.\nWith --database-url (or TROUPE_DATABASE_URL), the runs of every process on that PostgreSQL\ndatabase, each with its owner: the process running it now (`expired` after the owner\nstopped renewing its lease, until another takes it over; `parked` after failed recoveries).',
   examples: ['troupe list', 'troupe list --json', 'troupe list --waiting'],
   async run({ values }, ctx) {
     if (booleanOption(values, 'waiting')) {
       const { listWaiting } = await import('../answer-wait.js');
       return listWaiting(ctx);
     }
-    const records = await withStore(
-      ctx,
-      async (store) => {
-        // Loaded here, not at startup: `troupe --help` loads no runtime module.
-        const { readRunRecords } = await import('../../runtime/durability/run-records.js');
-        const all = await readRunRecords(store);
-        all.sort((a, b) => b.createdAt - a.createdAt);
-        return all;
-      },
-      "stop it to list here, or see its runs in that process's inspector",
-    );
+    // Loaded here, not at startup: `troupe --help` loads no runtime module.
+    const { readRunRecords } = await import('../../runtime/durability/run-records.js');
+    const newestFirst = async (store: Store) => {
+      const all = await readRunRecords(store);
+      all.sort((a, b) => b.createdAt - a.createdAt);
+      return all;
+    };
+    const { databaseUrl } = ctx;
+    let owners: ((record: RunRecord) => string) | undefined;
+    const records = databaseUrl
+      ? await withDatabase(databaseUrl, async (store) => {
+          const leases = await store.leases.all();
+          const now = Date.now();
+          owners = (record) => {
+            const lease = leases.get(record.workflowId);
+            if (!lease || record.result) return '-';
+            if (lease.state !== 'active') return 'parked';
+            return lease.expiresAt < now ? `${lease.owner} (expired)` : lease.owner;
+          };
+          return newestFirst(store);
+        })
+      : await withStore(
+          ctx,
+          newestFirst,
+          "stop it to list here, or see its runs in that process's inspector",
+        );
+    const summary = (record: RunRecord) => ({
+      ...summarise(record),
+      ...(owners ? { owner: owners(record) } : {}),
+    });
     // A damaged record is listed as `corrupt` and explained; the others are listed as usual.
     const { corrupt } = records;
     if (ctx.json) {
@@ -62,16 +82,20 @@ export const list: Command = {
         String(s.tasks),
         s.timeMs === null ? '-' : formatDuration(s.timeMs),
         s.startedAt.replace('T', ' ').slice(0, 19),
+        ...(s.owner === undefined ? [] : [s.owner]),
       ];
     });
-    for (const { workflowId } of corrupt) rows.push([workflowId, '?', 'corrupt', '-', '-', '-']);
-    ctx.io.out.write(`${table(['run', 'workflow', 'status', 'tasks', 'time', 'started'], rows)}\n`);
+    for (const { workflowId } of corrupt) {
+      rows.push([workflowId, '?', 'corrupt', '-', '-', '-', ...(owners ? ['-'] : [])]);
+    }
+    const headers = ['run', 'workflow', 'status', 'tasks', 'time', 'started'];
+    ctx.io.out.write(`${table(owners ? [...headers, 'owner'] : headers, rows)}\n`);
     return EXIT.ok;
   },
 };
 
 /** One row of `list`, the same fields in the table and in `--json`. */
-function summary(record: RunRecord) {
+function summarise(record: RunRecord) {
   return {
     workflowId: record.workflowId,
     name: record.definition.name,

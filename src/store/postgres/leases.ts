@@ -240,6 +240,21 @@ export class PostgresLeases {
       : undefined;
   }
 
+  /** Every lease, by run id: who owns each run, until when, and whether it is parked. */
+  async all(): Promise<Map<string, { owner: string; expiresAt: number; state: string }>> {
+    const { rows } = await this.retry('read leases', () =>
+      this.pool.query<{ workflow_id: string; owner_id: string; expires_at: string; state: string }>(
+        'SELECT workflow_id, owner_id, expires_at, state FROM troupe_leases',
+      ),
+    );
+    return new Map(
+      rows.map((row) => [
+        row.workflow_id,
+        { owner: row.owner_id, expiresAt: Number(row.expires_at), state: row.state },
+      ]),
+    );
+  }
+
   /** Runs parked as `recovery_failed`, with their reasons. */
   async parked(): Promise<ParkedRun[]> {
     const { rows } = await this.retry('list parked runs', () =>
