@@ -26,6 +26,7 @@ import { assertCollection, assertKey, normalizeRange, workflowIdOfKey } from '..
 import { decodeRecord, type EncodedOp, encodeOps } from '../record.js';
 import type { Collection, RangeOptions, Store, StoreOp } from '../store.js';
 import { isConnectionError } from './connection-errors.js';
+import { PostgresJobs } from './jobs.js';
 import { PostgresLeases } from './leases.js';
 import { migrate } from './migrations.js';
 
@@ -62,6 +63,8 @@ export class PostgresStore implements Store {
   readonly ownerId: string;
   /** Lease and command rows, for the ownership module. */
   readonly leases: PostgresLeases;
+  /** Rows of the shared task queue, for TaskQueue on this store. */
+  readonly jobs: PostgresJobs;
   readonly #pool: pg.Pool;
   readonly #reconnectWindowMs: number;
   /** Runs this process owns, and the epoch its writes must carry. */
@@ -73,7 +76,9 @@ export class PostgresStore implements Store {
     this.#pool = pool;
     this.#reconnectWindowMs = options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
     this.ownerId = options.ownerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.leases = new PostgresLeases(pool, (operation, run) => this.#retry(operation, run));
+    const retry = <R>(operation: string, run: () => Promise<R>) => this.#retry(operation, run);
+    this.leases = new PostgresLeases(pool, retry);
+    this.jobs = new PostgresJobs(pool, retry);
   }
 
   /**
