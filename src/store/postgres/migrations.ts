@@ -154,25 +154,31 @@ export const MIGRATIONS: readonly Migration[] = [
           END IF;
         END IF;
         IF n > 0 THEN
-          RETURN QUERY UPDATE troupe_jobs j
+          -- MATERIALIZED: picked once; a subquery could be rescanned per row
+          -- of the join and pick past its LIMIT.
+          RETURN QUERY WITH picked AS MATERIALIZED (
+              SELECT c.id FROM troupe_jobs c
+              WHERE c.queue = p_queue AND c.status = 'running' AND c.lease_until < p_now
+              ORDER BY c.lease_until LIMIT n FOR UPDATE SKIP LOCKED)
+            UPDATE troupe_jobs j
             SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
                 attempt = j.attempt + 1, started_at = p_now
-            FROM (SELECT c.id FROM troupe_jobs c
-                  WHERE c.queue = p_queue AND c.status = 'running' AND c.lease_until < p_now
-                  ORDER BY c.lease_until LIMIT n FOR UPDATE SKIP LOCKED) AS picked
+            FROM picked
             WHERE j.queue = p_queue AND j.id = picked.id
             RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
           GET DIAGNOSTICS got = ROW_COUNT;
         END IF;
         IF n - got > 0 THEN
-          RETURN QUERY UPDATE troupe_jobs j
+          RETURN QUERY WITH picked AS MATERIALIZED (
+              SELECT c.id FROM troupe_jobs c
+              WHERE c.queue = p_queue AND c.status IN ('scheduled', 'queued', 'retrying')
+                AND c.run_at <= p_now
+              ORDER BY c.priority DESC, c.run_at, c.seq LIMIT n - got
+              FOR UPDATE SKIP LOCKED)
+            UPDATE troupe_jobs j
             SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
                 attempt = j.attempt + 1, started_at = p_now
-            FROM (SELECT c.id FROM troupe_jobs c
-                  WHERE c.queue = p_queue AND c.status IN ('scheduled', 'queued', 'retrying')
-                    AND c.run_at <= p_now
-                  ORDER BY c.priority DESC, c.run_at, c.seq LIMIT n - got
-                  FOR UPDATE SKIP LOCKED) AS picked
+            FROM picked
             WHERE j.queue = p_queue AND j.id = picked.id
             RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
           GET DIAGNOSTICS more = ROW_COUNT;
