@@ -142,11 +142,13 @@ export class Runtime {
   ) {
     const { clock, planner } = options;
     const waitSchemas = new WaitSchemas();
-    // The background job queue shares the runtime's clock, and its store when durable.
+    // The background job queue shares the runtime's clock, and its store when
+    // durable; on PostgreSQL it is the queue shared by every process (its own
+    // table, outside the fail-stop journal).
     this.#queueDeps = createQueueDeps({
       ...options.queue,
       clock,
-      ...(options.durable ? { store } : {}),
+      ...(backend instanceof PostgresStore ? { store: backend } : options.durable ? { store } : {}),
     });
     const workflowLogic = createWorkflowMachine({
       guards: this.guards,

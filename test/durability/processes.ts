@@ -14,17 +14,18 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(root, 'node_modules', '.cache', 'troupe-durability-tests');
 
 /**
- * Bundles `test/fixtures/<name>.ts` into a file under node_modules/.cache (so
- * its bare imports resolve to the project's packages). Returns its path and
- * a function that deletes it.
+ * Bundles `<folder>/<name>.ts` (by default a test fixture) into a file under
+ * node_modules/.cache (so its bare imports resolve to the project's
+ * packages). Returns its path and a function that deletes it.
  */
 export async function bundleFixture(
   name: string,
+  folder = 'test/fixtures',
 ): Promise<{ file: string; remove: () => Promise<void> }> {
   await mkdir(cacheDir, { recursive: true });
   const file = join(cacheDir, `${name}-${process.pid}-${Date.now()}.mjs`);
   await build({
-    entryPoints: [join(root, 'test', 'fixtures', `${name}.ts`)],
+    entryPoints: [join(root, folder, `${name}.ts`)],
     outfile: file,
     bundle: true,
     platform: 'node',

@@ -32,14 +32,18 @@ describeStoreConformance('PostgresStore', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-describeStoreFaults('PostgresStore', async () => {
-  const database = await testDatabase('faults');
-  return {
-    open: () => PostgresStore.open({ connectionString: database }),
-    // The database is dropped with the test cluster.
-    cleanup: async () => undefined,
-  };
-});
+describeStoreFaults(
+  'PostgresStore',
+  async () => {
+    const database = await testDatabase('faults');
+    return {
+      open: () => PostgresStore.open({ connectionString: database }),
+      // The database is dropped with the test cluster.
+      cleanup: async () => undefined,
+    };
+  },
+  { sharedQueue: true },
+);
 
 describe('PostgresStore schema', () => {
   it('migrates once under an advisory lock when several processes open a fresh database at once', async () => {

@@ -39,7 +39,16 @@ export function buildJobRecord(
 ): BuiltJob {
   const id = job.id ?? options.generateId();
   const named = typeof job.handler === 'string' ? job.handler : null;
-  if (named !== null && !handlers.has(named)) {
+  if (named === null && options.shared !== null) {
+    throw new TroupeError(
+      'INVALID_JOB',
+      `${api} rejected job ${JSON.stringify(id)}: a queue shared through PostgreSQL runs jobs in any of its processes, so a job names a registered handler; a function cannot travel. Register it with queue.register(name, fn) in the worker processes and pass its name.`,
+      { jobId: id, issues: ['job.handler: must be a handler name in a shared queue'] },
+    );
+  }
+  // A shared queue's handlers are registered in its worker processes, not
+  // necessarily in the one that enqueues.
+  if (named !== null && options.shared === null && !handlers.has(named)) {
     throw new TroupeError(
       'INVALID_JOB',
       `${api} rejected job ${JSON.stringify(id)}: no handler named ${JSON.stringify(named)} is registered. Call queue.register(${JSON.stringify(named)}, fn) first.`,

@@ -4,11 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { TroupeError } from '../../errors.js';
 import type { BackoffPolicy } from '../../machines/backoff.js';
 import { backoffPolicySchema } from '../../machines/queue/job-schema.js';
 import type { QueueSettings } from '../../machines/queue/queue-types.js';
 import { parseArgument } from '../../schemas/arguments.js';
-import { DEFAULT_VALUE_LIMITS, valueLimitsSchema } from '../../schemas/limits.js';
+import { DEFAULT_VALUE_LIMITS, MAX_TIMER_MS, valueLimitsSchema } from '../../schemas/limits.js';
+import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import type { Store } from '../../store/store.js';
 import { type Clock, systemClock } from '../clock.js';
 
@@ -76,6 +78,36 @@ export interface TaskQueueOptions {
    * @default 1_048_576 (1 MiB)
    */
   maxJobBytes?: number;
+  /**
+   * With a PostgreSQL store, the name of the shared queue this queue serves:
+   * every process opening a queue of this name on the same database shares
+   * its jobs (see docs/queue-postgres.md). Needs a `PostgresStore`.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * With a PostgreSQL store: jobs of this queue running at the same time
+   * across all processes, at most (`maxWorkers` still caps each process).
+   * Needs a `PostgresStore`.
+   * @default no global limit
+   */
+  globalConcurrency?: number;
+  /**
+   * With a PostgreSQL store: how long a claimed job stays this process's
+   * without a renewal (renewed every third of it while the job runs). A job
+   * of a process that died is claimed again by another once it expires.
+   * Needs a `PostgresStore`.
+   * @default 30000
+   */
+  leaseMs?: number;
+  /**
+   * With a PostgreSQL store: how often an idle worker looks for due jobs, as
+   * the safety net of `LISTEN/NOTIFY` (which wakes it at once on enqueue);
+   * also how often `waitForJob()` and `onIdle()` look at jobs run elsewhere.
+   * Needs a `PostgresStore`.
+   * @default 500
+   */
+  pollIntervalMs?: number;
 }
 
 /** Options with every default applied. */
@@ -90,6 +122,12 @@ export interface ResolvedTaskQueueOptions {
   clock: Clock;
   generateId: () => string;
   maxJobBytes: number;
+  /** The store when it is PostgreSQL: the queue is then shared across processes. */
+  shared: PostgresStore | null;
+  name: string;
+  globalConcurrency: number | null;
+  leaseMs: number;
+  pollIntervalMs: number;
 }
 
 export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
@@ -141,7 +179,18 @@ const optionsSchema = z.strictObject({
     .custom<() => string>((value) => typeof value === 'function', { error: 'must be a function' })
     .optional(),
   maxJobBytes: valueLimitsSchema.shape.maxJobBytes,
+  name: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' })
+    .optional(),
+  globalConcurrency: count(1_000_000).min(1, { error: 'must be >= 1' }).optional(),
+  leaseMs: count(MAX_TIMER_MS).min(100, { error: 'must be >= 100' }).optional(),
+  pollIntervalMs: count(MAX_TIMER_MS).min(1, { error: 'must be >= 1' }).optional(),
 });
+
+/** Options that only a shared (PostgreSQL) queue understands. */
+const SHARED_ONLY = ['name', 'globalConcurrency', 'leaseMs', 'pollIntervalMs'] as const;
 
 /**
  * Validates the options and applies the defaults.
@@ -149,6 +198,15 @@ const optionsSchema = z.strictObject({
  */
 export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): ResolvedTaskQueueOptions {
   parseArgument('new TaskQueue()', 'options', optionsSchema, options, 'CONFIG_ERROR');
+  const shared = options.store instanceof PostgresStore ? options.store : null;
+  const misplaced = SHARED_ONLY.filter((key) => options[key] !== undefined);
+  if (shared === null && misplaced.length > 0) {
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `new TaskQueue(): ${misplaced.join(', ')} apply to a queue shared through PostgreSQL only. Pass store: a PostgresStore (or createRuntime({ store: { postgres } })), or drop them.`,
+      { issues: misplaced.map((key) => `options.${key}: needs a PostgresStore`) },
+    );
+  }
   const maxJobsPerSecond = options.maxJobsPerSecond ?? null;
   return {
     maxWorkers: options.maxWorkers ?? 5,
@@ -163,6 +221,11 @@ export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): Resolve
     clock: options.clock ?? systemClock,
     generateId: options.generateId ?? sequentialIds(),
     maxJobBytes: options.maxJobBytes ?? DEFAULT_VALUE_LIMITS.maxJobBytes,
+    shared,
+    name: options.name ?? 'default',
+    globalConcurrency: options.globalConcurrency ?? null,
+    leaseMs: options.leaseMs ?? 30_000,
+    pollIntervalMs: options.pollIntervalMs ?? 500,
   };
 }
 
@@ -180,6 +243,7 @@ export function toQueueSettings(options: ResolvedTaskQueueOptions): QueueSetting
     maxJobsPerSecond: options.maxJobsPerSecond,
     rateLimitBurst: options.rateLimitBurst,
     keepFinishedJobs: options.keepFinishedJobs,
-    persist: options.store !== null,
+    // A shared queue keeps its jobs in its own table, not in the local actor.
+    persist: options.store !== null && options.shared === null,
   };
 }

@@ -11,12 +11,17 @@
  *   once the job is stored; after a crash it runs (again) on the next
  *   `start()` with the same id: delivery is at-least-once. Function handler
  *   jobs live in memory only.
+ * - With a PostgreSQL store, the queue is shared by every process that opens
+ *   a queue of the same name on the database: the jobs live there, and this
+ *   class hands every call to {@link SharedQueue} (shared-queue.ts); the
+ *   local actor then holds nothing.
  */
 import { type Actor, createActor } from 'xstate';
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import {
   isFinalStatus,
+  JOB_STATUSES,
   type JobHandler,
   type JobInfo,
   type JobInput,
@@ -43,6 +48,7 @@ import {
   queueInput,
 } from './queue-logic.js';
 import { loadStoredJobs } from './queue-recovery.js';
+import { SharedQueue } from './shared-queue.js';
 import {
   listenerPayload,
   NOTICE_TO_LISTENER,
@@ -125,6 +131,8 @@ export class TaskQueue {
   readonly #listeners = new Map<TaskQueueEventName, Set<AnyListener>>();
   /** One-shot internal hooks per notice type (stop, onIdle). */
   readonly #hooks = new Map<QueueNotice['type'], Array<() => void>>();
+  /** The queue in PostgreSQL, when the store is a PostgresStore. */
+  readonly #shared: SharedQueue | null;
 
   /**
    * A standalone queue with its own root actor.
@@ -147,6 +155,11 @@ export class TaskQueue {
       this.#ref.send({ type: 'job.enqueue', at: this.#now(), jobs }),
     );
     this.#waiters = new JobWaiters(this.#deps.options.clock);
+    const { shared } = this.#deps.options;
+    this.#shared =
+      shared === null
+        ? null
+        : new SharedQueue(shared, this.#deps, (event, payload) => this.#emit(event, payload));
     this.#ref.on('queue.notices', (event) => this.#onNotices(event.notices));
     this.#deps.writes.onError((error) => this.#emit('error', error));
     this.#ref.subscribe({ error: (error) => this.#emit('error', error) });
@@ -186,6 +199,7 @@ export class TaskQueue {
    * when the process died run again (at-least-once).
    */
   async start(): Promise<void> {
+    if (this.#shared) return this.#shared.start();
     await this.#load();
     this.#batch.flush();
     this.#ref.send({ type: 'queue.start', at: this.#now() });
@@ -195,6 +209,7 @@ export class TaskQueue {
   async stop(input: StopOptions = {}): Promise<void> {
     const options = queueArgument('stop', 'options', stopOptionsSchema, input);
     const graceful = options.graceful ?? true;
+    if (this.#shared) return this.#shared.stop(graceful, options.timeoutMs);
     this.#batch.flush();
     if (this.#state() !== 'stopped') {
       const stopped = this.#nextNotice('queue.stopped');
@@ -234,6 +249,7 @@ export class TaskQueue {
   /** The job's current state, or undefined if this queue does not know the id. */
   async getJob(id: string): Promise<JobInfo | undefined> {
     queueArgument('getJob', 'id', jobIdSchema, id);
+    if (this.#shared) return this.#shared.getJob(id);
     const record = await this.#find(id);
     return record ? toJobInfo(record) : undefined;
   }
@@ -245,6 +261,9 @@ export class TaskQueue {
   async waitForJob(id: string, input: WaitOptions = {}): Promise<JobResult> {
     queueArgument('waitForJob', 'id', jobIdSchema, id);
     const options = queueArgument('waitForJob', 'options', waitOptionsSchema, input);
+    if (this.#shared) {
+      return this.#shared.waitForJob(id, options, () => this.#notFound(id, 'waitForJob'));
+    }
     const record = await this.#find(id);
     if (!record) throw this.#notFound(id, 'waitForJob');
     if (isFinalStatus(record.status)) return toJobResult(record);
@@ -258,6 +277,7 @@ export class TaskQueue {
    */
   async cancelJob(id: string): Promise<boolean> {
     queueArgument('cancelJob', 'id', jobIdSchema, id);
+    if (this.#shared) return this.#shared.cancelJob(id, () => this.#notFound(id, 'cancelJob'));
     const record = await this.#find(id);
     if (!record) throw this.#notFound(id, 'cancelJob');
     if (isFinalStatus(record.status)) return false;
@@ -269,6 +289,7 @@ export class TaskQueue {
 
   /** Resolves when nothing is queued, running or waiting for a retry. */
   onIdle(): Promise<void> {
+    if (this.#shared) return this.#shared.onIdle();
     this.#batch.flush();
     if (this.#context().idle) return Promise.resolve();
     return this.#nextNotice('queue.idle');
@@ -276,12 +297,14 @@ export class TaskQueue {
 
   /** Resolves once every change so far is stored (at once without a store). */
   flush(): Promise<void> {
+    if (this.#shared) return this.#shared.flush();
     this.#batch.flush();
     return this.#deps.writes.flush();
   }
 
   /** Counts of the jobs by state, now. */
   stats(): QueueStats {
+    if (this.#shared) return this.#sharedStats(this.#shared);
     this.#batch.flush();
     const ctx = this.#context();
     return {
@@ -291,6 +314,19 @@ export class TaskQueue {
       maxWorkers: ctx.settings.maxWorkers,
       throughputPerSecond: recentThroughput(ctx, this.#now()),
     };
+  }
+
+  /**
+   * Jobs per status across every process of a queue shared through
+   * PostgreSQL (`stats()` there counts this process's jobs only); for a
+   * local queue, the same counts as `stats()`.
+   */
+  async sharedCounts(): Promise<Record<JobStatus, number>> {
+    const counts = this.stats().counts;
+    if (!this.#shared) return counts;
+    const stored = await this.#shared.counts();
+    for (const status of Object.keys(counts) as JobStatus[]) counts[status] = stored[status] ?? 0;
+    return counts;
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -353,6 +389,7 @@ export class TaskQueue {
   #submit(input: unknown, runAt: number | null, api: string): Promise<string> {
     try {
       const job = parseJobInput(input, api);
+      if (this.#shared) return this.#shared.submit(job, runAt, api);
       if (this.#deps.options.store === null) {
         return Promise.resolve(this.#accept(job, runAt, api).record.id);
       }
@@ -434,6 +471,22 @@ export class TaskQueue {
       `TaskQueue.${api}(${JSON.stringify(id)}): no such job in this queue${this.#deps.options.store ? ' or its store' : ''}. It was never enqueued, or it finished and was dropped (keepFinishedJobs).`,
       { jobId: id },
     );
+  }
+
+  /** A shared queue's stats: what this process runs, and its totals. */
+  #sharedStats(shared: SharedQueue): QueueStats {
+    const counts = Object.fromEntries(JOB_STATUSES.map((status) => [status, 0])) as Record<
+      JobStatus,
+      number
+    >;
+    counts.running = shared.running;
+    return {
+      state: shared.state,
+      counts,
+      totals: { ...shared.totals },
+      maxWorkers: this.#deps.options.maxWorkers,
+      throughputPerSecond: shared.throughput(),
+    };
   }
 
   #context(): QueueContext {

@@ -167,6 +167,114 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 3,
+    name: 'queue_jobs',
+    sql: `
+      -- The shared task queue (TaskQueue on a PostgresStore). One row per job;
+      -- 'failed' rows are the dead letters. Times are ms of the processes' clocks.
+      CREATE TABLE troupe_jobs (
+        queue text NOT NULL,
+        id text NOT NULL,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        status text NOT NULL CHECK (status IN
+          ('scheduled', 'queued', 'running', 'retrying', 'completed', 'failed', 'cancelled')),
+        priority smallint NOT NULL,
+        -- When the job may (next) start: its enqueue, schedule or retry time.
+        run_at bigint NOT NULL,
+        -- What the job is: name, handler, args, maxRetries, timeoutMs, backoff, createdAt.
+        spec jsonb NOT NULL,
+        -- Settled attempts; the running one is (attempt, started_at).
+        attempts jsonb NOT NULL DEFAULT '[]',
+        attempt integer NOT NULL DEFAULT 0,
+        started_at bigint,
+        failures integer NOT NULL DEFAULT 0,
+        owner_id text,
+        lease_until bigint,
+        progress jsonb,
+        result jsonb,
+        finished_at bigint,
+        PRIMARY KEY (queue, id)
+      );
+      -- Claim order: priority, then readiness time (FIFO), then enqueue order.
+      CREATE INDEX troupe_jobs_ready ON troupe_jobs (queue, priority DESC, run_at, seq)
+        WHERE status IN ('scheduled', 'queued', 'retrying');
+      CREATE INDEX troupe_jobs_running ON troupe_jobs (queue, lease_until)
+        WHERE status = 'running';
+      -- The global rate limit's token bucket, one row per queue.
+      CREATE TABLE troupe_queues (
+        queue text PRIMARY KEY,
+        tokens double precision NOT NULL,
+        refilled_at bigint NOT NULL
+      );
+      -- Claims up to p_want jobs for p_owner: first running jobs whose lease
+      -- expired (their worker died), then due jobs by priority and FIFO. With
+      -- a global limit (p_max_running, p_rate) the queue's row is locked, so
+      -- claimers of that queue take turns and the limits hold exactly.
+      CREATE FUNCTION troupe_claim_jobs(
+        p_queue text, p_owner text, p_want integer, p_now bigint, p_lease_ms bigint,
+        p_max_running integer, p_rate double precision, p_burst double precision
+      ) RETURNS TABLE (id text, spec jsonb, attempts jsonb, attempt integer, failures integer)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        n integer := p_want;
+        got integer := 0;
+        more integer;
+        bucket troupe_queues;
+      BEGIN
+        IF p_max_running IS NOT NULL OR p_rate IS NOT NULL THEN
+          INSERT INTO troupe_queues AS q VALUES (p_queue, coalesce(p_burst, 0), p_now)
+            ON CONFLICT (queue) DO NOTHING;
+          SELECT * INTO bucket FROM troupe_queues q WHERE q.queue = p_queue FOR UPDATE;
+          IF p_max_running IS NOT NULL THEN
+            n := least(n, p_max_running - (SELECT count(*) FROM troupe_jobs j
+              WHERE j.queue = p_queue AND j.status = 'running' AND j.lease_until >= p_now)::integer);
+          END IF;
+          IF p_rate IS NOT NULL THEN
+            bucket.tokens := least(p_burst,
+              bucket.tokens + greatest(0, p_now - bucket.refilled_at) * p_rate / 1000.0);
+            n := least(n, floor(bucket.tokens + 1e-9)::integer);
+          END IF;
+        END IF;
+        IF n > 0 THEN
+          -- MATERIALIZED: picked once; a subquery could be rescanned per row
+          -- of the join and pick past its LIMIT.
+          RETURN QUERY WITH picked AS MATERIALIZED (
+              SELECT c.id FROM troupe_jobs c
+              WHERE c.queue = p_queue AND c.status = 'running' AND c.lease_until < p_now
+              ORDER BY c.lease_until LIMIT n FOR UPDATE SKIP LOCKED)
+            UPDATE troupe_jobs j
+            SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
+                attempt = j.attempt + 1, started_at = p_now
+            FROM picked
+            WHERE j.queue = p_queue AND j.id = picked.id
+            RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
+          GET DIAGNOSTICS got = ROW_COUNT;
+        END IF;
+        IF n - got > 0 THEN
+          RETURN QUERY WITH picked AS MATERIALIZED (
+              SELECT c.id FROM troupe_jobs c
+              WHERE c.queue = p_queue AND c.status IN ('scheduled', 'queued', 'retrying')
+                AND c.run_at <= p_now
+              ORDER BY c.priority DESC, c.run_at, c.seq LIMIT n - got
+              FOR UPDATE SKIP LOCKED)
+            UPDATE troupe_jobs j
+            SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
+                attempt = j.attempt + 1, started_at = p_now
+            FROM picked
+            WHERE j.queue = p_queue AND j.id = picked.id
+            RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
+          GET DIAGNOSTICS more = ROW_COUNT;
+          got := got + more;
+        END IF;
+        IF p_rate IS NOT NULL THEN
+          UPDATE troupe_queues q SET tokens = greatest(0, bucket.tokens - got),
+            refilled_at = greatest(bucket.refilled_at, p_now)
+          WHERE q.queue = p_queue;
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */

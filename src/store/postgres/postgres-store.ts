@@ -26,6 +26,7 @@ import { assertCollection, assertKey, normalizeRange, workflowIdOfKey } from '..
 import { decodeRecord, type EncodedOp, encodeOps } from '../record.js';
 import type { Collection, RangeOptions, Store, StoreOp } from '../store.js';
 import { isConnectionError } from './connection-errors.js';
+import { PostgresJobs } from './jobs.js';
 import { PostgresLeases } from './leases.js';
 import { migrate } from './migrations.js';
 import { redactConnectionString } from './redact.js';
@@ -66,6 +67,8 @@ export class PostgresStore implements Store {
   readonly leases: PostgresLeases;
   /** Worker and remote task rows, for remote agents (src/runtime/workers/). */
   readonly remoteTasks: PostgresRemoteTasks;
+  /** Rows of the shared task queue, for TaskQueue on this store. */
+  readonly jobs: PostgresJobs;
   readonly #pool: pg.Pool;
   readonly #reconnectWindowMs: number;
   /** Runs this process owns, and the epoch its writes must carry. */
@@ -80,6 +83,7 @@ export class PostgresStore implements Store {
     const retry = <R>(operation: string, run: () => Promise<R>) => this.#retry(operation, run);
     this.leases = new PostgresLeases(pool, retry);
     this.remoteTasks = new PostgresRemoteTasks(pool, retry);
+    this.jobs = new PostgresJobs(pool, retry);
   }
 
   /**

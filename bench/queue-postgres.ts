@@ -1,0 +1,193 @@
+/**
+ * The shared task queue on PostgreSQL against pg-boss (same PostgreSQL
+ * cluster, a database each) and BullMQ (a local redis-server started and
+ * stopped here), with 1, 2 and 4 worker processes: jobs per second from the
+ * first enqueue until every job is completed. Every worker process runs 50
+ * no-op jobs at a time (troupe `maxWorkers: 50`, pg-boss `batchSize: 50`,
+ * BullMQ `concurrency: 50`); the jobs are enqueued in bulk by this process.
+ *
+ *   npx tsx --conditions=development bench/queue-postgres.ts
+ *   QUEUE_BENCH_JOBS=20000 npx tsx --conditions=development bench/queue-postgres.ts
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { TaskQueue } from '../src/runtime/queue/task-queue.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { createDatabase, freePort, startPostgresCluster } from '../src/testing/index.js';
+import { bundleFixture, Worker } from '../test/durability/processes.js';
+import { printTable } from './harness.js';
+
+const JOBS = Number(process.env.QUEUE_BENCH_JOBS ?? 10_000);
+const PER_WORKER = 50;
+const WORKER_COUNTS = [1, 2, 4];
+
+/** redis-server on a free loopback port, without persistence, in a temp dir. */
+async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'troupe-bench-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('Ready to accept connections')) resolve();
+    });
+  });
+  return {
+    port,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `completed()` until every job is done. */
+async function untilDone(completed: () => Promise<number>): Promise<void> {
+  while ((await completed()) < JOBS) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Starts the workers, then times bulk enqueue + drain; returns jobs/s. */
+async function measure(
+  workers: () => Worker[],
+  enqueue: () => Promise<void>,
+  completed: () => Promise<number>,
+): Promise<number> {
+  const started = workers();
+  try {
+    await Promise.all(started.map((worker) => worker.waitFor('ready')));
+    const start = performance.now();
+    await enqueue();
+    await untilDone(completed);
+    return (JOBS * 1000) / (performance.now() - start);
+  } finally {
+    await Promise.all(started.map((worker) => worker.kill().catch(() => undefined)));
+  }
+}
+
+async function troupe(cluster: string, file: string, workers: number): Promise<number> {
+  const url = await createDatabase(cluster, 'bench_troupe');
+  const store = await PostgresStore.open({ connectionString: url });
+  const queue = new TaskQueue({ store, name: 'bench' });
+  try {
+    return await measure(
+      () =>
+        Array.from(
+          { length: workers },
+          () => new Worker(file, [url, 'bench'], { QUIET: '1', MAX_WORKERS: String(PER_WORKER) }),
+        ),
+      async () => {
+        await Promise.all(
+          Array.from({ length: JOBS }, (_, i) =>
+            queue.enqueue({ name: 'noop', handler: 'work', args: [i] }),
+          ),
+        );
+      },
+      async () => (await queue.sharedCounts()).completed,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function pgBoss(cluster: string, file: string, workers: number): Promise<number> {
+  const url = await createDatabase(cluster, 'bench_pgboss');
+  const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false });
+  boss.on('error', () => undefined);
+  await boss.start();
+  await boss.createQueue('bench');
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    return await measure(
+      () =>
+        Array.from(
+          { length: workers },
+          () => new Worker(file, ['pg-boss', url, 'bench', String(PER_WORKER)]),
+        ),
+      () => boss.insert(Array.from({ length: JOBS }, (_, i) => ({ name: 'bench', data: { i } }))),
+      async () => {
+        const { rows } = await pool.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pgboss.job WHERE name = 'bench' AND state = 'completed'",
+        );
+        return Number(rows[0]!.n);
+      },
+    );
+  } finally {
+    await pool.end();
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+async function bullmq(port: number, file: string, workers: number): Promise<number> {
+  const name = `bench-${workers}`;
+  const queue = new Queue(name, { connection: { host: '127.0.0.1', port } });
+  try {
+    return await measure(
+      () =>
+        Array.from(
+          { length: workers },
+          () => new Worker(file, ['bullmq', String(port), name, String(PER_WORKER)]),
+        ),
+      async () => {
+        for (let from = 0; from < JOBS; from += 1000) {
+          const size = Math.min(1000, JOBS - from);
+          await queue.addBulk(
+            Array.from({ length: size }, (_, i) => ({ name: 'noop', data: { i: from + i } })),
+          );
+        }
+      },
+      () => queue.getCompletedCount(),
+    );
+  } finally {
+    await queue.close();
+  }
+}
+
+const cluster = await startPostgresCluster();
+const redis = await startRedis();
+const troupeWorker = await bundleFixture('pg-queue-worker');
+const peerWorker = await bundleFixture('peer-queue-worker', 'bench/workers');
+try {
+  const rows: string[][] = [];
+  for (const workers of WORKER_COUNTS) {
+    const ours = await troupe(cluster.connectionString, troupeWorker.file, workers);
+    const boss = await pgBoss(cluster.connectionString, peerWorker.file, workers);
+    const bull = await bullmq(redis.port, peerWorker.file, workers);
+    const rate = (value: number) => Math.round(value).toLocaleString('en');
+    rows.push([
+      String(workers),
+      rate(ours),
+      rate(boss),
+      rate(bull),
+      `${(ours / boss).toFixed(1)}x`,
+      `${(ours / bull).toFixed(1)}x`,
+    ]);
+  }
+  printTable(
+    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
+    [
+      'worker processes',
+      'troupe on PostgreSQL',
+      'pg-boss 10 (same database server)',
+      'BullMQ 5 (Redis)',
+      'troupe / pg-boss',
+      'troupe / BullMQ',
+    ],
+    rows,
+  );
+} finally {
+  await troupeWorker.remove();
+  await peerWorker.remove();
+  await redis.stop();
+  await cluster.stop();
+}

@@ -1,0 +1,229 @@
+/**
+ * TaskQueue on a PostgresStore, in one test process: priority and FIFO order,
+ * retries with backoff then the dead letter, scheduled jobs, progress,
+ * cancel, the dedup rule, and fencing of a worker whose claim expired.
+ * Several queues on separate stores stand for several processes; the
+ * processes test (postgres-processes.test.ts) runs real ones.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulatedClock } from 'xstate';
+import { JobPriority } from '../../src/machines/queue/job.js';
+import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
+import type { TaskQueueOptions } from '../../src/runtime/queue/task-queue-options.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { testDatabase } from '../support/postgres.js';
+import { simulatedClock } from './helpers.js';
+
+let url: string;
+beforeAll(async () => {
+  url = await testDatabase('pgqueue');
+});
+
+const open: { queue: TaskQueue; store: PostgresStore }[] = [];
+afterEach(async () => {
+  for (const { queue, store } of open.splice(0)) {
+    await queue.stop({ graceful: false });
+    await store.close();
+  }
+});
+
+let names = 0;
+/** A queue on its own store (its own owner id, as another process would have). */
+async function sharedQueue(options: TaskQueueOptions & { name: string }): Promise<TaskQueue> {
+  const store = await PostgresStore.open({ connectionString: url });
+  const queue = new TaskQueue({ pollIntervalMs: 20, ...options, store });
+  open.push({ queue, store });
+  return queue;
+}
+const freshName = () => `q${++names}`;
+
+/** Lets the simulated clock's timers fire until `done()` holds (each step waits for the database). */
+async function advanceUntil(clock: SimulatedClock, done: () => boolean | Promise<boolean>) {
+  for (let step = 0; step < 500 && !(await done()); step++) {
+    clock.increment(20);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  expect(await done()).toBe(true);
+}
+
+describe('TaskQueue on PostgreSQL', () => {
+  it('runs jobs by priority, FIFO within a priority', async () => {
+    const name = freshName();
+    const queue = await sharedQueue({ name, maxWorkers: 1 });
+    const order: string[] = [];
+    queue.register('log', ({ jobId }) => {
+      order.push(jobId);
+    });
+    const jobs: [string, JobPriority][] = [
+      ['low-1', JobPriority.LOW],
+      ['normal-1', JobPriority.NORMAL],
+      ['urgent-1', JobPriority.URGENT],
+      ['normal-2', JobPriority.NORMAL],
+      ['high-1', JobPriority.HIGH],
+      ['urgent-2', JobPriority.URGENT],
+      ['low-2', JobPriority.LOW],
+    ];
+    for (const [id, priority] of jobs) {
+      await queue.enqueue({ id, name: id, handler: 'log', priority });
+    }
+    await queue.start();
+    await queue.onIdle();
+    expect(order).toEqual([
+      'urgent-1',
+      'urgent-2',
+      'high-1',
+      'normal-1',
+      'normal-2',
+      'low-1',
+      'low-2',
+    ]);
+  });
+
+  it('retries a failing job with its backoff, then dead-letters it (status failed) after the last attempt', async () => {
+    const clock = simulatedClock();
+    const queue = await sharedQueue({
+      name: freshName(),
+      clock,
+      backoff: { initialDelayMs: 1000, factor: 2, jitter: 0 },
+    });
+    const startedAt: number[] = [];
+    queue.register('flaky', () => {
+      startedAt.push(clock.now());
+      throw new Error(`failure ${startedAt.length}`);
+    });
+    const retrying: number[] = [];
+    queue.on('retrying', ({ retryAt }) => retrying.push(retryAt));
+    await queue.enqueue({ id: 'flaky-1', name: 'flaky', handler: 'flaky', maxRetries: 2 });
+    await queue.start();
+    const result = queue.waitForJob('flaky-1');
+    await advanceUntil(clock, () => startedAt.length === 3);
+    const final = await result;
+    expect(final.status).toBe('failed');
+    expect(final.attempts).toBe(3);
+    expect(final.errors.map((error) => error.message)).toEqual([
+      'failure 1',
+      'failure 2',
+      'failure 3',
+    ]);
+    // Backoff 1 s then 2 s (no jitter); the poll interval may add up to one step.
+    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(1000);
+    expect(startedAt[1]! - startedAt[0]!).toBeLessThan(1100);
+    expect(startedAt[2]! - startedAt[1]!).toBeGreaterThanOrEqual(2000);
+    expect(startedAt[2]! - startedAt[1]!).toBeLessThan(2100);
+    expect(retrying).toHaveLength(2);
+    expect((await queue.sharedCounts()).failed).toBe(1);
+  });
+
+  it('runs a scheduled job at its time, not before', async () => {
+    const clock = simulatedClock();
+    const queue = await sharedQueue({ name: freshName(), clock });
+    const ranAt: number[] = [];
+    queue.register('later', () => {
+      ranAt.push(clock.now());
+      return 'done';
+    });
+    const due = clock.now() + 60_000;
+    await queue.schedule({ id: 'later-1', name: 'later', handler: 'later' }, due);
+    await queue.start();
+    await queue.onIdle();
+    expect((await queue.getJob('later-1'))?.status).toBe('scheduled');
+    clock.increment(59_000);
+    await queue.onIdle();
+    expect(ranAt).toEqual([]);
+    await advanceUntil(clock, () => ranAt.length === 1);
+    expect(ranAt[0]).toBeGreaterThanOrEqual(due);
+    expect((await queue.waitForJob('later-1')).result).toBe('done');
+  });
+
+  it('stores progress, answers getJob and waitForJob from another process, and refuses an active duplicate id', async () => {
+    const name = freshName();
+    const worker = await sharedQueue({ name });
+    const producer = await sharedQueue({ name });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reported!: () => void;
+    const progressed = new Promise<void>((resolve) => {
+      reported = resolve;
+    });
+    worker.register('report', async ({ progress, args }) => {
+      progress(40, 'almost');
+      reported();
+      await gate;
+      return (args[0] as number) * 2;
+    });
+    // The producer has no handler: a shared queue's handlers live in its workers.
+    await producer.enqueue({ id: 'job-1', name: 'report', handler: 'report', args: [21] });
+    await expect(
+      producer.enqueue({ id: 'job-1', name: 'report', handler: 'report' }),
+    ).rejects.toMatchObject({ code: 'DUPLICATE_JOB' });
+    await worker.start();
+    await progressed;
+    await worker.flush();
+    const info = await producer.getJob('job-1');
+    expect(info?.status).toBe('running');
+    expect(info?.progress).toMatchObject({ value: 40, message: 'almost' });
+    const waited = producer.waitForJob('job-1');
+    release();
+    expect(await waited).toMatchObject({ status: 'completed', result: 42, attempts: 1 });
+    // A finished job's id may be reused.
+    await producer.enqueue({ id: 'job-1', name: 'report', handler: 'report', args: [1] });
+    expect((await producer.waitForJob('job-1')).result).toBe(2);
+  });
+
+  it('cancels a queued job; a function handler is refused with INVALID_JOB', async () => {
+    const queue = await sharedQueue({ name: freshName() });
+    queue.register('never', () => 'ran');
+    await queue.enqueue({ id: 'c-1', name: 'never', handler: 'never' });
+    expect(await queue.cancelJob('c-1')).toBe(true);
+    expect(await queue.cancelJob('c-1')).toBe(false);
+    expect((await queue.waitForJob('c-1')).status).toBe('cancelled');
+    await expect(queue.cancelJob('missing')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    await expect(
+      queue.enqueue({ name: 'fn', handler: () => 'not shareable' }),
+    ).rejects.toMatchObject({ code: 'INVALID_JOB' });
+  });
+
+  it('a job whose worker stopped renewing its claim is taken over after the lease; the old worker’s late result is refused (fencing)', async () => {
+    const name = freshName();
+    // Each "process" has its own clock: the stalled one's never moves, so it never renews.
+    const stalledClock = simulatedClock();
+    const stalled = await sharedQueue({ name, clock: stalledClock, leaseMs: 1000 });
+    let finishStalled!: () => void;
+    const stalledGate = new Promise<void>((resolve) => {
+      finishStalled = resolve;
+    });
+    let claimed!: () => void;
+    const stalledClaimed = new Promise<void>((resolve) => {
+      claimed = resolve;
+    });
+    stalled.register('work', async () => {
+      claimed();
+      await stalledGate;
+      return 'stale';
+    });
+    await stalled.enqueue({ id: 'taken-over', name: 'work', handler: 'work' });
+    await stalled.start();
+    await stalledClaimed;
+
+    const liveClock = simulatedClock();
+    liveClock.increment(1001);
+    const live = await sharedQueue({ name, clock: liveClock, leaseMs: 1000 });
+    live.register('work', () => 'fresh');
+    await live.start();
+    const result = await live.waitForJob('taken-over');
+    expect(result).toMatchObject({ status: 'completed', result: 'fresh', attempts: 2 });
+
+    finishStalled();
+    await stalled.flush();
+    const info = await live.getJob('taken-over');
+    expect(info?.result).toBe('fresh');
+    expect(info?.attempts.map((attempt) => attempt.outcome)).toEqual(['interrupted', 'completed']);
+    expect(stalled.stats().totals.completed).toBe(0);
+  });
+
+  it('rejects the shared-queue options without a PostgresStore', () => {
+    expect(() => new TaskQueue({ globalConcurrency: 2 })).toThrow(/PostgreSQL only/);
+  });
+});
