@@ -22,6 +22,7 @@ export type TroupeErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_WRITE_FAILED'
   | 'PLANNER_FAILED'
+  | 'LLM_UNAVAILABLE'
   | 'CONFIG_ERROR'
   | 'INVALID_JOB'
   | 'DUPLICATE_JOB'

@@ -28,6 +28,11 @@ export {
 export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
 export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
 export {
+  checkLlmServer,
+  type LlmPreflightOptions,
+  type LlmPreflightReport,
+} from './preflight.js';
+export {
   callKeyString,
   type LlmCallKey,
   type LlmResponseCache,

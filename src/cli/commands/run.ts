@@ -26,7 +26,7 @@ import type { Launch } from '../launch.js';
 type RunLaunch = Extract<Launch, { command: 'run' }>;
 
 /** Options that only apply when an LLM is configured. */
-const LLM_ONLY = ['workspace', 'allow-command'] as const;
+const LLM_ONLY = ['workspace', 'allow-command', 'skip-preflight'] as const;
 
 export const run: Command = {
   name: 'run',
@@ -71,6 +71,10 @@ export const run: Command = {
       value: '<program>',
       description: 'with an LLM: a program the specialists may run (repeatable)',
     },
+    'skip-preflight': {
+      type: 'boolean',
+      description: 'with an LLM: do not check the server and model before planning',
+    },
     inspect: INSPECT_OPTION,
   },
   description:
@@ -110,6 +114,11 @@ export const run: Command = {
     const rt = await runtimeFor(launch, { dataDir: ctx.dataDir, inspect });
     try {
       announceInspector(rt, ctx.io);
+      if (launch.llm && !booleanOption(values, 'skip-preflight')) {
+        // A wrong URL or a model never pulled stops here, with the fix, not after a plan of failing tasks.
+        const { checkLlmServer } = await import('../../actors/llm/preflight.js');
+        await checkLlmServer(rt.options.llm!);
+      }
       const roles = new Set(rt.profiles().map((p) => p.role));
       const definition = withLaunch(
         plan === undefined
