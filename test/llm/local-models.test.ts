@@ -208,6 +208,8 @@ describe('the planner with local models', () => {
     expect(server.calls()).toBe(1);
     expect(definition.metadata).toMatchObject({ planner: 'llm', attempts: 1 });
     expect(definition.tasks.map((t) => t.id)).toEqual(['index', 'api', 'tests']);
+    // Planned workflows retry transient failures (a connection reset, an answer cut short).
+    expect(definition.defaults.retry).toMatchObject({ maxAttempts: 3 });
   });
 
   it('coerces numeric ids, a missing dependsOn and a role in capitals', async () => {

@@ -136,4 +136,18 @@ describe('troupe run with an LLM', () => {
     // Only the one-token check reached the chat endpoint: no plan, no tasks.
     expect(server.calls()).toBe(1);
   });
+
+  it('a new run of the same request is answered from the data folder; --no-cache asks again', async () => {
+    const server = await testServer({ onChat: scriptedModel });
+    const dir = await tempDir();
+    const args = runArgs('Create a search API', server.url, 'test-model', dir);
+    expect((await run(args)).code).toBe(0);
+    expect(server.calls()).toBe(5);
+    const again = await run(args);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/✓ api\s+backend\s+completed/);
+    expect(server.calls()).toBe(5);
+    expect((await run([...args, '--no-cache'])).code).toBe(0);
+    expect(server.calls()).toBe(10);
+  });
 });

@@ -34,9 +34,11 @@ export {
 } from './preflight.js';
 export {
   callKeyString,
+  type LlmCacheKeying,
   type LlmCallKey,
   type LlmResponseCache,
   MemoryLlmResponseCache,
+  requestHash,
 } from './response-cache.js';
 export {
   type StoredLlmResponse,

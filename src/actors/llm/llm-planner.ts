@@ -13,6 +13,7 @@ import {
   planResponseFormat,
   planSchema,
 } from './plan-schema.js';
+import { type LlmResponseCache, requestHash } from './response-cache.js';
 import { addUsage, emptyUsage, usageOfCompletion } from './token-usage.js';
 
 const CUT_OFF =
@@ -42,6 +43,11 @@ export interface LlmPlannerOptions {
   fallback?: Planner | false;
   /** Sampling temperature. @default 0 (plans should not vary run to run) */
   temperature?: number;
+  /**
+   * Answers by request content: planning the same request again (a re-run of
+   * an interrupted CLI run) is answered from it. @default none
+   */
+  cache?: LlmResponseCache;
 }
 
 /**
@@ -94,19 +100,23 @@ export function createLlmPlanner(options: LlmPlannerOptions = {}): Planner {
         let finishReason: string;
         const responseFormat = planResponseFormat(schema, PLAN_FORMATS[format]);
         try {
-          const completion = await requestChat({
-            client,
-            site,
-            signal,
-            params: {
-              model,
-              messages,
-              temperature,
-              ...(responseFormat ? { response_format: responseFormat } : {}),
-            },
-          });
+          const params = {
+            model,
+            messages,
+            temperature,
+            ...(responseFormat ? { response_format: responseFormat } : {}),
+          };
+          const key = {
+            idempotencyKey: 'planner',
+            attempt: attempts + 1,
+            turn: 1,
+            request: requestHash(params),
+          };
+          const hit = await options.cache?.get(key);
+          const completion = hit ?? (await requestChat({ client, site, signal, params }));
+          if (!hit) await options.cache?.put(key, completion);
           attempts++;
-          usage = addUsage(usage, usageOfCompletion(completion, false));
+          usage = addUsage(usage, usageOfCompletion(completion, hit !== undefined));
           const choice = completion.choices[0]!;
           content = choice.message.content ?? null;
           finishReason = choice.finish_reason;

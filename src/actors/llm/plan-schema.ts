@@ -5,7 +5,7 @@ import type {
   WorkflowDefinition,
   WorkflowDefinitionInput,
 } from '../../schemas/workflow-definition.js';
-import type { PlanRequest } from '../planners/planner.js';
+import { PLANNED_RETRY, type PlanRequest } from '../planners/planner.js';
 import { findJson, isRecord, withoutReasoning } from './json-in-text.js';
 
 /**
@@ -201,6 +201,7 @@ function toDefinition(
       input: { requirements: request.requirements },
       dependsOn: task.dependsOn,
     })),
+    defaults: { retry: PLANNED_RETRY },
     metadata: { ...metadata, rationale: plan.rationale },
   };
 }

@@ -9,7 +9,7 @@ import type { LlmTool, ToolContext } from './define-tool.js';
 import { withoutReasoning } from './json-in-text.js';
 import type { LlmClient } from './llm-client.js';
 import type { LlmCallSite } from './llm-errors.js';
-import type { LlmCallKey, LlmResponseCache } from './response-cache.js';
+import { type LlmCallKey, type LlmResponseCache, requestHash } from './response-cache.js';
 import { toolCallsFromText } from './text-tool-calls.js';
 import { addUsage, emptyUsage, type TokenUsage, usageOfCompletion } from './token-usage.js';
 
@@ -168,7 +168,18 @@ async function answer(
   turn: number,
   base: number,
 ): Promise<{ completion: ChatCompletion; cached: boolean; key: LlmCallKey }> {
-  const key = { idempotencyKey: input.idempotencyKey, attempt: input.attempt, turn };
+  const params = {
+    model: input.model,
+    messages,
+    ...(input.tools.length > 0 ? { tools: input.tools.map((tool) => tool.spec) } : {}),
+    ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+  };
+  const key: LlmCallKey = {
+    idempotencyKey: input.idempotencyKey,
+    attempt: input.attempt,
+    turn,
+    request: requestHash(params),
+  };
   const hit = await input.cache?.get(key);
   if (hit) {
     input.progress(base, `turn ${turn}: answer from the response cache`);
@@ -189,12 +200,7 @@ async function answer(
     site: input.site,
     signal: input.signal,
     onText,
-    params: {
-      model: input.model,
-      messages,
-      ...(input.tools.length > 0 ? { tools: input.tools.map((tool) => tool.spec) } : {}),
-      ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
-    },
+    params,
   });
   if (text.length > reported) input.progress(base, `turn ${turn}: ${tail(text)}`);
   return { completion, cached: false, key };

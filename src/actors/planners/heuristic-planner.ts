@@ -1,6 +1,6 @@
 import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
 import { AGENT_STAGES } from '../agents/define-agent.js';
-import type { AgentProfile, Planner, PlanRequest } from './planner.js';
+import { type AgentProfile, PLANNED_RETRY, type Planner, type PlanRequest } from './planner.js';
 
 /**
  * A deterministic planner that needs no model.
@@ -62,6 +62,7 @@ export const heuristicPlanner: Planner = {
       name: workflowName(request.description),
       description: request.description,
       tasks,
+      defaults: { retry: PLANNED_RETRY },
       metadata: {
         planner: 'heuristic',
         ...(matched

@@ -26,7 +26,7 @@ import type { Launch } from '../launch.js';
 type RunLaunch = Extract<Launch, { command: 'run' }>;
 
 /** Options that only apply when an LLM is configured. */
-const LLM_ONLY = ['workspace', 'allow-command', 'skip-preflight'] as const;
+const LLM_ONLY = ['workspace', 'allow-command', 'skip-preflight', 'no-cache'] as const;
 
 export const run: Command = {
   name: 'run',
@@ -70,6 +70,11 @@ export const run: Command = {
       multiple: true,
       value: '<program>',
       description: 'with an LLM: a program the specialists may run (repeatable)',
+    },
+    'no-cache': {
+      type: 'boolean',
+      description:
+        'with an LLM: ask the model again instead of reusing answers kept in the data folder',
     },
     'skip-preflight': {
       type: 'boolean',
@@ -183,6 +188,7 @@ function launchFor(
       ...(baseURL ? { baseURL } : {}),
       workspace: path.resolve(stringOption(values, 'workspace') ?? 'troupe-workspace'),
       allowCommands: listOption(values, 'allow-command') ?? [],
+      ...(booleanOption(values, 'no-cache') ? { cache: false } : {}),
     },
   };
 }
