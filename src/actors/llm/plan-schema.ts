@@ -5,7 +5,7 @@ import type {
   WorkflowDefinition,
   WorkflowDefinitionInput,
 } from '../../schemas/workflow-definition.js';
-import { PLANNED_RETRY, type PlanRequest } from '../planners/planner.js';
+import { PLANNED_RETRY, type PlanRequest, planName } from '../planners/planner.js';
 import { findJson, isRecord, withoutReasoning } from './json-in-text.js';
 
 /**
@@ -204,17 +204,4 @@ function toDefinition(
     defaults: { retry: PLANNED_RETRY },
     metadata: { ...metadata, rationale: plan.rationale },
   };
-}
-
-/**
- * The heuristic planner's naming rule, repeated: the evaluator compares runs
- * by workflow name, so the same request must get the same name whichever
- * planner (or fallback) made the plan.
- */
-export function planName(description: string): string {
-  const slug = description
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-  return slug.slice(0, 80) || 'workflow';
 }

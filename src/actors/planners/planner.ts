@@ -43,3 +43,16 @@ export const PLANNED_RETRY: RetryPolicyInput = {
   factor: 2,
   maxDelayMs: 30_000,
 };
+
+/**
+ * A plan's workflow name: the request as a slug. Every planner (and the LLM
+ * planner's fallback) names plans this way, because the evaluator compares
+ * runs by workflow name and the same request must compare with itself.
+ */
+export function planName(description: string): string {
+  const slug = description
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return slug.slice(0, 80) || 'workflow';
+}
