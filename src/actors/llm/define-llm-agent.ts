@@ -104,6 +104,14 @@ export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAge
         progress: (fraction, message) => ctx.progress(fraction, message),
         maxToolResultChars,
         textToolCalls: options.textToolCalls ?? true,
+        team: {
+          role,
+          get shared() {
+            return ctx.shared;
+          },
+          updateShared: (updates) => ctx.updateShared(updates),
+          send: (message) => ctx.send(message),
+        },
       });
       return { role, model, ...result };
     },

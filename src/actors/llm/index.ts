@@ -54,6 +54,11 @@ export {
 } from './token-usage.js';
 export type { ToolCallRecord } from './tool-loop.js';
 export {
+  collaborationTools,
+  type DecisionRecord,
+  type TeamAccess,
+} from './tools/collaboration.js';
+export {
   generateEmbeddingsTool,
   listFilesTool,
   readFileTool,

@@ -12,6 +12,7 @@ import type { LlmCallSite } from './llm-errors.js';
 import { type LlmCallKey, type LlmResponseCache, requestHash } from './response-cache.js';
 import { toolCallsFromText } from './text-tool-calls.js';
 import { addUsage, emptyUsage, type TokenUsage, usageOfCompletion } from './token-usage.js';
+import type { TeamAccess } from './tools/collaboration.js';
 
 /** One tool call the model made, as kept in the task output. */
 export interface ToolCallRecord {
@@ -42,6 +43,8 @@ export interface ToolLoopInput {
   maxToolResultChars: number;
   /** Read tool calls written in the answer's text when the server sends none (see text-tool-calls.ts). */
   textToolCalls: boolean;
+  /** Passed to tools as `ctx.team`. */
+  team?: TeamAccess | undefined;
 }
 
 export interface ToolLoopResult {
@@ -130,6 +133,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       addUsage: (extra) => {
         usage = addUsage(usage, { ...emptyUsage(), ...extra });
       },
+      team: input.team,
     };
     const replies: Array<{ call: ChatCompletionMessageToolCall; reply: string }> = [];
     for (const call of calls) {

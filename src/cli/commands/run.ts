@@ -143,10 +143,12 @@ export const run: Command = {
         );
       }
       if (booleanOption(values, 'dry-run')) return EXIT.ok;
+      // LLM agents see the user's request and the whole plan, and record their decisions beside them.
+      const context = launch.llm && task ? { request: task, plan: planLines(definition) } : {};
       const outcome = await runWithProgress(
         rt,
         definition,
-        () => rt.engine.start(definition),
+        () => rt.engine.start(definition, { context }),
         ctx.io,
         ctx,
       );
@@ -222,6 +224,13 @@ function parseRequirements(text: string | undefined): Record<string, unknown> {
     throw new UsageError('--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}');
   }
   return value as Record<string, unknown>;
+}
+
+function planLines(definition: WorkflowDefinition): string[] {
+  return definition.tasks.map(
+    (t) =>
+      `${t.id} (${t.agent})${t.dependsOn.length > 0 ? ` after ${t.dependsOn.join(', ')}` : ''}: ${t.description}`,
+  );
 }
 
 function describePlan(definition: WorkflowDefinition): string {
