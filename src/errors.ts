@@ -22,6 +22,8 @@ export type TroupeErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_WRITE_FAILED'
   | 'PLANNER_FAILED'
+  | 'PLAN_ABORTED'
+  | 'LLM_UNAVAILABLE'
   | 'CONFIG_ERROR'
   | 'INVALID_JOB'
   | 'DUPLICATE_JOB'

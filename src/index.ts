@@ -29,7 +29,12 @@ export { formatEvaluationReport } from './actors/evaluator/report.js';
 export type { EvaluationScorer } from './actors/evaluator/scorers.js';
 export * from './actors/llm/index.js';
 export { heuristicPlanner } from './actors/planners/heuristic-planner.js';
-export type { AgentProfile, Planner, PlanRequest } from './actors/planners/planner.js';
+export {
+  type AgentProfile,
+  PLANNED_RETRY,
+  type Planner,
+  type PlanRequest,
+} from './actors/planners/planner.js';
 export type { CompensationContext, CompensationHandler } from './actors/saga/compensations.js';
 export { type SerializedError, TroupeError, type TroupeErrorCode } from './errors.js';
 export type { ContextChange, LockLease, SharedContext } from './machines/communicator/index.js';
@@ -93,7 +98,7 @@ export {
   type MultiAgentWorkflowRequest,
   type MultiAgentWorkflowResult,
 } from './runtime/workflow/execute-multi-agent-workflow.js';
-export type { Orchestrator } from './runtime/workflow/orchestrator.js';
+export type { DecomposeOptions, Orchestrator } from './runtime/workflow/orchestrator.js';
 export type {
   RunFilter,
   StartWorkflowOptions,

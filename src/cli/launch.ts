@@ -8,7 +8,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { demoAgents } from '../actors/demo/demo-agents.js';
 import { createLlmClient } from '../actors/llm/llm-client.js';
+import { createLlmPlanner } from '../actors/llm/llm-planner.js';
 import { specialists } from '../actors/llm/llm-specialists.js';
+import type { LlmResponseCache } from '../actors/llm/response-cache.js';
 import { StoreLlmResponseCache } from '../actors/llm/store-response-cache.js';
 import { TroupeError } from '../errors.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
@@ -35,6 +37,8 @@ const launchSchema = z.discriminatedUnion('command', [
         baseURL: z.string().optional(),
         workspace: z.string(),
         allowCommands: z.array(z.string()),
+        /** False with --no-cache: every model call is made again. */
+        cache: z.boolean().optional(),
       })
       .optional(),
   }),
@@ -73,17 +77,27 @@ export async function runtimeFor(
     ...(launch.llm.model ? { model: launch.llm.model } : {}),
     ...(launch.llm.baseURL ? { baseURL: launch.llm.baseURL } : {}),
   });
-  const rt = await createRuntime({ ...common, llm, agents: custom ?? [] });
+  // Model answers are kept in the data folder, keyed by what was asked, so a
+  // re-run (resumed, or started anew) does not pay for the steps it repeats.
+  // The store exists once the runtime does; the planner is made before that.
+  let stored: StoreLlmResponseCache | undefined;
+  const cache: LlmResponseCache | undefined =
+    launch.llm.cache === false
+      ? undefined
+      : {
+          get: async (key) => stored?.get(key),
+          put: async (key, response) => stored?.put(key, response),
+        };
+  const planner = createLlmPlanner({ llm, ...(cache ? { cache } : {}) });
+  const rt = await createRuntime({ ...common, llm, planner, agents: custom ?? [] });
+  if (cache) stored = new StoreLlmResponseCache(rt.store);
   if (!custom) {
-    // Model answers are kept in the data folder, keyed by task and turn, so
-    // the re-run of an interrupted task does not pay twice.
-    const cache = new StoreLlmResponseCache(rt.store);
     const workspace = path.resolve(launch.llm.workspace);
     for (const agent of specialists({
       llm,
       workspace,
       allowedCommands: launch.llm.allowCommands,
-      cache,
+      ...(cache ? { cache } : {}),
     })) {
       rt.registerAgent(agent);
     }

@@ -353,6 +353,12 @@ export class Runtime {
     this.engine.abandonAll(
       new TroupeError('RUNTIME_CLOSED', 'The runtime was closed before the workflow ended.'),
     );
+    this.orchestrator.abandonAll(
+      new TroupeError(
+        'RUNTIME_CLOSED',
+        'The runtime was closed before the plan was ready (decomposeTask); its planner was stopped.',
+      ),
+    );
     // After a failed write these reject with it, which was reported to
     // onError and to the write's waiters already: closing must still release
     // the store, so it can be opened again.

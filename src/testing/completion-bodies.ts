@@ -94,7 +94,10 @@ export function completionChunks(
   parts: AnswerParts,
   chunkSize: number,
   includeUsage: boolean,
+  toolCallIndex: 'openai' | 'none' | 'zero' = 'openai',
 ): unknown[] {
+  const numbered = (index: number) =>
+    toolCallIndex === 'none' ? {} : { index: toolCallIndex === 'zero' ? 0 : index };
   const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
     id: parts.id,
     object: 'chat.completion.chunk',
@@ -109,7 +112,7 @@ export function completionChunks(
       chunk({
         tool_calls: [
           {
-            index,
+            ...numbered(index),
             id: call.id,
             type: 'function',
             function: { name: call.function.name, arguments: '' },
@@ -118,7 +121,9 @@ export function completionChunks(
       }),
     );
     for (const piece of split(call.function.arguments, chunkSize)) {
-      chunks.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+      // Without an index, a server must name the call by its id.
+      const which = toolCallIndex === 'none' ? { id: call.id } : numbered(index);
+      chunks.push(chunk({ tool_calls: [{ ...which, function: { arguments: piece } }] }));
     }
   });
   chunks.push(chunk({}, parts.finishReason));

@@ -59,6 +59,12 @@ export interface OpenAiTestServerOptions {
   embeddingDimensions?: number;
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. @default any key accepted */
   apiKey?: string;
+  /**
+   * Answer chat requests for a model not in `models` with 404 "model not
+   * found", as Ollama and vLLM do (llama.cpp's server answers for any name).
+   * @default false
+   */
+  rejectUnknownModels?: boolean;
 }
 
 /** A running OpenAI-compatible test server (`startOpenAiTestServer`). */
@@ -176,6 +182,14 @@ export async function startOpenAiTestServer(
 
   async function answerChat(res: ServerResponse, record: RecordedRequest, callNumber: number) {
     const body = (record.body ?? {}) as ChatRequestBody;
+    if (options.rejectUnknownModels && !models.includes(body.model ?? '')) {
+      sendError(res, {
+        type: 'error',
+        status: 404,
+        message: `model "${body.model}" not found, try pulling it first (test server)`,
+      });
+      return;
+    }
     const call: ChatCall = { body, callNumber, headers: record.headers };
     const step = chatQueue.shift();
     const scripted: ChatReply | undefined =
@@ -304,6 +318,7 @@ function sendMessage(
     parts,
     scripted.chunkSize ?? 8,
     body.stream_options?.include_usage === true,
+    scripted.toolCallIndex,
   );
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const stallAt = scripted.stallAfterChunks;

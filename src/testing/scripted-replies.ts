@@ -30,6 +30,13 @@ export interface MessageReply {
   chunkSize?: number;
   /** Streaming only: send this many chunks, then go silent without ending the response. */
   stallAfterChunks?: number;
+  /**
+   * Streaming only: how tool-call deltas are numbered. `openai`: an `index`
+   * per call; `none`: no `index` at all, only ids (some llama.cpp and vLLM
+   * builds); `zero`: every call says `index: 0` (parallel calls of some
+   * local servers). @default 'openai'
+   */
+  toolCallIndex?: 'openai' | 'none' | 'zero';
 }
 
 /** An HTTP error status with an OpenAI-style error body. */

@@ -77,7 +77,7 @@ describe('ORCH-001 initialization', () => {
 });
 
 describe('ORCH-002 decomposition', () => {
-  it('ORCH-002 plans the seed request: elasticsearch (data) first, then backend depending on it', async () => {
+  it('ORCH-002 plans the seed request: elasticsearch (data) first, then backend depending on it, then QA for the code change', async () => {
     rt = await createRuntime({ dataDir: false, agents: specialists() });
     const plan = await rt.orchestrator.decomposeTask(SEARCH_TASK, SEARCH_REQUIREMENTS);
 
@@ -88,17 +88,19 @@ describe('ORCH-002 decomposition', () => {
     expect(shape(plan)).toEqual([
       { id: 'elasticsearch', agent: 'elasticsearch', dependsOn: [] },
       { id: 'backend', agent: 'backend', dependsOn: ['elasticsearch'] },
+      { id: 'qa', agent: 'qa', dependsOn: ['backend'] },
     ]);
     expect(plan.tasks[0]!.input).toEqual({
       requirements: SEARCH_REQUIREMENTS,
       matchedKeywords: ['elasticsearch', 'index', 'search'],
+      rationale: 'the request mentions elasticsearch, index, search and asks to build',
     });
     expect(plan.tasks[1]!.input).toMatchObject({
       matchedKeywords: ['api', 'endpoint', 'method', 'post'],
     });
     expect(plan.tasks[1]!.description).toBe(`Backend Engineer: ${SEARCH_TASK}`);
     expect(plan.name).toBe('create-a-search-api-with-elasticsearch');
-    expect(plan.metadata).toEqual({ planner: 'heuristic' });
+    expect(plan.metadata).toMatchObject({ planner: 'heuristic', intents: ['build'] });
 
     // The plan is a valid definition and runs in stage order.
     const result = await rt.orchestrator.executeWorkflow(plan, { project: 'Planning Explorer' });
@@ -119,11 +121,11 @@ describe('ORCH-002 decomposition', () => {
       { id: 'elasticsearch', agent: 'elasticsearch', dependsOn: [] },
       { id: 'backend', agent: 'backend', dependsOn: ['elasticsearch'] },
       { id: 'frontend', agent: 'frontend', dependsOn: ['backend'] },
-      // Verify stage: higher score first (security: security, audit), then by name.
-      { id: 'security', agent: 'security', dependsOn: ['frontend'] },
+      // Verify stage: higher score first, then by name (qa and security score 2 each).
       { id: 'qa', agent: 'qa', dependsOn: ['frontend'] },
+      { id: 'security', agent: 'security', dependsOn: ['frontend'] },
       // Docs depend on every task of the nearest earlier stage.
-      { id: 'docs', agent: 'docs', dependsOn: ['security', 'qa'] },
+      { id: 'docs', agent: 'docs', dependsOn: ['qa', 'security'] },
     ]);
     // A stage with no matching agent is bridged: frontend missing -> qa waits on backend.
     const noUi = await rt.orchestrator.decomposeTask('Add an API endpoint and write tests', {});
@@ -176,10 +178,13 @@ describe('ORCH-002 decomposition', () => {
     expect(viaRequirements.tasks.map((t) => t.id)).toEqual(['mid', 'alpha', 'zeta']);
   });
 
-  it('ORCH-002 falls back to the first agent by (stage, role) when nothing matches, and says so', async () => {
+  it('ORCH-002 falls back to the generalist (backend) when nothing matches, and says so', async () => {
     rt = await createRuntime({ dataDir: false, agents: specialists() });
     const plan = await rt.orchestrator.decomposeTask('Paint the garden fence green', {});
-    expect(shape(plan)).toEqual([{ id: 'elasticsearch', agent: 'elasticsearch', dependsOn: [] }]);
+    expect(shape(plan)).toEqual([
+      { id: 'backend', agent: 'backend', dependsOn: [] },
+      { id: 'qa', agent: 'qa', dependsOn: ['backend'] },
+    ]);
     expect(plan.metadata.note).toMatch(/no agent expertise matched/);
   });
 

@@ -156,4 +156,32 @@ describe('LLM planner', () => {
     expect(server.calls()).toBe(2);
     expect(plan.metadata).toMatchObject({ planner: 'llm', attempts: 1 });
   });
+
+  it('decomposeTask({ signal }): aborting stops the model request and rejects with PLAN_ABORTED', async () => {
+    const server = await testServer({ chat: [fault.hang()] });
+    const rt = await runtime({ llm: testClient(server) });
+    const controller = new AbortController();
+    const planned = rt.orchestrator.decomposeTask(TASK, {}, { signal: controller.signal });
+    await server.waitForCalls(1);
+    controller.abort(new Error('user pressed Ctrl+C'));
+    const error = (await planned.catch((e: unknown) => e)) as TroupeError;
+    expect(error.code).toBe('PLAN_ABORTED');
+    expect(error.message).toMatch(/user pressed Ctrl\+C/);
+    await server.waitForAborted(1);
+  });
+
+  it('closing the runtime settles a pending plan with RUNTIME_CLOSED', async () => {
+    const server = await testServer({ chat: [fault.hang()] });
+    const rt = await createRuntime({
+      dataDir: false,
+      agents: stubSpecialists(),
+      llm: testClient(server),
+    });
+    const planned = rt.orchestrator.decomposeTask(TASK);
+    await server.waitForCalls(1);
+    await rt.close();
+    const error = (await planned.catch((e: unknown) => e)) as TroupeError;
+    expect(error.code).toBe('RUNTIME_CLOSED');
+    await server.waitForAborted(1);
+  });
 });

@@ -37,7 +37,13 @@ async function openStore(dir: string): Promise<LevelStore> {
 }
 
 /** One run in a fresh runtime (as a new process would do) with the given cache. */
-async function runOnce(server: OpenAiTestServer, cache: LlmResponseCache, lookups: string[]) {
+async function runOnce(
+  server: OpenAiTestServer,
+  cache: LlmResponseCache,
+  lookups: string[],
+  workflowId = WORKFLOW_ID,
+  description = 'Look up the answer.',
+) {
   const lookup = defineTool({
     name: 'lookup',
     description: 'Looks a key up.',
@@ -56,7 +62,10 @@ async function runOnce(server: OpenAiTestServer, cache: LlmResponseCache, lookup
   });
   const rt = await createRuntime({ dataDir: false, agents: [agent] });
   try {
-    const handle = await rt.engine.start(definition, { workflowId: WORKFLOW_ID });
+    const handle = await rt.engine.start(
+      { ...definition, tasks: [{ ...definition.tasks![0]!, description }] },
+      { workflowId },
+    );
     return { rt, handle };
   } catch (error) {
     await rt.close();
@@ -131,9 +140,9 @@ describe('LLM response cache', () => {
     expect(resumed.messages).toEqual(hung.messages);
   });
 
-  it('keys answers by idempotency key, attempt and turn, and forgets a workflow', async () => {
+  it('keyBy call: keys answers by idempotency key, attempt and turn, and forgets a workflow', async () => {
     const store = await openStore(path.join(await tempDir(), 'data'));
-    const cache = new StoreLlmResponseCache(store);
+    const cache = new StoreLlmResponseCache(store, { keyBy: 'call' });
     const answer = {
       id: 'c1',
       object: 'chat.completion' as const,
@@ -148,7 +157,7 @@ describe('LLM response cache', () => {
         },
       ],
     };
-    const key = { idempotencyKey: 'wf-1:task', attempt: 1, turn: 1 };
+    const key = { idempotencyKey: 'wf-1:task', attempt: 1, turn: 1, request: 'same' };
     await cache.put(key, answer);
     await cache.put({ ...key, idempotencyKey: 'wf-10:task' }, answer);
     expect(await cache.get(key)).toEqual(answer);
@@ -165,5 +174,31 @@ describe('LLM response cache', () => {
     expect(() => new StoreLlmResponseCache(store, { collection: 'journal' as 'meta' })).toThrow(
       /reserved/,
     );
+  });
+
+  it('keyBy content (the default): a new run of the same request pays nothing; a changed one asks', async () => {
+    const server = await testServer({
+      chat: [
+        reply.toolCall('lookup', { key: 'answer' }),
+        reply.text('The answer is 42.'),
+        reply.toolCall('lookup', { key: 'other' }),
+        reply.text('Other: 42.'),
+      ],
+    });
+    const store = await openStore(path.join(await tempDir(), 'data'));
+    const cache = new StoreLlmResponseCache(store);
+    const lookups: string[] = [];
+    for (const [workflowId, description] of [
+      ['wf-first', 'Look up the answer.'],
+      ['wf-second', 'Look up the answer.'],
+      ['wf-third', 'Look up the other answer.'],
+    ] as const) {
+      const run = await runOnce(server, cache, lookups, workflowId, description);
+      expect((await run.handle.result).status).toBe('completed');
+      await run.rt.close();
+    }
+    // Two calls for the first run, none for the second (a new run id), two for the changed task.
+    expect(server.calls()).toBe(4);
+    expect(lookups).toEqual(['answer', 'answer', 'other']);
   });
 });

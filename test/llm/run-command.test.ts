@@ -31,6 +31,28 @@ function scriptedModel(call: ChatCall): ChatReply {
   return reply.toolCall('write_file', { path: `out/${task}.md`, content: `# ${task}\n` });
 }
 
+/** `troupe run <task>` against the server with that model, in a fresh workspace and data folder under `dir`. */
+function runArgs(
+  task: string,
+  url: string,
+  model: string,
+  dir: string,
+  workspace = path.join(dir, 'ws'),
+) {
+  return [
+    'run',
+    task,
+    '--base-url',
+    url,
+    '--model',
+    model,
+    '--workspace',
+    workspace,
+    '--data-dir',
+    path.join(dir, 'data'),
+  ];
+}
+
 async function run(argv: string[]) {
   const out = capture();
   const err = capture();
@@ -44,18 +66,9 @@ describe('troupe run with an LLM', () => {
     const dir = await tempDir();
     const workspace = path.join(dir, 'ws');
 
-    const { code, out, err } = await run([
-      'run',
-      'Create a search API',
-      '--base-url',
-      server.url,
-      '--model',
-      'test-model',
-      '--workspace',
-      workspace,
-      '--data-dir',
-      path.join(dir, 'data'),
-    ]);
+    const { code, out, err } = await run(
+      runArgs('Create a search API', server.url, 'test-model', dir, workspace),
+    );
 
     expect(err).toBe('');
     expect(code).toBe(0);
@@ -83,16 +96,7 @@ describe('troupe run with an LLM', () => {
     });
     const dir = await tempDir();
     const { code, out } = await run([
-      'run',
-      'Write the docs',
-      '--base-url',
-      server.url,
-      '--model',
-      'test-model',
-      '--workspace',
-      path.join(dir, 'ws'),
-      '--data-dir',
-      path.join(dir, 'data'),
+      ...runArgs('Write the docs', server.url, 'test-model', dir),
       '--dry-run',
     ]);
     expect(code).toBe(0);
@@ -118,5 +122,32 @@ describe('troupe run with an LLM', () => {
     expect(err).toMatch(
       /no model for http:\/\/127\.0\.0\.1:9\/v1\. Set TROUPE_MODEL .*\[CONFIG_ERROR\]/,
     );
+  });
+
+  it('stops before planning when the model is not served, with the cause and the fix', async () => {
+    const server = await testServer({ models: ['qwen2.5'], rejectUnknownModels: true });
+    const dir = await tempDir();
+    const { code, out, err } = await run(
+      runArgs('Create a search API', server.url, 'llama3.1', dir),
+    );
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toMatch(/"llama3\.1" is not served .*ollama pull llama3\.1.*\[LLM_UNAVAILABLE\]/);
+    // Only the one-token check reached the chat endpoint: no plan, no tasks.
+    expect(server.calls()).toBe(1);
+  });
+
+  it('a new run of the same request is answered from the data folder; --no-cache asks again', async () => {
+    const server = await testServer({ onChat: scriptedModel });
+    const dir = await tempDir();
+    const args = runArgs('Create a search API', server.url, 'test-model', dir);
+    expect((await run(args)).code).toBe(0);
+    expect(server.calls()).toBe(5);
+    const again = await run(args);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/✓ api\s+backend\s+completed/);
+    expect(server.calls()).toBe(5);
+    expect((await run([...args, '--no-cache'])).code).toBe(0);
+    expect(server.calls()).toBe(10);
   });
 });

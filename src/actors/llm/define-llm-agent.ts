@@ -28,6 +28,12 @@ export interface LlmAgentOptions
   cache?: LlmResponseCache;
   /** Tool results longer than this are cut before they go back to the model. @default 20000 */
   maxToolResultChars?: number;
+  /**
+   * Read tool calls the model wrote as text (a ```json fence, `<tool_call>`
+   * tags, a bare `{"name", "arguments"}` object) when the server returns no
+   * native ones, as local servers without a tool parser do. @default true
+   */
+  textToolCalls?: boolean;
 }
 
 /**
@@ -97,6 +103,15 @@ export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAge
         signal: ctx.signal,
         progress: (fraction, message) => ctx.progress(fraction, message),
         maxToolResultChars,
+        textToolCalls: options.textToolCalls ?? true,
+        team: {
+          role,
+          get shared() {
+            return ctx.shared;
+          },
+          updateShared: (updates) => ctx.updateShared(updates),
+          send: (message) => ctx.send(message),
+        },
       });
       return { role, model, ...result };
     },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import type { TokenUsage } from './token-usage.js';
+import type { TeamAccess } from './tools/collaboration.js';
 
 /** What a tool handler gets besides its validated input. */
 export interface ToolContext {
@@ -15,6 +16,8 @@ export interface ToolContext {
   turn: number;
   /** Adds tokens the tool spent (e.g. on embeddings) to the task's usage. */
   addUsage(usage: Partial<TokenUsage>): void;
+  /** The task's shared context and communicator, for the collaboration tools; absent outside a task. */
+  team?: TeamAccess | undefined;
 }
 
 /** Options of {@link defineTool}. */

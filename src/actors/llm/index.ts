@@ -28,10 +28,17 @@ export {
 export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
 export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
 export {
+  checkLlmServer,
+  type LlmPreflightOptions,
+  type LlmPreflightReport,
+} from './preflight.js';
+export {
   callKeyString,
+  type LlmCacheKeying,
   type LlmCallKey,
   type LlmResponseCache,
   MemoryLlmResponseCache,
+  requestHash,
 } from './response-cache.js';
 export {
   type StoredLlmResponse,
@@ -46,6 +53,11 @@ export {
   type WorkflowUsage,
 } from './token-usage.js';
 export type { ToolCallRecord } from './tool-loop.js';
+export {
+  collaborationTools,
+  type DecisionRecord,
+  type TeamAccess,
+} from './tools/collaboration.js';
 export {
   generateEmbeddingsTool,
   listFilesTool,

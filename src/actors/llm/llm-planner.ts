@@ -7,12 +7,25 @@ import { requestChat } from './chat-request.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
 import {
   checkPlan,
+  PLAN_FORMATS,
   PLANNER_SYSTEM_PROMPT,
   planPrompt,
   planResponseFormat,
   planSchema,
 } from './plan-schema.js';
+import { type LlmResponseCache, requestHash } from './response-cache.js';
 import { addUsage, emptyUsage, usageOfCompletion } from './token-usage.js';
+
+const CUT_OFF =
+  'your answer was cut off at the token limit before the JSON was complete; answer with a shorter plan: fewer tasks, and descriptions of one or two sentences';
+
+/** HTTP statuses with which servers refuse a `response_format` they do not support. */
+const FORMAT_REFUSED = new Set([400, 415, 422, 501]);
+
+function refusesFormat(error: unknown): boolean {
+  const status = error instanceof TroupeError ? error.context.status : undefined;
+  return typeof status === 'number' && FORMAT_REFUSED.has(status);
+}
 
 /** Options of {@link createLlmPlanner}. */
 export interface LlmPlannerOptions {
@@ -30,13 +43,21 @@ export interface LlmPlannerOptions {
   fallback?: Planner | false;
   /** Sampling temperature. @default 0 (plans should not vary run to run) */
   temperature?: number;
+  /**
+   * Answers by request content: planning the same request again (a re-run of
+   * an interrupted CLI run) is answered from it. @default none
+   */
+  cache?: LlmResponseCache;
 }
 
 /**
  * A planner that asks a model for the workflow, as JSON constrained by a
- * schema built from the registered roles. Each answer is checked with
- * `validateDefinition`; an invalid one goes back to the model with the
- * issues, up to `maxAttempts` answers. After that, or if the server fails,
+ * schema built from the registered roles. A server that refuses the schema
+ * (HTTP 400) is asked in JSON mode, then with the instructions alone. The
+ * JSON is found in prose, fences and `<think>` blocks, and harmless slips are
+ * fixed (see `coercePlan`). Each answer is checked with `validateDefinition`;
+ * an invalid or cut-off one goes back to the model with the exact issues, up
+ * to `maxAttempts` answers. After that, or if the server fails,
  * the fallback planner plans instead, and the plan's metadata says so:
  * `{ planner: 'llm', fallback: 'heuristic', reason, attempts, usage }`.
  * A plan from the model has `{ planner: 'llm', model, attempts, usage, rationale }`.
@@ -73,43 +94,59 @@ export function createLlmPlanner(options: LlmPlannerOptions = {}): Planner {
       let usage = emptyUsage();
       let reason = '';
       let attempts = 0;
+      let format = 0;
       while (attempts < maxAttempts) {
-        attempts++;
         let content: string | null;
+        let finishReason: string;
+        const responseFormat = planResponseFormat(schema, PLAN_FORMATS[format]);
         try {
-          const completion = await requestChat({
-            client,
-            site,
-            signal,
-            params: {
-              model,
-              messages,
-              temperature,
-              response_format: planResponseFormat(schema),
-            },
-          });
-          usage = addUsage(usage, usageOfCompletion(completion, false));
-          const message = completion.choices[0]!.message;
-          content = message.content ?? null;
-          if (content === null && message.refusal) {
-            reason = `the model refused: ${message.refusal}`;
+          const params = {
+            model,
+            messages,
+            temperature,
+            ...(responseFormat ? { response_format: responseFormat } : {}),
+          };
+          const key = {
+            idempotencyKey: 'planner',
+            attempt: attempts + 1,
+            turn: 1,
+            request: requestHash(params),
+          };
+          const hit = await options.cache?.get(key);
+          const completion = hit ?? (await requestChat({ client, site, signal, params }));
+          if (!hit) await options.cache?.put(key, completion);
+          attempts++;
+          usage = addUsage(usage, usageOfCompletion(completion, hit !== undefined));
+          const choice = completion.choices[0]!;
+          content = choice.message.content ?? null;
+          finishReason = choice.finish_reason;
+          if (content === null && choice.message.refusal) {
+            reason = `the model refused: ${choice.message.refusal}`;
             continue;
           }
         } catch (error) {
           if (signal?.aborted) throw error;
+          if (refusesFormat(error) && format < PLAN_FORMATS.length - 1) {
+            // The server does not support this response_format: ask again without it.
+            format++;
+            continue;
+          }
           // The client has already retried what is worth retrying.
           reason = error instanceof Error ? error.message : String(error);
           break;
         }
-        const metadata = { planner: 'llm', model, attempts, usage };
-        const checked = checkPlan(content, schema, request, metadata);
+        const metadata = { planner: 'llm', model, attempts, usage, format: PLAN_FORMATS[format] };
+        const checked =
+          finishReason === 'length'
+            ? { ok: false as const, issues: [CUT_OFF] }
+            : checkPlan(content, schema, request, metadata);
         if (checked.ok) return checked.definition;
         reason = `invalid plan after ${attempts} answer(s): ${checked.issues.join('; ')}`;
         messages.push(
           { role: 'assistant', content: content ?? '' },
           {
             role: 'user',
-            content: `That plan is invalid:\n- ${checked.issues.join('\n- ')}\nAnswer with the whole corrected plan as JSON.`,
+            content: `That plan cannot be used:\n- ${checked.issues.join('\n- ')}\nAnswer with the whole corrected plan as one JSON object and nothing else.`,
           },
         );
       }

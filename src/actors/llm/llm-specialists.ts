@@ -8,6 +8,7 @@ import { defineLlmAgent, type LlmAgentOutput } from './define-llm-agent.js';
 import type { LlmTool } from './define-tool.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
 import type { LlmResponseCache } from './response-cache.js';
+import { collaborationTools } from './tools/collaboration.js';
 import { workspaceTools } from './tools/index.js';
 import { Workspace, type WorkspaceOptions } from './tools/workspace.js';
 
@@ -35,6 +36,8 @@ const EMBEDDING_ROLES: ReadonlySet<SpecialistRole> = new Set(['ai', 'elasticsear
 const TOOL_GUIDE =
   'You have tools for the workspace: paths are relative to its root, and nothing outside it can be reached. ' +
   'Read what is there before you change it, and write your deliverables as files. ' +
+  'Other specialists work on the same request, some at the same time: read the decisions in the shared context first and follow them, ' +
+  'record each decision others must follow (stack, file paths, interfaces) with record_decision, and tell another role what it needs with send_message. ' +
   'When you are done, answer without calling a tool: say what you produced (with file paths) and what is left.';
 
 /**
@@ -51,6 +54,7 @@ export function specialists(options: LlmSpecialistsOptions): AgentDefinition<Llm
   const workspace = toWorkspace(options.workspace, options.allowedCommands);
   const base = workspaceTools(workspace);
   const withEmbeddings = workspaceTools(workspace, { embeddings: llm });
+  const teamTools = collaborationTools();
   return (options.roles ?? SPECIALIST_ROLES).map((role) => {
     const preset = SPECIALIST_PRESETS[role];
     return defineLlmAgent({
@@ -59,6 +63,7 @@ export function specialists(options: LlmSpecialistsOptions): AgentDefinition<Llm
       llm,
       tools: [
         ...(EMBEDDING_ROLES.has(role) ? withEmbeddings : base),
+        ...teamTools,
         ...(options.extraTools ?? []),
       ],
       ...(options.cache ? { cache: options.cache } : {}),

@@ -1,11 +1,12 @@
-import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
+import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
 import { z } from 'zod';
 import { formatZodIssues, validateDefinition } from '../../schemas/validate.js';
 import type {
   WorkflowDefinition,
   WorkflowDefinitionInput,
 } from '../../schemas/workflow-definition.js';
-import type { PlanRequest } from '../planners/planner.js';
+import { PLANNED_RETRY, type PlanRequest, planName } from '../planners/planner.js';
+import { findJson, isRecord, withoutReasoning } from './json-in-text.js';
 
 /**
  * What the model is asked for: only what it must decide (the tasks, who does
@@ -41,10 +42,21 @@ export function planSchema(roles: readonly [string, ...string[]]) {
 }
 export type LlmPlan = z.infer<ReturnType<typeof planSchema>>;
 
-/** The `response_format` asking for a plan of that schema. */
+/**
+ * How the planner asks for JSON, strictest first: a JSON schema (structured
+ * output), JSON mode, or only the instructions in the prompt. A server that
+ * answers 400 to one is asked with the next.
+ */
+export const PLAN_FORMATS = ['json_schema', 'json_object', 'instructions'] as const;
+export type PlanFormat = (typeof PLAN_FORMATS)[number];
+
+/** The `response_format` of a request in that mode, if any. */
 export function planResponseFormat(
   schema: ReturnType<typeof planSchema>,
-): ResponseFormatJSONSchema {
+  format: PlanFormat = 'json_schema',
+): ResponseFormatJSONSchema | ResponseFormatJSONObject | undefined {
+  if (format === 'instructions') return undefined;
+  if (format === 'json_object') return { type: 'json_object' };
   const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema);
   return {
     type: 'json_schema',
@@ -61,7 +73,8 @@ export const PLANNER_SYSTEM_PROMPT = [
   '- dependsOn names only ids of other tasks in the plan, and there are no cycles.',
   '- Tasks that do not need each other have no dependency, so they run in parallel.',
   '- Each description says exactly what to deliver, so the agent can work from it alone.',
-  'Answer with JSON only, matching the given schema.',
+  'Answer with JSON only, no prose, of this shape:',
+  '{"rationale": "...", "tasks": [{"id": "...", "agent": "<role>", "description": "...", "dependsOn": ["<id of an earlier task>"]}]}',
 ].join('\n');
 
 export function planPrompt(request: PlanRequest): string {
@@ -87,9 +100,11 @@ export type PlanCheck =
   | { ok: false; issues: string[] };
 
 /**
- * Parses and checks the model's answer: JSON, then the plan schema, then the
- * workflow rules (`validateDefinition`: unknown roles, dangling ids, cycles).
- * The issues are written for the model, which gets them back to repair its plan.
+ * Parses and checks the model's answer: finds the JSON (also in a fence,
+ * after prose or a `<think>` block), forgives harmless slips (see
+ * {@link coercePlan}), then checks the plan schema and the workflow rules
+ * (`validateDefinition`: unknown roles, dangling ids, cycles). The issues are
+ * written for the model, which gets them back to repair its plan.
  */
 export function checkPlan(
   content: string | null,
@@ -97,18 +112,23 @@ export function checkPlan(
   request: PlanRequest,
   metadata: Record<string, unknown>,
 ): PlanCheck {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(stripFences(content ?? ''));
-  } catch (error) {
-    return { ok: false, issues: [`the answer is not valid JSON (${(error as Error).message})`] };
+  const text = content ?? '';
+  if (withoutReasoning(text) === '') {
+    return { ok: false, issues: ['the answer was empty; answer with the plan as a JSON object'] };
   }
-  const parsed = schema.safeParse(raw);
+  const found = findJson(text);
+  const json = found.find((f) => isRecord(f.value) && 'tasks' in f.value) ?? found[0];
+  if (!json) return { ok: false, issues: [noJsonIssue(text)] };
+  const roles = request.agents.map((a) => a.role);
+  const parsed = schema.safeParse(coercePlan(json.value, roles));
   if (!parsed.success) return { ok: false, issues: formatZodIssues(parsed.error) };
   const input = toDefinition(parsed.data, request, metadata);
   try {
-    const roles = new Set(request.agents.map((a) => a.role));
-    return { ok: true, plan: parsed.data, definition: validateDefinition(input, { roles }) };
+    return {
+      ok: true,
+      plan: parsed.data,
+      definition: validateDefinition(input, { roles: new Set(roles) }),
+    };
   } catch (error) {
     const issues = (error as { context?: { issues?: unknown } }).context?.issues;
     return {
@@ -116,6 +136,54 @@ export function checkPlan(
       issues: Array.isArray(issues) ? issues.map(String) : [(error as Error).message],
     };
   }
+}
+
+/** The answer holds no parseable JSON: say whether it is prose, or JSON that is broken or cut short. */
+function noJsonIssue(text: string): string {
+  const visible = withoutReasoning(text);
+  const start = visible.search(/[{[]/);
+  if (start === -1) {
+    return 'the answer is prose with no JSON in it (not valid JSON); answer with only the JSON plan, no text before or after it';
+  }
+  try {
+    JSON.parse(visible.slice(start).replace(/```\s*$/, ''));
+    return 'the answer is not valid JSON';
+  } catch (error) {
+    return `the JSON in the answer is not valid JSON or is incomplete (${(error as Error).message}); answer with the whole plan as one complete JSON object`;
+  }
+}
+
+/**
+ * Fixes slips that leave no doubt about what the model meant, so they cost
+ * no repair round: a bare array of tasks or a `{ plan: {...} }` wrapper,
+ * numeric task ids and dependencies, a missing or single-string `dependsOn`,
+ * a missing rationale, and an agent role in the wrong case.
+ */
+export function coercePlan(raw: unknown, roles: readonly string[]): unknown {
+  let plan = Array.isArray(raw) ? { tasks: raw } : raw;
+  if (isRecord(plan) && !('tasks' in plan) && isRecord(plan.plan)) plan = plan.plan;
+  if (!isRecord(plan) || !Array.isArray(plan.tasks)) return plan;
+  const byLower = new Map(roles.map((role) => [role.toLowerCase(), role]));
+  return {
+    ...plan,
+    rationale: typeof plan.rationale === 'string' ? plan.rationale : '',
+    tasks: plan.tasks.map((task: unknown) => {
+      if (!isRecord(task)) return task;
+      const dependsOn = task.dependsOn ?? task.depends_on ?? [];
+      const agent =
+        typeof task.agent === 'string'
+          ? (byLower.get(task.agent.trim().toLowerCase()) ?? task.agent)
+          : task.agent;
+      return {
+        ...task,
+        id: typeof task.id === 'number' ? String(task.id) : task.id,
+        agent,
+        dependsOn: (Array.isArray(dependsOn) ? dependsOn : [dependsOn]).map((dep: unknown) =>
+          typeof dep === 'number' ? String(dep) : dep,
+        ),
+      };
+    }),
+  };
 }
 
 function toDefinition(
@@ -133,25 +201,7 @@ function toDefinition(
       input: { requirements: request.requirements },
       dependsOn: task.dependsOn,
     })),
+    defaults: { retry: PLANNED_RETRY },
     metadata: { ...metadata, rationale: plan.rationale },
   };
-}
-
-/**
- * The heuristic planner's naming rule, repeated: the evaluator compares runs
- * by workflow name, so the same request must get the same name whichever
- * planner (or fallback) made the plan.
- */
-export function planName(description: string): string {
-  const slug = description
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-  return slug.slice(0, 80) || 'workflow';
-}
-
-/** Models without structured output often wrap JSON in a Markdown fence. */
-function stripFences(text: string): string {
-  const match = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text);
-  return match ? match[1]! : text;
 }

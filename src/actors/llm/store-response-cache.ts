@@ -2,7 +2,12 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { TroupeError } from '../../errors.js';
 import { assertId } from '../../store/keys.js';
 import type { Collection, Store } from '../../store/store.js';
-import { callKeyString, type LlmCallKey, type LlmResponseCache } from './response-cache.js';
+import {
+  callKeyString,
+  type LlmCacheKeying,
+  type LlmCallKey,
+  type LlmResponseCache,
+} from './response-cache.js';
 
 /** What one stored answer looks like. */
 export interface StoredLlmResponse {
@@ -19,10 +24,17 @@ export interface StoreLlmResponseCacheOptions {
    */
   collection?: Exclude<Collection, 'journal'>;
   /**
-   * Key prefix inside the collection; keys are `<prefix>/<workflowId>:<taskId>/<attempt>/<turn>`.
+   * Key prefix inside the collection; keys are `<prefix>/req/<request hash>`
+   * (by content) or `<prefix>/<workflowId>:<taskId>/<attempt>/<turn>` (by call).
    * @default 'llm'
    */
   prefix?: string;
+  /**
+   * `content`: an answer serves any later call that asks the same (a re-run as
+   * a new run included); `call`: only the same task, attempt and turn.
+   * @default 'content'
+   */
+  keyBy?: LlmCacheKeying;
 }
 
 /**
@@ -40,6 +52,7 @@ export interface StoreLlmResponseCacheOptions {
 export class StoreLlmResponseCache implements LlmResponseCache {
   private readonly collection: Exclude<Collection, 'journal'>;
   private readonly prefix: string;
+  private readonly keyBy: LlmCacheKeying;
 
   constructor(
     private readonly store: Store,
@@ -47,6 +60,7 @@ export class StoreLlmResponseCache implements LlmResponseCache {
   ) {
     this.collection = options.collection ?? 'meta';
     this.prefix = options.prefix ?? 'llm';
+    this.keyBy = options.keyBy ?? 'content';
     assertId('LLM cache key prefix', this.prefix);
     if ((this.collection as Collection) === 'journal') {
       throw new TroupeError(
@@ -71,8 +85,9 @@ export class StoreLlmResponseCache implements LlmResponseCache {
   }
 
   /**
-   * Deletes every answer of a workflow's tasks (once the run has ended for
-   * good). Ids are matched as `<workflowId>:`, so forgetting `a` also forgets
+   * Deletes every answer a workflow's tasks stored by call (`keyBy: 'call'`),
+   * once the run has ended for good; answers keyed by content belong to no
+   * run and stay. Ids are matched as `<workflowId>:`, so forgetting `a` also forgets
    * a workflow named `a:b`; generated ids never look like that.
    */
   async forget(workflowId: string): Promise<number> {
@@ -90,6 +105,6 @@ export class StoreLlmResponseCache implements LlmResponseCache {
   }
 
   private keyOf(key: LlmCallKey): string {
-    return `${this.prefix}/${callKeyString(key)}`;
+    return `${this.prefix}/${callKeyString(key, this.keyBy)}`;
   }
 }

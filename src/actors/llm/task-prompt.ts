@@ -13,7 +13,8 @@ export function taskPrompt(
   ctx: Pick<AgentRunContext, 'dependencies' | 'shared'>,
 ): string {
   const parts = [
-    `Task "${task.id}" of workflow "${task.workflowId}":`,
+    // No workflow id: the same task asked again in a new run is the same request (see requestHash).
+    `Task "${task.id}":`,
     task.description || '(no description)',
   ];
   if (Object.keys(task.input).length > 0) {

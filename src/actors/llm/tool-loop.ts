@@ -6,10 +6,13 @@ import type {
 import { TroupeError } from '../../errors.js';
 import { requestChat } from './chat-request.js';
 import type { LlmTool, ToolContext } from './define-tool.js';
+import { withoutReasoning } from './json-in-text.js';
 import type { LlmClient } from './llm-client.js';
 import type { LlmCallSite } from './llm-errors.js';
-import type { LlmResponseCache } from './response-cache.js';
+import { type LlmCallKey, type LlmResponseCache, requestHash } from './response-cache.js';
+import { toolCallsFromText } from './text-tool-calls.js';
 import { addUsage, emptyUsage, type TokenUsage, usageOfCompletion } from './token-usage.js';
+import type { TeamAccess } from './tools/collaboration.js';
 
 /** One tool call the model made, as kept in the task output. */
 export interface ToolCallRecord {
@@ -38,6 +41,10 @@ export interface ToolLoopInput {
   progress(fraction: number, message: string): void;
   /** Tool results longer than this are cut before they go back to the model. */
   maxToolResultChars: number;
+  /** Read tool calls written in the answer's text when the server sends none (see text-tool-calls.ts). */
+  textToolCalls: boolean;
+  /** Passed to tools as `ctx.team`. */
+  team?: TeamAccess | undefined;
 }
 
 export interface ToolLoopResult {
@@ -51,14 +58,20 @@ export interface ToolLoopResult {
 /** Report streamed text every this many characters: often enough to watch, rarely enough not to flood the actor system. */
 const PROGRESS_EVERY_CHARS = 48;
 const TAIL_CHARS = 60;
+/** Times one loop asks again after an answer cut off or empty, before it fails the attempt. */
+const MAX_REASKS = 2;
 
 /**
  * The tool-calling loop: ask the model; if it calls tools, run them (inputs
  * validated by each tool's schema, failures sent back as tool errors) and
- * ask again; stop when it answers without tool calls. Each turn's answer is
- * looked up in, or written to, the response cache before anything acts on it.
+ * ask again; stop when it answers without tool calls. Tool calls written as
+ * text are read when the server sends none (`textToolCalls`). An answer cut
+ * off at the token limit, or empty, is asked again with a note saying so.
+ * Each turn's answer is looked up in, or written to, the response cache
+ * before anything acts on it; answers that are asked again are not cached.
  *
- * @throws TroupeError `TASK_FAILED` when `maxTurns` answers all called tools.
+ * @throws TroupeError `TASK_FAILED` when `maxTurns` answers all called tools,
+ * or the answers stay cut off or empty.
  */
 export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult> {
   const { signal, maxTurns } = input;
@@ -67,28 +80,51 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
   const toolCalls: ToolCallRecord[] = [];
   let usage = emptyUsage();
 
+  let reasked = 0;
   for (let turn = 1; turn <= maxTurns; turn++) {
     signal.throwIfAborted();
     const base = (turn - 1) / maxTurns;
-    const { completion, cached } = await answer(input, messages, turn, base);
+    const { completion, cached, key } = await answer(input, messages, turn, base);
     usage = addUsage(usage, usageOfCompletion(completion, cached));
     const choice = completion.choices[0]!;
     const message = choice.message;
-    const calls = (message.tool_calls ?? []).map((call, index) => ({
+    const native = (message.tool_calls ?? []).map((call, index) => ({
       ...call,
       // Some local servers omit call ids; the reply must still name its call.
       id: call.id || `call_${turn}_${index}`,
     }));
+    const written =
+      native.length === 0 && input.textToolCalls && byName.size > 0 && message.content
+        ? toolCallsFromText(message.content, new Set(byName.keys())).map(
+            (call, index): ChatCompletionMessageToolCall => ({
+              id: `call_${turn}_${index}`,
+              type: 'function',
+              function: call,
+            }),
+          )
+        : [];
+    const calls = native.length > 0 ? native : written;
     if (calls.length === 0) {
-      return {
-        content: message.content ?? message.refusal ?? '',
-        finishReason: choice.finish_reason,
-        turns: turn,
-        toolCalls,
-        usage,
-      };
+      const content = message.content ?? message.refusal ?? '';
+      const problem = answerProblem(choice.finish_reason, content);
+      if (problem) {
+        if (reasked >= MAX_REASKS || turn === maxTurns) {
+          throw new TroupeError(
+            'TASK_FAILED',
+            `${input.site.who} (model "${input.model}" at ${input.client.baseURL}): ${problem.error}`,
+            { model: input.model, finishReason: choice.finish_reason },
+          );
+        }
+        reasked++;
+        input.progress(base, `turn ${turn}: ${problem.error}; asking again`);
+        messages.push({ role: 'assistant', content }, { role: 'user', content: problem.forModel });
+        continue;
+      }
+      await input.cache?.put(key, completion);
+      return { content, finishReason: choice.finish_reason, turns: turn, toolCalls, usage };
     }
-    messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: calls });
+    // Recorded before any tool acts on it, so a re-run replays the same calls.
+    await input.cache?.put(key, completion);
     const ctx: ToolContext = {
       signal,
       idempotencyKey: input.idempotencyKey,
@@ -97,7 +133,9 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       addUsage: (extra) => {
         usage = addUsage(usage, { ...emptyUsage(), ...extra });
       },
+      team: input.team,
     };
+    const replies: Array<{ call: ChatCompletionMessageToolCall; reply: string }> = [];
     for (const call of calls) {
       input.progress(
         base,
@@ -105,7 +143,20 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       );
       const { record, reply } = await callTool(call, byName, ctx, input.maxToolResultChars);
       toolCalls.push(record);
-      messages.push({ role: 'tool', tool_call_id: call.id, content: reply });
+      replies.push({ call, reply });
+    }
+    if (written.length > 0) {
+      // A server that cannot send tool calls may not accept tool messages either:
+      // the results go back as text, the way the calls came.
+      messages.push(
+        { role: 'assistant', content: message.content ?? '' },
+        { role: 'user', content: textToolResults(replies) },
+      );
+    } else {
+      messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: calls });
+      for (const { call, reply } of replies) {
+        messages.push({ role: 'tool', tool_call_id: call.id, content: reply });
+      }
     }
   }
   throw new TroupeError(
@@ -120,12 +171,23 @@ async function answer(
   messages: ChatCompletionMessageParam[],
   turn: number,
   base: number,
-): Promise<{ completion: ChatCompletion; cached: boolean }> {
-  const key = { idempotencyKey: input.idempotencyKey, attempt: input.attempt, turn };
+): Promise<{ completion: ChatCompletion; cached: boolean; key: LlmCallKey }> {
+  const params = {
+    model: input.model,
+    messages,
+    ...(input.tools.length > 0 ? { tools: input.tools.map((tool) => tool.spec) } : {}),
+    ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+  };
+  const key: LlmCallKey = {
+    idempotencyKey: input.idempotencyKey,
+    attempt: input.attempt,
+    turn,
+    request: requestHash(params),
+  };
   const hit = await input.cache?.get(key);
   if (hit) {
     input.progress(base, `turn ${turn}: answer from the response cache`);
-    return { completion: hit, cached: true };
+    return { completion: hit, cached: true, key };
   }
   let text = '';
   let reported = 0;
@@ -142,16 +204,48 @@ async function answer(
     site: input.site,
     signal: input.signal,
     onText,
-    params: {
-      model: input.model,
-      messages,
-      ...(input.tools.length > 0 ? { tools: input.tools.map((tool) => tool.spec) } : {}),
-      ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
-    },
+    params,
   });
   if (text.length > reported) input.progress(base, `turn ${turn}: ${tail(text)}`);
-  await input.cache?.put(key, completion);
-  return { completion, cached: false };
+  return { completion, cached: false, key };
+}
+
+/**
+ * Why a final answer (one without tool calls) cannot be the task's result:
+ * cut off at the token limit, or empty. `error` is for the person, `forModel`
+ * asks the model again.
+ */
+function answerProblem(
+  finishReason: string,
+  content: string,
+): { error: string; forModel: string } | undefined {
+  if (finishReason === 'length') {
+    return {
+      error:
+        'the answer was cut off at the token limit (finish_reason "length"). Raise the output limit of the server (Ollama: num_predict and num_ctx; llama.cpp server: -n and -c; vLLM: --max-model-len) or split the task',
+      forModel:
+        'Your answer was cut off at the token limit. Answer again, shorter: call a tool for large content (write_file) instead of writing it out, and keep the final answer to a short summary.',
+    };
+  }
+  if (withoutReasoning(content) === '') {
+    return {
+      error:
+        'the model answered with nothing (no text and no tool call). Check that the model can follow chat instructions, or try a larger model',
+      forModel:
+        'Your answer was empty. Do the task: call one of the tools, or answer with a short summary of what you did.',
+    };
+  }
+  return undefined;
+}
+
+function textToolResults(
+  replies: ReadonlyArray<{ call: ChatCompletionMessageToolCall; reply: string }>,
+): string {
+  const parts = replies.map(({ call, reply }) => {
+    const name = call.type === 'function' ? call.function.name : call.custom.name;
+    return `Result of ${name} (${call.id}):\n${reply}`;
+  });
+  return `${parts.join('\n\n')}\n\nContinue: call another tool the same way, or give your final answer.`;
 }
 
 async function callTool(

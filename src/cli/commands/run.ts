@@ -26,7 +26,7 @@ import type { Launch } from '../launch.js';
 type RunLaunch = Extract<Launch, { command: 'run' }>;
 
 /** Options that only apply when an LLM is configured. */
-const LLM_ONLY = ['workspace', 'allow-command'] as const;
+const LLM_ONLY = ['workspace', 'allow-command', 'skip-preflight', 'no-cache'] as const;
 
 export const run: Command = {
   name: 'run',
@@ -71,6 +71,15 @@ export const run: Command = {
       value: '<program>',
       description: 'with an LLM: a program the specialists may run (repeatable)',
     },
+    'no-cache': {
+      type: 'boolean',
+      description:
+        'with an LLM: ask the model again instead of reusing answers kept in the data folder',
+    },
+    'skip-preflight': {
+      type: 'boolean',
+      description: 'with an LLM: do not check the server and model before planning',
+    },
     inspect: INSPECT_OPTION,
   },
   description:
@@ -110,6 +119,11 @@ export const run: Command = {
     const rt = await runtimeFor(launch, { location: ctx, inspect });
     try {
       announceInspector(rt, ctx.io);
+      if (launch.llm && !booleanOption(values, 'skip-preflight')) {
+        // A wrong URL or a model never pulled stops here, with the fix, not after a plan of failing tasks.
+        const { checkLlmServer } = await import('../../actors/llm/preflight.js');
+        await checkLlmServer(rt.options.llm!);
+      }
       const roles = new Set(rt.profiles().map((p) => p.role));
       const definition = withLaunch(
         plan === undefined
@@ -129,10 +143,12 @@ export const run: Command = {
         );
       }
       if (booleanOption(values, 'dry-run')) return EXIT.ok;
+      // LLM agents see the user's request and the whole plan, and record their decisions beside them.
+      const context = launch.llm && task ? { request: task, plan: planLines(definition) } : {};
       const outcome = await runWithProgress(
         rt,
         definition,
-        () => rt.engine.start(definition),
+        () => rt.engine.start(definition, { context }),
         ctx.io,
         ctx,
       );
@@ -174,6 +190,7 @@ function launchFor(
       ...(baseURL ? { baseURL } : {}),
       workspace: path.resolve(stringOption(values, 'workspace') ?? 'troupe-workspace'),
       allowCommands: listOption(values, 'allow-command') ?? [],
+      ...(booleanOption(values, 'no-cache') ? { cache: false } : {}),
     },
   };
 }
@@ -207,6 +224,13 @@ function parseRequirements(text: string | undefined): Record<string, unknown> {
     throw new UsageError('--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}');
   }
   return value as Record<string, unknown>;
+}
+
+function planLines(definition: WorkflowDefinition): string[] {
+  return definition.tasks.map(
+    (t) =>
+      `${t.id} (${t.agent})${t.dependsOn.length > 0 ? ` after ${t.dependsOn.join(', ')}` : ''}: ${t.description}`,
+  );
 }
 
 function describePlan(definition: WorkflowDefinition): string {

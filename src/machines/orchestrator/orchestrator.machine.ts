@@ -6,6 +6,8 @@ import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.
 
 export type OrchestratorEvent =
   | { type: 'plan.request'; requestId: string; request: PlanRequest }
+  /** Stops a request's planner (its AbortSignal fires); the caller has already settled it. */
+  | { type: 'plan.cancel'; requestId: string }
   | { type: `xstate.done.actor.${string}`; actorId: string; output: WorkflowDefinitionInput }
   | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
 
@@ -46,6 +48,14 @@ export const orchestratorMachine = setup({
   context: { open: 0, planned: 0, failed: 0 },
   on: {
     'plan.request': { actions: 'startPlanning' },
+    'plan.cancel': {
+      actions: enqueueActions(({ context, event, enqueue, self }) => {
+        if (!self.getSnapshot().children[event.requestId]) return;
+        context.open--;
+        context.failed++;
+        enqueue.stopChild(event.requestId);
+      }),
+    },
     'xstate.done.actor.*': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const { actorId, output } = event;

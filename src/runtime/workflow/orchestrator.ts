@@ -33,19 +33,38 @@ const decomposeInput = z.strictObject({
   requirements: jsonObjectSchema,
 });
 
+/** Options of {@link Orchestrator.decomposeTask}. */
+export interface DecomposeOptions {
+  /** Aborting it stops the planner (and its model request) and rejects with `PLAN_ABORTED`. */
+  signal?: AbortSignal;
+}
+
 /** Facade of the orchestrator actor: plans tasks and runs the plans. */
 export class Orchestrator {
+  /** Pending plan requests, to settle when the runtime closes. */
+  private readonly pending = new Map<string, (error: TroupeError) => void>();
+
   constructor(private readonly deps: OrchestratorDeps) {}
+
+  /** Rejects every pending plan with `error` (the runtime is closing; its actors stop). */
+  abandonAll(error: TroupeError): void {
+    for (const reject of [...this.pending.values()]) reject(error);
+  }
 
   /**
    * Asks the planner for a workflow that does `description`, using only the
    * registered agents, and validates it.
-   * @throws TroupeError `INVALID_INPUT` for a bad request, `PLANNER_FAILED` if the planner fails or returns an invalid plan.
+   * @throws TroupeError `INVALID_INPUT` for a bad request, `PLANNER_FAILED` if
+   * the planner fails or returns an invalid plan, `PLAN_ABORTED` when
+   * `options.signal` aborts, `RUNTIME_CLOSED` when the runtime closes first.
    */
   decomposeTask(
     description: string,
     requirements: Record<string, unknown> = {},
+    options: DecomposeOptions = {},
   ): Promise<WorkflowDefinition> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(planAborted(signal));
     const parsed = decomposeInput.safeParse({ description, requirements });
     if (!parsed.success) {
       const issues = formatZodIssues(parsed.error);
@@ -99,9 +118,21 @@ export class Orchestrator {
           );
         },
       );
+      const onAbort = () => {
+        done();
+        ref.send({ type: 'plan.cancel', requestId } satisfies OrchestratorEvent);
+        reject(planAborted(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(requestId, (error) => {
+        done();
+        reject(error);
+      });
       const done = () => {
         ready.unsubscribe();
         failed.unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(requestId);
       };
       const request: OrchestratorEvent = {
         type: 'plan.request',
@@ -124,4 +155,14 @@ export class Orchestrator {
   ): Promise<WorkflowResult> {
     return this.deps.engine.execute(definition, { ...options, ...(context ? { context } : {}) });
   }
+}
+
+function planAborted(signal: AbortSignal): TroupeError {
+  const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : '';
+  return new TroupeError(
+    'PLAN_ABORTED',
+    `decomposeTask was aborted by its signal before the plan was ready${reason}.`,
+    {},
+    { cause: signal.reason },
+  );
 }
