@@ -147,6 +147,8 @@ fill(
         connection.send({ type: 'checkpoint.get', workflowId, seq });
       },
       fork: (workflowId, seq) => connection.send({ type: 'fork', workflowId, seq }),
+      signal: (workflowId, name, payload) =>
+        connection.send({ type: 'signal', workflowId, name, payload }),
       requestTask: (workflowId, taskId, seq) =>
         connection.send({
           type: 'task.get',

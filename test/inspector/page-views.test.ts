@@ -9,7 +9,6 @@
  * Stately view's offline note and cached page files.
  */
 import { copyFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +20,7 @@ import {
   type WorkflowResult,
 } from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
-import { openInspector, useChromium } from './browser.js';
+import { openInspector, seriousAxeViolations, useChromium } from './browser.js';
 import { deferred } from './helpers.js';
 
 const BROWSER_TEST_MS = 150_000;
@@ -352,33 +351,7 @@ describe('ISSUE-17 inspector page', () => {
       const handle = await rt.engine.start(report, { workflowId: 'axe-run' });
       await page.waitForSelector('g.task[data-task-id="review"][data-status="running"]');
       await page.waitForSelector('[data-testid="statechart"] g.state');
-      const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-      await page.addScriptTag({ path: axePath });
-      const audit = () =>
-        page.evaluate(async () => {
-          const axe = (
-            globalThis as unknown as {
-              axe: {
-                run: (
-                  ctx: unknown,
-                  opts: unknown,
-                ) => Promise<{
-                  violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-                }>;
-              };
-            }
-          ).axe;
-          const result = await axe.run(document, { resultTypes: ['violations'] });
-          return result.violations
-            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-            .map(
-              (v) =>
-                `${v.id} (${v.impact}): ${v.nodes
-                  .slice(0, 3)
-                  .map((n) => n.target.join(' '))
-                  .join(' | ')}`,
-            );
-        });
+      const audit = () => seriousAxeViolations(page);
       expect(await audit()).toEqual([]);
       await page.locator('g.task[data-task-id="analyse"]').click();
       await page.waitForSelector('[data-testid="attempts"]');
