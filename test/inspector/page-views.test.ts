@@ -8,7 +8,6 @@
  * (screenshots saved to test-output/inspector/), an axe-core check, the
  * Stately view's offline note and cached page files.
  */
-import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -322,18 +321,6 @@ describe('ISSUE-17 inspector page', () => {
       await page.screenshot({ path: path.join(OUT, 'drawer-390x844.png') });
       await page.setViewportSize({ width: 1440, height: 900 });
       await page.screenshot({ path: path.join(OUT, 'drawer-1440x900.png') });
-      if (process.env.TROUPE_UPDATE_DOCS_SCREENSHOT === '1') {
-        // The README's picture: the run with its failure, groups folded, the retried task open.
-        await page.keyboard.press('Escape');
-        await page.fill('[data-testid="dag-search"]', '');
-        await page.click('[data-testid="group-toggle"]');
-        await page.waitForSelector('g.task.group');
-        await page.click('[data-testid="dag"] [data-zoom="fit"]');
-        await page.locator('g.task[data-task-id="analyse"]').click();
-        await drawer.locator('[data-testid="attempts"]').waitFor();
-        await page.screenshot({ path: path.join(OUT, 'docs.png') });
-        await copyFile(path.join(OUT, 'docs.png'), path.resolve('docs/inspector.png'));
-      }
 
       release();
       expect((await handle.result).status).toBe('failed');
