@@ -42,10 +42,13 @@ export class Connection {
     };
   }
 
-  send(message: ClientMessage): void {
-    const withId = { ...message, id: this.nextId++ } as ClientMessage;
+  /** Sends a request; returns its id, which the server's `reply` echoes. */
+  send(message: ClientMessage): number {
+    const id = this.nextId++;
+    const withId = { ...message, id } as ClientMessage;
     if (message.type === 'run.watch') this.watch = withId;
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(withId));
+    return id;
   }
 
   private receive(text: string): void {

@@ -27,9 +27,26 @@ const selectActor = (actor: ActorInfo) => {
   model.emit('selection');
 };
 
+/** A `run.watch` sent, to fall back to the stored run if it ended before the server got it. */
+let watchAsked: { id: number; workflowId: string } | undefined;
+
+const watchRun = (workflowId: string) => {
+  watchAsked = { id: connection.send({ type: 'run.watch', workflowId }), workflowId };
+};
+
+model.on('reply', () => {
+  const reply = model.lastReply;
+  if (!reply || reply.id !== watchAsked?.id) return;
+  const { workflowId } = watchAsked;
+  watchAsked = undefined;
+  if (reply.ok) return;
+  connection.send({ type: 'run.watch', workflowId: null });
+  connection.send({ type: 'stored.get', workflowId });
+});
+
 const openRun = (workflowId: string, live: boolean) => {
   pinned = true;
-  if (live && model.runActor(workflowId)) connection.send({ type: 'run.watch', workflowId });
+  if (live && model.runActor(workflowId)) watchRun(workflowId);
   else {
     connection.send({ type: 'run.watch', workflowId: null });
     connection.send({ type: 'stored.get', workflowId });
@@ -82,7 +99,7 @@ model.on('actors', () => {
   }
   if (!newest?.run) return;
   asked = true;
-  connection.send({ type: 'run.watch', workflowId: newest.run.workflowId });
+  watchRun(newest.run.workflowId);
   if (!model.selectedActor || !model.actors.has(model.selectedActor)) selectActor(newest);
 });
 
@@ -95,11 +112,11 @@ model.on('stored', () => {
   connection.send({ type: 'stored.get', workflowId: newest.workflowId });
 });
 
-// A fork started from a checkpoint: open the new run.
+// A fork started from a checkpoint: open the new run (stored, if it has already ended).
 model.on('forked', () => {
   if (!model.forked) return;
   pinned = true;
-  connection.send({ type: 'run.watch', workflowId: model.forked });
+  watchRun(model.forked);
 });
 
 const app = document.getElementById('app') ?? document.body;
@@ -147,6 +164,8 @@ fill(
         connection.send({ type: 'checkpoint.get', workflowId, seq });
       },
       fork: (workflowId, seq) => connection.send({ type: 'fork', workflowId, seq }),
+      signal: (workflowId, name, payload) =>
+        connection.send({ type: 'signal', workflowId, name, payload }),
       requestTask: (workflowId, taskId, seq) =>
         connection.send({
           type: 'task.get',

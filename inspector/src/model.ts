@@ -31,7 +31,9 @@ export type Topic =
   | 'status'
   | 'selection'
   | 'task'
-  | 'forked';
+  | 'forked'
+  | 'waits'
+  | 'reply';
 
 export type RunSource = 'live' | 'stored' | 'checkpoint';
 
@@ -67,6 +69,8 @@ export class Model {
   /** The run the last fork started, for the page to open. */
   forked: string | undefined;
   lastError: string | undefined;
+  /** The newest answer to a request (views match it by id). */
+  lastReply: Extract<ServerFrame, { type: 'reply' }> | undefined;
   private readonly listeners = new Map<Topic, Set<() => void>>();
 
   on(topic: Topic, listener: () => void): void {
@@ -115,6 +119,14 @@ export class Model {
         return;
       case 'run.tasks':
         this.applyTasks(frame.workflowId, frame.state, frame.error, frame.tasks);
+        if (
+          frame.waits &&
+          this.run?.source === 'live' &&
+          this.run.detail.workflowId === frame.workflowId
+        ) {
+          this.run.detail = { ...this.run.detail, waits: frame.waits };
+          this.emit('waits');
+        }
         return;
       case 'task.detail':
         if (frame.task.id !== this.selectedTask) return;
@@ -145,6 +157,7 @@ export class Model {
           live: false,
           tasks: [],
           shared: null,
+          waits: [],
         };
         this.showRun(detail, 'checkpoint', checkpoints);
         if (this.run) {
@@ -155,6 +168,8 @@ export class Model {
         return;
       }
       case 'reply':
+        this.lastReply = frame;
+        this.emit('reply');
         if (!frame.ok && frame.error && frame.error.code !== 'NOT_LIVE') {
           this.lastError = `${frame.error.code}: ${frame.error.message}`;
           this.emit('status');
@@ -212,6 +227,7 @@ export class Model {
     for (const task of detail.tasks) tasks.set(task.id, task);
     this.run = { detail, source, tasks, changed: new Set(tasks.keys()), checkpoints };
     this.emit('run');
+    this.emit('waits');
   }
 
   private applyTasks(

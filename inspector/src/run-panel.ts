@@ -1,7 +1,8 @@
 /**
  * One workflow run: header with its state and per-status counts (symbol and
  * word, never colour alone), the DAG taking the height left, a virtualised
- * task table, and for stored runs their checkpoints (time, reason, state)
+ * task table, the open waits above the DAG (answered there with the
+ * token), and for stored runs their checkpoints (time, reason, state)
  * with Open and, with the token, Fork. Task details open in the drawer.
  * Controls appear only when the server says this page may use them.
  */
@@ -13,12 +14,15 @@ import type { Model } from './model.js';
 import { LEGEND_ORDER, type ShownStatus, shownStatus, statusText } from './status.js';
 import { taskDrawer } from './task-drawer.js';
 import { VirtualList } from './virtual-list.js';
+import { waitsPanel } from './waits-panel.js';
 
 export interface RunPanelActions {
   control: (action: ControlAction, workflowId: string) => void;
   openCheckpoint: (workflowId: string, seq: number) => void;
   fork: (workflowId: string, seq: number) => void;
   requestTask: (workflowId: string, taskId: string, seq: number | undefined) => void;
+  /** Answers an open wait; returns the request id. */
+  signal: (workflowId: string, name: string, payload: unknown) => number;
 }
 
 export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
@@ -93,6 +97,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     'section',
     { class: 'panel run', 'data-testid': 'run-panel', 'aria-label': 'Run' },
     header,
+    waitsPanel(model, { signal: actions.signal, openTask: (taskId) => select(taskId) }),
     dagHost,
     tasksPanel,
     extra,

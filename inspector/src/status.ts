@@ -24,7 +24,7 @@ export const STATUS_LOOKS: Record<ShownStatus, StatusLook> = {
   pending: { symbol: '○', label: 'pending', meaning: 'waiting for dependencies or a slot' },
   running: { symbol: '▶', label: 'running', meaning: 'an attempt is under way' },
   retrying: { symbol: '↻', label: 'retrying', meaning: 'failed; waiting out a backoff' },
-  waiting: { symbol: '⏸', label: 'waiting', meaning: 'waiting for a signal or an answer' },
+  waiting: { symbol: '◷', label: 'waiting', meaning: 'waiting for a signal or an answer' },
   completed: { symbol: '✓', label: 'completed', meaning: 'finished with an output' },
   failed: { symbol: '✕', label: 'failed', meaning: 'failed for good' },
   skipped: { symbol: '⤼', label: 'skipped', meaning: 'condition false or upstream skipped' },

@@ -95,6 +95,14 @@ export class ProgressView {
         row.status = 'skipped';
         row.note = truncate(event.reason, 80);
         break;
+      case 'task.cancelled':
+        row.status = 'cancelled';
+        row.note = truncate(event.reason, 80);
+        break;
+      case 'task.ready':
+        row.status = 'pending';
+        row.note = `attempt ${row.attempt + 1} due`;
+        break;
     }
     // Without a TTY, progress ticks would flood the log: print state changes only.
     if (!this.live && event.type !== 'task.progress') this.out.write(`${this.line(row)}\n`);

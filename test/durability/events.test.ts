@@ -71,6 +71,7 @@ describe('ORCH-009 event handling', () => {
       `${EventType.TASK_COMPLETED}:a`,
       `${EventType.TASK_STARTED}:b`,
       `${EventType.TASK_RETRYING}:b`,
+      `${EventType.TASK_READY}:b`,
       `${EventType.TASK_STARTED}:b`,
       `${EventType.TASK_COMPLETED}:b`,
       `${EventType.TASK_SKIPPED}:c`,
@@ -150,6 +151,7 @@ describe('ORCH-009 event handling', () => {
     expect(names(events)).toEqual([
       EventType.WORKFLOW_STARTED,
       `${EventType.TASK_STARTED}:x`,
+      `${EventType.TASK_CANCELLED}:x`,
       EventType.WORKFLOW_CANCELLED,
       EventType.CHECKPOINT_SAVED,
     ]);

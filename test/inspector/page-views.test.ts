@@ -8,8 +8,6 @@
  * (screenshots saved to test-output/inspector/), an axe-core check, the
  * Stately view's offline note and cached page files.
  */
-import { copyFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +19,7 @@ import {
   type WorkflowResult,
 } from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
-import { openInspector, useChromium } from './browser.js';
+import { openInspector, seriousAxeViolations, useChromium } from './browser.js';
 import { deferred } from './helpers.js';
 
 const BROWSER_TEST_MS = 150_000;
@@ -323,18 +321,6 @@ describe('ISSUE-17 inspector page', () => {
       await page.screenshot({ path: path.join(OUT, 'drawer-390x844.png') });
       await page.setViewportSize({ width: 1440, height: 900 });
       await page.screenshot({ path: path.join(OUT, 'drawer-1440x900.png') });
-      if (process.env.TROUPE_UPDATE_DOCS_SCREENSHOT === '1') {
-        // The README's picture: the run with its failure, groups folded, the retried task open.
-        await page.keyboard.press('Escape');
-        await page.fill('[data-testid="dag-search"]', '');
-        await page.click('[data-testid="group-toggle"]');
-        await page.waitForSelector('g.task.group');
-        await page.click('[data-testid="dag"] [data-zoom="fit"]');
-        await page.locator('g.task[data-task-id="analyse"]').click();
-        await drawer.locator('[data-testid="attempts"]').waitFor();
-        await page.screenshot({ path: path.join(OUT, 'docs.png') });
-        await copyFile(path.join(OUT, 'docs.png'), path.resolve('docs/inspector.png'));
-      }
 
       release();
       expect((await handle.result).status).toBe('failed');
@@ -352,33 +338,7 @@ describe('ISSUE-17 inspector page', () => {
       const handle = await rt.engine.start(report, { workflowId: 'axe-run' });
       await page.waitForSelector('g.task[data-task-id="review"][data-status="running"]');
       await page.waitForSelector('[data-testid="statechart"] g.state');
-      const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-      await page.addScriptTag({ path: axePath });
-      const audit = () =>
-        page.evaluate(async () => {
-          const axe = (
-            globalThis as unknown as {
-              axe: {
-                run: (
-                  ctx: unknown,
-                  opts: unknown,
-                ) => Promise<{
-                  violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-                }>;
-              };
-            }
-          ).axe;
-          const result = await axe.run(document, { resultTypes: ['violations'] });
-          return result.violations
-            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-            .map(
-              (v) =>
-                `${v.id} (${v.impact}): ${v.nodes
-                  .slice(0, 3)
-                  .map((n) => n.target.join(' '))
-                  .join(' | ')}`,
-            );
-        });
+      const audit = () => seriousAxeViolations(page);
       expect(await audit()).toEqual([]);
       await page.locator('g.task[data-task-id="analyse"]').click();
       await page.waitForSelector('[data-testid="attempts"]');

@@ -1,19 +1,28 @@
 /**
  * Truth: what the inspector shows of each task comes from the run's
  * snapshot, so a page that watched the whole run, a page that joins late
- * and the stored result agree, including the tasks the scheduler changes
- * without an event (never started in a failed, cancelled or compensated
- * run; a retry whose backoff ends while the run is paused).
+ * and the stored result agree, including the tasks a stopping run ends
+ * (never started in a failed, cancelled or compensated run; a retry whose
+ * backoff ends while the run is paused). Each of those changes is also an
+ * engine event (`task.cancelled`, `task.ready`): folding the events gives the
+ * same statuses.
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { createRuntime, defineAgent, type Runtime, type WorkflowResult } from '../../src/index.js';
+import {
+  createRuntime,
+  defineAgent,
+  type EngineEvent,
+  type Runtime,
+  type WorkflowResult,
+} from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
 import { deferred, shownTasks, TestClient, useInspectorCleanup, wsUrl } from './helpers.js';
 
 useScratch();
 const cleanup = useInspectorCleanup();
 let rt: Runtime | undefined;
+let events: EngineEvent[] = [];
 
 const gate = deferred();
 
@@ -52,6 +61,10 @@ async function runtime(clock?: SimulatedClock): Promise<Runtime> {
     ],
   });
   cleanup.rt = rt;
+  events = [];
+  rt.engine.on('*', (event) => {
+    events.push(event);
+  });
   return rt;
 }
 
@@ -82,6 +95,32 @@ function truthOf(result: WorkflowResult) {
   return tasks;
 }
 
+const STATUS_OF_EVENT: Partial<Record<EngineEvent['type'], string>> = {
+  'task.started': 'running',
+  'task.completed': 'completed',
+  'task.retrying': 'retrying',
+  'task.failed': 'failed',
+  'task.skipped': 'skipped',
+  'task.cancelled': 'cancelled',
+  'task.ready': 'pending',
+  'task.waiting': 'waiting',
+};
+
+/** Each task's status as the engine's events tell it, in order, from `pending`. */
+function statusesFromEvents(workflowId: string, taskIds: string[]): Record<string, string> {
+  const statuses: Record<string, string> = Object.fromEntries(taskIds.map((id) => [id, 'pending']));
+  for (const event of events) {
+    const status = STATUS_OF_EVENT[event.type];
+    if (status && 'taskId' in event && event.workflowId === workflowId)
+      statuses[event.taskId] = status;
+  }
+  return statuses;
+}
+
+function statusesOf(tasks: Record<string, { status: string }>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tasks).map(([id, t]) => [id, t.status]));
+}
+
 /** Waits until the page that watched the run shows the stored result, then asks a late page. */
 async function expectAgreement(live: TestClient, workflowId: string, result: WorkflowResult) {
   const truth = truthOf(result);
@@ -95,6 +134,9 @@ async function expectAgreement(live: TestClient, workflowId: string, result: Wor
   expect(shownTasks(late.frames, workflowId)).toEqual(truth);
   const lateRun = late.frames.find((f) => f.type === 'stored.run');
   expect(lateRun?.type === 'stored.run' && lateRun.run.state).toBe(result.status);
+  expect(statusesFromEvents(workflowId, Object.keys(result.tasks))).toEqual(
+    statusesOf(result.tasks),
+  );
 }
 
 describe('inspector truth: live page, late page and stored result agree', () => {
@@ -206,6 +248,7 @@ describe('inspector truth: live page, late page and stored result agree', () => 
     const late = await connect();
     await watch(late, handle.workflowId);
     expect(shownTasks(late.frames, handle.workflowId)).toEqual(truth);
+    expect(statusesFromEvents(handle.workflowId, Object.keys(truth))).toEqual(statusesOf(truth));
 
     rt!.engine.resume(handle.workflowId);
     const result = await handle.result;

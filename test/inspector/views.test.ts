@@ -204,6 +204,7 @@ describe('queue and communicator panels', () => {
           cancel() {},
           history: async () => [],
           fork: async () => ({ workflowId: 'never' }),
+          signal: async () => undefined,
         },
       },
     });

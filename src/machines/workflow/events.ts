@@ -87,6 +87,14 @@ export type WorkflowEmitted =
       at: number;
     }
   | { type: 'task.skipped'; workflowId: string; taskId: string; reason: string }
+  /**
+   * A task ended without completing because its run stopped: it never started
+   * (the run failed, was cancelled or compensated), it waited, or its attempt
+   * was aborted by the cancel. `reason` says why.
+   */
+  | { type: 'task.cancelled'; workflowId: string; taskId: string; at: number; reason: string }
+  /** A retrying task's backoff ended: it is pending again, waiting for a slot (or for a resume). */
+  | { type: 'task.ready'; workflowId: string; taskId: string; at: number }
   | { type: 'tasks.added'; workflowId: string; by: string; taskIds: string[] }
   /** A task waits: for a person (with the prompt and the answer's JSON Schema), a time or a child run. */
   | {

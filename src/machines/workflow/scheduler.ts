@@ -339,14 +339,21 @@ export function recordFailure(
 export function recordCancellation(
   context: WorkflowContext,
   run: TaskRun,
-  report: { at: number; error: SerializedError },
-): void {
+  report: { at: number; error: SerializedError; taskId: string },
+): WorkflowEmitted {
   context.lastEventAt = report.at;
   context.inFlight--;
   context.settled++;
   run.status = 'cancelled';
   run.error = report.error;
   run.finishedAt = report.at;
+  return {
+    type: 'task.cancelled',
+    workflowId: context.workflowId,
+    taskId: report.taskId,
+    at: report.at,
+    reason: report.error.message,
+  };
 }
 
 export function retryPolicy(context: WorkflowContext, task: TaskDefinition): RetryPolicy {
@@ -354,9 +361,10 @@ export function retryPolicy(context: WorkflowContext, task: TaskDefinition): Ret
 }
 
 /** Moves tasks whose backoff has elapsed back to the ready queue. */
-export function releaseDueRetries(context: WorkflowContext, now: number): void {
+export function releaseDueRetries(context: WorkflowContext, now: number): WorkflowEmitted[] {
   context.lastEventAt = Math.max(context.lastEventAt, now);
   const waiting: string[] = [];
+  const emitted: WorkflowEmitted[] = [];
   for (const taskId of context.retrying) {
     const run = context.runs[taskId]!;
     if (run.status !== 'retrying') continue;
@@ -364,11 +372,13 @@ export function releaseDueRetries(context: WorkflowContext, now: number): void {
       run.status = 'pending';
       run.retryAt = undefined;
       fifoPush(context.ready, taskId);
+      emitted.push({ type: 'task.ready', workflowId: context.workflowId, taskId, at: now });
     } else {
       waiting.push(taskId);
     }
   }
   context.retrying = waiting;
+  return emitted;
 }
 
 /** Attempts an agent holds (running, or waiting inside its code), for aborting them. */
@@ -412,7 +422,8 @@ export function requeueInFlight(context: WorkflowContext): string[] {
 }
 
 /** At the end of a run that did not complete: whatever never settled is cancelled. */
-export function cancelUnsettled(context: WorkflowContext): void {
+export function cancelUnsettled(context: WorkflowContext, reason: string): WorkflowEmitted[] {
+  const emitted: WorkflowEmitted[] = [];
   for (const task of context.definition.tasks) {
     const run = context.runs[task.id]!;
     if (
@@ -423,7 +434,15 @@ export function cancelUnsettled(context: WorkflowContext): void {
     ) {
       run.status = 'cancelled';
       run.retryAt = undefined;
+      emitted.push({
+        type: 'task.cancelled',
+        workflowId: context.workflowId,
+        taskId: task.id,
+        at: context.lastEventAt,
+        reason,
+      });
     }
   }
   context.retrying = [];
+  return emitted;
 }

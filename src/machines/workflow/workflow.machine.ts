@@ -177,10 +177,13 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         const agent = taskDefinition(context, wait.taskId).agent;
         byAgent.set(agent, [...(byAgent.get(agent) ?? []), wait.taskId]);
       } else if (wait.name !== notBeforeWaitName(wait.taskId)) {
-        recordCancellation(context, run, {
-          at: stop.at,
-          error: { name: 'CancelledError', message: stop.reason },
-        });
+        enqueue.emit(
+          recordCancellation(context, run, {
+            at: stop.at,
+            error: { name: 'CancelledError', message: stop.reason },
+            taskId: wait.taskId,
+          }),
+        );
       }
     }
     if (!stop.abortAgents) return;
@@ -425,12 +428,12 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         if (event.type !== 'task.failed') return;
         const run = currentRun(context, event);
         if (!run) return;
-        recordCancellation(context, run, event);
+        enqueue.emit(recordCancellation(context, run, event));
         checkEnd(context, enqueue);
       }),
-      releaseRetries: enqueueActions(({ context, event }) => {
+      releaseRetries: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'wake') return;
-        releaseDueRetries(context, event.now);
+        emitAll(enqueue, releaseDueRetries(context, event.now));
       }),
       dispatch: enqueueActions((params) => {
         dispatch(params);
@@ -598,7 +601,14 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           enqueue.cancel(deadlineId(wait.name));
           closeWait(wait);
         }
-        if (params.outcome !== 'completed') cancelUnsettled(context);
+        if (params.outcome !== 'completed') {
+          const reason =
+            context.cancelReason ??
+            (context.failure
+              ? `the run stopped: task "${context.failure.taskId}" failed`
+              : `the run ended ${params.outcome}`);
+          emitAll(enqueue, cancelUnsettled(context, reason));
+        }
         const compensation = context.compensation;
         if (compensation) {
           const at = context.lastEventAt;

@@ -1,7 +1,7 @@
 /**
  * The attempts of tasks that failed at least once, kept from the engine's
  * events (`task.retrying`, `task.failed`, then `task.started` of the next
- * attempt). A run's context keeps only a task's last error; the drawer shows
+ * attempt, `task.cancelled` for one a cancel aborted). A run's context keeps only a task's last error; the drawer shows
  * every attempt. Only tasks that failed are logged, so a 10,000-task run
  * that goes well costs nothing here, and only the newest runs are kept.
  */
@@ -40,6 +40,19 @@ export class AttemptLog {
         entry.endedAt = event.at;
         entry.error = clip(event.error.message, 2_000);
         if (event.type === 'task.retrying') entry.retryAt = event.retryAt;
+        return;
+      }
+      case 'task.cancelled': {
+        // Only an attempt already logged (its task failed before) is closed here.
+        const entry = this.runs
+          .get(event.workflowId)
+          ?.get(event.taskId)
+          ?.find((a) => a.outcome === 'running');
+        if (entry) {
+          entry.outcome = 'cancelled';
+          entry.endedAt = event.at;
+          entry.error = clip(event.reason, 2_000);
+        }
         return;
       }
     }

@@ -35,6 +35,14 @@ const clientMessageSchema = z.discriminatedUnion('type', [
     seq: z.number().int().nonnegative().optional(),
   }),
   z.strictObject({ id, type: z.literal('fork'), workflowId, seq: z.number().int().nonnegative() }),
+  // The payload is checked by engine.signal (plain JSON, the wait's schema).
+  z.strictObject({
+    id,
+    type: z.literal('signal'),
+    workflowId,
+    name: z.string().min(1).max(500),
+    payload: z.unknown(),
+  }),
 ]);
 
 export type ParsedClientMessage =

@@ -43,6 +43,8 @@ export interface InspectedRuntime {
     history(workflowId: string): Promise<CheckpointInfo[]>;
     /** Starts a new run from a checkpoint (the page's fork control). */
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
+    /** Answers an open wait (the page's answer form). */
+    signal(workflowId: string, name: string, payload: unknown): Promise<void>;
   };
 }
 
@@ -290,6 +292,7 @@ export class InspectorHub {
             state: change.state,
             ...(change.error ? { error: change.error } : {}),
             tasks: change.tasks,
+            ...(change.waits ? { waits: change.waits } : {}),
           };
       runJson.set(change.workflowId, [JSON.stringify(frame)]);
     }
@@ -349,6 +352,7 @@ export class InspectorHub {
       fork: async (workflowId, seq) =>
         (await this.runtime.engine.fork(workflowId, { checkpoint: seq })).workflowId,
       control: (action, workflowId) => this.control(action, workflowId),
+      signal: (workflowId, name, payload) => this.runtime.engine.signal(workflowId, name, payload),
       mayControl: client.mayControl,
       watching: client.watching,
       onRejected: () => this.counters.rejectedRequests++,

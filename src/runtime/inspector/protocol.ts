@@ -139,6 +139,24 @@ export interface CheckpointSummary {
   completedTasks: number;
 }
 
+/**
+ * An open wait of a run: what a person is asked (`approval`, `input`, or a
+ * named `signal` from `ctx.waitFor`). Sleeps and child runs wait for no one
+ * and are not listed.
+ */
+export interface WaitView {
+  name: string;
+  taskId: string;
+  kind: 'signal' | 'approval' | 'input';
+  /** Epoch ms the wait began. */
+  since: number;
+  prompt?: string;
+  /** JSON Schema of the answer (the page checks an answer against it before sending). */
+  schema?: JsonPreview;
+  /** Epoch ms at which the wait times out. */
+  deadline?: number;
+}
+
 /** One task with its place in the DAG. */
 export interface TaskView extends TaskDelta {
   agent: string;
@@ -155,6 +173,8 @@ export interface RunDetail {
   live: boolean;
   tasks: TaskView[];
   shared: JsonPreview;
+  /** Open waits that take an answer, oldest first. */
+  waits: WaitView[];
   startedAt?: number;
   finishedAt?: number;
   error?: string;
@@ -249,8 +269,18 @@ export type ServerFrame =
   | { type: 'events'; events: TimelineEvent[]; skipped: number }
   | { type: 'queue'; queue: QueueView | null }
   | { type: 'run.detail'; run: RunDetail }
-  /** Tasks whose status, attempts, progress, output or compensation changed; `state` is the run's. */
-  | { type: 'run.tasks'; workflowId: string; state: string; error?: string; tasks: TaskDelta[] }
+  /**
+   * Tasks whose status, attempts, progress, output or compensation changed;
+   * `state` is the run's; `waits` (all open ones) only when they changed.
+   */
+  | {
+      type: 'run.tasks';
+      workflowId: string;
+      state: string;
+      error?: string;
+      tasks: TaskDelta[];
+      waits?: WaitView[];
+    }
   | { type: 'task.detail'; task: TaskDetailView }
   | { type: 'definition'; logicId: number; root: StatechartNode | null }
   | { type: 'stored.runs'; runs: StoredRunSummary[] }
@@ -280,4 +310,6 @@ export type ClientMessage = { id?: number } & (
   | { type: 'task.get'; workflowId: string; taskId: string; seq?: number }
   /** Starts a new run from a stored checkpoint (`engine.fork`); needs controls and the token. */
   | { type: 'fork'; workflowId: string; seq: number }
+  /** Answers an open wait (`engine.signal`); needs controls and the token. */
+  | { type: 'signal'; workflowId: string; name: string; payload: unknown }
 );

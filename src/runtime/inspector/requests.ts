@@ -44,6 +44,8 @@ export interface RequestContext {
   /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
   fork: (workflowId: string, seq: number) => Promise<string>;
   control: (action: ControlAction, workflowId: string) => Promise<void>;
+  /** Answers an open wait (`engine.signal`, which checks the answer against the wait's schema). */
+  signal: (workflowId: string, name: string, payload: unknown) => Promise<void>;
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
   /** The run this client watches; updated by `run.watch`. */
@@ -109,7 +111,8 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         return reply([{ type: 'task.detail', task }]);
       }
       case 'control':
-      case 'fork': {
+      case 'fork':
+      case 'signal': {
         if (!ctx.mayControl) {
           ctx.onRejected();
           return fail(
@@ -120,6 +123,10 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         }
         if (message.type === 'control') {
           await ctx.control(message.action, message.workflowId);
+          return reply([]);
+        }
+        if (message.type === 'signal') {
+          await ctx.signal(message.workflowId, message.name, message.payload);
           return reply([]);
         }
         const forkId = await ctx.fork(message.workflowId, message.seq);

@@ -20,10 +20,39 @@ import type {
   StateValueJson,
   TaskDelta,
   TaskView,
+  WaitView,
 } from './protocol.js';
 
 const OUTPUT_CHARS = 300;
 const DESCRIPTION_CHARS = 200;
+/** Room for a whole answer schema: the page checks answers against it. */
+const SCHEMA_LIMITS = { depth: 10, keys: 100, items: 100, chars: 2_000, nodes: 2_000 };
+
+/** The open waits of a run that a person can answer, oldest first (read only: never creates `waits`). */
+export function waitViews(context: WorkflowContext): WaitView[] {
+  const views: WaitView[] = [];
+  for (const wait of Object.values(context.waits ?? {})) {
+    if (wait.status !== 'waiting' || wait.kind === 'sleep' || wait.kind === 'child') continue;
+    views.push({
+      name: wait.name,
+      taskId: wait.taskId,
+      kind: wait.kind,
+      since: wait.since,
+      ...(wait.prompt === undefined ? {} : { prompt: clip(wait.prompt, 2_000) }),
+      ...(wait.schema === undefined ? {} : { schema: previewJson(wait.schema, SCHEMA_LIMITS) }),
+      ...(wait.deadline === undefined ? {} : { deadline: wait.deadline }),
+    });
+  }
+  return views.sort((a, b) => a.since - b.since);
+}
+
+/** What identifies the set of open waits, to tell a page only when it changed. */
+export function waitsKey(context: WorkflowContext): string {
+  let key = '';
+  for (const wait of Object.values(context.waits ?? {}))
+    if (wait.status === 'waiting') key += `${wait.name}\u0000`;
+  return key;
+}
 
 /** True when `context` looks like a workflow run's context (checked before any use). */
 export function isWorkflowContext(context: unknown): context is WorkflowContext {
@@ -126,6 +155,7 @@ export function runDetailFromContext(
     live,
     tasks,
     shared: previewJson(context.shared),
+    waits: waitViews(context),
     ...(context.startedAt ? { startedAt: context.startedAt } : {}),
     ...(error ? { error } : {}),
   };
@@ -151,6 +181,7 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
     live: false,
     tasks,
     shared: previewJson(record.result?.context ?? {}),
+    waits: [],
     ...(record.result ? { startedAt: record.result.startedAt } : {}),
     ...(record.result ? { finishedAt: record.result.finishedAt } : {}),
     ...(record.result?.error ? { error: clip(record.result.error.message, 500) } : {}),

@@ -18,7 +18,7 @@
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
 import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
-import type { CompensationView, RunDetail, TaskDelta } from './protocol.js';
+import type { CompensationView, RunDetail, TaskDelta, WaitView } from './protocol.js';
 import {
   compensationOfContext,
   isWorkflowContext,
@@ -27,6 +27,8 @@ import {
   stateName,
   taskDelta,
   toStateValue,
+  waitsKey,
+  waitViews,
 } from './run-view.js';
 
 /** What a page was last sent of one task: the fields that can change during a run. */
@@ -49,6 +51,8 @@ interface Watched {
   moved: boolean;
   /** Per task, in definition order; its length is the run's size when last sent. */
   shown: Shown[];
+  /** The open waits last sent ({@link waitsKey}). */
+  waits: string;
 }
 
 export interface RunChanges {
@@ -56,6 +60,8 @@ export interface RunChanges {
   state: string;
   error?: string;
   tasks: TaskDelta[];
+  /** The open waits, when they changed since the last batch. */
+  waits?: WaitView[];
   /** Set when the run's shape changed (tasks were added); replaces `tasks`. */
   detail?: RunDetail;
 }
@@ -77,7 +83,7 @@ export class RunWatch {
     if (!watched) {
       const ref = this.deps.lookup(workflowSystemId(workflowId));
       if (!ref) return undefined;
-      watched = { ref, watchers: 0, moved: false, shown: [] };
+      watched = { ref, watchers: 0, moved: false, shown: [], waits: '' };
       this.runs.set(workflowId, watched);
       this.bySession.set(ref.sessionId, watched);
     }
@@ -137,7 +143,16 @@ export class RunWatch {
         const delta = taskDelta(context, id, compensation);
         if (delta) tasks.push(delta);
       }
-      out.push({ workflowId, state, ...(error ? { error } : {}), tasks });
+      const waits = waitsKey(context);
+      const waitsChanged = waits !== watched.waits;
+      watched.waits = waits;
+      out.push({
+        workflowId,
+        state,
+        ...(error ? { error } : {}),
+        tasks,
+        ...(waitsChanged ? { waits: waitViews(context) } : {}),
+      });
     }
     return out;
   }
@@ -147,6 +162,7 @@ export class RunWatch {
     const context = contextOf(watched.ref);
     if (!context) return undefined;
     const compensation = compensationOfContext(context);
+    watched.waits = waitsKey(context);
     watched.shown = context.definition.tasks.map((task) => {
       const shown = emptyShown();
       const run = context.runs[task.id];

@@ -27,6 +27,8 @@ export const EventType = {
   TASK_FAILED: 'task.failed',
   TASK_RETRYING: 'task.retrying',
   TASK_SKIPPED: 'task.skipped',
+  TASK_CANCELLED: 'task.cancelled',
+  TASK_READY: 'task.ready',
   TASKS_ADDED: 'tasks.added',
   COMPENSATION_STARTED: 'compensation.started',
   COMPENSATION_STEP: 'compensation.step',
