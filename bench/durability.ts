@@ -1,8 +1,8 @@
 /**
  * The cost of durability: per-task overhead with the journal on (LevelDB)
- * against the same workflow in memory, journal bytes per task, the time to
- * resume a 10,000-task run with 9,999 tasks done, and LangGraph.js with its
- * MemorySaver checkpointer in the same run.
+ * against the same workflow in memory, journal bytes per task, and
+ * LangGraph.js with its MemorySaver checkpointer in the same run (resuming:
+ * bench/recovery.ts).
  *
  *   npx tsx --conditions=development bench/durability.ts
  */
@@ -48,41 +48,6 @@ async function troupeRun(
   return { ms, bytesPerTask: journalBytes / n };
 }
 
-/** A 10,000-task chain whose last task never finishes; then a new runtime resumes it. */
-async function resumeTime(n: number): Promise<number> {
-  const dir = await tempDir();
-  const first = await createRuntime({ dataDir: dir });
-  let release!: () => void;
-  const lastStarted = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  first.registerAgent(
-    defineAgent({
-      role: 'noop',
-      run: async (task) => {
-        if (task.id === `t${n - 1}`) {
-          release();
-          await new Promise(() => undefined);
-        }
-        return { ok: true };
-      },
-    }),
-  );
-  const handle = await first.engine.start({ name: 'resume-bench', tasks: chain(n) });
-  await lastStarted;
-  await first.engine.flushed();
-  await first.close();
-
-  const second = await createRuntime({ dataDir: dir });
-  second.registerAgent(defineAgent({ role: 'noop', run: noop }));
-  const ms = await timeIt(async () => {
-    await second.engine.recover(handle.workflowId);
-  });
-  await second.close();
-  await rm(dir, { recursive: true, force: true });
-  return ms;
-}
-
 async function langGraphWithMemorySaver(steps: number): Promise<number> {
   const State = Annotation.Root({ count: Annotation<number>() });
   const graph = new StateGraph(State)
@@ -126,7 +91,6 @@ printTable(
     ['LangGraph.js with MemorySaver, per step', '500', perTask(lg, 500)],
   ],
 );
-const resume = await medianOf(() => resumeTime(10_000), 2);
 printTable(
   'Recovery',
   ['measure', 'value'],
@@ -138,6 +102,5 @@ printTable(
     ],
     ['journal bytes per task (2,000-task run)', bytesPerTask.toFixed(0)],
     ['journal bytes per task (10,000-task run)', bigBytes.toFixed(0)],
-    ['resume a 10,000-task run with 9,999 done', `${resume.toFixed(0)} ms`],
   ],
 );

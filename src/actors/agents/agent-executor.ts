@@ -196,7 +196,10 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         idempotencyKey: key,
         attempt,
         dependencies: assignment.dependencies,
-        shared: assignment.shared,
+        // Read through: the view is built only if the agent reads it.
+        get shared() {
+          return assignment.shared;
+        },
         progress: (fraction, message) => {
           checked(() => checkProgress(fraction, message, subject, where, deps.limits));
           if (settled) return;

@@ -178,6 +178,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         byAgent.set(agent, [...(byAgent.get(agent) ?? []), wait.taskId]);
       } else if (wait.name !== notBeforeWaitName(wait.taskId)) {
         recordCancellation(context, run, {
+          taskId: wait.taskId,
           at: stop.at,
           error: { name: 'CancelledError', message: stop.reason },
         });
