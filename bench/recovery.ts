@@ -4,14 +4,12 @@
  * start to its result, split into module load, store open, checkpoint load,
  * replay, restore and dispatch.
  *
- * The resuming process runs this file bundled with esbuild (packages left
- * external), so module load is what loading the built package costs, not
- * the TypeScript compiler of tsx.
+ * The processes run this file bundled (see `bundleBench`), so module load is
+ * what loading the built package costs, not the TypeScript compiler of tsx.
  *
  *   npx tsx --conditions=development bench/recovery.ts
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +21,7 @@ import {
   readRunRecord,
   replayJournal,
 } from '../src/runtime/durability/recovery.js';
-import { chain, median, printTable } from './harness.js';
+import { bundleBench, chain, median, printTable } from './harness.js';
 
 const TASKS = 10_000;
 const WORKFLOW_ID = 'recovery-bench';
@@ -95,8 +93,6 @@ async function resumeRun(dir: string, split: boolean): Promise<void> {
   process.stdout.write(`${JSON.stringify(phases)}\n`);
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
 function runChild(args: string[], opts: { untilReady?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -112,31 +108,13 @@ function runChild(args: string[], opts: { untilReady?: boolean } = {}): Promise<
   });
 }
 
-/** This file bundled, imports of packages left to node_modules. */
-async function bundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outDir = path.join(here, '..', 'node_modules', '.cache', 'troupe-bench');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = path.join(outDir, 'recovery.mjs');
-  await build({
-    entryPoints: [fileURLToPath(import.meta.url)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const tsx = ['--import', 'tsx', self];
-  const bundled = await bundle();
+  // Run through tsx (not bundled yet), the children run the bundle.
+  const bundled = self.endsWith('.mjs') ? self : await bundleBench(self);
   const written = async (sharedKeys: boolean, checkpoints: boolean) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'troupe-recovery-'));
-    await runChild([...tsx, 'write', dir, String(sharedKeys), String(checkpoints)], {
+    await runChild([bundled, 'write', dir, String(sharedKeys), String(checkpoints)], {
       untilReady: true,
     });
     return dir;

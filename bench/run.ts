@@ -1,12 +1,14 @@
 /**
  * Runs every benchmark, one process each so they do not disturb each other,
  * and prints their Markdown tables. `npm run bench`; `npm run bench -- core`
- * runs only the ones whose file name contains "core".
+ * runs only the ones whose file name contains "core". Each runs bundled
+ * (see `bundleBench`), on XState's production build like an application.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleBench } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
@@ -18,11 +20,8 @@ const benches = readdirSync(here)
 let failed = 0;
 for (const file of benches) {
   process.stdout.write(`## ${file}\n\n`);
-  const result = spawnSync(
-    process.execPath,
-    ['--conditions=development', '--expose-gc', '--import', 'tsx', path.join(here, file)],
-    { stdio: 'inherit' },
-  );
+  const bundle = await bundleBench(path.join(here, file));
+  const result = spawnSync(process.execPath, ['--expose-gc', bundle], { stdio: 'inherit' });
   if (result.status !== 0) {
     failed++;
     process.stdout.write(`(${file} exited with ${result.status})\n\n`);

@@ -92,10 +92,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         inFlight.delete(key);
         if (waiting.get(key)?.waits === waits) waiting.delete(key);
         waits.close(
-          new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
-            workflowId,
-            taskId,
-          }),
+          () =>
+            new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
+              workflowId,
+              taskId,
+            }),
         );
         if (report) sendBack(report);
       };
