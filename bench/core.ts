@@ -11,7 +11,7 @@ import { createRuntime, defineAgent } from '../src/index.js';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
 import { measureAllocations } from './baselines/allocations.js';
 import { runRawXState } from './baselines/raw-xstate.js';
-import { chain, grid, median, printTable, timeIt } from './harness.js';
+import { chain, grid, median, printTable, reportRatio, timeIt } from './harness.js';
 
 const noop = async () => undefined;
 
@@ -82,14 +82,26 @@ async function sideBySide(
 }
 
 const perTask = (ms: number, n: number) => ((ms * 1000) / n).toFixed(2);
-const shapes: { label: string; tasks: TaskDefinitionInput[]; concurrency: number; runs: number }[] =
-  [
-    { label: 'sequential chain', tasks: chain(1_000), concurrency: 1, runs: 5 },
-    { label: 'sequential chain', tasks: chain(10_000), concurrency: 1, runs: 3 },
-    { label: 'sequential chain', tasks: chain(100_000), concurrency: 1, runs: 1 },
-    { label: '100 x 100 DAG (concurrency 100)', tasks: grid(100, 100), concurrency: 100, runs: 3 },
-  ];
+const shapes: {
+  key: string;
+  label: string;
+  tasks: TaskDefinitionInput[];
+  concurrency: number;
+  runs: number;
+}[] = [
+  { key: 'chain-1k', label: 'sequential chain', tasks: chain(1_000), concurrency: 1, runs: 5 },
+  { key: 'chain-10k', label: 'sequential chain', tasks: chain(10_000), concurrency: 1, runs: 3 },
+  { key: 'chain-100k', label: 'sequential chain', tasks: chain(100_000), concurrency: 1, runs: 1 },
+  {
+    key: 'dag-100x100',
+    label: '100 x 100 DAG (concurrency 100)',
+    tasks: grid(100, 100),
+    concurrency: 100,
+    runs: 3,
+  },
+];
 const rows: string[][] = [];
+const troupePerTask = new Map<string, number>();
 for (const shape of shapes) {
   const n = shape.tasks.length;
   const [troupe, raw] = await sideBySide(
@@ -97,6 +109,8 @@ for (const shape of shapes) {
     () => troupeRun(shape.tasks, shape.concurrency),
     () => timeIt(() => runRawXState(shape.tasks)),
   );
+  reportRatio(`core.${shape.key}.troupe-over-xstate`, troupe / raw);
+  troupePerTask.set(shape.key, troupe / n);
   rows.push([
     shape.label,
     n.toLocaleString('en'),
@@ -105,6 +119,10 @@ for (const shape of shapes) {
     `${(troupe / raw).toFixed(2)}x`,
   ]);
 }
+reportRatio(
+  'core.chain-100k-over-1k.per-task',
+  troupePerTask.get('chain-100k')! / troupePerTask.get('chain-1k')!,
+);
 printTable(
   'troupe against bare XState running the same workflow as promise actors (medians, alternating)',
   [

@@ -1,5 +1,5 @@
 /** Shared helpers of the benchmarks: workflow shapes, timing, medians, Markdown tables, bundling. */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
@@ -83,4 +83,17 @@ export async function bundleBench(file: string): Promise<string> {
     logLevel: 'error',
   });
   return outfile;
+}
+
+/** Where `npm run bench -- --check` collects the ratios the benchmarks report. */
+export const RATIOS_FILE_ENV = 'TROUPE_BENCH_RATIOS';
+
+/**
+ * Reports a ratio measured in this run (troupe against a peer or a baseline
+ * of the same run, never an absolute time) for `--check` to hold against
+ * bench/thresholds.json. Does nothing outside a check.
+ */
+export function reportRatio(name: string, value: number): void {
+  const file = process.env[RATIOS_FILE_ENV];
+  if (file) appendFileSync(file, `${JSON.stringify({ name, value })}\n`);
 }

@@ -21,7 +21,7 @@ import {
   readRunRecord,
   replayJournal,
 } from '../src/runtime/durability/recovery.js';
-import { bundleBench, chain, median, printTable } from './harness.js';
+import { bundleBench, chain, median, printTable, reportRatio } from './harness.js';
 
 const TASKS = 10_000;
 const WORKFLOW_ID = 'recovery-bench';
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
   }
   const plainMs = median(plain);
   const keyedMs = median(keyed);
+  reportRatio('recovery.replay-keyed-over-plain', keyedMs / plainMs);
   printTable(
     `Replay of a ${TASKS.toLocaleString('en')}-task journal without checkpoints (median of 3)`,
     ['journal', 'replay ms', 'µs per entry'],
