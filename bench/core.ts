@@ -1,13 +1,17 @@
 /**
- * Orchestration overhead per task, in process, no persistence:
- * troupe beside a plain Promise baseline and LangGraph.js, in one run.
+ * Orchestration overhead per task, in process, no persistence: troupe beside
+ * the same workflow run by bare XState with promise actors (the baseline of
+ * issue 18), a plain Promise loop and LangGraph.js, in one run, alternating,
+ * from 1,000 to 100,000 tasks; and the bytes allocated per task.
  *
  *   npx tsx --conditions=development --expose-gc bench/core.ts
  */
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import { createRuntime, defineAgent } from '../src/index.js';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
-import { chain, grid, median, printTable, timeIt } from './harness.js';
+import { measureAllocations } from './baselines/allocations.js';
+import { runRawXState } from './baselines/raw-xstate.js';
+import { chain, grid, median, printTable, reportRatio, timeIt } from './harness.js';
 
 const noop = async () => undefined;
 
@@ -60,29 +64,114 @@ async function heapPerIdleAgent(count: number): Promise<number> {
   return (after - before) / count;
 }
 
-const RUNS = 5;
-async function perTask(label: string, n: number, run: () => Promise<number>) {
-  await run(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await run());
-  const ms = median(samples);
-  return [label, String(n), ms.toFixed(1), ((ms * 1000) / n).toFixed(2)];
+/** Median of `runs` of each, alternating so both see the same machine load; one warm-up each. */
+async function sideBySide(
+  runs: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<[number, number]> {
+  await a();
+  await b();
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  return [median(as), median(bs)];
 }
 
-const rows = [
-  await perTask('troupe, sequential chain', 1_000, () => troupeRun(chain(1_000), 1)),
-  await perTask('troupe, sequential chain', 10_000, () => troupeRun(chain(10_000), 1)),
-  await perTask('troupe, 100 x 100 DAG (concurrency 100)', 10_000, () =>
-    troupeRun(grid(100, 100), 100),
-  ),
-  await perTask('Promise baseline, sequential', 10_000, () => promiseSequential(10_000)),
-  await perTask('Promise baseline, 100 x 100 layers', 10_000, () => promiseGrid(100, 100)),
-  await perTask('LangGraph.js, steps of one graph', 1_000, () => langGraphSteps(1_000)),
+const perTask = (ms: number, n: number) => ((ms * 1000) / n).toFixed(2);
+const shapes: {
+  key: string;
+  label: string;
+  tasks: TaskDefinitionInput[];
+  concurrency: number;
+  runs: number;
+}[] = [
+  { key: 'chain-1k', label: 'sequential chain', tasks: chain(1_000), concurrency: 1, runs: 5 },
+  { key: 'chain-10k', label: 'sequential chain', tasks: chain(10_000), concurrency: 1, runs: 3 },
+  { key: 'chain-100k', label: 'sequential chain', tasks: chain(100_000), concurrency: 1, runs: 1 },
+  {
+    key: 'dag-100x100',
+    label: '100 x 100 DAG (concurrency 100)',
+    tasks: grid(100, 100),
+    concurrency: 100,
+    runs: 3,
+  },
 ];
+const rows: string[][] = [];
+const troupePerTask = new Map<string, number>();
+for (const shape of shapes) {
+  const n = shape.tasks.length;
+  const [troupe, raw] = await sideBySide(
+    shape.runs,
+    () => troupeRun(shape.tasks, shape.concurrency),
+    () => timeIt(() => runRawXState(shape.tasks)),
+  );
+  reportRatio(`core.${shape.key}.troupe-over-xstate`, troupe / raw);
+  troupePerTask.set(shape.key, troupe / n);
+  rows.push([
+    shape.label,
+    n.toLocaleString('en'),
+    perTask(troupe, n),
+    perTask(raw, n),
+    `${(troupe / raw).toFixed(2)}x`,
+  ]);
+}
+reportRatio(
+  'core.chain-100k-over-1k.per-task',
+  troupePerTask.get('chain-100k')! / troupePerTask.get('chain-1k')!,
+);
 printTable(
-  'Orchestration overhead (median of 5)',
-  ['case', 'tasks', 'total ms', 'µs per task'],
+  'troupe against bare XState running the same workflow as promise actors (medians, alternating)',
+  [
+    'workflow',
+    'tasks',
+    'troupe µs per task',
+    'bare XState µs per task',
+    'troupe / XState (goal ≤ 1)',
+  ],
   rows,
+);
+
+const PEER_RUNS = 5;
+async function peer(label: string, n: number, run: () => Promise<number>) {
+  await run();
+  const samples: number[] = [];
+  for (let i = 0; i < PEER_RUNS; i++) samples.push(await run());
+  return [label, n.toLocaleString('en'), perTask(median(samples), n)];
+}
+printTable(
+  'Other peers (median of 5)',
+  ['case', 'tasks', 'µs per task'],
+  [
+    await peer('Promise baseline, sequential', 10_000, () => promiseSequential(10_000)),
+    await peer('Promise baseline, 100 x 100 layers', 10_000, () => promiseGrid(100, 100)),
+    await peer('LangGraph.js, steps of one graph', 1_000, () => langGraphSteps(1_000)),
+  ],
+);
+
+const ALLOC_TASKS = 10_000;
+const allocRows: string[][] = [];
+for (const [label, run] of [
+  ['troupe', () => troupeRun(chain(ALLOC_TASKS), 1)],
+  ['bare XState', () => runRawXState(chain(ALLOC_TASKS))],
+] as const) {
+  const { bytes, top } = await measureAllocations(run);
+  allocRows.push([
+    label,
+    ((bytes / ALLOC_TASKS) | 0).toLocaleString('en'),
+    top
+      .slice(0, 3)
+      .map((t) => `${t.site} (${((t.bytes / ALLOC_TASKS) | 0).toLocaleString('en')} B)`)
+      .join('; '),
+  ]);
+}
+printTable(
+  `Bytes allocated per task, ${ALLOC_TASKS.toLocaleString('en')}-task chain (V8 sampling heap profiler, garbage included)`,
+  ['runner', 'bytes per task', 'top allocation sites (bytes per task)'],
+  allocRows,
 );
 const heap = await heapPerIdleAgent(1_000);
 printTable(

@@ -1,4 +1,7 @@
-/** Shared helpers of the benchmarks: workflow shapes, timing, medians and Markdown tables. */
+/** Shared helpers of the benchmarks: workflow shapes, timing, medians, Markdown tables, bundling. */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TaskDefinitionInput } from '../src/schemas/workflow-definition.js';
 
 /** `n` tasks of one agent, each depending on the one before. */
@@ -50,4 +53,47 @@ export function printTable(
   ];
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+/**
+ * A benchmark bundled with esbuild into plain JavaScript (packages left to
+ * node_modules), so it measures what the built package runs: tsx's transform
+ * wraps every closure in a naming helper and costs seconds of module load.
+ * Returns the bundle's path.
+ */
+export async function bundleBench(file: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outDir = path.join(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    'node_modules',
+    '.cache',
+    'troupe-bench',
+  );
+  mkdirSync(outDir, { recursive: true });
+  const outfile = path.join(outDir, `${path.basename(file, '.ts')}.mjs`);
+  await build({
+    entryPoints: [file],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** Where `npm run bench -- --check` collects the ratios the benchmarks report. */
+export const RATIOS_FILE_ENV = 'TROUPE_BENCH_RATIOS';
+
+/**
+ * Reports a ratio measured in this run (troupe against a peer or a baseline
+ * of the same run, never an absolute time) for `--check` to hold against
+ * bench/thresholds.json. Does nothing outside a check.
+ */
+export function reportRatio(name: string, value: number): void {
+  const file = process.env[RATIOS_FILE_ENV];
+  if (file) appendFileSync(file, `${JSON.stringify({ name, value })}\n`);
 }

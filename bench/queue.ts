@@ -26,6 +26,7 @@ import PQueue from 'p-queue';
 import { JobPriority } from '../src/machines/queue/job.js';
 import { TaskQueue } from '../src/runtime/queue/task-queue.js';
 import { LevelStore } from '../src/store/level/level-store.js';
+import { reportRatio } from './harness.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
       () => pQueueRun(concurrency, JOBS, true),
       () => pQueueRun(concurrency, JOBS, false),
     ])) as [Timing, Timing, Timing, Timing];
+    reportRatio(`queue.priorities-over-pqueue.c${concurrency}`, pPrio.wall / named.wall);
     const wall = (t: Timing, vs?: Timing): string =>
       `${perSecond(JOBS, t.wall)} jobs/s${vs ? ` (${(vs.wall / t.wall).toFixed(1)}x)` : ''}`;
     const cpu = (t: Timing, vs?: Timing): string =>

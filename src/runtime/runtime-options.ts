@@ -107,10 +107,12 @@ export interface RuntimeOptions {
    */
   durable?: boolean;
   /**
-   * Task completions between two checkpoints of a run. A run that sets none
-   * of its own gets at most ten interval checkpoints (the interval grows to a
-   * tenth of its tasks), since each one writes the whole run state.
-   * @default 100
+   * Task completions between two checkpoints of a run (a run can set its
+   * own). Without one, each run is checkpointed once the journal written
+   * since its last checkpoint reaches the size of that checkpoint
+   * (and at least 100 completions later): recovery replays a short tail
+   * and checkpointing costs the same per task however large the run.
+   * @default automatic
    */
   checkpointInterval?: number;
   /** Checkpoints kept per run, for `engine.history` and `engine.fork`. @default 5 */
@@ -150,7 +152,7 @@ export interface ResolvedRuntimeOptions {
   inspector: RuntimeInspectorOptions | undefined;
   onError: (error: unknown, context: string) => void;
   durable: boolean;
-  checkpointInterval: number;
+  checkpointInterval: number | undefined;
   keepCheckpoints: number;
   autoResume: boolean;
   queue: Omit<TaskQueueOptions, 'clock' | 'store'>;
@@ -280,7 +282,7 @@ function applyDefaults(options: RuntimeOptions): ResolvedRuntimeOptions {
     sync: options.sync ?? false,
     durable:
       options.durable ?? (dataDir !== false || store !== undefined || postgres !== undefined),
-    checkpointInterval: options.checkpointInterval ?? 100,
+    checkpointInterval: options.checkpointInterval,
     keepCheckpoints: options.keepCheckpoints ?? 5,
     autoResume: options.autoResume ?? false,
     limits,

@@ -92,10 +92,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         inFlight.delete(key);
         if (waiting.get(key)?.waits === waits) waiting.delete(key);
         waits.close(
-          new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
-            workflowId,
-            taskId,
-          }),
+          () =>
+            new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
+              workflowId,
+              taskId,
+            }),
         );
         if (report) sendBack(report);
       };
@@ -196,7 +197,10 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         idempotencyKey: key,
         attempt,
         dependencies: assignment.dependencies,
-        shared: assignment.shared,
+        // Read through: the view is built only if the agent reads it.
+        get shared() {
+          return assignment.shared;
+        },
         progress: (fraction, message) => {
           checked(() => checkProgress(fraction, message, subject, where, deps.limits));
           if (settled) return;

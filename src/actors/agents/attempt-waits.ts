@@ -165,11 +165,13 @@ export class AttemptWaits {
   }
 
   /** The attempt ended (or was aborted): waits still open reject, so the code unwinds. */
-  close(error: unknown): void {
+  close(error: () => unknown): void {
     this.closed = true;
+    // Built only if a wait is open: most attempts never wait, and an Error captures a stack.
+    const reason = this.pending.size > 0 ? error() : undefined;
     for (const [name, pending] of this.pending) {
       this.deps.schemas.delete(this.deps.assignment.workflowId, name);
-      pending.reject(error);
+      pending.reject(reason);
     }
     this.pending.clear();
   }

@@ -27,6 +27,7 @@ import { type TaskAssignment, workflowSystemId } from '../protocol.js';
 import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
 import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted } from './events.js';
+import { applySharedUpdates, releaseSharedView, sharedViewOf } from './shared-versions.js';
 import { memoOf, notBeforeTime, notBeforeWaitName, openNotBefore } from './waits.js';
 
 export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
@@ -40,7 +41,8 @@ export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
     retrying: [],
     inFlight: 0,
     settled: 0,
-    shared: input.shared ?? {},
+    // Its own object: it is updated in place.
+    shared: { ...input.shared },
     startedAt: 0,
     lastEventAt: 0,
     completionOrder: [],
@@ -188,7 +190,7 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
     }
     const timeoutMs = task.timeoutMs ?? context.definition.defaults.timeoutMs;
     const memo = memoOf(context, run);
-    assignments.push({
+    const assignment = {
       workflowId: context.workflowId,
       taskId,
       attempt: run.attempts,
@@ -196,12 +198,17 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
       description: task.description,
       input: task.input,
       dependencies,
-      shared: context.shared,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       replyTo: workflowSystemId(context.workflowId),
       dispatchedAt: context.lastEventAt,
       ...(memo ? { memo } : {}),
+    } as TaskAssignment;
+    // Built when read: most tasks never read it, and a copy per dispatch is O(keys).
+    Object.defineProperty(assignment, 'shared', {
+      get: sharedViewOf(context.shared, taskId),
+      enumerable: true,
     });
+    assignments.push(assignment);
   }
   return assignments;
 }
@@ -244,9 +251,9 @@ export function recordCompletion(
   run.output = report.output;
   run.finishedAt = report.at;
   run.progress = 1;
-  // Copy on write, not in place: tasks already dispatched hold the previous
-  // object and must keep seeing the context as it was when they were dispatched.
-  if (report.sharedUpdates) context.shared = { ...context.shared, ...report.sharedUpdates };
+  // Released first: in a chain no other view is in flight, so nothing is logged.
+  releaseSharedView(context.shared, report.taskId);
+  if (report.sharedUpdates) applySharedUpdates(context.shared, report.sharedUpdates);
   const emitted: WorkflowEmitted[] = [
     {
       type: 'task.completed',
@@ -292,6 +299,7 @@ export function recordFailure(
 ): WorkflowEmitted {
   context.lastEventAt = report.at;
   context.inFlight--;
+  releaseSharedView(context.shared, report.taskId);
   run.error = report.error;
   const task = taskDefinition(context, report.taskId);
   const policy = retryPolicy(context, task);
@@ -344,6 +352,7 @@ export function recordCancellation(
   context.lastEventAt = report.at;
   context.inFlight--;
   context.settled++;
+  releaseSharedView(context.shared, report.taskId);
   run.status = 'cancelled';
   run.error = report.error;
   run.finishedAt = report.at;

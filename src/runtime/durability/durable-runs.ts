@@ -36,8 +36,8 @@ const JOURNALED: ReadonlySet<WorkflowEvent['type']> = new Set([
 ]);
 
 export interface DurabilityOptions {
-  /** Completions between checkpoints. */
-  checkpointInterval: number;
+  /** Completions between checkpoints; undefined: chosen per run (see {@link DurableRuns}). */
+  checkpointInterval: number | undefined;
   /** Checkpoints kept per run for history and forking. */
   keepCheckpoints: number;
 }
@@ -51,16 +51,31 @@ export interface RunJournalState {
   /** Seqs of the checkpoints kept, oldest first. */
   checkpoints: number[];
   completionsSinceCheckpoint: number;
-  /** The run's own interval; without one, see {@link DurableRuns.intervalOf}. */
+  /** Bytes journaled since the newest checkpoint. */
+  journalBytesSinceCheckpoint: number;
+  /** Size of the newest checkpoint's context (0: none taken by this process yet). */
+  checkpointBytes: number;
+  /** The run's own interval; without one, see {@link DurableRuns.dueForCheckpoint}. */
   checkpointInterval: number | undefined;
 }
 
 /**
- * Interval checkpoints per run at most, when the run sets no interval of its
- * own: each checkpoint serialises the whole context, O(tasks), so a fixed
- * interval would make checkpointing O(tasks²) on large runs.
+ * The automatic interval: a checkpoint is due once the journal written since
+ * the last one reaches this fraction of that checkpoint's size. Recovery then
+ * replays a tail proportional to the run's state (not to its whole history),
+ * and checkpointing writes a bounded multiple of what the journal writes, so
+ * its cost per task stays flat however large the run (a fixed interval makes
+ * it O(tasks²)). At one, checkpoints write as many bytes as the journal: a
+ * smaller fraction shortens the replayed tail but every byte written before
+ * a crash is read again when LevelDB opens its log (bench/recovery.ts: a
+ * quarter wrote 22 MB for a 10,000-task chain and the open took longer than
+ * the replay it saved).
  */
-const MAX_INTERVAL_CHECKPOINTS = 10;
+const AUTO_TAIL_FRACTION = 1;
+/** Completions before the first automatic checkpoint, and between any two (small runs are not worth it). */
+const AUTO_MIN_COMPLETIONS = 100;
+/** Per-entry bytes besides the event: key, seq, checksum. */
+const ENTRY_OVERHEAD_BYTES = 48;
 
 /**
  * Journals the events of live runs and writes their checkpoints. Fed from
@@ -88,6 +103,8 @@ export class DurableRuns {
       checkpointSeq: state.checkpointSeq ?? 0,
       checkpoints: state.checkpoints ?? [],
       completionsSinceCheckpoint: 0,
+      journalBytesSinceCheckpoint: 0,
+      checkpointBytes: 0,
       checkpointInterval: state.checkpointInterval,
     });
   }
@@ -120,13 +137,13 @@ export class DurableRuns {
       // A failed batch is reported through the writer and to its waiters.
       this.writer.append(workflowId, run.seq, entry).catch(() => undefined);
       if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
+      run.journalBytesSinceCheckpoint += entry.event.length + ENTRY_OVERHEAD_BYTES;
 
       let reason: CheckpointReason | undefined;
       if (snapshot.status === 'done') reason = 'end';
       else if (event.type === 'workflow.pause') reason = 'pause';
       else if (event.type === 'workflow.restore') reason = 'restore';
-      else if (run.completionsSinceCheckpoint >= this.intervalOf(run, snapshot.context))
-        reason = 'interval';
+      else if (this.dueForCheckpoint(run)) reason = 'interval';
       if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
     } catch (error) {
       this.untrack(workflowId);
@@ -134,11 +151,14 @@ export class DurableRuns {
     }
   }
 
-  /** Completions between checkpoints: the run's own, else the runtime's, stretched on large runs. */
-  private intervalOf(run: RunJournalState, context: WorkflowContext): number {
-    if (run.checkpointInterval !== undefined) return run.checkpointInterval;
-    const tasks = context.definition.tasks.length;
-    return Math.max(this.options.checkpointInterval, Math.ceil(tasks / MAX_INTERVAL_CHECKPOINTS));
+  /** Every N completions if the run or the runtime sets N; else by journal volume against the state's size. */
+  private dueForCheckpoint(run: RunJournalState): boolean {
+    const interval = run.checkpointInterval ?? this.options.checkpointInterval;
+    if (interval !== undefined) return run.completionsSinceCheckpoint >= interval;
+    return (
+      run.completionsSinceCheckpoint >= AUTO_MIN_COMPLETIONS &&
+      run.journalBytesSinceCheckpoint >= run.checkpointBytes * AUTO_TAIL_FRACTION
+    );
   }
 
   private checkpoint(
@@ -168,6 +188,8 @@ export class DurableRuns {
     }
     run.checkpointSeq = run.seq;
     run.completionsSinceCheckpoint = 0;
+    run.journalBytesSinceCheckpoint = 0;
+    run.checkpointBytes = record.context.length;
     this.writer.enqueue(...ops, ...extraOps).then(
       () => this.onCheckpoint(workflowId, record),
       () => undefined,

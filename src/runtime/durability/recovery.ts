@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { initialTransition, transition } from 'xstate';
+import { type AnyActorScope, createActor, initialTransition, type SnapshotFrom } from 'xstate';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import { openWaits } from '../../machines/workflow/waits.js';
@@ -37,50 +37,110 @@ export async function recoverRun(
   record: RunRecord,
   options: { checkpointSeq?: number } = {},
 ): Promise<RecoveredRun> {
+  const loaded = await loadCheckpoint(store, logic, record, options.checkpointSeq);
+  // A chosen checkpoint is the state wanted: the journal after it is not applied.
+  const replayed =
+    options.checkpointSeq === undefined
+      ? await replayJournal(store, logic, record.workflowId, loaded)
+      : loaded;
+  return {
+    record,
+    value: String(replayed.snapshot.value),
+    context: replayed.snapshot.context as WorkflowContext,
+    seq: replayed.seq,
+    checkpoints: loaded.checkpoints,
+  };
+}
+
+/** A run's machine state and the last journal seq it includes. */
+export interface ReplayPoint {
+  snapshot: SnapshotFrom<WorkflowMachine>;
+  seq: number;
+}
+
+/**
+ * The state at a run's newest checkpoint (or at `checkpointSeq`), or its
+ * initial state if it has none.
+ * @throws TroupeError `STORE_CORRUPT` if the checkpoint cannot be read, `INVALID_INPUT` if `checkpointSeq` is not kept.
+ */
+export async function loadCheckpoint(
+  store: Store,
+  logic: WorkflowMachine,
+  record: RunRecord,
+  checkpointSeq?: number,
+): Promise<ReplayPoint & { checkpoints: number[] }> {
   const workflowId = record.workflowId;
   const checkpoints = await checkpointSeqs(store, workflowId);
   // Only the checkpoint used is read: each holds the whole context.
-  const chosenSeq = options.checkpointSeq ?? checkpoints.at(-1);
+  const chosenSeq = checkpointSeq ?? checkpoints.at(-1);
   const chosen =
     chosenSeq === undefined
       ? undefined
       : await store.get<CheckpointRecord>('snapshots', workflowSeqKey(workflowId, chosenSeq));
-  if (options.checkpointSeq !== undefined && chosen === undefined) {
+  if (checkpointSeq !== undefined && chosen === undefined) {
     throw new TroupeError(
       'INVALID_INPUT',
-      `Workflow "${workflowId}" has no checkpoint ${options.checkpointSeq}; engine.history() lists the kept ones (${checkpoints.join(', ') || 'none'}).`,
+      `Workflow "${workflowId}" has no checkpoint ${checkpointSeq}; engine.history() lists the kept ones (${checkpoints.join(', ') || 'none'}).`,
       { workflowId },
     );
   }
-
   // A checkpoint key whose record is unreadable is corrupt: never fall back to
   // the initial state, the journal before it is compacted away.
-  let snapshot =
+  const snapshot =
     chosenSeq === undefined
       ? initialTransition(logic, { workflowId, definition: record.definition })[0]
       : logic.resolveState({
           context: parseContext(chosen, workflowId, chosenSeq),
           value: chosen!.value,
         });
-  let seq = chosenSeq ?? 0;
-  if (options.checkpointSeq === undefined) {
-    // Entries follow each other without a gap: a missing one means the store
-    // lost an acknowledged write, and replaying around it would rebuild a
-    // state the run never had.
-    for await (const [key, raw] of store.range<unknown>('journal', prefixRange(workflowId))) {
-      const keySeq = parseSeq(key);
-      if (keySeq <= seq) continue;
-      if (keySeq !== seq + 1) throw journalGap(workflowId, seq + 1, keySeq);
-      snapshot = transition(logic, snapshot, readJournalEntry(workflowId, keySeq, raw).event)[0];
-      seq = keySeq;
-    }
+  return { snapshot, seq: chosenSeq ?? 0, checkpoints };
+}
+
+/**
+ * Applies the journal entries after `from.seq` through the machine's pure
+ * transition function.
+ * @throws TroupeError `STORE_CORRUPT` on a damaged entry or a gap.
+ */
+export async function replayJournal(
+  store: Store,
+  logic: WorkflowMachine,
+  workflowId: string,
+  from: ReplayPoint,
+): Promise<ReplayPoint> {
+  let { snapshot, seq } = from;
+  const scope = replayScope(logic, snapshot.context as WorkflowContext);
+  // Entries follow each other without a gap: a missing one means the store
+  // lost an acknowledged write, and replaying around it would rebuild a
+  // state the run never had.
+  for await (const [key, raw] of store.range<unknown>('journal', prefixRange(workflowId))) {
+    const keySeq = parseSeq(key);
+    if (keySeq <= seq) continue;
+    if (keySeq !== seq + 1) throw journalGap(workflowId, seq + 1, keySeq);
+    snapshot = logic.transition(snapshot, readJournalEntry(workflowId, keySeq, raw).event, scope);
+    seq = keySeq;
   }
+  return { snapshot, seq };
+}
+
+/**
+ * What xstate's `transition()` builds on every call (an actor, its initial
+ * state, a system), built once per replay: per entry it cost more than the
+ * transition itself. Actions are collected by xstate and never executed.
+ */
+function replayScope(logic: WorkflowMachine, context: WorkflowContext): AnyActorScope {
+  const self = createActor(logic, {
+    input: { workflowId: context.workflowId, definition: { ...context.definition, tasks: [] } },
+  });
   return {
-    record,
-    value: String(snapshot.value),
-    context: snapshot.context as WorkflowContext,
-    seq,
-    checkpoints,
+    self,
+    id: '',
+    sessionId: '',
+    system: self.system,
+    logger: () => undefined,
+    defer: () => undefined,
+    emit: () => undefined,
+    stopChild: () => undefined,
+    actionExecutor: () => undefined,
   };
 }
 
