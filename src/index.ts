@@ -153,4 +153,5 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
 } from './store/index.js';
+export type { RemoteRole } from './store/postgres/remote-tasks.js';
 export type { Collection, RangeOptions, Store, StoreOp } from './store/store.js';

@@ -168,6 +168,90 @@ describe('remote agents in one process', () => {
     expect((aborted as TroupeError).code).toBe('TASK_ABORTED');
   });
 
+  it('a timeout at the owner reaches the remote task: its signal aborts, with the timeout in the reason', async () => {
+    const url = await testDatabase('remote-timeout');
+    let aborted: unknown;
+    await worker(url, [
+      defineAgent({
+        role: 'stuck',
+        run: (_task, ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener('abort', () => {
+              aborted = ctx.signal.reason;
+              reject(ctx.signal.reason);
+            });
+          }),
+      }),
+    ]);
+    const rt = await owner(url);
+    const result = await rt.orchestrator.executeWorkflow({
+      name: 't',
+      tasks: [{ id: 'a', agent: 'stuck', timeoutMs: 300 }],
+    });
+    expect(result.status).toBe('failed');
+    expect(result.tasks.a?.error?.code).toBe('TASK_TIMEOUT');
+    await expect
+      .poll(() => (aborted as TroupeError | undefined)?.code, { timeout: 5_000 })
+      .toBe('TASK_ABORTED');
+  });
+
+  it('ctx.send on a worker rejects with REMOTE_UNSUPPORTED, and the task fails with it', async () => {
+    const url = await testDatabase('remote-unsupported');
+    await worker(url, [
+      defineAgent({
+        role: 'chatty',
+        run: (_task, ctx) => ctx.send({ to: 'someone', type: 'notification', payload: 1 }),
+      }),
+    ]);
+    const rt = await owner(url);
+    const result = await rt.orchestrator.executeWorkflow({
+      name: 'u',
+      tasks: [{ id: 'a', agent: 'chatty' }],
+    });
+    expect(result.status).toBe('failed');
+    expect(result.tasks.a?.error).toMatchObject({ code: 'REMOTE_UNSUPPORTED' });
+  });
+
+  it('close({ graceful: false }) hands running tasks back: another worker runs them without waiting for the lease', async () => {
+    const url = await testDatabase('remote-handback');
+    const ran: string[] = [];
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const first = await worker(
+      url,
+      [
+        defineAgent({
+          role: 'handed',
+          run: (_task, ctx) =>
+            new Promise((_resolve, reject) => {
+              ran.push('first');
+              started();
+              ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+            }),
+        }),
+      ],
+      { leaseMs: 60_000 },
+    );
+    const rt = await owner(url);
+    const handle = await rt.engine.start({ name: 'h', tasks: [{ id: 'a', agent: 'handed' }] });
+    await running;
+    await first.close({ graceful: false });
+    await worker(url, [
+      defineAgent({
+        role: 'handed',
+        run: () => {
+          ran.push('second');
+          return 'done';
+        },
+      }),
+    ]);
+    const result = await handle.result;
+    expect(result.tasks.a?.output).toBe('done');
+    expect(ran).toEqual(['first', 'second']);
+  });
+
   it('fencing: a result from a worker whose claim expired and was taken is refused', async () => {
     const url = await testDatabase('remote-fence');
     const store = await PostgresStore.open({ connectionString: url });

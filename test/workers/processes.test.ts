@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/index.js';
+import { createRuntime, defineAgent } from '../../src/index.js';
 import { bundleFixture, killAll, Worker as Process } from '../durability/processes.js';
 import { testDatabase } from '../support/postgres.js';
 import { runWorkersTrial } from '../support/workers-trial.js';
@@ -117,6 +117,62 @@ describe('remote agents across processes', () => {
         expect((await handle.result).status).toBe('cancelled');
         expect(await w1.waitFor('aborted', 'a')).toMatchObject({ code: 'TASK_ABORTED' });
       } finally {
+        await rt.close();
+      }
+    } finally {
+      await rm(counters, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a stale worker (SIGSTOP past its lease, then SIGCONT) cannot write: its result is refused, the other worker’s stands', async () => {
+    const url = await testDatabase('stale-worker');
+    const counters = await mkdtemp(join(tmpdir(), 'troupe-stale-worker-'));
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    try {
+      // With SEED 5 and TASK_MS 5000, W1's first task sleeps 2.8 s: time to freeze it mid-task.
+      const w1 = new Process(worker.file, [url, counters, 'W1'], {
+        ...fast,
+        TASK_MS: '5000',
+        SEED: '5',
+      });
+      await w1.waitFor('ready');
+      // The run stays live (its `gate` task waits) while W1 comes back.
+      const rt = await createRuntime({
+        store: { postgres: { connectionString: url } },
+        remoteAgents: { pollMs: 200, refreshMs: 200 },
+        agents: [defineAgent({ role: 'gate', run: () => gate.then(() => 'open') })],
+      });
+      try {
+        const handle = await rt.engine.start({
+          name: 'stale',
+          tasks: [
+            { id: 'a', agent: 'remote' },
+            { id: 'g', agent: 'gate' },
+          ],
+        });
+        await w1.waitFor('started', 'a');
+        w1.child.kill('SIGSTOP');
+        const w2 = new Process(worker.file, [url, counters, 'W2'], { ...fast, TASK_MS: '1' });
+        await w2.waitFor('started', 'a');
+        const completed = new Promise<unknown>((resolve) =>
+          rt.engine.on('task.completed', (event) => event.taskId === 'a' && resolve(event.output)),
+        );
+        expect(await completed).toMatchObject({ worker: 'W2' });
+        // W1 wakes up: its claim was lost; its result is refused.
+        w1.child.kill('SIGCONT');
+        await w1.waitFor('refused', 'a');
+        openGate();
+        const result = await handle.result;
+        expect(result.tasks.a?.output).toMatchObject({ worker: 'W2' });
+        const lines = (await readFile(join(counters, `${handle.workflowId}.a`), 'utf8'))
+          .trim()
+          .split('\n');
+        expect(lines.map((line) => line.split(' ')[0])).toEqual(['W1', 'W2']);
+      } finally {
+        openGate();
         await rt.close();
       }
     } finally {

@@ -12,6 +12,7 @@ import type { PostgresStoreOptions } from '../../store/postgres/postgres-store.j
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { type Clock, systemClock } from '../clock.js';
 
+/** Options of {@link createWorker}; every default is applied once, in `resolveWorkerOptions`. */
 export interface WorkerOptions {
   /**
    * The database the owners use: `{ postgres: { connectionString } }` (the

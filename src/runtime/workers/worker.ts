@@ -146,6 +146,7 @@ export class AgentWorker {
     }));
   }
 
+  /** What runs here now, by role, and how many outcomes were accepted and refused. */
   stats(): WorkerStats {
     const running: Record<string, number> = Object.create(null);
     for (const { claim } of this.#running.values()) {
