@@ -133,8 +133,12 @@ describe('run ownership on PostgreSQL', () => {
       'SELECT DISTINCT collection FROM troupe_records ORDER BY collection',
     );
     expect(collections.map((row) => row.collection)).toEqual(
-      expect.arrayContaining(['contexts', 'jobs', 'messages', 'snapshots', 'workflows']),
+      expect.arrayContaining(['contexts', 'messages', 'snapshots', 'workflows']),
     );
+    // The queue on PostgreSQL is the shared queue: its jobs have their own table.
+    expect(await rows('SELECT id, status FROM troupe_jobs')).toEqual([
+      { id: job, status: 'completed' },
+    ]);
   });
 
   it('an expired lease is taken over: the in-flight task runs again with the same key, completed ones never; the stale owner is fenced and stopped with RUN_OWNERSHIP_LOST', async () => {
