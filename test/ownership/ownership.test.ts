@@ -135,7 +135,7 @@ describe('run ownership on PostgreSQL', () => {
     expect(collections.map((row) => row.collection)).toEqual(
       expect.arrayContaining(['contexts', 'messages', 'snapshots', 'workflows']),
     );
-    // Queue jobs have their own table: one queue shared by every process.
+    // The queue on PostgreSQL is the shared queue: its jobs have their own table.
     expect(await rows('SELECT id, status FROM troupe_jobs')).toEqual([
       { id: job, status: 'completed' },
     ]);

@@ -50,7 +50,7 @@ import type { QueueDeps } from './queue-logic.js';
 import type { TaskQueueEventName } from './task-queue-events.js';
 
 /** Jobs claimed per statement, at most. */
-const CLAIM_BATCH = 200;
+const CLAIM_BATCH = 500;
 /** Jobs inserted per statement, at most. */
 const INSERT_BATCH = 5_000;
 
@@ -67,6 +67,19 @@ interface PendingEnqueue {
 }
 
 type Emit = (event: TaskQueueEventName, payload: unknown) => void;
+
+/** A function that runs `fn` once in the next turn of the event loop, however often it is called before. */
+function nextTurn(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
+}
 
 export class SharedQueue {
   readonly #store: PostgresStore;
@@ -98,7 +111,6 @@ export class SharedQueue {
   #settles: { settlement: AttemptSettlement; job: ClaimedAttempt }[] = [];
   #progress = new Map<string, JobProgress>();
   #writing = false;
-  #writeScheduled = false;
   #flushWaiters: Deferred[] = [];
 
   readonly #waiters: JobWaiters;
@@ -289,6 +301,9 @@ export class SharedQueue {
       });
   }
 
+  /** Claims once the jobs ending in this turn have freed their workers: one claim for all of them. */
+  readonly #scheduleClaim = nextTurn(() => this.#claim());
+
   /** Looks again after the poll interval, sooner when only the rate limit held jobs back. */
   #armPoll(): void {
     const { options } = this.#deps;
@@ -382,7 +397,7 @@ export class SharedQueue {
     this.#settles.push({ settlement: settleAttempt(entry.job, end, this.#now()), job: entry.job });
     this.#scheduleWrite();
     if (this.#inflight.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
-    this.#claim();
+    this.#scheduleClaim();
   }
 
   #onProgress(run: Run, value: number, message: string | null): void {
@@ -407,15 +422,8 @@ export class SharedQueue {
     return done.promise;
   }
 
-  #scheduleWrite(): void {
-    if (this.#writeScheduled) return;
-    this.#writeScheduled = true;
-    // After the current turn's handlers settled: they join one statement.
-    setImmediate(() => {
-      this.#writeScheduled = false;
-      this.#write();
-    });
-  }
+  /** After the current turn's handlers settled: their ends join one statement. */
+  readonly #scheduleWrite = nextTurn(() => this.#write());
 
   #write(): void {
     if (this.#writing) return;
@@ -461,7 +469,7 @@ export class SharedQueue {
           this.#write();
         }
         // A global limit may have held claims back while these jobs counted as running.
-        this.#claim();
+        this.#scheduleClaim();
       });
   }
 
@@ -551,7 +559,7 @@ export class SharedQueue {
       ),
     );
     if (this.#inflight.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
-    this.#claim();
+    this.#scheduleClaim();
   }
 
   // --- reads -----------------------------------------------------------------

@@ -215,7 +215,9 @@ export const MIGRATIONS: readonly Migration[] = [
         p_queue text, p_owner text, p_want integer, p_now bigint, p_lease_ms bigint,
         p_max_running integer, p_rate double precision, p_burst double precision
       ) RETURNS TABLE (id text, spec jsonb, attempts jsonb, attempt integer, failures integer)
-      LANGUAGE plpgsql AS $$
+      -- Planned on every call: a plan cached while the table was empty (a
+      -- worker polling before the first enqueue) scans and sorts every row.
+      LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
       DECLARE
         n integer := p_want;
         got integer := 0;
