@@ -331,3 +331,36 @@ describe('preflight: checkLlmServer', () => {
     expect((server.requests.at(-1)!.body as ChatRequestBody).max_tokens).toBe(1);
   });
 });
+
+describe('small context windows', () => {
+  it('maxContextChars trims the oldest tool results, keeping the task and the latest turn', async () => {
+    const server = await testServer({
+      chat: [
+        reply.toolCall('read_big', { n: 1 }),
+        reply.toolCall('read_big', { n: 2 }),
+        reply.text('Done.'),
+      ],
+    });
+    const readBig = defineTool({
+      name: 'read_big',
+      description: 'Reads a big file.',
+      input: z.object({ n: z.number() }),
+      handler: ({ n }) => String(n).repeat(900),
+    });
+    const agent = defineLlmAgent({
+      role: 'reader',
+      systemPrompt: 'You read.',
+      tools: [readBig],
+      llm: testClient(server),
+      maxContextChars: 1000,
+    });
+    const rt = await runtime({ agents: [agent] });
+    const result = await rt.engine.execute({ name: 'ctx', tasks: [{ id: 'r', agent: 'reader' }] });
+    expect(result.status).toBe('completed');
+    const last = (server.requests[2]!.body as ChatRequestBody).messages!;
+    const tools = last.filter((m) => m.role === 'tool').map((m) => String(m.content));
+    expect(tools[0]).toMatch(/^\[trimmed to fit the context window: 900 characters/);
+    expect(tools[1]).toBe('2'.repeat(900));
+    expect(String(last[1]!.content)).toContain('Task "r"');
+  });
+});

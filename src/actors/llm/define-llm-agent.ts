@@ -34,6 +34,13 @@ export interface LlmAgentOptions
    * native ones, as local servers without a tool parser do. @default true
    */
   textToolCalls?: boolean;
+  /**
+   * The model's context window in characters (about 4 a token). When the
+   * conversation grows past it, the oldest tool results are replaced by a
+   * one-line note; the system prompt, the task and the latest turn stay.
+   * @default no trimming
+   */
+  maxContextChars?: number;
 }
 
 /**
@@ -104,6 +111,7 @@ export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAge
         progress: (fraction, message) => ctx.progress(fraction, message),
         maxToolResultChars,
         textToolCalls: options.textToolCalls ?? true,
+        maxContextChars: options.maxContextChars,
         team: {
           role,
           get shared() {
@@ -128,7 +136,13 @@ function checkOptions(options: LlmAgentOptions): string[] {
     if (names.has(tool.name)) issues.push(`tools: two tools are named "${tool.name}"`);
     names.add(tool.name);
   }
-  const { maxTurns, maxToolResultChars, temperature } = options;
+  const { maxTurns, maxToolResultChars, temperature, maxContextChars } = options;
+  if (
+    maxContextChars !== undefined &&
+    !(Number.isInteger(maxContextChars) && maxContextChars >= 1000)
+  ) {
+    issues.push('maxContextChars: must be an integer >= 1000');
+  }
   if (maxTurns !== undefined && !(Number.isInteger(maxTurns) && maxTurns >= 1)) {
     issues.push('maxTurns: must be an integer >= 1');
   }

@@ -13,6 +13,7 @@ import { type LlmCallKey, type LlmResponseCache, requestHash } from './response-
 import { toolCallsFromText } from './text-tool-calls.js';
 import { addUsage, emptyUsage, type TokenUsage, usageOfCompletion } from './token-usage.js';
 import type { TeamAccess } from './tools/collaboration.js';
+import { trimHistory } from './trim-history.js';
 
 /** One tool call the model made, as kept in the task output. */
 export interface ToolCallRecord {
@@ -45,6 +46,8 @@ export interface ToolLoopInput {
   textToolCalls: boolean;
   /** Passed to tools as `ctx.team`. */
   team?: TeamAccess | undefined;
+  /** Oldest tool results are trimmed to keep each request under this many characters (see trim-history.ts). */
+  maxContextChars?: number | undefined;
 }
 
 export interface ToolLoopResult {
@@ -174,7 +177,8 @@ async function answer(
 ): Promise<{ completion: ChatCompletion; cached: boolean; key: LlmCallKey }> {
   const params = {
     model: input.model,
-    messages,
+    messages:
+      input.maxContextChars === undefined ? messages : trimHistory(messages, input.maxContextChars),
     ...(input.tools.length > 0 ? { tools: input.tools.map((tool) => tool.spec) } : {}),
     ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
   };
