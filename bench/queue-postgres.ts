@@ -192,8 +192,8 @@ try {
     [
       'worker processes',
       'troupe on PostgreSQL',
-      'pg-boss 10 (same database server)',
-      'BullMQ 5 (Redis)',
+      'pg-boss 10 (same server)',
+      'BullMQ 6 (Redis)',
       'troupe / pg-boss',
       'troupe / BullMQ',
     ],
