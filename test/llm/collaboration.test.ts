@@ -54,3 +54,33 @@ describe('collaboration tools', () => {
     ]);
   });
 });
+
+describe('structured output', () => {
+  it('defineLlmAgent({ output }) returns the validated object, repairing an invalid answer', async () => {
+    const { z } = await import('zod');
+    const server = await testServer({
+      chat: [
+        reply.text('Here: ```json\n{"endpoint": "/api/search", "port": "eighty"}\n```'),
+        reply.text('<think>port is a number</think>{"endpoint": "/api/search", "port": 8080}'),
+      ],
+    });
+    const agent = defineLlmAgent({
+      role: 'backend',
+      systemPrompt: 'You design APIs.',
+      llm: testClient(server),
+      output: z.object({ endpoint: z.string(), port: z.number().int() }),
+    });
+    const rt = await createRuntime({ dataDir: false, agents: [agent] });
+    onCleanup(() => rt.close());
+    const result = await rt.engine.execute({ name: 's', tasks: [{ id: 'api', agent: 'backend' }] });
+    expect(result.status).toBe('completed');
+    expect((result.tasks.api!.output as { data: unknown }).data).toEqual({
+      endpoint: '/api/search',
+      port: 8080,
+    });
+    const first = JSON.stringify((server.requests[0]!.body as ChatRequestBody).messages);
+    expect(first).toContain('JSON Schema');
+    const repair = (server.requests[1]!.body as ChatRequestBody).messages!.at(-1)!;
+    expect(String(repair.content)).toMatch(/port/);
+  });
+});

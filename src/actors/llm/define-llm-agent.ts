@@ -1,10 +1,14 @@
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
+import { formatZodIssues } from '../../schemas/validate.js';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
 import type { LlmTool } from './define-tool.js';
+import { findJson } from './json-in-text.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
 import type { LlmResponseCache } from './response-cache.js';
 import { taskPrompt } from './task-prompt.js';
-import type { TokenUsage } from './token-usage.js';
+import { addUsage, emptyUsage, type TokenUsage } from './token-usage.js';
 import { runToolLoop, type ToolCallRecord } from './tool-loop.js';
 
 /** Options of {@link defineLlmAgent}. */
@@ -43,12 +47,26 @@ export interface LlmAgentOptions
   maxContextChars?: number;
 }
 
+/** Options of {@link defineLlmAgent} with a structured result. */
+export interface StructuredLlmAgentOptions<T> extends LlmAgentOptions {
+  /**
+   * Schema of the final answer: the model is asked for JSON of this shape,
+   * the JSON is found in its answer (fences, prose and `<think>` blocks
+   * allowed) and validated, and an answer that fails goes back with the
+   * issues, twice at most. The validated value is `output.data`.
+   */
+  output?: z.ZodType<T>;
+}
+
+/** Answers with an invalid structured result sent back for repair before the attempt fails. */
+const OUTPUT_REPAIRS = 2;
+
 /**
  * What an LLM agent's task returns. It holds everything a later reader needs
  * (the answer, the tool calls, the tokens), so a journaled completion of the
  * task never needs the model again.
  */
-export interface LlmAgentOutput {
+export interface LlmAgentOutput<T = unknown> {
   role: string;
   model: string;
   /** The model's final answer. */
@@ -58,6 +76,8 @@ export interface LlmAgentOutput {
   turns: number;
   toolCalls: ToolCallRecord[];
   usage: TokenUsage;
+  /** With `output`: the final answer parsed and validated by that schema. */
+  data?: T;
 }
 
 /**
@@ -68,7 +88,9 @@ export interface LlmAgentOutput {
  *
  * @throws TroupeError `INVALID_INPUT` for bad options, `CONFIG_ERROR` if no LLM can be configured.
  */
-export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAgentOutput> {
+export function defineLlmAgent<T = unknown>(
+  options: StructuredLlmAgentOptions<T>,
+): AgentDefinition<LlmAgentOutput<T>> {
   const issues = checkOptions(options);
   if (issues.length > 0) {
     throw new TroupeError(
@@ -84,7 +106,9 @@ export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAge
   const stream = options.stream ?? true;
   const maxToolResultChars = options.maxToolResultChars ?? 20_000;
   const { systemPrompt, role } = options;
-  return defineAgent<LlmAgentOutput>({
+  const schema = options.output;
+  const shape = schema ? JSON.stringify(z.toJSONSchema(schema, { io: 'output' })) : '';
+  return defineAgent<LlmAgentOutput<T>>({
     role,
     ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
     ...(options.expertise === undefined ? {} : { expertise: options.expertise }),
@@ -92,38 +116,79 @@ export function defineLlmAgent(options: LlmAgentOptions): AgentDefinition<LlmAge
     ...(options.stage === undefined ? {} : { stage: options.stage }),
     systemPrompt,
     async run(task, ctx) {
-      const result = await runToolLoop({
-        client,
-        model,
-        site: { who: `agent "${role}", task "${task.id}"`, model },
-        messages: [
-          { role: 'system', content: systemPrompt },
-          { role: 'user', content: taskPrompt(task, ctx) },
-        ],
-        tools,
-        maxTurns,
-        temperature: options.temperature,
-        stream,
-        cache: options.cache,
-        idempotencyKey: ctx.idempotencyKey,
-        attempt: ctx.attempt,
-        signal: ctx.signal,
-        progress: (fraction, message) => ctx.progress(fraction, message),
-        maxToolResultChars,
-        textToolCalls: options.textToolCalls ?? true,
-        maxContextChars: options.maxContextChars,
-        team: {
-          role,
-          get shared() {
-            return ctx.shared;
-          },
-          updateShared: (updates) => ctx.updateShared(updates),
-          send: (message) => ctx.send(message),
+      const messages: ChatCompletionMessageParam[] = [
+        { role: 'system', content: systemPrompt },
+        {
+          role: 'user',
+          content: schema
+            ? `${taskPrompt(task, ctx)}\n\nEnd with a final answer that is only JSON matching this JSON Schema:\n${shape}`
+            : taskPrompt(task, ctx),
         },
-      });
-      return { role, model, ...result };
+      ];
+      let usage = emptyUsage();
+      for (let repair = 0; ; repair++) {
+        const result = await runToolLoop({
+          client,
+          model,
+          site: { who: `agent "${role}", task "${task.id}"`, model },
+          messages,
+          tools,
+          maxTurns,
+          temperature: options.temperature,
+          stream,
+          cache: options.cache,
+          idempotencyKey: ctx.idempotencyKey,
+          attempt: ctx.attempt,
+          signal: ctx.signal,
+          progress: (fraction, message) => ctx.progress(fraction, message),
+          maxToolResultChars,
+          textToolCalls: options.textToolCalls ?? true,
+          maxContextChars: options.maxContextChars,
+          team: {
+            role,
+            get shared() {
+              return ctx.shared;
+            },
+            updateShared: (updates) => ctx.updateShared(updates),
+            send: (message) => ctx.send(message),
+          },
+        });
+        usage = addUsage(usage, result.usage);
+        if (!schema) return { role, model, ...result, usage };
+        const checked = structured(result.content, schema);
+        if (checked.ok) return { role, model, ...result, usage, data: checked.data };
+        if (repair >= OUTPUT_REPAIRS) {
+          throw new TroupeError(
+            'TASK_FAILED',
+            `agent "${role}", task "${task.id}": the final answer does not match the output schema after ${repair + 1} answers: ${checked.issues.join('; ')}`,
+            { model, issues: checked.issues },
+          );
+        }
+        messages.push(
+          { role: 'assistant', content: result.content },
+          {
+            role: 'user',
+            content: `That answer cannot be used:\n- ${checked.issues.join('\n- ')}\nAnswer again with only the JSON object.`,
+          },
+        );
+      }
     },
   });
+}
+
+function structured<T>(
+  content: string,
+  schema: z.ZodType<T>,
+): { ok: true; data: T } | { ok: false; issues: string[] } {
+  const found = findJson(content);
+  if (found.length === 0) return { ok: false, issues: ['the answer holds no JSON'] };
+  let issues: string[] = [];
+  for (const candidate of found) {
+    const parsed = schema.safeParse(candidate.value);
+    if (parsed.success) return { ok: true, data: parsed.data };
+    issues = formatZodIssues(parsed.error);
+  }
+  return { ok: false, issues };
 }
 
 function checkOptions(options: LlmAgentOptions): string[] {
