@@ -269,7 +269,9 @@ describe('remote agents in one process', () => {
     const [second] = await tasks.claim('w2', [{ role: 'r', limit: 1, count: 1 }], 1_600, 500);
     expect(second?.epoch).toBe(first!.epoch + 1);
     expect(await tasks.complete(first!, 'w1', { ok: true, output: 'stale' }, 1_700)).toBe(false);
-    expect(await tasks.renew('w1', [first!], 1_700, 500)).toEqual([]);
+    expect(await tasks.renew('w1', [first!], 1_700, 500)).toEqual([
+      { id: first!.id, outcome: 'lost', cancelReason: null },
+    ]);
     expect(await tasks.complete(second!, 'w2', { ok: true, output: 'fresh' }, 1_700)).toBe(true);
     const [state] = await tasks.states([second!.id]);
     expect(state?.result).toEqual({ ok: true, output: 'fresh' });

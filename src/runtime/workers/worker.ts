@@ -198,26 +198,26 @@ export class AgentWorker {
       clock.now(),
       leaseMs,
     );
-    const kept = new Map(renewed.map((row) => [row.id, row.cancelReason]));
+    const claims = new Map(renewed.map((row) => [row.id, row]));
     for (const running of sent) {
       const { claim, controller } = running;
       if (this.#running.get(claim.id) !== running || controller.signal.aborted) continue;
       const where = { workflowId: claim.workflowId, taskId: claim.taskId, agent: claim.role };
-      if (!kept.has(claim.id)) {
+      const renewal = claims.get(claim.id);
+      if (renewal?.outcome === 'lost') {
         controller.abort(
           new TroupeError(
             'REMOTE_CLAIM_LOST',
-            `Worker ${this.workerId} lost its claim on task "${claim.taskId}" of workflow "${claim.workflowId}" (its lease expired, or the run ended); the task's outcome comes from another claim.`,
+            `Worker ${this.workerId} lost its claim on task "${claim.taskId}" of workflow "${claim.workflowId}" (its lease expired); the task's outcome comes from another claim.`,
             where,
           ),
         );
-      } else if (kept.get(claim.id)) {
+      } else if (renewal?.outcome === 'run_ended' || renewal?.cancelReason) {
+        // A cancel ends the run at once, and its end deletes the run's rows:
+        // the worker may see either first.
+        const reason = renewal.cancelReason ?? 'its run ended';
         controller.abort(
-          new TroupeError(
-            'TASK_ABORTED',
-            `Task "${claim.taskId}" was aborted: ${kept.get(claim.id)}`,
-            where,
-          ),
+          new TroupeError('TASK_ABORTED', `Task "${claim.taskId}" was aborted: ${reason}`, where),
         );
       }
     }

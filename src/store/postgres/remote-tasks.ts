@@ -66,6 +66,17 @@ export interface RemoteTaskState {
   result: RemoteOutcome | null;
 }
 
+/**
+ * A running task's claim after a renewal: kept (with the owner's cancel
+ * reason, if it cancelled the task), lost to another claim (its lease
+ * expired), or gone because its run ended and the owner deleted its rows.
+ */
+export interface RenewedClaim {
+  id: number;
+  outcome: 'kept' | 'lost' | 'run_ended';
+  cancelReason: string | null;
+}
+
 /** A live worker process, for `troupe workers`. */
 export interface WorkerRow {
   workerId: string;
@@ -295,19 +306,29 @@ export class PostgresRemoteTasks {
     claims: readonly { id: number; epoch: number }[],
     now: number,
     leaseMs: number,
-  ): Promise<{ id: number; cancelReason: string | null }[]> {
+  ): Promise<RenewedClaim[]> {
     if (claims.length === 0) return [];
     const { rows } = await this.retry('renew remote task claims', () =>
-      this.pool.query<{ id: string; cancel_reason: string | null }>(
-        `UPDATE troupe_remote_tasks t SET lease_expires_at = $4::bigint + $5::bigint
-         FROM unnest($2::bigint[], $3::integer[]) AS c(id, epoch)
-         WHERE t.id = c.id AND t.claim_epoch = c.epoch AND t.worker_id = $1
-           AND t.state = 'running' AND t.lease_expires_at >= $4::bigint
-         RETURNING t.id, t.cancel_reason`,
+      this.pool.query<{ id: string; kept: boolean; cancel_reason: string | null; stored: boolean }>(
+        `WITH claims AS (SELECT * FROM unnest($2::bigint[], $3::integer[]) AS c(id, epoch)),
+         renewed AS (
+           UPDATE troupe_remote_tasks t SET lease_expires_at = $4::bigint + $5::bigint
+           FROM claims c
+           WHERE t.id = c.id AND t.claim_epoch = c.epoch AND t.worker_id = $1
+             AND t.state = 'running' AND t.lease_expires_at >= $4::bigint
+           RETURNING t.id, t.cancel_reason
+         )
+         SELECT c.id, r.id IS NOT NULL AS kept, r.cancel_reason,
+                EXISTS (SELECT 1 FROM troupe_remote_tasks t WHERE t.id = c.id) AS stored
+         FROM claims c LEFT JOIN renewed r ON r.id = c.id`,
         [worker, claims.map((claim) => claim.id), claims.map((claim) => claim.epoch), now, leaseMs],
       ),
     );
-    return rows.map((row) => ({ id: Number(row.id), cancelReason: row.cancel_reason }));
+    return rows.map((row) => ({
+      id: Number(row.id),
+      outcome: row.kept ? 'kept' : row.stored ? 'lost' : 'run_ended',
+      cancelReason: row.cancel_reason,
+    }));
   }
 
   /** Gives claims back (a worker stopping without finishing them): they are queued again at once. */
