@@ -120,6 +120,13 @@ describe('PostgresStore fencing', () => {
     expect(await store.get('workflows', 'wf-fenced')).toBeUndefined();
     expect(await store.get('meta', 'unfenced')).toBe('ok');
     expect(store.epochOf('wf-fenced')).toBeUndefined();
+    // A write still queued here after the loss never lands in the new owner's run.
+    await store.batch([
+      { type: 'put', collection: 'journal', key: seqKey('wf-fenced', 3), value: 'late' },
+      { type: 'put', collection: 'meta', key: 'after', value: 'ok' },
+    ]);
+    expect(await store.get('journal', seqKey('wf-fenced', 3))).toBeUndefined();
+    expect(await store.get('meta', 'after')).toBe('ok');
   });
 });
 

@@ -314,7 +314,8 @@ export class RunOwnership implements OwnershipPort {
   }
 
   #lost(workflowId: string): void {
-    this.#drop(workflowId);
+    this.#held.delete(workflowId);
+    this.#deps.store.revoke(workflowId);
     this.#deps.engine().stopLocally(workflowId, this.lostError(workflowId));
   }
 

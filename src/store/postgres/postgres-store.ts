@@ -73,6 +73,8 @@ export class PostgresStore implements Store {
   readonly #reconnectWindowMs: number;
   /** Runs this process owns, and the epoch its writes must carry. */
   readonly #fences = new Map<string, number>();
+  /** Runs this process lost to another owner: their fenced writes are dropped (see revoke). */
+  readonly #revoked = new Set<string>();
   readonly #lostListeners = new Set<(workflowId: string) => void>();
   #closing: Promise<void> | undefined;
 
@@ -165,6 +167,7 @@ export class PostgresStore implements Store {
     for (const [collection, keys] of finals) {
       for (const op of keys.values()) {
         const run = FENCED.has(collection) ? workflowIdOfKey(collection, op.key) : undefined;
+        if (run !== undefined && this.#revoked.has(run)) continue;
         const epoch = run === undefined ? undefined : this.#fences.get(run);
         const fencedRun = epoch === undefined ? null : run!;
         if (fencedRun !== null) runs.set(fencedRun, epoch!);
@@ -242,12 +245,23 @@ export class PostgresStore implements Store {
    * lease at `epoch` (see the class notes). Called by the ownership module.
    */
   fence(workflowId: string, epoch: number): void {
+    this.#revoked.delete(workflowId);
     this.#fences.set(workflowId, epoch);
   }
 
-  /** Stops fencing a run (it ended, or was lost). */
+  /** Stops fencing a run that ended here: its last writes need no lease. */
   unfence(workflowId: string): void {
     this.#fences.delete(workflowId);
+  }
+
+  /**
+   * A run this process lost: its writes to the run's fenced collections are
+   * dropped from every later batch (a write still queued here must never
+   * land in the journal of the run's new owner), until it is fenced again.
+   */
+  revoke(workflowId: string): void {
+    this.#fences.delete(workflowId);
+    this.#revoked.add(workflowId);
   }
 
   /** The epoch this process's writes to a run carry, if it owns the run. */
@@ -278,7 +292,8 @@ export class PostgresStore implements Store {
   }
 
   #lose(workflowId: string): void {
-    if (!this.#fences.delete(workflowId)) return;
+    if (!this.#fences.has(workflowId)) return;
+    this.revoke(workflowId);
     for (const listener of this.#lostListeners) listener(workflowId);
   }
 
