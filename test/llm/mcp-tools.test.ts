@@ -4,6 +4,7 @@
  * over streamable HTTP on 127.0.0.1 in this process; an LLM agent driven by
  * the scripted OpenAI test server calls its tools through the tool loop.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -199,6 +200,24 @@ describe('mcpTools', () => {
         ],
       }),
     ).rejects.toThrow(/same name/);
+  });
+
+  it('many calls on one task signal leave no abort listener behind on it', async () => {
+    const docs = await connect([stdioDocs()]);
+    const task = new AbortController();
+    const ctx = {
+      signal: task.signal,
+      idempotencyKey: 'w:t',
+      attempt: 1,
+      turn: 1,
+      addUsage: () => undefined,
+    };
+    for (let i = 0; i < 15; i++) {
+      await expect(docs.tools[0]!.call('{"query":"install"}', ctx)).resolves.toMatchObject({
+        ok: true,
+      });
+    }
+    expect(getEventListeners(task.signal, 'abort')).toHaveLength(0);
   });
 
   it('close() stops the stdio server: later calls are tool errors, not crashes', async () => {

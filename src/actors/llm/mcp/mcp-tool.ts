@@ -49,11 +49,16 @@ export function mcpTool(
         error: `${name}: input rejected by the tool's schema: ${checked.errorMessage}`,
       };
     }
+    // The SDK leaves its abort listener on the signal it gets; one signal per
+    // call keeps the task's signal from collecting one listener per tool call.
+    const thisCall = new AbortController();
+    const abort = () => thisCall.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', abort, { once: true });
     try {
       const result = (await client.callTool(
         { name: tool.name, arguments: checked.data },
         undefined,
-        { signal: ctx.signal, timeout: callTimeoutMs },
+        { signal: thisCall.signal, timeout: callTimeoutMs },
       )) as CallToolResult;
       const content = resultContent(result);
       return result.isError
@@ -66,6 +71,8 @@ export function mcpTool(
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       const message = error instanceof Error ? error.message : String(error);
       return { ok: false, error: `${name} failed (MCP server "${serverName}"): ${message}` };
+    } finally {
+      ctx.signal.removeEventListener('abort', abort);
     }
   };
   return { name, description, spec, call };
