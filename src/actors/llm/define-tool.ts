@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import type { TokenUsage } from './token-usage.js';
+import { parseToolArguments } from './tool-arguments.js';
 import type { TeamAccess } from './tools/collaboration.js';
 
 /** What a tool handler gets besides its validated input. */
@@ -83,16 +84,9 @@ export function defineTool<TSchema extends z.ZodType>(options: ToolOptions<TSche
     description,
     spec,
     async call(argumentsJson, ctx) {
-      let raw: unknown;
-      try {
-        raw = argumentsJson.trim() === '' ? {} : JSON.parse(argumentsJson);
-      } catch (error) {
-        return {
-          ok: false,
-          error: `${name}: the arguments are not valid JSON (${(error as Error).message}); send a JSON object matching the tool's schema.`,
-        };
-      }
-      const parsed = input.safeParse(raw);
+      const raw = parseToolArguments(name, argumentsJson);
+      if (!raw.ok) return raw;
+      const parsed = input.safeParse(raw.value);
       if (!parsed.success) {
         return {
           ok: false,

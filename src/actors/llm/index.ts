@@ -28,6 +28,15 @@ export {
 export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
 export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
 export {
+  type McpHttpServerOptions,
+  type McpServerOptions,
+  type McpStdioServerOptions,
+  type McpToolset,
+  type McpToolsOptions,
+  mcpToolName,
+  mcpTools,
+} from './mcp/index.js';
+export {
   checkLlmServer,
   type LlmPreflightOptions,
   type LlmPreflightReport,
