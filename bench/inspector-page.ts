@@ -10,6 +10,7 @@
  *   process so that other load falls on both alike.
  *
  *   npx tsx --conditions=development bench/inspector-page.ts
+ *   INSPECTOR_BENCH_ROUNDS=1 ... (a quicker look; 3 rounds by default)
  */
 import type { Browser, Page } from 'playwright-core';
 import { createRuntime, defineAgent, type Runtime } from '../src/index.js';
@@ -17,7 +18,7 @@ import { launchChromium } from '../test/inspector/browser.js';
 import { median, printTable } from './harness.js';
 
 const TASKS = 10_000;
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.INSPECTOR_BENCH_ROUNDS ?? 3);
 
 const yielding = () => new Promise<string>((resolve) => setImmediate(() => resolve('ok')));
 

@@ -4,7 +4,7 @@
  * actors change. Runs that ended while the page was open stay listed below.
  */
 import type { ActorInfo, StateValueJson } from '../../src/runtime/inspector/protocol.js';
-import { fill, h, perFrame } from './dom.js';
+import { fill, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
 import type { Model } from './model.js';
 
 export interface ActorTreeActions {
@@ -82,7 +82,7 @@ export function actorTree(model: Model, actions: ActorTreeActions): HTMLElement 
           ),
         ),
     );
-  });
+  }, STREAM_REDRAW_MS);
   model.on('actors', draw);
   model.on('selection', draw);
   return root;

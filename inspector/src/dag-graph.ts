@@ -154,13 +154,15 @@ export function dagGraph(
     const g = nodeEls.get(nodeId);
     const node = byId.get(nodeId);
     if (!g || !node) return;
-    const status = node.group
-      ? groupStatus(node, tasks)
+    // A group's members are counted once per paint (a 10,000-task group is painted once a frame).
+    const counts = node.group ? countsOf(node, tasks) : undefined;
+    const status = counts
+      ? groupStatus(node, counts)
       : shownStatus(tasks.get(node.id) ?? { status: 'pending' });
-    g.dataset.status = status;
-    const meta = node.group ? groupMeta(node, tasks) : taskMeta(tasks.get(node.id));
+    if (g.dataset.status !== status) g.dataset.status = status;
+    const meta = counts ? groupMeta(node, counts) : taskMeta(tasks.get(node.id));
     const metaEl = g.querySelector('text.task-meta');
-    if (metaEl) metaEl.textContent = meta;
+    if (metaEl && metaEl.textContent !== meta) metaEl.textContent = meta;
     // No aria-label: the name comes from the <title> (which starts with the
     // visible text), so what is read is what is shown.
     const title = g.querySelector('title');
@@ -338,8 +340,7 @@ function countsOf(node: DagNode, tasks: Map<string, TaskView>): Map<ShownStatus,
 }
 
 /** A group shows its most urgent status: a failure before a retry before work under way. */
-function groupStatus(node: DagNode, tasks: Map<string, TaskView>): ShownStatus {
-  const counts = countsOf(node, tasks);
+function groupStatus(node: DagNode, counts: Map<ShownStatus, number>): ShownStatus {
   const urgent = GROUP_ORDER.find((s) => counts.has(s) && s !== 'completed' && s !== 'pending');
   if (urgent) return urgent;
   return counts.get('completed') === node.members.length
@@ -349,8 +350,7 @@ function groupStatus(node: DagNode, tasks: Map<string, TaskView>): ShownStatus {
       : 'pending';
 }
 
-function groupMeta(node: DagNode, tasks: Map<string, TaskView>): string {
-  const counts = countsOf(node, tasks);
+function groupMeta(node: DagNode, counts: Map<ShownStatus, number>): string {
   const parts = GROUP_ORDER.filter((s) => counts.has(s)).map(
     (s) => `${STATUS_LOOKS[s].symbol}${counts.get(s)}`,
   );

@@ -68,15 +68,34 @@ export function formatDuration(start: number | undefined, end: number | undefine
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** Calls `fn` at most once per animation frame, however often it is asked. */
-export function perFrame(fn: () => void): () => void {
+/**
+ * How often views fed by a busy run (the timeline, the run's table and
+ * header, the actor tree) redraw at most. Every redraw rebuilds rows and
+ * costs the page a style and layout pass; five a second reads as live and
+ * leaves the frames in between free for scrolling, zooming and typing.
+ */
+export const STREAM_REDRAW_MS = 200;
+
+/**
+ * Calls `fn` at most once per animation frame, however often it is asked,
+ * and, with `minGapMs`, no sooner than that after its last call (a request
+ * in between is kept and runs in the first frame after the gap).
+ */
+export function perFrame(fn: () => void, minGapMs = 0): () => void {
   let pending = false;
+  let last = Number.NEGATIVE_INFINITY;
+  const run = (now: number) => {
+    if (now - last < minGapMs) {
+      requestAnimationFrame(run);
+      return;
+    }
+    pending = false;
+    last = now;
+    fn();
+  };
   return () => {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => {
-      pending = false;
-      fn();
-    });
+    requestAnimationFrame(run);
   };
 }

@@ -98,6 +98,9 @@ model.on('actors', () => {
     if (actor.run && actor.run.workflowId !== current?.detail.workflowId) newest = actor;
   }
   if (!newest?.run) return;
+  // Asked already: a 10,000-task run takes a while to arrive, and asking on
+  // each batch of actors would have it sent (and drawn) again each time.
+  if (watchAsked?.workflowId === newest.run.workflowId) return;
   asked = true;
   watchRun(newest.run.workflowId);
   if (!model.selectedActor || !model.actors.has(model.selectedActor)) selectActor(newest);

@@ -8,7 +8,7 @@
  */
 import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
 import { createDagView, type DagView } from './dag-view.js';
-import { fill, formatDuration, formatTime, h, perFrame } from './dom.js';
+import { fill, formatDuration, formatTime, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
 import { jsonView } from './json-view.js';
 import type { Model } from './model.js';
 import { LEGEND_ORDER, type ShownStatus, shownStatus, statusText } from './status.js';
@@ -312,7 +312,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     if (model.selectedTask) drawer.draw();
     tableCount.textContent = ` ${order.length}`;
     table.update(order.length);
-  });
+  }, STREAM_REDRAW_MS);
   model.on('run', () => {
     shownRun = undefined;
     redrawRun();

@@ -17,6 +17,14 @@ export class VirtualList {
   private readonly spacer: HTMLDivElement;
   private readonly rows: HTMLDivElement;
   private count = 0;
+  /**
+   * The scroll offset and viewport height as last seen (scroll events and a
+   * ResizeObserver keep them). Reading them from the element in `update`
+   * would force a layout of the whole page on each batch of a busy run.
+   */
+  private scrollTop = 0;
+  private height = 0;
+  private scrollPending = false;
   /** Keep the view at the end while new rows arrive, unless the user scrolled up. */
   follow = false;
 
@@ -24,32 +32,68 @@ export class VirtualList {
     this.spacer = h('div', { class: 'vl-spacer' });
     this.rows = h('div', { class: 'vl-rows' });
     this.element = h('div', { class: `vl ${options.className ?? ''}` }, this.spacer, this.rows);
-    this.element.addEventListener('scroll', () => this.draw(), { passive: true });
+    this.element.addEventListener(
+      'scroll',
+      () => {
+        if (this.element.scrollTop === this.scrollTop) return;
+        this.scrollTop = this.element.scrollTop;
+        this.draw();
+      },
+      { passive: true },
+    );
+    new ResizeObserver(() => {
+      const height = this.element.clientHeight;
+      if (height === this.height) return;
+      const atEnd = this.atEnd();
+      this.height = height;
+      if (this.follow && atEnd) this.scrollTo(this.count * this.options.rowHeight);
+      else this.scrollTop = this.element.scrollTop;
+      this.draw();
+    }).observe(this.element);
   }
 
   /** Sets the number of rows and redraws what is visible. */
   update(count: number): void {
-    const atEnd =
-      this.element.scrollTop + this.element.clientHeight >=
-      this.element.scrollHeight - this.options.rowHeight * 2;
+    const { rowHeight } = this.options;
+    const atEnd = this.atEnd();
     this.count = count;
-    this.spacer.style.height = `${count * this.options.rowHeight}px`;
-    if (this.follow && atEnd) this.element.scrollTop = this.element.scrollHeight;
+    this.spacer.style.height = `${count * rowHeight}px`;
+    if (this.follow && atEnd) this.scrollTo(count * rowHeight);
     this.draw();
   }
 
   scrollToIndex(index: number): void {
-    this.element.scrollTop = Math.max(
-      0,
-      index * this.options.rowHeight - this.element.clientHeight / 2,
-    );
+    this.scrollTo(index * this.options.rowHeight - (this.height || this.element.clientHeight) / 2);
     this.draw();
+  }
+
+  /** Not laid out yet (nothing to scroll), or showing the last rows. */
+  private atEnd(): boolean {
+    const { rowHeight } = this.options;
+    return this.height === 0 || this.scrollTop + this.height >= (this.count - 2) * rowHeight;
+  }
+
+  /**
+   * Draws at `top` now and moves the scrollbar at the start of the next
+   * frame: writing `scrollTop` right after the spacer grew would force a
+   * layout of the page in the middle of this frame's changes; at the start
+   * of the next one layout is clean and the write is cheap.
+   */
+  private scrollTo(top: number): void {
+    const max = Math.max(0, this.count * this.options.rowHeight - this.height);
+    this.scrollTop = Math.round(Math.min(max, Math.max(0, top)));
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.element.scrollTop = this.scrollTop;
+    });
   }
 
   private draw(): void {
     const { rowHeight } = this.options;
-    const height = this.element.clientHeight || 400;
-    const first = Math.max(0, Math.floor(this.element.scrollTop / rowHeight) - 5);
+    const height = this.height || 400;
+    const first = Math.max(0, Math.floor(this.scrollTop / rowHeight) - 5);
     const last = Math.min(this.count, first + Math.ceil(height / rowHeight) + 10);
     // Rows are rebuilt on each draw: keep keyboard focus on the same row.
     const active = document.activeElement;
