@@ -314,7 +314,9 @@ export class RunOwnership implements OwnershipPort {
   }
 
   #lost(workflowId: string): void {
-    this.#drop(workflowId);
+    this.#held.delete(workflowId);
+    // Not unfenced: journal writes of the run still queued here must not land in the new owner's run.
+    this.#deps.store.refuse(workflowId);
     this.#deps.engine().stopLocally(workflowId, this.lostError(workflowId));
   }
 
