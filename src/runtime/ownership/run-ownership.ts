@@ -29,6 +29,7 @@ import {
 import type { PostgresStore } from '../../store/postgres/postgres-store.js';
 import type { Clock } from '../clock.js';
 import type { OwnershipPort, WorkflowEngine } from '../workflow/workflow-engine.js';
+import { ownerLabel } from './owner-label.js';
 import type { ResolvedOwnershipOptions } from './ownership-options.js';
 
 export interface RunOwnershipDeps {
@@ -174,6 +175,13 @@ export class RunOwnership implements OwnershipPort {
    */
   unpark(workflowId: string): Promise<boolean> {
     return this.#leases.unpark(workflowId);
+  }
+
+  /** Who runs each run, by this process's clock (see {@link ownerLabel}); for listings. */
+  async owners(): Promise<(workflowId: string, ended: boolean) => string> {
+    const leases = await this.#leases.all();
+    const now = this.#deps.clock.now();
+    return (workflowId, ended) => ownerLabel(leases.get(workflowId), ended, now);
   }
 
   /** Ids of the runs whose lease this process holds. */
