@@ -33,6 +33,10 @@ export function storedRuns(
             h('span', { class: 'run-name' }, run.name),
             h('span', { class: `badge state-${run.status}` }, run.status),
             h('span', { class: 'muted' }, `${run.tasks} tasks · ${formatTime(run.updatedAt)}`),
+            // Only on PostgreSQL: who runs it (as `troupe list` shows it).
+            run.owner === undefined
+              ? null
+              : h('span', { class: 'muted', 'data-testid': 'run-owner' }, `owner ${run.owner}`),
           ),
         ),
       ),

@@ -202,6 +202,42 @@ describe('run ownership on PostgreSQL', () => {
     expect(result.status).toBe('completed');
   });
 
+  it('a start whose lease expired before its record was stored fails with RUN_OWNERSHIP_LOST and runs nothing; the sweeper found no run', async () => {
+    const a = await runtime('A');
+    const b = await runtime('B');
+    // A stalls between taking the new run's lease and storing its record.
+    const stalled = gate();
+    const batch = a.rt.store.batch.bind(a.rt.store);
+    a.rt.store.batch = async (ops) => {
+      if (ops.some((op) => op.collection === 'workflows' && op.key === 'wf-stalled')) {
+        await stalled.promise;
+      }
+      return batch(ops);
+    };
+    const started = a.rt.engine.start(chain(), { workflowId: 'wf-stalled' });
+    await until(async () => (await rows('SELECT 1 FROM troupe_leases')).length === 1);
+    // The lease expires meanwhile; B takes it over, finds no stored run and lets it go.
+    b.clock.increment(LEASE_MS + 1);
+    expect(await b.rt.ownership!.sweep()).toEqual(['wf-stalled']);
+    await until(async () => (await rows('SELECT 1 FROM troupe_leases')).length === 0);
+    stalled.open();
+    const error = (await started.catch((caught: unknown) => caught)) as TroupeError;
+    expect(error).toBeInstanceOf(TroupeError);
+    expect(error.code).toBe('RUN_OWNERSHIP_LOST');
+    expect(error.message).toContain('was not started');
+    await a.rt.engine.flushed();
+    // Nothing ran and nothing of the run was written: no process has it.
+    expect(counters.has('a')).toBe(false);
+    expect(
+      await rows("SELECT collection FROM troupe_records WHERE key LIKE 'wf-stalled%'"),
+    ).toEqual([]);
+    expect(a.rt.engine.liveRuns()).toEqual([]);
+    expect(a.rt.ownership!.owned()).toEqual([]);
+    // Nothing is left in the way of starting it again.
+    const result = await a.rt.engine.execute(chain(), { workflowId: 'wf-stalled' });
+    expect(result.status).toBe('completed');
+  });
+
   it('recover of a run a live process owns fails with RUN_OWNED_ELSEWHERE', async () => {
     const a = await runtime('A');
     const b = await runtime('B');

@@ -120,13 +120,20 @@ describe('PostgresStore fencing', () => {
     expect(await store.get('workflows', 'wf-fenced')).toBeUndefined();
     expect(await store.get('meta', 'unfenced')).toBe('ok');
     expect(store.epochOf('wf-fenced')).toBeUndefined();
-    // A write still queued here after the loss never lands in the new owner's run.
+    // Writes of the lost run queued before the loss was heard stay refused; no second report.
     await store.batch([
-      { type: 'put', collection: 'journal', key: seqKey('wf-fenced', 3), value: 'late' },
-      { type: 'put', collection: 'meta', key: 'after', value: 'ok' },
+      { type: 'put', collection: 'journal', key: seqKey('wf-fenced', 2), value: 'late' },
     ]);
-    expect(await store.get('journal', seqKey('wf-fenced', 3))).toBeUndefined();
-    expect(await store.get('meta', 'after')).toBe('ok');
+    expect(await store.get('journal', seqKey('wf-fenced', 2))).toBeUndefined();
+    expect(lost).toEqual(['wf-fenced']);
+    // Owned again (a new lease): its writes carry the new epoch.
+    await sql("UPDATE troupe_leases SET expires_at = 0 WHERE workflow_id = 'wf-fenced'");
+    const again = await store.leases.acquire('wf-fenced', 'me', Date.now(), 60_000);
+    store.fence('wf-fenced', again!.epoch);
+    await store.batch([
+      { type: 'put', collection: 'journal', key: seqKey('wf-fenced', 2), value: 'mine again' },
+    ]);
+    expect(await store.get('journal', seqKey('wf-fenced', 2))).toBe('mine again');
   });
 });
 

@@ -40,6 +40,25 @@ export interface TrialReport {
   violations: string[];
 }
 
+/**
+ * A run that is legitimately absent from the store: never stored and none
+ * of its tasks ran (the runtime runs nothing of a run it has not stored),
+ * because its starter was killed mid-start (`killed`), or stalled past the
+ * new run's lease and had the start refused (it printed `lost` for it).
+ */
+export function neverStarted(
+  workflowId: string,
+  record: RunRecord | undefined,
+  ran: (file: string) => boolean,
+  starter: { killed: boolean; signals: readonly { signal: string; workflowId?: unknown }[] },
+): boolean {
+  if (record || ran(`${workflowId}.t0`)) return false;
+  return (
+    starter.killed ||
+    starter.signals.some((s) => s.signal === 'lost' && s.workflowId === workflowId)
+  );
+}
+
 export async function runTakeoverTrial(options: TrialOptions): Promise<TrialReport> {
   const { url, fixture, seed } = options;
   const runsPerProcess = options.runsPerProcess ?? 3;
@@ -120,11 +139,15 @@ export async function runTakeoverTrial(options: TrialOptions): Promise<TrialRepo
     try {
       for (const workflowId of [...ids('a'), ...ids('b')]) {
         const record = await store.get<RunRecord>('workflows', workflowId);
-        // A run of A whose start the kill cut short is not stored, and has not run.
-        if (!record && workflowId.startsWith('a-') && !runs.has(`${workflowId}.t0`)) continue;
+        const starter = workflowId.startsWith('a-')
+          ? { killed: true, signals: a.signals }
+          : { killed: false, signals: b.signals };
+        if (neverStarted(workflowId, record, (file) => runs.has(file), starter)) continue;
         const result = record?.result;
         if (result?.status !== 'completed') {
-          violations.push(`${workflowId}: ended ${result?.status ?? 'without a result'}`);
+          violations.push(
+            `${workflowId}: ${record ? `ended ${result?.status ?? 'without a result'}` : 'never stored, yet it ran or its start was not refused'}`,
+          );
           continue;
         }
         for (let i = 0; i < tasks; i++) {

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { RunRecord } from '../../src/schemas/run-record.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { Worker as Process } from '../durability/processes.js';
+import { neverStarted } from './takeover-trial.js';
 
 export interface WorkersTrialOptions {
   /** A fresh database. */
@@ -178,11 +179,15 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
     try {
       for (const workflowId of [...ids('a'), ...ids('b')]) {
         const record = await store.get<RunRecord>('workflows', workflowId);
-        // A run of A whose start the kill cut short is not stored, and has not run.
-        if (!record && workflowId.startsWith('a-') && !runs.has(`${workflowId}.t0`)) continue;
+        const starter = workflowId.startsWith('a-')
+          ? { killed: killOwner, signals: a.signals }
+          : { killed: false, signals: b.signals };
+        if (neverStarted(workflowId, record, (file) => runs.has(file), starter)) continue;
         const result = record?.result;
         if (result?.status !== 'completed') {
-          violations.push(`${workflowId}: ended ${result?.status ?? 'without a result'}`);
+          violations.push(
+            `${workflowId}: ${record ? `ended ${result?.status ?? 'without a result'}` : 'never stored, yet it ran or its start was not refused'}`,
+          );
           continue;
         }
         for (let i = 0; i < tasks; i++) {

@@ -36,14 +36,11 @@ export const list: Command = {
     let owners: ((record: RunRecord) => string) | undefined;
     const records = databaseUrl
       ? await withDatabase(databaseUrl, async (store) => {
+          const { ownerLabel } = await import('../../runtime/ownership/owner-label.js');
           const leases = await store.leases.all();
           const now = Date.now();
-          owners = (record) => {
-            const lease = leases.get(record.workflowId);
-            if (!lease || record.result) return '-';
-            if (lease.state !== 'active') return 'parked';
-            return lease.expiresAt < now ? `${lease.owner} (expired)` : lease.owner;
-          };
+          owners = (record) =>
+            ownerLabel(leases.get(record.workflowId), record.result !== undefined, now);
           return newestFirst(store);
         })
       : await withStore(

@@ -15,7 +15,7 @@ import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
-import { answer, storedRuns } from './requests.js';
+import { answer, type RunOwners, storedRuns } from './requests.js';
 import { RunWatch } from './run-watch.js';
 import {
   parseStatelyFrame,
@@ -30,6 +30,8 @@ import {
 export interface InspectedRuntime {
   readonly actor: AnyActorRef;
   readonly store: Store;
+  /** Run ownership (PostgreSQL store): the stored runs then show their owners. */
+  readonly ownership?: RunOwners | undefined;
   readonly engine: {
     /** Subscribes to every workflow event; returns the unsubscribe function. */
     on(type: '*', listener: (event: WorkflowEmitted) => unknown): () => void;
@@ -233,7 +235,7 @@ export class InspectorHub {
 
   private pushStoredRuns(): void {
     if (this.clients.size === 0) return;
-    storedRuns(this.runtime.store).then(
+    storedRuns(this.runtime.store, this.runtime.ownership).then(
       (runs) => {
         for (const client of this.clients) this.send(client, [{ type: 'stored.runs', runs }]);
       },
@@ -348,6 +350,7 @@ export class InspectorHub {
       runs: this.runs,
       attempts: this.attempts,
       store: this.runtime.store,
+      ownership: this.runtime.ownership,
       history: (workflowId) => this.runtime.engine.history(workflowId),
       fork: async (workflowId, seq) =>
         (await this.runtime.engine.fork(workflowId, { checkpoint: seq })).workflowId,

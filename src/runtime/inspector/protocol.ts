@@ -231,6 +231,11 @@ export interface StoredRunSummary {
   tasks: number;
   /** Set when the stored record cannot be read (`status` is then `corrupt`): why. */
   corrupt?: string;
+  /**
+   * With the PostgreSQL store, who runs it, as `troupe list` shows it: the
+   * owner's id, `<owner> (expired)`, `parked`, or `-` (ended, or no process holds it).
+   */
+  owner?: string;
 }
 
 export interface InspectorStats {

@@ -39,6 +39,8 @@ export interface RequestContext {
   runs: RunWatch;
   attempts: AttemptLog;
   store: Store;
+  /** Run ownership (PostgreSQL store): the stored runs then show their owners. */
+  ownership: RunOwners | undefined;
   /** The stored checkpoints of a run (`engine.history`). */
   history: (workflowId: string) => Promise<CheckpointInfo[]>;
   /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
@@ -79,7 +81,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
           },
         ]);
       case 'stored.list':
-        return reply([{ type: 'stored.runs', runs: await storedRuns(ctx.store) }]);
+        return reply([{ type: 'stored.runs', runs: await storedRuns(ctx.store, ctx.ownership) }]);
       case 'stored.get': {
         const record = await ctx.store.get<RunRecord>('workflows', workflowKey(message.workflowId));
         if (!record) return fail(message, 'NOT_FOUND', `No stored run "${message.workflowId}".`);
@@ -149,9 +151,15 @@ function fail(message: ClientMessage, code: string, text: string): ServerFrame[]
   return [{ type: 'reply', id: message.id ?? 0, ok: false, error: { code, message: text } }];
 }
 
-export async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
+/** Who runs each stored run (`RunOwnership.owners`). */
+export interface RunOwners {
+  owners(): Promise<(workflowId: string, ended: boolean) => string>;
+}
+
+export async function storedRuns(store: Store, ownership?: RunOwners): Promise<StoredRunSummary[]> {
   const runs: StoredRunSummary[] = [];
   const records = await readRunRecords(store);
+  const owner = await ownership?.owners();
   for (const { workflowId, reason } of records.corrupt) {
     runs.push({
       workflowId,
@@ -171,6 +179,7 @@ export async function storedRuns(store: Store): Promise<StoredRunSummary[]> {
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
       tasks: record.definition?.tasks?.length ?? 0,
+      ...(owner ? { owner: owner(record.workflowId, record.result !== undefined) } : {}),
     });
   }
   runs.sort((a, b) => b.updatedAt - a.updatedAt);

@@ -29,6 +29,7 @@ import {
 import type { PostgresStore } from '../../store/postgres/postgres-store.js';
 import type { Clock } from '../clock.js';
 import type { OwnershipPort, WorkflowEngine } from '../workflow/workflow-engine.js';
+import { ownerLabel } from './owner-label.js';
 import type { ResolvedOwnershipOptions } from './ownership-options.js';
 
 export interface RunOwnershipDeps {
@@ -176,6 +177,13 @@ export class RunOwnership implements OwnershipPort {
     return this.#leases.unpark(workflowId);
   }
 
+  /** Who runs each run, by this process's clock (see {@link ownerLabel}); for listings. */
+  async owners(): Promise<(workflowId: string, ended: boolean) => string> {
+    const leases = await this.#leases.all();
+    const now = this.#deps.clock.now();
+    return (workflowId, ended) => ownerLabel(leases.get(workflowId), ended, now);
+  }
+
   /** Ids of the runs whose lease this process holds. */
   owned(): string[] {
     return [...this.#held.keys()];
@@ -315,7 +323,8 @@ export class RunOwnership implements OwnershipPort {
 
   #lost(workflowId: string): void {
     this.#held.delete(workflowId);
-    this.#deps.store.revoke(workflowId);
+    // Not unfenced: journal writes of the run still queued here must not land in the new owner's run.
+    this.#deps.store.refuse(workflowId);
     this.#deps.engine().stopLocally(workflowId, this.lostError(workflowId));
   }
 

@@ -20,6 +20,7 @@ import type { AgentDefinition } from '../../actors/agents/define-agent.js';
 import { serializeError, TroupeError } from '../../errors.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import {
+  type CancelNotice,
   type ClaimedTask,
   REMOTE_CANCEL_CHANNEL,
   REMOTE_TASK_CHANNEL,
@@ -124,11 +125,16 @@ export class AgentWorker {
       this.#store,
       [REMOTE_TASK_CHANNEL, REMOTE_CANCEL_CHANNEL],
       (channel, payload) => {
-        const wake =
-          channel === REMOTE_TASK_CHANNEL
-            ? this.#agents.has(payload) && this.claim()
-            : this.#running.has(Number(payload)) && this.heartbeat();
-        if (wake) wake.catch((error) => this.#options.onError(error, `handling ${channel}`));
+        if (channel === REMOTE_CANCEL_CHANNEL) {
+          // Aborted from the notice: the run may end, and its rows go, before a heartbeat reads the row.
+          const { id, reason } = JSON.parse(payload) as CancelNotice;
+          const running = this.#running.get(id);
+          if (running) this.#cancel(running, reason);
+          return;
+        }
+        if (this.#agents.has(payload)) {
+          this.claim().catch((error) => this.#options.onError(error, `handling ${channel}`));
+        }
       },
       pollMs,
     );
@@ -185,6 +191,18 @@ export class AgentWorker {
     return this.#claiming;
   }
 
+  /** The owner cancelled a running task: its signal aborts with `TASK_ABORTED`. */
+  #cancel({ claim, controller }: RunningClaim, reason: string): void {
+    if (controller.signal.aborted) return;
+    controller.abort(
+      new TroupeError('TASK_ABORTED', `Task "${claim.taskId}" was aborted: ${reason}`, {
+        workflowId: claim.workflowId,
+        taskId: claim.taskId,
+        agent: claim.role,
+      }),
+    );
+  }
+
   /**
    * Renews the claims of running tasks and the worker's heartbeat: a task
    * whose claim was lost, or that was cancelled, has its signal aborted.
@@ -213,12 +231,9 @@ export class AgentWorker {
           ),
         );
       } else if (renewal?.outcome === 'run_ended' || renewal?.cancelReason) {
-        // A cancel ends the run at once, and its end deletes the run's rows:
-        // the worker may see either first.
-        const reason = renewal.cancelReason ?? 'its run ended';
-        controller.abort(
-          new TroupeError('TASK_ABORTED', `Task "${claim.taskId}" was aborted: ${reason}`, where),
-        );
+        // The cancel notice may be missed, and a cancel ends the run at once,
+        // whose end deletes the run's rows: either means the task was aborted.
+        this.#cancel(running, renewal.cancelReason ?? 'its run ended');
       }
     }
     await this.#store.remoteTasks.heartbeat(

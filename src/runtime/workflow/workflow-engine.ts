@@ -284,6 +284,7 @@ export class WorkflowEngine {
     };
     await this.deps.ownership?.acquire(workflowId, 'new');
     await this.deps.store.batch([recordOp(record)]);
+    await this.assertStored(workflowId);
     this.deps.durability?.runs.track(workflowId, {
       checkpointInterval: options.checkpointInterval,
     });
@@ -463,6 +464,8 @@ export class WorkflowEngine {
       return result ? { workflowId, result: Promise.resolve(result) } : null;
     }
     const { record } = recovered;
+    // Lost while reading (a heartbeat came too late): the new owner runs it, not this process.
+    if (ownership && !ownership.holds(workflowId)) throw ownership.lostError(workflowId);
     this.deps.durability?.runs.track(workflowId, {
       seq: recovered.seq,
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
@@ -580,6 +583,7 @@ export class WorkflowEngine {
         reason: 'fork',
       }).op,
     ]);
+    await this.assertStored(forkId);
     this.deps.durability?.runs.track(forkId, { checkpoints: [0] });
     return this.launch(
       forked,
@@ -887,6 +891,26 @@ export class WorkflowEngine {
     if (run.ended) throw finishedError(workflowId, run.ended.status, action);
     run.ref.send(event);
     return true;
+  }
+
+  /**
+   * After storing a new run's record: it goes live here only if this process
+   * still holds its lease. A process that stalled past its lease between
+   * taking it and storing the record had the record refused (fenced), and a
+   * sweeper meanwhile found no run and let the lease go; running it anyway
+   * would run tasks of a run no process owns or has stored.
+   * @throws TroupeError `RUN_OWNERSHIP_LOST`.
+   */
+  private async assertStored(workflowId: string): Promise<void> {
+    const ownership = this.deps.ownership;
+    if (!ownership || ownership.holds(workflowId)) return;
+    // Stored, then lost (to a heartbeat that came too late): the new owner runs it.
+    if (await readRunRecord(this.deps.store, workflowId)) throw ownership.lostError(workflowId);
+    throw new TroupeError(
+      'RUN_OWNERSHIP_LOST',
+      `Workflow "${workflowId}" was not started: this process's lease on it expired before its record was stored (the process stalled for longer than ownership.leaseMs), so the record was refused. Nothing of it ran and no process has it; start it again.`,
+      { workflowId },
+    );
   }
 
   /** The stored record of a run that has not ended, for a control `action`. */

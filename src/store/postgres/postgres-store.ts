@@ -12,7 +12,9 @@
  * - fencing: for a run this process owns ({@link fence}), the batch applies
  *   the run's ops only if the lease still carries this owner's epoch, checked
  *   in the same transaction; otherwise those ops are dropped, the rest of the
- *   batch commits, and the ownership listener hears that the run was lost;
+ *   batch commits, and the ownership listener hears that the run was lost.
+ *   A lost run stays fenced ({@link refuse}): its writes still queued when the
+ *   loss was learnt are dropped too, never sent unfenced;
  * - a statement that fails because the connection was lost (a server restart,
  *   a terminated backend) is repeated on a new connection until
  *   `reconnectWindowMs` has passed: batches are idempotent (the final state of
@@ -57,6 +59,9 @@ export interface PostgresStoreOptions {
 /** Collections whose records belong to one run and are fenced by its lease. */
 const FENCED: ReadonlySet<Collection> = new Set(['workflows', 'snapshots', 'journal']);
 
+/** The fence of a run this process lost: no lease has epoch 0, so its writes are always dropped. */
+const REFUSED = 0;
+
 const DEFAULT_MAX_CONNECTIONS = 10;
 const DEFAULT_RECONNECT_WINDOW_MS = 30_000;
 
@@ -71,10 +76,8 @@ export class PostgresStore implements Store {
   readonly jobs: PostgresJobs;
   readonly #pool: pg.Pool;
   readonly #reconnectWindowMs: number;
-  /** Runs this process owns, and the epoch its writes must carry. */
+  /** Runs this process owns, and the epoch its writes must carry ({@link REFUSED}: lost). */
   readonly #fences = new Map<string, number>();
-  /** Runs this process lost to another owner: their fenced writes are dropped (see revoke). */
-  readonly #revoked = new Set<string>();
   readonly #lostListeners = new Set<(workflowId: string) => void>();
   #closing: Promise<void> | undefined;
 
@@ -167,7 +170,6 @@ export class PostgresStore implements Store {
     for (const [collection, keys] of finals) {
       for (const op of keys.values()) {
         const run = FENCED.has(collection) ? workflowIdOfKey(collection, op.key) : undefined;
-        if (run !== undefined && this.#revoked.has(run)) continue;
         const epoch = run === undefined ? undefined : this.#fences.get(run);
         const fencedRun = epoch === undefined ? null : run!;
         if (fencedRun !== null) runs.set(fencedRun, epoch!);
@@ -245,28 +247,26 @@ export class PostgresStore implements Store {
    * lease at `epoch` (see the class notes). Called by the ownership module.
    */
   fence(workflowId: string, epoch: number): void {
-    this.#revoked.delete(workflowId);
     this.#fences.set(workflowId, epoch);
   }
 
-  /** Stops fencing a run that ended here: its last writes need no lease. */
+  /** Stops fencing a run (it ended here, or its lease was given up). */
   unfence(workflowId: string): void {
     this.#fences.delete(workflowId);
   }
 
   /**
-   * A run this process lost: its writes to the run's fenced collections are
-   * dropped from every later batch (a write still queued here must never
-   * land in the journal of the run's new owner), until it is fenced again.
+   * Drops every later write of a run this process lost (another process owns
+   * it now), until {@link fence} gives it a lease again.
    */
-  revoke(workflowId: string): void {
-    this.#fences.delete(workflowId);
-    this.#revoked.add(workflowId);
+  refuse(workflowId: string): void {
+    this.#fences.set(workflowId, REFUSED);
   }
 
   /** The epoch this process's writes to a run carry, if it owns the run. */
   epochOf(workflowId: string): number | undefined {
-    return this.#fences.get(workflowId);
+    const epoch = this.#fences.get(workflowId);
+    return epoch === REFUSED ? undefined : epoch;
   }
 
   /** Calls `listener` with each run whose writes were refused because another owner holds it now. */
@@ -292,8 +292,9 @@ export class PostgresStore implements Store {
   }
 
   #lose(workflowId: string): void {
-    if (!this.#fences.has(workflowId)) return;
-    this.revoke(workflowId);
+    const epoch = this.#fences.get(workflowId);
+    if (epoch === undefined || epoch === REFUSED) return;
+    this.refuse(workflowId);
     for (const listener of this.#lostListeners) listener(workflowId);
   }
 

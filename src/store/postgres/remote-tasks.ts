@@ -13,8 +13,20 @@ import type { SerializedError } from '../../errors.js';
 export const REMOTE_TASK_CHANNEL = 'troupe_remote_tasks';
 /** `NOTIFY` channel: a task made progress or ended; the payload is its row id. */
 export const REMOTE_RESULT_CHANNEL = 'troupe_remote_results';
-/** `NOTIFY` channel: a task was cancelled; the payload is its row id. */
+/**
+ * `NOTIFY` channel: a task was cancelled; the payload is {@link CancelNotice}
+ * as JSON. It carries the reason because the run may end, and its rows go,
+ * before the worker reads the row.
+ */
 export const REMOTE_CANCEL_CHANNEL = 'troupe_remote_cancels';
+
+/** The payload of a {@link REMOTE_CANCEL_CHANNEL} notification. */
+export interface CancelNotice {
+  /** The task's row id. */
+  id: number;
+  /** The cancel reason, cut to 1,000 characters (a notification holds at most 8,000 bytes). */
+  reason: string;
+}
 
 /** A role as a worker serves it: what planners and the owner's agent need to know. */
 export interface RemoteRole {
@@ -259,7 +271,8 @@ export class PostgresRemoteTasks {
            WHERE id = $1 AND state IN ('queued', 'running')
            RETURNING id
          )
-         SELECT pg_notify($3, id::text) FROM cancelled`,
+         SELECT pg_notify($3, json_build_object('id', id, 'reason', left($2, 1000))::text)
+         FROM cancelled`,
         [id, reason, REMOTE_CANCEL_CHANNEL],
       ),
     );
