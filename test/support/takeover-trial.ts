@@ -10,7 +10,7 @@
  * task whose completion A had journaled ran again; no task ran more than
  * once in B; A's tasks in flight at the kill ran again with the same key.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../../src/schemas/run-record.js';
@@ -82,9 +82,12 @@ export async function runTakeoverTrial(options: TrialOptions): Promise<TrialRepo
       [url, counterDir, 'A', String(2 * runsPerProcess), ...ids('a')],
       env,
     );
+    // B may finish its own runs before A has stored all of its: it is done only after the kill.
+    const aKilled = `${counterDir}.a-killed`;
     const b = new Worker(fixture, [url, counterDir, 'B', total, ...ids('b')], {
       ...env,
       SEED: String(seed + 7),
+      DONE_AFTER: aKilled,
     });
     // Kill A after 1 .. (all but one of its completions) journaled completions.
     const killAfter = 1 + (seed % (runsPerProcess * tasks - 1));
@@ -102,6 +105,7 @@ export async function runTakeoverTrial(options: TrialOptions): Promise<TrialRepo
     });
     await a.kill();
     const killedAt = Date.now();
+    await writeFile(aKilled, '');
     // A hang is a failure too: B is killed, and waitFor rejects with its stderr.
     const deadline = setTimeout(() => b.child.kill('SIGKILL'), 60_000);
     await b.waitFor('done').finally(() => clearTimeout(deadline));
@@ -172,5 +176,6 @@ export async function runTakeoverTrial(options: TrialOptions): Promise<TrialRepo
     return { seed, journaledBeforeKill: journaled.size, rerunInFlight, finishMs, violations };
   } finally {
     await rm(counterDir, { recursive: true, force: true });
+    await rm(`${counterDir}.a-killed`, { force: true });
   }
 }

@@ -15,7 +15,7 @@
  * died: the next owner gets the finished attempt's row); every run of a task
  * had the same idempotency key.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../../src/schemas/run-record.js';
@@ -95,10 +95,12 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
       [url, counterDir, 'A', String(2 * runsPerProcess), ...ids('a')],
       ownerEnv,
     );
+    // B may finish its own runs before A has stored all of its: it is done only after the kills.
+    const killed = `${counterDir}.killed`;
     const b = new Process(
       options.ownerFixture,
       [url, counterDir, 'B', String(runsPerProcess), ...ids('b')],
-      ownerEnv,
+      { ...ownerEnv, DONE_AFTER: killed },
     );
     processes.push(a, b);
     // Who dies: A or not, and none, one or both workers (at least one process).
@@ -140,6 +142,7 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
     );
     await Promise.all(victims.map((name) => (name === 'A' ? a : workers.get(name)!).kill()));
     const killedAt = Date.now();
+    await writeFile(killed, '');
     // A hang is a failure too: the owners are killed, and waitFor rejects with their stderr.
     const deadline = setTimeout(() => {
       for (const owner of [a, b]) owner.child.kill('SIGKILL');
@@ -226,5 +229,6 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
   } finally {
     for (const process of processes) process.child.kill('SIGKILL');
     await rm(counterDir, { recursive: true, force: true });
+    await rm(`${counterDir}.killed`, { force: true });
   }
 }
