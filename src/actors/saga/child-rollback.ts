@@ -103,13 +103,29 @@ export function createChildRollback(
   return rollBack;
 }
 
-/** The child's completed steps that can be undone, the last finished first. */
+/**
+ * The child's completed steps that can be undone, the last finished first.
+ * Steps that finished in the same millisecond go dependents first: a step
+ * never finishes before what it depends on.
+ */
 function stepsToUndo(record: RunRecord, result: WorkflowResult) {
-  return record.definition.tasks
+  const tasks = record.definition.tasks;
+  const byId = new Map(tasks.map((task) => [task.id, task]));
+  const depths = new Map<string, number>();
+  const depth = (id: string): number => {
+    let known = depths.get(id);
+    if (known === undefined) {
+      known = 1 + Math.max(0, ...(byId.get(id)?.dependsOn ?? []).map(depth));
+      depths.set(id, known);
+    }
+    return known;
+  };
+  const finishedAt = (id: string) => result.tasks[id]?.finishedAt ?? 0;
+  return tasks
     .filter(
       (task) =>
         (task.compensation !== undefined || task.kind === 'workflow') &&
         result.tasks[task.id]?.status === 'completed',
     )
-    .sort((a, b) => (result.tasks[b.id]?.finishedAt ?? 0) - (result.tasks[a.id]?.finishedAt ?? 0));
+    .sort((a, b) => finishedAt(b.id) - finishedAt(a.id) || depth(b.id) - depth(a.id));
 }
