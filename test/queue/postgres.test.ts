@@ -227,3 +227,34 @@ describe('TaskQueue on PostgreSQL', () => {
     expect(() => new TaskQueue({ globalConcurrency: 2 })).toThrow(/PostgreSQL only/);
   });
 });
+
+describe('TaskQueue on PostgreSQL: a failed write', () => {
+  it('a job is acknowledged only once stored: enqueue() rejects when the insert fails, an earlier job survives a new process', async () => {
+    const name = freshName();
+    const queue = await sharedQueue({ name });
+    const kept = await queue.enqueue({ id: 'job-kept', name: 'kept', handler: 'noop' });
+    // The database refuses this one job's row, as a full disk or a broken constraint would.
+    const admin = await PostgresStore.open({ connectionString: url });
+    const refuse = `CREATE OR REPLACE FUNCTION troupe_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 'job-lost' THEN RAISE EXCEPTION 'disk full (injected)'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER troupe_test_refuse BEFORE INSERT ON troupe_jobs
+        FOR EACH ROW EXECUTE FUNCTION troupe_test_refuse();`;
+    const client = await admin.connect();
+    try {
+      await client.query(refuse);
+      await expect(
+        queue.enqueue({ id: 'job-lost', name: 'lost', handler: 'noop' }),
+      ).rejects.toMatchObject({
+        code: 'STORE_WRITE_FAILED',
+        message: expect.stringMatching(/could not store its job .*disk full \(injected\)/),
+      });
+    } finally {
+      await client.query('DROP TRIGGER troupe_test_refuse ON troupe_jobs');
+      client.release();
+      await admin.close();
+    }
+    const other = await sharedQueue({ name });
+    expect((await other.getJob(kept))?.id).toBe('job-kept');
+    expect(await other.getJob('job-lost')).toBeUndefined();
+  });
+});

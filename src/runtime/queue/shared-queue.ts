@@ -210,7 +210,17 @@ export class SharedQueue {
         }
       },
       (error: unknown) => {
-        for (const entry of batch) entry.reject(error);
+        // Not acknowledged: the caller learns the job was not stored, and why.
+        const failure =
+          error instanceof TroupeError
+            ? error
+            : new TroupeError(
+                'STORE_WRITE_FAILED',
+                `${api} could not store ${batch.length === 1 ? 'its job' : `${batch.length} jobs`} in shared queue ${JSON.stringify(this.#name)}: ${error instanceof Error ? error.message : String(error)}. Nothing was enqueued; enqueue again once the database accepts writes.`,
+                { queue: this.#name },
+                { cause: error },
+              );
+        for (const entry of batch) entry.reject(failure);
       },
     );
   }
