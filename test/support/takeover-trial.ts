@@ -14,6 +14,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../../src/schemas/run-record.js';
+import type { WorkflowResult } from '../../src/schemas/workflow-result.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { Worker } from '../durability/processes.js';
 
@@ -40,23 +41,50 @@ export interface TrialReport {
   violations: string[];
 }
 
+/** Who started a run: whether it was killed, and what it printed (`lost` for a refused start). */
+export interface Starter {
+  killed: boolean;
+  signals: readonly { signal: string; workflowId?: unknown }[];
+}
+
 /**
- * A run that is legitimately absent from the store: never stored and none
- * of its tasks ran (the runtime runs nothing of a run it has not stored),
- * because its starter was killed mid-start (`killed`), or stalled past the
- * new run's lease and had the start refused (it printed `lost` for it).
+ * The results of the trial's runs that completed, by id. Every other run is a
+ * violation, except one legitimately absent from the store: never stored and
+ * none of its tasks ran (the runtime runs nothing of a run it has not
+ * stored), because its starter was killed mid-start, or stalled past the new
+ * run's lease and had the start refused (it printed `lost` for it).
  */
-export function neverStarted(
-  workflowId: string,
-  record: RunRecord | undefined,
+export async function completedResults(
+  url: string,
+  workflowIds: readonly string[],
   ran: (file: string) => boolean,
-  starter: { killed: boolean; signals: readonly { signal: string; workflowId?: unknown }[] },
-): boolean {
-  if (record || ran(`${workflowId}.t0`)) return false;
-  return (
-    starter.killed ||
-    starter.signals.some((s) => s.signal === 'lost' && s.workflowId === workflowId)
-  );
+  starterOf: (workflowId: string) => Starter,
+  violations: string[],
+): Promise<Map<string, WorkflowResult>> {
+  const results = new Map<string, WorkflowResult>();
+  const store = await PostgresStore.open({ connectionString: url });
+  try {
+    for (const workflowId of workflowIds) {
+      const record = await store.get<RunRecord>('workflows', workflowId);
+      const starter = starterOf(workflowId);
+      const neverStarted =
+        !record &&
+        !ran(`${workflowId}.t0`) &&
+        (starter.killed ||
+          starter.signals.some((s) => s.signal === 'lost' && s.workflowId === workflowId));
+      if (neverStarted) continue;
+      const result = record?.result;
+      if (result?.status === 'completed') results.set(workflowId, result);
+      else {
+        violations.push(
+          `${workflowId}: ${record ? `ended ${result?.status ?? 'without a result'}` : 'never stored, yet it ran or its start was not refused'}`,
+        );
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  return results;
 }
 
 export async function runTakeoverTrial(options: TrialOptions): Promise<TrialReport> {
@@ -139,39 +167,32 @@ export async function runTakeoverTrial(options: TrialOptions): Promise<TrialRepo
       if (lines.length === 2) rerunInFlight++;
     }
 
-    const store = await PostgresStore.open({ connectionString: url });
-    try {
-      for (const workflowId of [...ids('a'), ...ids('b')]) {
-        const record = await store.get<RunRecord>('workflows', workflowId);
-        const starter = workflowId.startsWith('a-')
+    const results = await completedResults(
+      url,
+      [...ids('a'), ...ids('b')],
+      (file) => runs.has(file),
+      (workflowId) =>
+        workflowId.startsWith('a-')
           ? { killed: true, signals: a.signals }
-          : { killed: false, signals: b.signals };
-        if (neverStarted(workflowId, record, (file) => runs.has(file), starter)) continue;
-        const result = record?.result;
-        if (result?.status !== 'completed') {
-          violations.push(
-            `${workflowId}: ${record ? `ended ${result?.status ?? 'without a result'}` : 'never stored, yet it ran or its start was not refused'}`,
-          );
-          continue;
+          : { killed: false, signals: b.signals },
+      violations,
+    );
+    for (const [workflowId, result] of results) {
+      for (let i = 0; i < tasks; i++) {
+        const taskId = `t${i}`;
+        const expected = {
+          task: taskId,
+          key: `${workflowId}:${taskId}`,
+          inputs: i === 0 ? [] : [`t${i - 1}`],
+        };
+        const output = result.tasks[taskId]?.output;
+        if (JSON.stringify(output) !== JSON.stringify(expected)) {
+          violations.push(`${workflowId}.${taskId}: output ${JSON.stringify(output)}`);
         }
-        for (let i = 0; i < tasks; i++) {
-          const taskId = `t${i}`;
-          const expected = {
-            task: taskId,
-            key: `${workflowId}:${taskId}`,
-            inputs: i === 0 ? [] : [`t${i - 1}`],
-          };
-          const output = result.tasks[taskId]?.output;
-          if (JSON.stringify(output) !== JSON.stringify(expected)) {
-            violations.push(`${workflowId}.${taskId}: output ${JSON.stringify(output)}`);
-          }
-          if (!runs.has(`${workflowId}.${taskId}`)) {
-            violations.push(`${workflowId}.${taskId}: completed but never ran`);
-          }
+        if (!runs.has(`${workflowId}.${taskId}`)) {
+          violations.push(`${workflowId}.${taskId}: completed but never ran`);
         }
       }
-    } finally {
-      await store.close();
     }
     return { seed, journaledBeforeKill: journaled.size, rerunInFlight, finishMs, violations };
   } finally {

@@ -18,10 +18,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '../../src/schemas/run-record.js';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { Worker as Process } from '../durability/processes.js';
-import { neverStarted } from './takeover-trial.js';
+import { completedResults } from './takeover-trial.js';
 
 export interface WorkersTrialOptions {
   /** A fresh database. */
@@ -178,44 +176,37 @@ export async function runWorkersTrial(options: WorkersTrialOptions): Promise<Wor
     }
 
     let completedTasks = 0;
-    const store = await PostgresStore.open({ connectionString: url });
-    try {
-      for (const workflowId of [...ids('a'), ...ids('b')]) {
-        const record = await store.get<RunRecord>('workflows', workflowId);
-        const starter = workflowId.startsWith('a-')
+    const results = await completedResults(
+      url,
+      [...ids('a'), ...ids('b')],
+      (file) => runs.has(file),
+      (workflowId) =>
+        workflowId.startsWith('a-')
           ? { killed: killOwner, signals: a.signals }
-          : { killed: false, signals: b.signals };
-        if (neverStarted(workflowId, record, (file) => runs.has(file), starter)) continue;
-        const result = record?.result;
-        if (result?.status !== 'completed') {
-          violations.push(
-            `${workflowId}: ${record ? `ended ${result?.status ?? 'without a result'}` : 'never stored, yet it ran or its start was not refused'}`,
-          );
+          : { killed: false, signals: b.signals },
+      violations,
+    );
+    for (const [workflowId, result] of results) {
+      for (let i = 0; i < tasks; i++) {
+        const taskId = `t${i}`;
+        const lines = runs.get(`${workflowId}.${taskId}`);
+        if (!lines) {
+          violations.push(`${workflowId}.${taskId}: completed but never ran`);
           continue;
         }
-        for (let i = 0; i < tasks; i++) {
-          const taskId = `t${i}`;
-          const lines = runs.get(`${workflowId}.${taskId}`);
-          if (!lines) {
-            violations.push(`${workflowId}.${taskId}: completed but never ran`);
-            continue;
-          }
-          const expected = {
-            task: taskId,
-            key: `${workflowId}:${taskId}`,
-            inputs: i === 0 ? [] : [`t${i - 1}`],
-            worker: lines.at(-1)!.split(' ')[0],
-          };
-          const output = result.tasks[taskId]?.output;
-          if (JSON.stringify(output) !== JSON.stringify(expected)) {
-            violations.push(
-              `${workflowId}.${taskId}: output ${JSON.stringify(output)}, runs ${lines.join(' | ')}`,
-            );
-          } else completedTasks++;
-        }
+        const expected = {
+          task: taskId,
+          key: `${workflowId}:${taskId}`,
+          inputs: i === 0 ? [] : [`t${i - 1}`],
+          worker: lines.at(-1)!.split(' ')[0],
+        };
+        const output = result.tasks[taskId]?.output;
+        if (JSON.stringify(output) !== JSON.stringify(expected)) {
+          violations.push(
+            `${workflowId}.${taskId}: output ${JSON.stringify(output)}, runs ${lines.join(' | ')}`,
+          );
+        } else completedTasks++;
       }
-    } finally {
-      await store.close();
     }
     return {
       seed,

@@ -61,6 +61,7 @@ export interface AttemptSettlement {
   status: 'completed' | 'retrying' | 'failed' | 'queued';
   attempts: JobAttempt[];
   failures: number;
+  /** The retry time while retrying, else the current run_at is kept. */
   runAt: number | null;
   result: unknown;
   finishedAt: number | null;

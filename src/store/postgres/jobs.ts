@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import type { JobAttempt, JobProgress, JobStatus } from '../../machines/queue/job.js';
-import type { JobSpec, StoredJobRow } from '../../machines/queue/shared-job.js';
+import type { AttemptSettlement, JobSpec, StoredJobRow } from '../../machines/queue/shared-job.js';
 
 /** The channel of `LISTEN`/`NOTIFY` wake-ups for new jobs; the payload is the queue's name. */
 export const JOB_CHANNEL = 'troupe_jobs';
@@ -47,19 +47,6 @@ export interface ClaimRequest {
   /** Jobs started per second across all processes; null for no limit. */
   ratePerSecond: number | null;
   burst: number;
-}
-
-/** The end of a claimed attempt, as written back. */
-export interface SettledJobRow {
-  id: string;
-  attempt: number;
-  status: 'completed' | 'retrying' | 'failed' | 'queued';
-  attempts: JobAttempt[];
-  failures: number;
-  /** The retry time while retrying, else the current run_at is kept. */
-  runAt: number | null;
-  result: unknown;
-  finishedAt: number | null;
 }
 
 interface RawRow {
@@ -143,7 +130,11 @@ export class PostgresJobs {
    * Writes the ends of attempts `owner` still holds (fencing: a job claimed
    * again after this owner's lease expired is left alone). Returns the ids written.
    */
-  async settle(queue: string, owner: string, jobs: readonly SettledJobRow[]): Promise<Set<string>> {
+  async settle(
+    queue: string,
+    owner: string,
+    jobs: readonly AttemptSettlement[],
+  ): Promise<Set<string>> {
     const { rows } = await this.retry('settle jobs', () =>
       this.pool.query<{ id: string }>(
         `UPDATE troupe_jobs j
