@@ -7,7 +7,7 @@ import type { JobRecord, JobStatus } from './job.js';
 import { JobTable, jobTable } from './job-table.js';
 import { createHeap, heapPush, pushByPriority } from './priority-heap.js';
 import type { Outbox, QueueContext, QueueSettings } from './queue-types.js';
-import { THROUGHPUT_WINDOW_S } from './queue-types.js';
+import { emptyTotals, THROUGHPUT_WINDOW_S } from './queue-types.js';
 import { createTokenBucket } from './token-bucket.js';
 
 export function createOutbox(): Outbox {
@@ -47,15 +47,7 @@ export function createQueueContext(settings: QueueSettings): QueueContext {
       failed: 0,
       cancelled: 0,
     },
-    totals: {
-      enqueued: 0,
-      started: 0,
-      completed: 0,
-      failed: 0,
-      cancelled: 0,
-      retried: 0,
-      timedOut: 0,
-    },
+    totals: emptyTotals(),
     finished: { ids: [], seqs: [], head: 0 },
     throughput: {
       seconds: new Array<number>(THROUGHPUT_WINDOW_S).fill(-1),

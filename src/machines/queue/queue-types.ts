@@ -50,6 +50,19 @@ export interface QueueTotals {
   timedOut: number;
 }
 
+/** Totals of a queue that has done nothing yet. */
+export function emptyTotals(): QueueTotals {
+  return {
+    enqueued: 0,
+    started: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    retried: 0,
+    timedOut: 0,
+  };
+}
+
 /** One handler run the runner must start. */
 export interface RunOrder {
   id: string;

@@ -31,7 +31,7 @@ import {
   toJobInfo,
   toJobResult,
 } from '../../machines/queue/job.js';
-import type { QueueTotals } from '../../machines/queue/queue-types.js';
+import { emptyTotals, type QueueTotals } from '../../machines/queue/queue-types.js';
 import {
   type AttemptEnd,
   type AttemptSettlement,
@@ -89,15 +89,7 @@ export class SharedQueue {
   readonly #name: string;
   #state: 'stopped' | 'running' | 'draining' = 'stopped';
   readonly #inflight = new Map<string, Inflight>();
-  readonly totals: QueueTotals = {
-    enqueued: 0,
-    started: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    retried: 0,
-    timedOut: 0,
-  };
+  readonly totals: QueueTotals = emptyTotals();
   /** Completion times of the last seconds, for `stats().throughputPerSecond`. */
   #recentFinishes: number[] = [];
 
