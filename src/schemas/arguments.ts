@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { TroupeError, type TroupeErrorCode } from '../errors.js';
+import type { Clock } from '../runtime/clock.js';
 import { argumentIssues } from './parse-argument.js';
 
 /**
@@ -37,3 +38,14 @@ export const nameSchema = z
 export function functionSchema<F extends (...args: never[]) => unknown>() {
   return z.custom<F>((value) => typeof value === 'function', { error: 'must be a function' });
 }
+
+/** An injected clock (`{ now, setTimeout, clearTimeout }`), such as XState's SimulatedClock. */
+export const clockSchema = z.custom<Clock>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Clock).now === 'function' &&
+    typeof (value as Clock).setTimeout === 'function' &&
+    typeof (value as Clock).clearTimeout === 'function',
+  { error: 'must be a Clock ({ now, setTimeout, clearTimeout })' },
+);

@@ -8,7 +8,7 @@ import { TroupeError } from '../../errors.js';
 import type { BackoffPolicy } from '../../machines/backoff.js';
 import { backoffPolicySchema } from '../../machines/queue/job-schema.js';
 import type { QueueSettings } from '../../machines/queue/queue-types.js';
-import { parseArgument } from '../../schemas/arguments.js';
+import { clockSchema, parseArgument } from '../../schemas/arguments.js';
 import { DEFAULT_VALUE_LIMITS, MAX_TIMER_MS, valueLimitsSchema } from '../../schemas/limits.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import type { Store } from '../../store/store.js';
@@ -165,16 +165,7 @@ const optionsSchema = z.strictObject({
       { error: 'must be a Store (MemoryStore, LevelStore)' },
     )
     .optional(),
-  clock: z
-    .custom<Clock>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as Clock).now === 'function' &&
-        typeof (value as Clock).setTimeout === 'function',
-      { error: 'must be a Clock ({ now, setTimeout, clearTimeout })' },
-    )
-    .optional(),
+  clock: clockSchema.optional(),
   generateId: z
     .custom<() => string>((value) => typeof value === 'function', { error: 'must be a function' })
     .optional(),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { type AgentDefinition, agentDefinitionSchema } from '../../actors/agents/define-agent.js';
 import { TroupeError } from '../../errors.js';
-import { functionSchema, parseArgument } from '../../schemas/arguments.js';
+import { clockSchema, functionSchema, parseArgument } from '../../schemas/arguments.js';
 import { durationMs } from '../../schemas/limits.js';
 import type { PostgresStoreOptions } from '../../store/postgres/postgres-store.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
@@ -87,17 +87,7 @@ const workerOptionsSchema = z.strictObject({
   heartbeatMs: durationMs({ min: 1 }).optional(),
   pollMs: durationMs({ min: 1 }).optional(),
   workerId: z.string().min(1).max(200).optional(),
-  clock: z
-    .custom<Clock>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as Clock).now === 'function' &&
-        typeof (value as Clock).setTimeout === 'function' &&
-        typeof (value as Clock).clearTimeout === 'function',
-      { error: 'must be a Clock ({ now, setTimeout, clearTimeout })' },
-    )
-    .optional(),
+  clock: clockSchema.optional(),
   onError: functionSchema<(error: unknown, context: string) => void>().optional(),
 } satisfies Record<keyof WorkerOptions, z.ZodType>);
 
