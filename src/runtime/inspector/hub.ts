@@ -5,8 +5,10 @@
  * run changes appended. A client that cannot keep up is disconnected (it
  * reconnects and gets the whole system again) instead of growing a buffer.
  */
+
 import type { WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
 import type { EngineEvent as WorkflowEmitted } from '../workflow/engine-events.js';
@@ -47,6 +49,11 @@ export interface InspectedRuntime {
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
     /** Answers an open wait (the page's answer form). */
     signal(workflowId: string, name: string, payload: unknown): Promise<void>;
+    /**
+     * The run's state now, its result once ended (even before the result is
+     * stored): a stored run asked for just as it ends shows how it ended.
+     */
+    getState?(workflowId: string): Promise<WorkflowResult | undefined>;
   };
 }
 
@@ -356,6 +363,7 @@ export class InspectorHub {
         (await this.runtime.engine.fork(workflowId, { checkpoint: seq })).workflowId,
       control: (action, workflowId) => this.control(action, workflowId),
       signal: (workflowId, name, payload) => this.runtime.engine.signal(workflowId, name, payload),
+      state: async (workflowId) => this.runtime.engine.getState?.(workflowId),
       mayControl: client.mayControl,
       watching: client.watching,
       onRejected: () => this.counters.rejectedRequests++,

@@ -6,6 +6,7 @@
  */
 
 import type { RunRecord } from '../../schemas/run-record.js';
+import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
@@ -46,6 +47,8 @@ export interface RequestContext {
   /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
   fork: (workflowId: string, seq: number) => Promise<string>;
   control: (action: ControlAction, workflowId: string) => Promise<void>;
+  /** The run's state now (`engine.getState`): its result once it ended, even before that is stored. */
+  state: (workflowId: string) => Promise<WorkflowResult | undefined>;
   /** Answers an open wait (`engine.signal`, which checks the answer against the wait's schema). */
   signal: (workflowId: string, name: string, payload: unknown) => Promise<void>;
   /** Controls are on and this client presented the token. */
@@ -86,7 +89,13 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         const record = await ctx.store.get<RunRecord>('workflows', workflowKey(message.workflowId));
         if (!record) return fail(message, 'NOT_FOUND', `No stored run "${message.workflowId}".`);
         const checkpoints = await checkpointList(ctx, message.workflowId);
-        return reply([{ type: 'stored.run', run: runDetailFromRecord(record), checkpoints }]);
+        // Ended here a moment ago, its result not stored yet: show how it ended.
+        const state = record.result ? undefined : await ctx.state(message.workflowId);
+        const ended =
+          state && state.status !== 'running' && state.status !== 'paused'
+            ? { ...record, status: state.status, result: state }
+            : record;
+        return reply([{ type: 'stored.run', run: runDetailFromRecord(ended), checkpoints }]);
       }
       case 'checkpoint.get': {
         const key = workflowSeqKey(message.workflowId, message.seq);
