@@ -104,7 +104,15 @@ describe('inspector page', () => {
 
       // The timeline filters by event type.
       await page.fill('[data-testid="timeline-type"]', 'task.assign');
-      await page.waitForSelector('[data-testid="timeline"] .row[data-event-type="task.assign"]');
+      // The list redraws at most once per frame interval: wait until the filter is applied.
+      await page.waitForFunction(() => {
+        const rows = [
+          ...document.querySelectorAll('[data-testid="timeline"] .row[data-event-type]'),
+        ];
+        return (
+          rows.length > 0 && rows.every((r) => r.getAttribute('data-event-type') === 'task.assign')
+        );
+      });
       const types = await page.$$eval('[data-testid="timeline"] .row[data-event-type]', (rows) =>
         rows.map((r) => r.getAttribute('data-event-type')),
       );
