@@ -17,6 +17,12 @@ import {
 import type { PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
 import { type Clock, systemClock } from './clock.js';
+import {
+  type CommunicatorClusterOptions,
+  communicatorClusterOptionsSchema,
+  type ResolvedCommunicatorClusterOptions,
+  resolveCommunicatorClusterOptions,
+} from './communicator/cluster-options.js';
 import { parseRuntimeInspectorOptions } from './inspector/inspector-options.js';
 import type { RuntimeInspectorOptions } from './inspector/server.js';
 import {
@@ -58,6 +64,13 @@ export interface RuntimeOptions {
    * @default see {@link RemoteAgentsOptions}
    */
   remoteAgents?: RemoteAgentsOptions;
+  /**
+   * The communicator across processes, with a PostgreSQL store: messages to
+   * agents of other processes, shared contexts and locks in the database
+   * (see docs/communicator-postgres.md). Ignored with other stores.
+   * @default see {@link CommunicatorClusterOptions}
+   */
+  communicator?: CommunicatorClusterOptions;
   /**
    * Durability level of the LevelDB store. `false`: every acknowledged write
    * survives a crash of the process (even SIGKILL), but the last writes before
@@ -143,6 +156,7 @@ export interface ResolvedRuntimeOptions {
   postgres: PostgresStoreOptions | undefined;
   ownership: ResolvedOwnershipOptions;
   remoteAgents: ResolvedRemoteAgentsOptions;
+  communicator: ResolvedCommunicatorClusterOptions;
   agents: readonly AgentDefinition[];
   planner: Planner;
   llm: LlmClient | undefined;
@@ -220,6 +234,7 @@ const runtimeOptionsSchema = z
         refreshMs: durationMs({ min: 1 }),
       } satisfies Record<keyof RemoteAgentsOptions, z.ZodType>)
       .partial(),
+    communicator: communicatorClusterOptionsSchema,
     sync: z.boolean({ error: 'must be true or false' }),
     agents: z.array(agentDefinitionSchema, { error: 'must be an array of agents' }),
     planner: objectWith<Planner>('a Planner ({ name, plan(request, signal) })', 'plan'),
@@ -279,6 +294,7 @@ function applyDefaults(options: RuntimeOptions): ResolvedRuntimeOptions {
     postgres,
     ownership: resolveOwnershipOptions(options.ownership),
     remoteAgents: resolveRemoteAgentsOptions(options.remoteAgents),
+    communicator: resolveCommunicatorClusterOptions(options.communicator),
     sync: options.sync ?? false,
     durable:
       options.durable ?? (dataDir !== false || store !== undefined || postgres !== undefined),

@@ -71,6 +71,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   try {
     // Before takeover: a run taken over may need the workers' roles.
     await runtime.remoteAgents?.start();
+    await runtime.communicator.start();
     await runtime.ownership?.start();
   } catch (error) {
     await runtime.close();
@@ -267,6 +268,19 @@ export class Runtime {
       clock,
       onError: options.onError,
       limits: options.limits,
+      ...(backend instanceof PostgresStore
+        ? {
+            cluster: {
+              store: backend,
+              options: options.communicator,
+              // Its own agents: a stand-in's role is served by a worker, which takes no messages.
+              roles: () => {
+                const standIns = new Set(this.remoteAgents?.roles());
+                return [...this.agents.keys()].filter((role) => !standIns.has(role));
+              },
+            },
+          }
+        : {}),
     });
     for (const agent of options.agents) this.registerAgent(agent);
     store.onFailure((error) => {
@@ -294,6 +308,7 @@ export class Runtime {
       type: 'agent.register',
       input: { role: agent.role, concurrency: agent.concurrency },
     });
+    this.communicator.rolesChanged();
     return this;
   }
 

@@ -5,7 +5,14 @@ import { type AgentDirectory, Outbox, type OutboxEnqueue } from './effects.js';
 import type { CommunicatorEmitted, CommunicatorEvent } from './events.js';
 import { acquireLock, expireLock, giveUp, rearmLocks, releaseLock } from './locks.js';
 import { ensureMailbox } from './mailbox.js';
-import { broadcast, expireRequest, handOff, sendDirect, sendRequest } from './messaging.js';
+import {
+  broadcast,
+  expireRequest,
+  handOff,
+  receive,
+  sendDirect,
+  sendRequest,
+} from './messaging.js';
 import { applyUpdate, ensureSlot, fromRecord } from './shared-context.js';
 import {
   type CommunicatorContext,
@@ -102,6 +109,12 @@ export function createCommunicatorMachine(settings: Partial<CommunicatorSettings
         if (event.type !== 'message.broadcast') return;
         step(enqueue, system, (out, agents) =>
           broadcast(context, event.op, event.message, event.groups, agents, out),
+        );
+      }),
+      receive: enqueueActions(({ context, event, enqueue, system }) => {
+        if (event.type !== 'message.receive') return;
+        step(enqueue, system, (out, agents) =>
+          receive(context, event.op, event.message, event.roles, agents, out),
         );
       }),
       request: enqueueActions(({ context, event, enqueue, system }) => {
@@ -210,6 +223,7 @@ export function createCommunicatorMachine(settings: Partial<CommunicatorSettings
           'scope.unload': { actions: 'unload' },
           'messages.send': { actions: 'send' },
           'message.broadcast': { actions: 'broadcast' },
+          'message.receive': { actions: 'receive' },
           'request.send': { actions: 'request' },
           'request.expire': { actions: 'expireRequest' },
           'handoff.send': { actions: 'handoff' },

@@ -43,6 +43,11 @@ export type CommunicatorEvent =
       now: number;
     }
   | { type: 'handoff.send'; op: number; message: AgentMessage; now: number }
+  /**
+   * A message another process sent (on PostgreSQL), for the agents of
+   * `roles` here: it is recorded and delivered as if sent here.
+   */
+  | { type: 'message.receive'; op: number; message: AgentMessage; roles: string[]; now: number }
   | {
       type: 'context.update';
       op: number;

@@ -3,6 +3,7 @@ export {
   type CommunicatorMachine,
   createCommunicatorMachine,
 } from './communicator.machine.js';
+export { recipientRole } from './effects.js';
 export {
   COMMUNICATOR_SYSTEM_ID,
   type CommunicatorEmitted,
@@ -12,7 +13,7 @@ export {
   type OpResult,
 } from './events.js';
 export { inboxOf, recentMessages, scopeOf } from './mailbox.js';
-export { handoffKey, toRecord } from './shared-context.js';
+export { applyUpdate, emptySlot, fromRecord, handoffKey, toRecord } from './shared-context.js';
 export {
   type CommunicatorContext,
   type CommunicatorRecord,
@@ -22,4 +23,5 @@ export {
   type LockLease,
   type SharedContext,
   type StoredMessage,
+  type WorkflowSlot,
 } from './types.js';

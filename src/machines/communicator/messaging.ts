@@ -73,6 +73,29 @@ export function broadcast(
   out.done(op, { kind: 'message', message, recipients });
 }
 
+/**
+ * A message from another process for local `roles` (a direct message's
+ * recipient, or the roles a broadcast reached here): recorded and delivered
+ * to those still registered.
+ */
+export function receive(
+  context: CommunicatorContext,
+  op: number,
+  message: AgentMessage,
+  roles: string[],
+  agents: AgentDirectory,
+  out: Outbox,
+): void {
+  const recipients = roles.filter((role) => agents.has(role));
+  if (recipients.length === 0) {
+    out.failed(op, { reason: 'unknown_recipient', to: roles.join(', '), known: agents.roles() });
+    return;
+  }
+  recordMessage(context, message, recipients, out);
+  deliverAll(context, recipients, message, out);
+  out.done(op, { kind: 'message', message, recipients });
+}
+
 /** Role `g` belongs to group `g`, and so do `g:1`, `g:eu`, ... */
 function inGroup(role: string, group: string): boolean {
   return role === group || (role.startsWith(group) && role[group.length] === ':');

@@ -71,6 +71,12 @@ export interface LockLease {
   owner: string;
   acquiredAt: number;
   expiresAt: number;
+  /**
+   * On PostgreSQL only: grows by one with each grant of this lock, so a
+   * resource can refuse writes carrying an older token than the last it saw
+   * (a holder whose lease ran out while it was paused).
+   */
+  fencingToken?: number;
 }
 
 /** Everything the communicator keeps per workflow besides its messages. */

@@ -240,7 +240,11 @@ const storedEntrySchema = z.object({
   recipients: z.array(z.string()),
 });
 
-function parseRecord(value: unknown, workflowId: string): CommunicatorRecord {
+/**
+ * A stored communicator record, validated, its values frozen.
+ * @throws TroupeError `STORE_CORRUPT` naming the workflow.
+ */
+export function parseRecord(value: unknown, workflowId: string): CommunicatorRecord {
   const parsed = recordSchema.safeParse(value);
   const issues = parsed.success ? [] : formatZodIssues(parsed.error, 'record');
   if (parsed.success) {

@@ -13,9 +13,11 @@ import { errorPayload } from '../../actors/agents/message-delivery.js';
 import { TroupeError } from '../../errors.js';
 import {
   type ContextChange,
+  handoffKey,
   inboxOf,
   type LockLease,
   type OpResult,
+  recipientRole,
   type SharedContext,
   scopeOf,
 } from '../../machines/communicator/index.js';
@@ -32,6 +34,7 @@ import { checkValueObject, type SizeLimit } from '../../schemas/value-check.js';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { ListenerFor } from '../event-bus.js';
+import { CommunicatorCluster, type CommunicatorClusterDeps } from './communicator-cluster.js';
 import { closedError } from './communicator-errors.js';
 import {
   broadcastOptionsSchema,
@@ -69,6 +72,12 @@ export interface CommunicatorDeps {
   options?: CommunicatorOptions;
   /** Size limits of payloads and updates. @default DEFAULT_VALUE_LIMITS */
   limits?: Pick<ResolvedValueLimits, 'maxMessageBytes' | 'maxSharedUpdateBytes'>;
+  /**
+   * With a PostgreSQL store: the communicator spans every process on the
+   * database (messages to their agents, shared contexts and locks in the
+   * database; see communicator-cluster.ts). @default this process only
+   */
+  cluster?: Pick<CommunicatorClusterDeps, 'store' | 'options' | 'roles'>;
 }
 
 /** What `broadcast` returns: the message id and the agents it was delivered to. */
@@ -91,6 +100,8 @@ export class Communicator {
   /** The port agent executors use: inbox, send, request, answers to requests. */
   readonly agentPort: AgentMessaging;
   readonly #link: CommunicatorLink;
+  /** Set with a PostgreSQL store: what crosses processes goes through it. */
+  readonly #cluster: CommunicatorCluster | undefined;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #options: ResolvedCommunicatorOptions;
@@ -99,6 +110,14 @@ export class Communicator {
 
   constructor(deps: CommunicatorDeps) {
     this.#link = new CommunicatorLink(deps);
+    this.#cluster = deps.cluster
+      ? new CommunicatorCluster({
+          ...deps.cluster,
+          link: this.#link,
+          clock: deps.clock,
+          onError: deps.onError,
+        })
+      : undefined;
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#options = resolveCommunicatorOptions(deps.options);
@@ -147,7 +166,22 @@ export class Communicator {
    * @throws TroupeError `INVALID_MESSAGE` listing each bad field, `UNKNOWN_RECIPIENT` naming `to`.
    */
   async sendMessage(message: AgentMessageInput): Promise<AgentMessage> {
-    return this.#link.send(this.#parse(message, 'sendMessage'));
+    const parsed = this.#parse(message, 'sendMessage');
+    if (this.#cluster === undefined) return this.#link.send(parsed);
+    return this.#cluster.send(parsed, () => this.#link.send(parsed));
+  }
+
+  /**
+   * With a PostgreSQL store: announces this process's agents to the others
+   * and starts taking the messages they send them. `createRuntime` calls it.
+   */
+  async start(): Promise<void> {
+    await this.#cluster?.start();
+  }
+
+  /** Agents were registered: with a PostgreSQL store, other processes learn their roles now. */
+  rolesChanged(): void {
+    this.#cluster?.rolesChanged();
   }
 
   /**
@@ -169,16 +203,18 @@ export class Communicator {
       );
     }
     const groups = role === undefined ? null : [role].flat();
-    return this.#link.submit(
-      'broadcast',
-      scopeOf(parsed),
-      (op, now) => ({ type: 'message.broadcast', op, message: parsed, groups, now }),
-      (result) => {
-        const { message: sent, recipients } = result as Result<'message'>;
+    const local = () =>
+      this.#link.submit(
+        'broadcast',
+        scopeOf(parsed),
+        (op, now) => ({ type: 'message.broadcast', op, message: parsed, groups, now }),
         // A copy: the array is also the history's record of who got the message.
-        return { message: sent, recipients: [...recipients] };
-      },
-    );
+        (result) => [...(result as Result<'message'>).recipients],
+      );
+    const recipients = this.#cluster
+      ? await this.#cluster.broadcast(parsed, groups, local)
+      : await local();
+    return { message: parsed, recipients };
   }
 
   /**
@@ -195,18 +231,22 @@ export class Communicator {
       throw invalid('request', 'message.type: must be "request" or left out');
     }
     const timeout = valid.timeout ?? this.#options.requestTimeoutMs;
-    return this.#link.submit('request', scopeOf(parsed), (op, now) => ({
-      type: 'request.send',
-      op,
-      message: parsed,
-      timeoutMs: timeout === Infinity ? null : timeout,
-      now,
-    }));
+    const timeoutMs = timeout === Infinity ? null : timeout;
+    const local = () =>
+      this.#link.submit<AgentMessage>('request', scopeOf(parsed), (op, now) => ({
+        type: 'request.send',
+        op,
+        message: parsed,
+        timeoutMs,
+        now,
+      }));
+    return this.#cluster ? this.#cluster.request(parsed, timeoutMs, local) : local();
   }
 
   /** The workflow's shared context: version 0 and empty `data` before the first update. */
   async getSharedContext(workflowId: string): Promise<SharedContext> {
     checkWorkflowId('getSharedContext', workflowId);
+    if (this.#cluster) return this.#clusterCall('getSharedContext').contexts.get(workflowId);
     return this.#link.read('getSharedContext', workflowId, () => this.#sharedCopy(workflowId));
   }
 
@@ -214,6 +254,9 @@ export class Communicator {
   async getContextHistory(workflowId: string, key: string): Promise<ContextChange[]> {
     checkWorkflowId('getContextHistory', workflowId);
     checkName('getContextHistory', 'key', key);
+    if (this.#cluster) {
+      return this.#clusterCall('getContextHistory').contexts.history(workflowId, key);
+    }
     return this.#link.read('getContextHistory', workflowId, () =>
       (this.#link.state.workflows[workflowId]?.history[key] ?? []).map((change) => ({ ...change })),
     );
@@ -251,6 +294,14 @@ export class Communicator {
       limit: this.#updateLimit,
       context: { workflowId },
     });
+    if (this.#cluster) {
+      return this.#clusterCall('updateSharedContext').contexts.update(
+        workflowId,
+        role,
+        frozen,
+        expectedVersion ?? null,
+      );
+    }
     return this.#link.submit(
       'updateSharedContext',
       workflowId,
@@ -286,6 +337,10 @@ export class Communicator {
     const valid = communicatorArgument('acquireLock', 'options', lockOptionsSchema, options);
     const ttlMs = valid.ttlMs ?? this.#options.lockTtlMs;
     const timeout = valid.timeout ?? this.#options.lockTimeoutMs;
+    if (this.#cluster) {
+      const locks = this.#clusterCall('acquireLock').locks;
+      return locks.acquire(workflowId, key, owner, ttlMs, timeout === Infinity ? null : timeout);
+    }
     return this.#link.submit('acquireLock', workflowId, (op, now) => ({
       type: 'lock.acquire',
       op,
@@ -306,6 +361,8 @@ export class Communicator {
     checkWorkflowId('releaseLock', workflowId);
     checkName('releaseLock', 'key', key);
     checkName('releaseLock', 'owner', owner);
+    if (this.#cluster)
+      return this.#clusterCall('releaseLock').locks.release(workflowId, key, owner);
     return this.#link.submit('releaseLock', workflowId, (op, now) => ({
       type: 'lock.release',
       op,
@@ -355,6 +412,7 @@ export class Communicator {
   /** The workflow's held locks, each with its waiters. */
   async getLocks(workflowId: string): Promise<LockInfo[]> {
     checkWorkflowId('getLocks', workflowId);
+    if (this.#cluster) return this.#clusterCall('getLocks').locks.list(workflowId);
     return this.#link.read('getLocks', workflowId, () =>
       Object.entries(this.#link.state.workflows[workflowId]?.locks ?? {}).map(([key, lock]) => ({
         workflowId,
@@ -384,6 +442,7 @@ export class Communicator {
       { from, to, type: 'result_handoff', payload: resultData, workflowId },
       'handoffResult',
     );
+    if (this.#cluster) return this.#clusterHandoff(this.#cluster, parsed, workflowId);
     return this.#link.submit('handoffResult', workflowId, (op, now) => ({
       type: 'handoff.send',
       op,
@@ -422,8 +481,43 @@ export class Communicator {
   }
 
   /** Rejects pending calls with `RUNTIME_CLOSED` and writes what is recorded. `rt.close()` calls it. */
-  close(): Promise<void> {
-    return this.#link.close();
+  async close(): Promise<void> {
+    await this.#cluster?.close();
+    await this.#link.close();
+  }
+
+  /** The cluster, once the runtime is known to be open. */
+  #clusterCall(api: string): CommunicatorCluster {
+    if (this.#link.closed) throw closedError(api);
+    return this.#cluster!;
+  }
+
+  /**
+   * A handoff across processes: the message goes where its recipient runs,
+   * then the shared context (in the database) records it. Two steps, not
+   * one as in a single process: a reader may see the message first.
+   */
+  async #clusterHandoff(
+    cluster: CommunicatorCluster,
+    message: AgentMessage,
+    workflowId: string,
+  ): Promise<AgentMessage> {
+    await cluster.send(message, () => this.#link.send(message));
+    const to = recipientRole(message.to);
+    const entry = Object.freeze({
+      messageId: message.id,
+      from: message.from,
+      to,
+      data: message.payload,
+      at: message.timestamp,
+    });
+    await cluster.contexts.update(
+      workflowId,
+      message.from,
+      { [handoffKey(message.from, to)]: entry },
+      null,
+    );
+    return message;
   }
 
   #parse(input: unknown, api: string): AgentMessage {

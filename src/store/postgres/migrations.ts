@@ -277,6 +277,58 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 4,
+    name: 'communicator: endpoints, messages, shared contexts, locks',
+    sql: `
+      -- Processes whose communicator serves agents: the roles of their own
+      -- agents (not stand-ins) and a heartbeat; live while expires_at is ahead.
+      CREATE TABLE troupe_comm_endpoints (
+        endpoint_id text PRIMARY KEY,
+        roles text[] NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      -- Messages on their way to another process. A row names a role (any
+      -- process serving it takes the row) or an endpoint (a response going
+      -- back to the process whose request waits for it). The taker deletes
+      -- the row as it claims it, so each row is delivered once. json, not
+      -- jsonb: a message's keys keep their order.
+      CREATE TABLE troupe_messages (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        target_role text,
+        target_endpoint text,
+        message json NOT NULL,
+        -- A request's endpoint, where its response goes.
+        reply_to text,
+        -- A request's deadline (ms): after it nobody waits for the answer.
+        deadline bigint,
+        created_at bigint NOT NULL,
+        CHECK ((target_role IS NULL) <> (target_endpoint IS NULL))
+      );
+      CREATE INDEX troupe_messages_role ON troupe_messages (target_role, id)
+        WHERE target_role IS NOT NULL;
+      CREATE INDEX troupe_messages_endpoint ON troupe_messages (target_endpoint, id)
+        WHERE target_endpoint IS NOT NULL;
+      -- Per-workflow shared contexts: the version is the compare-and-set key.
+      CREATE TABLE troupe_shared_contexts (
+        workflow_id text PRIMARY KEY,
+        version integer NOT NULL,
+        record json NOT NULL
+      );
+      -- Locks with leases. A released lock keeps its row (owner NULL) so its
+      -- fencing token keeps growing across holders.
+      CREATE TABLE troupe_locks (
+        workflow_id text NOT NULL,
+        key text NOT NULL,
+        owner text,
+        acquired_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        fence bigint NOT NULL,
+        PRIMARY KEY (workflow_id, key)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */

@@ -27,6 +27,7 @@ import { TroupeError } from '../../errors.js';
 import { assertCollection, assertKey, normalizeRange, workflowIdOfKey } from '../keys.js';
 import { decodeRecord, type EncodedOp, encodeOps } from '../record.js';
 import type { Collection, RangeOptions, Store, StoreOp } from '../store.js';
+import { PostgresCommunicatorRows } from './communicator-rows.js';
 import { isConnectionError } from './connection-errors.js';
 import { PostgresJobs } from './jobs.js';
 import { PostgresLeases } from './leases.js';
@@ -74,6 +75,8 @@ export class PostgresStore implements Store {
   readonly remoteTasks: PostgresRemoteTasks;
   /** Rows of the shared task queue, for TaskQueue on this store. */
   readonly jobs: PostgresJobs;
+  /** Endpoint, message, shared-context and lock rows, for the communicator across processes. */
+  readonly communicator: PostgresCommunicatorRows;
   readonly #pool: pg.Pool;
   readonly #reconnectWindowMs: number;
   /** Runs this process owns, and the epoch its writes must carry ({@link REFUSED}: lost). */
@@ -89,6 +92,7 @@ export class PostgresStore implements Store {
     this.leases = new PostgresLeases(pool, retry);
     this.remoteTasks = new PostgresRemoteTasks(pool, retry);
     this.jobs = new PostgresJobs(pool, retry);
+    this.communicator = new PostgresCommunicatorRows(pool, retry);
   }
 
   /**

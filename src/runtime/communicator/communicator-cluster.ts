@@ -1,0 +1,379 @@
+/**
+ * The communicator across processes, when the runtime's store is
+ * PostgreSQL. Each process is an endpoint: a row with the roles of the
+ * agents it runs itself (stand-ins of remote agents excluded), renewed every
+ * `heartbeatMs`.
+ *
+ * Routing: a message to an agent this process runs stays in this process
+ * (the local communicator, unchanged); one to a role that another live
+ * endpoint serves becomes a row of `troupe_messages` naming that role, taken
+ * (`FOR UPDATE SKIP LOCKED`, deleted as it is taken) by one process serving
+ * it, which records and delivers it as if it was sent there. A broadcast
+ * writes one row per remote role it reaches. A request's row carries this
+ * endpoint as `reply_to`: the responder's answer comes back as a row naming
+ * this endpoint, and settles the request waiting here, whose timeout runs on
+ * the injected clock. Rows are written with a `NOTIFY`; each endpoint
+ * `LISTEN`s and also polls every `pollMs` as the safety net.
+ *
+ * Shared contexts and locks live in the database too (see
+ * cluster-contexts.ts and cluster-locks.ts).
+ */
+import { TroupeError } from '../../errors.js';
+import { recipientRole, scopeOf } from '../../machines/communicator/index.js';
+import { type AgentMessage, parseStoredMessage } from '../../schemas/agent-message.js';
+import {
+  type ClaimedMessage,
+  LOCK_CHANNEL,
+  MESSAGE_CHANNEL,
+  type PostgresCommunicatorRows,
+} from '../../store/postgres/communicator-rows.js';
+import type { PostgresStore } from '../../store/postgres/postgres-store.js';
+import type { Clock } from '../clock.js';
+import { Wakeups } from '../workers/wakeups.js';
+import { ClusterContexts } from './cluster-contexts.js';
+import { ClusterLocks } from './cluster-locks.js';
+import type { ResolvedCommunicatorClusterOptions } from './cluster-options.js';
+import { closedError, failureError } from './communicator-errors.js';
+import type { CommunicatorLink } from './communicator-link.js';
+
+export interface CommunicatorClusterDeps {
+  store: PostgresStore;
+  clock: Clock;
+  options: ResolvedCommunicatorClusterOptions;
+  link: CommunicatorLink;
+  /** Roles of the agents this process runs itself. */
+  roles(): string[];
+  onError(error: unknown, context: string): void;
+}
+
+/** A request of this process waiting for its answer from another process. */
+interface RemoteRequest {
+  message: AgentMessage;
+  timeoutMs: number | null;
+  timer: unknown;
+  resolve(response: AgentMessage): void;
+  reject(error: unknown): void;
+}
+
+/** Where the answer to a request from another process goes. */
+interface ReplyRoute {
+  endpoint: string;
+  deadline: number | null;
+}
+
+/** Rows taken per statement. */
+const CLAIM_BATCH = 100;
+
+const isAnswer = (message: AgentMessage) => message.type === 'response' || message.type === 'error';
+
+export class CommunicatorCluster {
+  readonly contexts: ClusterContexts;
+  readonly locks: ClusterLocks;
+  readonly #deps: CommunicatorClusterDeps;
+  readonly #rows: PostgresCommunicatorRows;
+  readonly #endpoint: string;
+  readonly #wakeups: Wakeups;
+  readonly #requests = new Map<string, RemoteRequest>();
+  readonly #replies = new Map<string, ReplyRoute>();
+  #draining: Promise<void> | undefined;
+  #drainAgain = false;
+  #started = false;
+  #closed = false;
+
+  constructor(deps: CommunicatorClusterDeps) {
+    this.#deps = deps;
+    this.#rows = deps.store.communicator;
+    this.#endpoint = deps.store.ownerId;
+    this.#wakeups = new Wakeups(deps.clock, deps.onError);
+    this.contexts = new ClusterContexts(
+      this.#rows,
+      deps.clock,
+      () => deps.link.state.settings.contextHistoryLimit,
+    );
+    this.locks = new ClusterLocks(this.#rows, deps.clock, deps.options.pollMs);
+  }
+
+  /** This process's endpoint id (its store's owner id). */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  /** Announces this process's roles, then listens and polls for its messages. */
+  async start(): Promise<void> {
+    const { options, store } = this.#deps;
+    await this.#heartbeat();
+    this.#started = true;
+    this.#wakeups.every(options.heartbeatMs, 'communicator heartbeat', () => this.#heartbeat());
+    this.#wakeups.every(options.pollMs, 'taking messages from other processes', () =>
+      this.#drain(),
+    );
+    await this.#wakeups.listen(
+      store,
+      [MESSAGE_CHANNEL, LOCK_CHANNEL],
+      (channel, payload) => {
+        if (channel === LOCK_CHANNEL) this.locks.released(payload);
+        else if (payload === this.#endpoint || this.#deps.roles().includes(payload)) {
+          this.#drain().catch((error) => this.#report(error, 'taking messages'));
+        }
+      },
+      options.pollMs,
+    );
+    // Messages queued before this process listened.
+    await this.#drain();
+  }
+
+  /** Agents were added here: other processes learn it now rather than at the next heartbeat. */
+  rolesChanged(): void {
+    if (!this.#started || this.#closed) return;
+    this.#heartbeat().catch((error) => this.#report(error, 'communicator heartbeat'));
+  }
+
+  /**
+   * Sends a direct message: back to the process whose request it answers,
+   * here if an agent here is its recipient, else to the process serving
+   * the recipient. `local` sends it here (also what reports an unknown
+   * recipient).
+   */
+  async send(message: AgentMessage, local: () => Promise<AgentMessage>): Promise<AgentMessage> {
+    const route = isAnswer(message) ? this.#replies.get(message.correlationId ?? '') : undefined;
+    if (route) {
+      this.#replies.delete(message.correlationId!);
+      await this.#rows.sendToEndpoint(route.endpoint, message, this.#deps.clock.now());
+      return message;
+    }
+    if (this.#isHere(message)) return local();
+    const sent = await this.#rows.sendToRole({
+      self: this.#endpoint,
+      role: recipientRole(message.to),
+      message,
+      replyTo: null,
+      deadline: null,
+      now: this.#deps.clock.now(),
+    });
+    return sent ? message : local();
+  }
+
+  /**
+   * Sends a request to an agent of another process and waits for its answer
+   * until `timeoutMs` (null: no limit) on the injected clock; a recipient
+   * here, or one no process serves, goes to `local`.
+   * @throws TroupeError `REQUEST_TIMEOUT`, `REQUEST_FAILED`, `INVALID_MESSAGE` (a correlation id already waiting).
+   */
+  async request(
+    message: AgentMessage,
+    timeoutMs: number | null,
+    local: () => Promise<AgentMessage>,
+  ): Promise<AgentMessage> {
+    const role = recipientRole(message.to);
+    if (this.#deps.roles().includes(role)) return local();
+    const correlationId = message.correlationId ?? message.id;
+    if (this.#requests.has(correlationId) || this.#deps.link.state.requests[correlationId]) {
+      throw failureError({ reason: 'duplicate_request', correlationId });
+    }
+    const { clock } = this.#deps;
+    const now = clock.now();
+    const answer = new Promise<AgentMessage>((resolve, reject) => {
+      const timer =
+        timeoutMs === null
+          ? undefined
+          : clock.setTimeout(() => {
+              this.#requests.delete(correlationId);
+              reject(
+                failureError({
+                  reason: 'request_timeout',
+                  requestId: message.id,
+                  to: message.to,
+                  timeoutMs,
+                }),
+              );
+            }, timeoutMs);
+      this.#requests.set(correlationId, { message, timeoutMs, timer, resolve, reject });
+    });
+    // It may time out while the row is being written, before anyone awaits it.
+    answer.catch(() => undefined);
+    let sent: boolean;
+    try {
+      sent = await this.#rows.sendToRole({
+        self: this.#endpoint,
+        role,
+        message,
+        replyTo: this.#endpoint,
+        deadline: timeoutMs === null ? null : now + timeoutMs,
+        now,
+      });
+    } catch (error) {
+      this.#forget(correlationId);
+      throw error;
+    }
+    if (sent) return answer;
+    this.#forget(correlationId);
+    return local();
+  }
+
+  /**
+   * Sends a broadcast to the agents of other processes (each role once,
+   * roles served here left to `local`), then here. Resolves with every role
+   * reached; fails as `local` does only if no process had a recipient.
+   */
+  async broadcast(
+    message: AgentMessage,
+    groups: string[] | null,
+    local: () => Promise<string[]>,
+  ): Promise<string[]> {
+    const remote = await this.#rows.broadcast({
+      self: this.#endpoint,
+      message,
+      groups,
+      exclude: [...this.#deps.roles(), message.from],
+      now: this.#deps.clock.now(),
+    });
+    try {
+      return [...(await local()), ...remote];
+    } catch (error) {
+      if (remote.length > 0 && error instanceof TroupeError && error.code === 'UNKNOWN_RECIPIENT') {
+        return remote;
+      }
+      throw error;
+    }
+  }
+
+  /** Stops listening and polling, removes this endpoint, and rejects what waits with `RUNTIME_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeups.close();
+    this.locks.close();
+    for (const [correlationId, request] of this.#requests) {
+      this.#forget(correlationId);
+      request.reject(closedError('request'));
+    }
+    if (this.#started) {
+      await this.#rows
+        .removeEndpoint(this.#endpoint)
+        .catch((error) => this.#report(error, 'removing the communicator endpoint'));
+    }
+  }
+
+  /** A direct message whose recipient runs here, or that answers a request waiting here. */
+  #isHere(message: AgentMessage): boolean {
+    if (this.#deps.roles().includes(recipientRole(message.to))) return true;
+    const id = message.correlationId;
+    return (
+      isAnswer(message) && id !== undefined && this.#deps.link.state.requests[id] !== undefined
+    );
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { clock, options } = this.#deps;
+    const now = clock.now();
+    await this.#rows.heartbeat(this.#endpoint, this.#deps.roles(), now, options.endpointTtlMs);
+    await this.#rows.sweep(now);
+    for (const [correlationId, route] of this.#replies) {
+      if (route.deadline !== null && route.deadline <= now) this.#replies.delete(correlationId);
+    }
+  }
+
+  /** Takes this process's messages until none is left; one drain at a time. */
+  #drain(): Promise<void> {
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return this.#draining;
+    }
+    const run = async () => {
+      do {
+        this.#drainAgain = false;
+        for (;;) {
+          if (this.#closed) return;
+          const rows = await this.#rows.claim(this.#endpoint, this.#deps.roles(), CLAIM_BATCH);
+          this.#accept(rows);
+          if (rows.length < CLAIM_BATCH) break;
+        }
+      } while (this.#drainAgain);
+    };
+    this.#draining = run().finally(() => {
+      this.#draining = undefined;
+    });
+    return this.#draining;
+  }
+
+  /** Delivers taken rows in order; the rows of one broadcast (same message) go together. */
+  #accept(rows: readonly ClaimedMessage[]): void {
+    const now = this.#deps.clock.now();
+    let i = 0;
+    while (i < rows.length) {
+      const row = rows[i]!;
+      const roles = row.role === null ? [] : [row.role];
+      let j = i + 1;
+      const id = (row.message as { id?: unknown } | null)?.id;
+      while (j < rows.length && rows[j]!.role !== null && row.role !== null) {
+        const next = rows[j]!;
+        if ((next.message as { id?: unknown } | null)?.id !== id) break;
+        roles.push(next.role!);
+        j++;
+      }
+      i = j;
+      let message: AgentMessage;
+      try {
+        message = parseStoredMessage(row.message, `troupe_messages/${row.id}`);
+      } catch (error) {
+        this.#report(error, 'reading a message from another process');
+        continue;
+      }
+      if (row.role === null) this.#settle(message);
+      else if (row.deadline === null || row.deadline > now) this.#deliver(message, roles, row);
+      // else: a request whose requester stopped waiting; nobody wants its answer.
+    }
+  }
+
+  #deliver(message: AgentMessage, roles: string[], row: ClaimedMessage): void {
+    const { link, clock } = this.#deps;
+    if (message.type === 'request' && row.replyTo !== null) {
+      const correlationId = message.correlationId ?? message.id;
+      this.#replies.set(correlationId, { endpoint: row.replyTo, deadline: row.deadline });
+    }
+    link
+      .submit('receive', scopeOf(message), (op) => ({
+        type: 'message.receive',
+        op,
+        message,
+        roles,
+        now: clock.now(),
+      }))
+      .catch((error) =>
+        this.#report(error, `delivering message "${message.id}" from another process`),
+      );
+  }
+
+  /** An answer to a request of this process: settles it (a late one is dropped). */
+  #settle(response: AgentMessage): void {
+    const correlationId = response.correlationId;
+    const request = correlationId === undefined ? undefined : this.#requests.get(correlationId);
+    if (!request || !isAnswer(response)) return;
+    this.#forget(correlationId!);
+    if (response.type === 'response') {
+      request.resolve(response);
+      return;
+    }
+    request.reject(
+      failureError({
+        reason: 'request_failed',
+        requestId: request.message.id,
+        to: request.message.to,
+        response,
+      }),
+    );
+  }
+
+  #forget(correlationId: string): void {
+    const request = this.#requests.get(correlationId);
+    if (!request) return;
+    this.#requests.delete(correlationId);
+    if (request.timer !== undefined) this.#deps.clock.clearTimeout(request.timer);
+  }
+
+  #report(error: unknown, context: string): void {
+    if (this.#closed) return;
+    if (error instanceof TroupeError && error.code === 'RUNTIME_CLOSED') return;
+    this.#deps.onError(error, context);
+  }
+}
