@@ -150,7 +150,7 @@ export class CommunicatorCluster {
       deadline: null,
       now: this.#deps.clock.now(),
     });
-    return sent ? message : local();
+    return sent ? message : this.#unknownAnywhere(local);
   }
 
   /**
@@ -207,7 +207,23 @@ export class CommunicatorCluster {
     }
     if (sent) return answer;
     this.#forget(correlationId);
-    return local();
+    return this.#unknownAnywhere(local);
+  }
+
+  /**
+   * Sends here a message no other process takes; if nobody here takes it
+   * either, the error lists the roles of every process.
+   */
+  async #unknownAnywhere<T>(local: () => Promise<T>): Promise<T> {
+    try {
+      return await local();
+    } catch (error) {
+      if (!(error instanceof TroupeError && error.code === 'UNKNOWN_RECIPIENT')) throw error;
+      const { agent, known } = error.context as { agent: string; known: string[] };
+      const remote = await this.#rows.remoteRoles(this.#endpoint, this.#deps.clock.now());
+      const every = [...new Set([...known, ...remote])].sort();
+      throw failureError({ reason: 'unknown_recipient', to: agent, known: every });
+    }
   }
 
   /**

@@ -1,0 +1,325 @@
+/**
+ * The communicator across real processes on one PostgreSQL database: this
+ * process runs agent `alpha`; child processes (test/fixtures/pg-comm-peer.ts)
+ * run `beta`, `gamma`, ... and are driven through their stdin.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, defineAgent, type Runtime, TroupeError } from '../../src/index.js';
+import type { AgentMessage } from '../../src/schemas/agent-message.js';
+import { bundleFixture, killAll, Worker as Process, type Signal } from '../durability/processes.js';
+import { testDatabase } from '../support/postgres.js';
+
+let peer: { file: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  peer = await bundleFixture('pg-comm-peer');
+});
+afterAll(() => peer.remove());
+afterEach(() => killAll());
+
+const FAST = 200;
+
+/** This process's runtime, with agent `alpha` recording what it receives. */
+async function local(url: string, received: AgentMessage[] = []): Promise<Runtime> {
+  return createRuntime({
+    store: { postgres: { connectionString: url } },
+    remoteAgents: { enabled: false },
+    communicator: { pollMs: FAST, heartbeatMs: FAST, endpointTtlMs: 10 * FAST },
+    agents: [
+      defineAgent({
+        role: 'alpha',
+        run: async () => null,
+        onMessage: (message) => {
+          received.push(message);
+          return message.type === 'request' ? { echo: message.payload, by: 'alpha' } : undefined;
+        },
+      }),
+    ],
+  });
+}
+
+async function start(url: string, roles: string, env: Record<string, string> = {}) {
+  const child = new Process(peer.file, [url, roles], env);
+  await child.waitFor('ready');
+  return child;
+}
+
+/**
+ * A fresh database, child processes running `peers` (each a comma-separated
+ * role list) and this process's runtime; closes the runtime after `body`.
+ */
+async function scenario<const P extends readonly string[]>(
+  name: string,
+  peers: P,
+  body: (
+    rt: Runtime,
+    children: { [K in keyof P]: Process },
+    received: AgentMessage[],
+  ) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const url = await testDatabase(name);
+  const children = await Promise.all(peers.map((roles) => start(url, roles, env)));
+  const received: AgentMessage[] = [];
+  const rt = await local(url, received);
+  try {
+    await body(rt, children as { [K in keyof P]: Process }, received);
+  } finally {
+    await rt.close();
+  }
+}
+
+let commands = 0;
+/** Runs `rt.communicator[op](...args)` in the child; its result line. */
+async function command(child: Process, op: string, ...args: unknown[]): Promise<Signal> {
+  const n = ++commands;
+  child.writeLine(JSON.stringify({ n, op, args }));
+  return child.waitFor('result', String(n));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TroupeError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TroupeError);
+  return error as TroupeError;
+}
+
+/** Waits until `check` holds, looking again every 50 ms. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe('communicator across processes (PostgreSQL)', () => {
+  it('a request-response between agents in two processes, both ways', async () => {
+    await scenario('comm-request', ['beta'], async (rt, [beta]) => {
+      const response = await rt.communicator.request(
+        { from: 'alpha', to: 'beta', payload: { q: 1 }, workflowId: 'wf-1' },
+        { timeout: 20_000 },
+      );
+      expect(response.type).toBe('response');
+      expect(response.from).toBe('beta');
+      expect(response.to).toBe('alpha');
+      expect(response.payload).toEqual({ echo: { q: 1 }, by: 'beta', pid: beta.pid });
+      // beta's process recorded the request in its history, as if sent there.
+      const seen = await beta.waitFor('message');
+      expect(seen).toMatchObject({ role: 'beta', type: 'request', from: 'alpha' });
+
+      const back = await command(
+        beta,
+        'request',
+        {
+          from: 'beta',
+          to: 'alpha',
+          payload: 'ping',
+        },
+        { timeout: 20_000 },
+      );
+      expect(back.ok).toBe(true);
+      expect((back.value as AgentMessage).payload).toEqual({ echo: 'ping', by: 'alpha' });
+    });
+  }, 60_000);
+
+  it('a direct message and a broadcast reach agents of other processes, each once', async () => {
+    await scenario(
+      'comm-broadcast',
+      ['beta', 'gamma,team:x'],
+      async (rt, [beta, gamma], received) => {
+        const sent = await rt.communicator.sendMessage({
+          from: 'alpha',
+          to: 'gamma',
+          type: 'notification',
+          payload: { n: 1 },
+        });
+        const direct = await gamma.waitFor('message');
+        expect(direct).toMatchObject({ role: 'gamma', id: sent.id, payload: { n: 1 } });
+
+        const receipt = await rt.communicator.broadcast({
+          from: 'alpha',
+          type: 'notification',
+          payload: 'all',
+        });
+        expect([...receipt.recipients].sort()).toEqual(['beta', 'gamma', 'team:x']);
+        const byRole = async (child: Process, role: string) => {
+          await until(() =>
+            child.signals.some((s) => s.role === role && s.id === receipt.message.id),
+          );
+        };
+        await Promise.all([byRole(beta, 'beta'), byRole(gamma, 'gamma'), byRole(gamma, 'team:x')]);
+
+        // A broadcast from another process reaches alpha here, and a role group only its members.
+        const fromBeta = await command(
+          beta,
+          'broadcast',
+          { from: 'beta', type: 'notification', payload: 'hi' },
+          { role: 'team' },
+        );
+        expect(fromBeta).toMatchObject({ ok: true });
+        expect((fromBeta.value as { recipients: string[] }).recipients).toEqual(['team:x']);
+        const everyone = await command(beta, 'broadcast', {
+          from: 'beta',
+          type: 'notification',
+          payload: 'all',
+        });
+        expect((everyone.value as { recipients: string[] }).recipients.sort()).toEqual([
+          'alpha',
+          'gamma',
+          'team:x',
+        ]);
+        const everyoneId = (everyone.value as { message: AgentMessage }).message.id;
+        await until(() => received.some((m) => m.id === everyoneId));
+        await until(
+          () =>
+            gamma.signals.filter((s) => s.signal === 'message' && s.id === everyoneId).length === 2,
+        );
+
+        // Exactly once each: nothing more arrives for any of these messages.
+        await rt.communicator.request({ from: 'alpha', to: 'gamma', payload: 'sync' });
+        const count = (id: string) =>
+          gamma.signals.filter((s) => s.signal === 'message' && s.id === id).length;
+        expect(count(sent.id)).toBe(1);
+        expect(count(receipt.message.id)).toBe(2);
+        expect(count(everyoneId)).toBe(2);
+        expect(received.filter((m) => m.id === everyoneId)).toHaveLength(1);
+
+        // Nobody anywhere serves `nobody`.
+        const unknown = await rejection(
+          rt.communicator.sendMessage({
+            from: 'alpha',
+            to: 'nobody',
+            type: 'notification',
+            payload: null,
+          }),
+        );
+        expect(unknown.code).toBe('UNKNOWN_RECIPIENT');
+        // The roles it lists are those of every process.
+        expect(unknown.context).toMatchObject({
+          agent: 'nobody',
+          known: ['alpha', 'beta', 'gamma', 'team:x'],
+        });
+      },
+    );
+  }, 60_000);
+
+  it('an expectedVersion conflict between two processes is detected whichever wrote first', async () => {
+    await scenario('comm-version', ['beta'], async (rt, [beta]) => {
+      // This process first.
+      const mine = await rt.communicator.updateSharedContext(
+        'wf-v',
+        'alpha',
+        { a: 1 },
+        {
+          expectedVersion: 0,
+        },
+      );
+      expect(mine.version).toBe(1);
+      const theirs = await command(
+        beta,
+        'updateSharedContext',
+        'wf-v',
+        'beta',
+        { b: 1 },
+        {
+          expectedVersion: 0,
+        },
+      );
+      expect(theirs).toMatchObject({
+        ok: false,
+        code: 'VERSION_CONFLICT',
+        context: { workflowId: 'wf-v', expectedVersion: 0, actualVersion: 1 },
+      });
+
+      // The other process first.
+      const first = await command(
+        beta,
+        'updateSharedContext',
+        'wf-v',
+        'beta',
+        { b: 2 },
+        {
+          expectedVersion: 1,
+        },
+      );
+      expect(first).toMatchObject({ ok: true, value: { version: 2, data: { a: 1, b: 2 } } });
+      const late = await rejection(
+        rt.communicator.updateSharedContext('wf-v', 'alpha', { a: 2 }, { expectedVersion: 1 }),
+      );
+      expect(late.code).toBe('VERSION_CONFLICT');
+      expect(late.context).toMatchObject({ expectedVersion: 1, actualVersion: 2 });
+
+      // Both see the same context and history.
+      const shared = await rt.communicator.getSharedContext('wf-v');
+      expect(shared).toMatchObject({ version: 2, data: { a: 1, b: 2 }, updatedBy: 'beta' });
+      const read = await command(beta, 'getSharedContext', 'wf-v');
+      expect(read.value).toMatchObject({ version: 2, data: { a: 1, b: 2 } });
+      const history = await rt.communicator.getContextHistory('wf-v', 'b');
+      expect(history.map((change) => [change.version, change.value])).toEqual([[2, 2]]);
+    });
+  }, 60_000);
+
+  it('a global lock held in one process blocks the other until release, then until its lease runs out', async () => {
+    await scenario('comm-locks', ['beta'], async (rt, [beta]) => {
+      const held = await command(beta, 'acquireLock', 'wf-l', 'db', 'beta', { ttlMs: 60_000 });
+      expect(held.ok).toBe(true);
+      const heldLease = held.value as { fencingToken: number; owner: string };
+      expect(heldLease.owner).toBe('beta');
+
+      const busy = await rejection(
+        rt.communicator.acquireLock('wf-l', 'db', 'alpha', { timeout: 0 }),
+      );
+      expect(busy.code).toBe('LOCK_TIMEOUT');
+      expect(busy.context).toMatchObject({ holder: 'beta' });
+      const notMine = await rejection(rt.communicator.releaseLock('wf-l', 'db', 'alpha'));
+      expect(notMine.code).toBe('LOCK_NOT_HELD');
+
+      let granted = false;
+      const waiting = rt.communicator
+        .acquireLock('wf-l', 'db', 'alpha', { timeout: 60_000, ttlMs: 60_000 })
+        .then((lease) => {
+          granted = true;
+          return lease;
+        });
+      await until(async () => {
+        const [lock] = await rt.communicator.getLocks('wf-l');
+        return lock?.waiting.includes('alpha') === true;
+      });
+      const locks = await rt.communicator.getLocks('wf-l');
+      expect(locks).toMatchObject([{ key: 'db', owner: 'beta', waiting: ['alpha'] }]);
+      expect(granted).toBe(false);
+      const released = await command(beta, 'releaseLock', 'wf-l', 'db', 'beta');
+      expect(released.ok).toBe(true);
+      const lease = await waiting;
+      expect(lease.owner).toBe('alpha');
+      expect(lease.fencingToken).toBeGreaterThan(heldLease.fencingToken);
+      await rt.communicator.releaseLock('wf-l', 'db', 'alpha');
+
+      // A holder that dies keeps the lock only until its lease runs out.
+      const short = await command(beta, 'acquireLock', 'wf-l', 'db', 'beta', { ttlMs: 1_500 });
+      const shortLease = short.value as { expiresAt: number; fencingToken: number };
+      await beta.kill();
+      const after = await rt.communicator.acquireLock('wf-l', 'db', 'alpha', { timeout: 60_000 });
+      expect(after.acquiredAt).toBeGreaterThanOrEqual(shortLease.expiresAt);
+      expect(after.fencingToken).toBeGreaterThan(shortLease.fencingToken);
+    });
+  }, 60_000);
+
+  it('a request whose responder process is SIGKILLed times out with REQUEST_TIMEOUT', async () => {
+    await scenario(
+      'comm-kill',
+      ['beta'],
+      async (rt, [beta]) => {
+        const request = rt.communicator.request(
+          { from: 'alpha', to: 'beta', payload: 'are you there' },
+          { timeout: 3_000 },
+        );
+        request.catch(() => undefined);
+        await beta.waitFor('request');
+        await beta.kill();
+        const error = await rejection(request);
+        expect(error.code).toBe('REQUEST_TIMEOUT');
+        expect(error.context).toMatchObject({ agent: 'beta', timeoutMs: 3_000 });
+      },
+      { HANG: '1' },
+    );
+  }, 60_000);
+});
