@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
@@ -43,6 +44,12 @@ import {
 import { RemoteAgents } from './workers/remote-agents.js';
 import { Orchestrator } from './workflow/orchestrator.js';
 import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.js';
+
+/**
+ * Message numbers per process on a shared store: 1000 offsets, and
+ * `timestamp * 1000` stays a safe integer (and 16 digits) for centuries.
+ */
+const SHARED_SEQUENCE_STRIDE = 1_000;
 
 /**
  * Creates a runtime: one XState actor system holding the orchestrator, the
@@ -174,7 +181,17 @@ export class Runtime {
         createChildRollback(store, this.compensations, clock),
         clock,
       ),
-      communicator: createCommunicatorMachine(),
+      // Processes sharing a PostgreSQL store number their messages apart (see sharedSequence).
+      communicator: createCommunicatorMachine(
+        backend instanceof PostgresStore
+          ? {
+              sharedSequence: {
+                stride: SHARED_SEQUENCE_STRIDE,
+                offset: randomInt(SHARED_SEQUENCE_STRIDE),
+              },
+            }
+          : {},
+      ),
       queue: createQueueLogic(this.#queueDeps),
       queueInput: queueInput(this.#queueDeps),
       orchestrator: orchestratorMachine.provide({

@@ -4,8 +4,9 @@
  * run `beta`, `gamma`, ... and are driven through their stdin.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, defineAgent, type Runtime, TroupeError } from '../../src/index.js';
+import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
 import type { AgentMessage } from '../../src/schemas/agent-message.js';
+import { expectTroupeError } from '../core/helpers.js';
 import { bundleFixture, killAll, Worker as Process, type Signal } from '../durability/processes.js';
 import { testDatabase } from '../support/postgres.js';
 
@@ -74,15 +75,6 @@ async function command(child: Process, op: string, ...args: unknown[]): Promise<
   const n = ++commands;
   child.writeLine(JSON.stringify({ n, op, args }));
   return child.waitFor('result', String(n));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TroupeError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TroupeError);
-  return error as TroupeError;
 }
 
 /** Waits until `check` holds, looking again every 50 ms. */
@@ -183,15 +175,16 @@ describe('communicator across processes (PostgreSQL)', () => {
         expect(received.filter((m) => m.id === everyoneId)).toHaveLength(1);
 
         // Nobody anywhere serves `nobody`.
-        const unknown = await rejection(
-          rt.communicator.sendMessage({
-            from: 'alpha',
-            to: 'nobody',
-            type: 'notification',
-            payload: null,
-          }),
+        const unknown = await expectTroupeError(
+          () =>
+            rt.communicator.sendMessage({
+              from: 'alpha',
+              to: 'nobody',
+              type: 'notification',
+              payload: null,
+            }),
+          'UNKNOWN_RECIPIENT',
         );
-        expect(unknown.code).toBe('UNKNOWN_RECIPIENT');
         // The roles it lists are those of every process.
         expect(unknown.context).toMatchObject({
           agent: 'nobody',
@@ -241,10 +234,11 @@ describe('communicator across processes (PostgreSQL)', () => {
         },
       );
       expect(first).toMatchObject({ ok: true, value: { version: 2, data: { a: 1, b: 2 } } });
-      const late = await rejection(
-        rt.communicator.updateSharedContext('wf-v', 'alpha', { a: 2 }, { expectedVersion: 1 }),
+      const late = await expectTroupeError(
+        () =>
+          rt.communicator.updateSharedContext('wf-v', 'alpha', { a: 2 }, { expectedVersion: 1 }),
+        'VERSION_CONFLICT',
       );
-      expect(late.code).toBe('VERSION_CONFLICT');
       expect(late.context).toMatchObject({ expectedVersion: 1, actualVersion: 2 });
 
       // Both see the same context and history.
@@ -264,13 +258,15 @@ describe('communicator across processes (PostgreSQL)', () => {
       const heldLease = held.value as { fencingToken: number; owner: string };
       expect(heldLease.owner).toBe('beta');
 
-      const busy = await rejection(
-        rt.communicator.acquireLock('wf-l', 'db', 'alpha', { timeout: 0 }),
+      const busy = await expectTroupeError(
+        () => rt.communicator.acquireLock('wf-l', 'db', 'alpha', { timeout: 0 }),
+        'LOCK_TIMEOUT',
       );
-      expect(busy.code).toBe('LOCK_TIMEOUT');
       expect(busy.context).toMatchObject({ holder: 'beta' });
-      const notMine = await rejection(rt.communicator.releaseLock('wf-l', 'db', 'alpha'));
-      expect(notMine.code).toBe('LOCK_NOT_HELD');
+      await expectTroupeError(
+        () => rt.communicator.releaseLock('wf-l', 'db', 'alpha'),
+        'LOCK_NOT_HELD',
+      );
 
       let granted = false;
       const waiting = rt.communicator
@@ -315,8 +311,7 @@ describe('communicator across processes (PostgreSQL)', () => {
         request.catch(() => undefined);
         await beta.waitFor('request');
         await beta.kill();
-        const error = await rejection(request);
-        expect(error.code).toBe('REQUEST_TIMEOUT');
+        const error = await expectTroupeError(() => request, 'REQUEST_TIMEOUT');
         expect(error.context).toMatchObject({ agent: 'beta', timeoutMs: 3_000 });
       },
       { HANG: '1' },

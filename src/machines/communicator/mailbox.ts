@@ -32,7 +32,8 @@ export function recordMessage(
 ): StoredMessage {
   const scope = scopeOf(message);
   const box = ensureMailbox(context, scope);
-  box.seq++;
+  const shared = context.settings.sharedSequence;
+  box.seq = shared === null ? box.seq + 1 : nextSharedSeq(box.seq, message.timestamp, shared);
   const stored: StoredMessage = { seq: box.seq, message, recipients };
   box.recent.push(stored);
   const limit = context.settings.messageHistoryLimit;
@@ -40,6 +41,16 @@ export function recordMessage(
   context.stats.messages++;
   out.recorded(stored);
   return stored;
+}
+
+/** The smallest number above `last` and `timestamp * stride` that is `offset` modulo `stride`. */
+function nextSharedSeq(
+  last: number,
+  timestamp: number,
+  { stride, offset }: { stride: number; offset: number },
+): number {
+  const floor = Math.max(last + 1, timestamp * stride);
+  return floor + ((offset - (floor % stride) + stride) % stride);
 }
 
 /** The last `messageHistoryLimit` messages of a scope, oldest first. */

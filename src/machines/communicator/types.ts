@@ -18,11 +18,20 @@ export interface CommunicatorSettings {
   messageHistoryLimit: number;
   /** Changes kept per shared-context key. @default 20 */
   contextHistoryLimit: number;
+  /**
+   * For a store several processes write (PostgreSQL): this process numbers
+   * its messages `offset` modulo `stride`, and never below `timestamp *
+   * stride`, so two processes with different offsets never take the same
+   * number in a scope, and the history stays in time order. null: 1, 2, 3...
+   * @default null
+   */
+  sharedSequence: { stride: number; offset: number } | null;
 }
 
 export const DEFAULT_COMMUNICATOR_SETTINGS: Readonly<CommunicatorSettings> = {
   messageHistoryLimit: 1000,
   contextHistoryLimit: 20,
+  sharedSequence: null,
 };
 
 /** A workflow's shared context as callers see it. */

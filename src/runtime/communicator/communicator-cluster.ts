@@ -76,6 +76,8 @@ export class CommunicatorCluster {
   readonly #requests = new Map<string, RemoteRequest>();
   readonly #replies = new Map<string, ReplyRoute>();
   #draining: Promise<void> | undefined;
+  /** The last heartbeat queued: one at a time, so an older list of roles never lands last. */
+  #beating: Promise<void> = Promise.resolve();
   #drainAgain = false;
   #started = false;
   #closed = false;
@@ -101,9 +103,9 @@ export class CommunicatorCluster {
   /** Announces this process's roles, then listens and polls for its messages. */
   async start(): Promise<void> {
     const { options, store } = this.#deps;
-    await this.#heartbeat();
+    await this.#beat();
     this.#started = true;
-    this.#wakeups.every(options.heartbeatMs, 'communicator heartbeat', () => this.#heartbeat());
+    this.#wakeups.every(options.heartbeatMs, 'communicator heartbeat', () => this.#beat());
     this.#wakeups.every(options.pollMs, 'taking messages from other processes', () =>
       this.#drain(),
     );
@@ -125,7 +127,7 @@ export class CommunicatorCluster {
   /** Agents were added here: other processes learn it now rather than at the next heartbeat. */
   rolesChanged(): void {
     if (!this.#started || this.#closed) return;
-    this.#heartbeat().catch((error) => this.#report(error, 'communicator heartbeat'));
+    this.#beat().catch((error) => this.#report(error, 'communicator heartbeat'));
   }
 
   /**
@@ -277,6 +279,13 @@ export class CommunicatorCluster {
     return (
       isAnswer(message) && id !== undefined && this.#deps.link.state.requests[id] !== undefined
     );
+  }
+
+  /** Queues a heartbeat after the one in flight; it reads the roles when it runs. */
+  #beat(): Promise<void> {
+    const beat = this.#beating.then(() => this.#heartbeat());
+    this.#beating = beat.catch(() => undefined);
+    return beat;
   }
 
   async #heartbeat(): Promise<void> {

@@ -1,0 +1,209 @@
+/**
+ * The communicator on PostgreSQL, with two runtimes in this process, each on
+ * its own PostgresStore (its own pool and endpoint): the rules of the
+ * cross-process paths, and that other stores are unaffected.
+ * test/communicator/postgres-processes.test.ts runs real processes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createRuntime,
+  defineAgent,
+  type Runtime,
+  type RuntimeOptions,
+  TroupeError,
+} from '../../src/index.js';
+import type { AgentMessage } from '../../src/schemas/agent-message.js';
+import { expectTroupeError } from '../core/helpers.js';
+import { testDatabase } from '../support/postgres.js';
+
+const open: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((rt) => rt.close()));
+});
+
+async function runtime(url: string, options: RuntimeOptions = {}): Promise<Runtime> {
+  const rt = await createRuntime({
+    store: { postgres: { connectionString: url } },
+    remoteAgents: { enabled: false },
+    communicator: { pollMs: 100, heartbeatMs: 100, endpointTtlMs: 5_000 },
+    ...options,
+  });
+  open.push(rt);
+  return rt;
+}
+
+const echo = (role: string, received: AgentMessage[] = []) =>
+  defineAgent({
+    role,
+    run: async () => null,
+    onMessage: (message) => {
+      received.push(message);
+      if (message.type !== 'request') return undefined;
+      if (message.payload === 'fail') throw new Error(`${role} refuses`);
+      return { by: role };
+    },
+  });
+
+describe('communicator on PostgreSQL (two runtimes, one process)', () => {
+  it('50 writers in two processes with expectedVersion: every conflict is typed, no update is lost', async () => {
+    const url = await testDatabase('comm-cas');
+    const a = await runtime(url);
+    const b = await runtime(url);
+    let conflicts = 0;
+    const increment = async (rt: Runtime, role: string) => {
+      for (;;) {
+        const current = await rt.communicator.getSharedContext('wf-c');
+        const count = (current.data.count as number | undefined) ?? 0;
+        try {
+          await rt.communicator.updateSharedContext(
+            'wf-c',
+            role,
+            { count: count + 1 },
+            { expectedVersion: current.version },
+          );
+          return;
+        } catch (error) {
+          if (!(error instanceof TroupeError && error.code === 'VERSION_CONFLICT')) throw error;
+          conflicts++;
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => increment(i % 2 ? a : b, i % 2 ? 'a' : 'b')),
+    );
+    const final = await b.communicator.getSharedContext('wf-c');
+    expect(final.data.count).toBe(50);
+    expect(final.version).toBe(50);
+    expect(conflicts).toBeGreaterThan(0);
+    // Updates without expectedVersion are retried on a fresh read, never lost.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).communicator.updateSharedContext('wf-c', 'x', { [`k${i}`]: i }),
+      ),
+    );
+    const after = await a.communicator.getSharedContext('wf-c');
+    expect(after.version).toBe(70);
+    expect(Object.keys(after.data)).toHaveLength(21);
+    const history = await a.communicator.getContextHistory('wf-c', 'count');
+    expect(history).toHaveLength(20); // bounded per key, as locally
+    expect(history.at(-1)).toMatchObject({ version: 50, value: 50 });
+  }, 60_000);
+
+  it('a failing responder in another process gives REQUEST_FAILED; a closing requester RUNTIME_CLOSED', async () => {
+    const url = await testDatabase('comm-fail');
+    const a = await runtime(url, { agents: [echo('alpha')] });
+    const hung = defineAgent({
+      role: 'slow',
+      run: async () => null,
+      onMessage: () => new Promise(() => undefined),
+    });
+    await runtime(url, { agents: [echo('beta'), hung] });
+    const failed = await expectTroupeError(
+      () =>
+        a.communicator.request({ from: 'alpha', to: 'beta', payload: 'fail' }, { timeout: 20_000 }),
+      'REQUEST_FAILED',
+    );
+    expect(failed.message).toContain('beta refuses');
+
+    const waiting = a.communicator.request({ from: 'alpha', to: 'slow', payload: 'x' });
+    waiting.catch(() => undefined);
+    await a.close();
+    await expectTroupeError(() => waiting, 'RUNTIME_CLOSED');
+  }, 60_000);
+
+  it('an agent registered later is announced without waiting for a heartbeat; handoffs cross too', async () => {
+    const url = await testDatabase('comm-late');
+    // Heartbeats far apart: only registerAgent's own announcement can make `late` known.
+    const slow = { communicator: { pollMs: 100, heartbeatMs: 600_000, endpointTtlMs: 1_200_000 } };
+    const a = await runtime(url, { ...slow, agents: [echo('alpha')] });
+    const b = await runtime(url, slow);
+    const received: AgentMessage[] = [];
+    b.registerAgent(echo('late', received));
+    // The announcement is written in the background: ask until it has landed.
+    let response: AgentMessage | undefined;
+    while (!response) {
+      response = await a.communicator
+        .request({ from: 'alpha', to: 'late', payload: 'hi' }, { timeout: 20_000 })
+        .catch((error: unknown) => {
+          if (error instanceof TroupeError && error.code === 'UNKNOWN_RECIPIENT') return undefined;
+          throw error;
+        });
+    }
+    expect(response.payload).toEqual({ by: 'late' });
+
+    const handoff = await a.communicator.handoffResult('alpha', 'late', 'wf-h', { rows: 3 });
+    expect(handoff.type).toBe('result_handoff');
+    const shared = await b.communicator.getSharedContext('wf-h');
+    expect(shared.data['handoff:alpha->late']).toMatchObject({
+      messageId: handoff.id,
+      from: 'alpha',
+      to: 'late',
+      data: { rows: 3 },
+    });
+    while (!received.some((m) => m.id === handoff.id)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }, 60_000);
+
+  it('messages recorded by two processes in one scope keep distinct numbers in the shared history', async () => {
+    const url = await testDatabase('comm-history');
+    const a = await runtime(url, { agents: [echo('alpha')] });
+    const b = await runtime(url, { agents: [echo('beta')] });
+    for (let i = 0; i < 5; i++) {
+      await a.communicator.request({ from: 'alpha', to: 'beta', payload: i, workflowId: 'wf-m' });
+      await b.communicator.request({ from: 'beta', to: 'alpha', payload: i, workflowId: 'wf-m' });
+    }
+    await a.communicator.flush();
+    await b.communicator.flush();
+    const history = await a.communicator.getMessageHistory({ workflowId: 'wf-m', type: 'request' });
+    expect(history).toHaveLength(10);
+  }, 60_000);
+
+  it('a lock waits across processes up to its timeout; owners are not reentrant', async () => {
+    const url = await testDatabase('comm-lock-timeout');
+    const a = await runtime(url);
+    const b = await runtime(url);
+    const lease = await a.communicator.acquireLock('wf-l', 'k', 'one', { ttlMs: 60_000 });
+    expect(lease.fencingToken).toBe(1);
+    await expectTroupeError(
+      () => a.communicator.acquireLock('wf-l', 'k', 'one'),
+      'LOCK_ALREADY_HELD',
+    );
+    const timedOut = await expectTroupeError(
+      () => b.communicator.acquireLock('wf-l', 'k', 'two', { timeout: 300 }),
+      'LOCK_TIMEOUT',
+    );
+    expect(timedOut.context).toMatchObject({ holder: 'one' });
+    const result = await a.communicator.withLock('wf-l', 'other', 'one', () => 'done');
+    expect(result).toBe('done');
+    expect(await b.communicator.getLocks('wf-l')).toMatchObject([{ key: 'k', owner: 'one' }]);
+  }, 60_000);
+
+  it('refuses an endpoint lease no longer than its heartbeat; the options change nothing without PostgreSQL', async () => {
+    const error = await expectTroupeError(
+      () =>
+        createRuntime({
+          dataDir: false,
+          communicator: { heartbeatMs: 1_000, endpointTtlMs: 1_000 },
+        }),
+      'CONFIG_ERROR',
+    );
+    expect(error.message).toContain('endpointTtlMs');
+    const rt = await createRuntime({
+      dataDir: false,
+      communicator: { pollMs: 10 },
+      agents: [echo('solo')],
+    });
+    open.push(rt);
+    const _unknown = await expectTroupeError(
+      () =>
+        rt.communicator.sendMessage({
+          from: 'solo',
+          to: 'nobody',
+          type: 'notification',
+          payload: null,
+        }),
+      'UNKNOWN_RECIPIENT',
+    );
+  });
+});
