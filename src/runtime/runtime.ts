@@ -291,10 +291,9 @@ export class Runtime {
               store: backend,
               options: options.communicator,
               // Its own agents: a stand-in's role is served by a worker, which takes no messages.
-              roles: () => {
-                const standIns = new Set(this.remoteAgents?.roles());
-                return [...this.agents.keys()].filter((role) => !standIns.has(role));
-              },
+              serves: (role) => this.agents.has(role) && !this.remoteAgents?.standsIn(role),
+              roles: () =>
+                [...this.agents.keys()].filter((role) => !this.remoteAgents?.standsIn(role)),
             },
           }
         : {}),

@@ -43,6 +43,8 @@ export interface CommunicatorClusterDeps {
   link: CommunicatorLink;
   /** Roles of the agents this process runs itself. */
   roles(): string[];
+  /** Whether this process runs the agent `role` itself (the per-message check). */
+  serves(role: string): boolean;
   onError(error: unknown, context: string): void;
 }
 
@@ -114,7 +116,7 @@ export class CommunicatorCluster {
       [MESSAGE_CHANNEL, LOCK_CHANNEL],
       (channel, payload) => {
         if (channel === LOCK_CHANNEL) this.locks.released(payload);
-        else if (payload === this.#endpoint || this.#deps.roles().includes(payload)) {
+        else if (payload === this.#endpoint || this.#deps.serves(payload)) {
           this.#drain().catch((error) => this.#report(error, 'taking messages'));
         }
       },
@@ -167,7 +169,7 @@ export class CommunicatorCluster {
     local: () => Promise<AgentMessage>,
   ): Promise<AgentMessage> {
     const role = recipientRole(message.to);
-    if (this.#deps.roles().includes(role)) return local();
+    if (this.#deps.serves(role)) return local();
     const correlationId = message.correlationId ?? message.id;
     if (this.#requests.has(correlationId) || this.#deps.link.state.requests[correlationId]) {
       throw failureError({ reason: 'duplicate_request', correlationId });
@@ -274,7 +276,7 @@ export class CommunicatorCluster {
 
   /** A direct message whose recipient runs here, or that answers a request waiting here. */
   #isHere(message: AgentMessage): boolean {
-    if (this.#deps.roles().includes(recipientRole(message.to))) return true;
+    if (this.#deps.serves(recipientRole(message.to))) return true;
     const id = message.correlationId;
     return (
       isAnswer(message) && id !== undefined && this.#deps.link.state.requests[id] !== undefined

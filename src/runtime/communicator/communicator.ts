@@ -77,7 +77,7 @@ export interface CommunicatorDeps {
    * database (messages to their agents, shared contexts and locks in the
    * database; see communicator-cluster.ts). @default this process only
    */
-  cluster?: Pick<CommunicatorClusterDeps, 'store' | 'options' | 'roles'>;
+  cluster?: Pick<CommunicatorClusterDeps, 'store' | 'options' | 'roles' | 'serves'>;
 }
 
 /** What `broadcast` returns: the message id and the agents it was delivered to. */

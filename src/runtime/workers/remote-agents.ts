@@ -90,6 +90,11 @@ export class RemoteAgents {
     return [...this.#roles];
   }
 
+  /** Whether `role` is served here by a stand-in (its agent runs in a worker). */
+  standsIn(role: string): boolean {
+    return this.#roles.has(role);
+  }
+
   /** Adds a stand-in for each role a live worker serves that is not served here yet. */
   async refreshRoles(): Promise<void> {
     const { store, clock, serves, register } = this.#deps;
