@@ -78,7 +78,7 @@ export function usageOfCompletion(
   const message = completion.choices[0]?.message;
   const prompt = estimateTokens(JSON.stringify(request) ?? '');
   const completionTokens = estimateTokens(
-    (message?.content ?? '') + JSON.stringify(message?.tool_calls ?? ''),
+    (message?.content ?? '') + (message?.tool_calls ? JSON.stringify(message.tool_calls) : ''),
   );
   return {
     promptTokens: prompt,
