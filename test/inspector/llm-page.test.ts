@@ -8,11 +8,11 @@
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { defineLlmAgent, defineTool } from '../../src/actors/llm/index.js';
+import { defineLlmAgent } from '../../src/actors/llm/index.js';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { reply, startOpenAiTestServer } from '../../src/testing/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
+import { deployTool } from '../fixtures/deploy-tool.js';
 import { openInspector, useChromium } from './browser.js';
 
 const BROWSER_TEST_MS = 120_000;
@@ -47,16 +47,7 @@ describe('ISSUE-16 inspector: LLM activity and tool approvals', () => {
       });
       cleanups.push(() => server.close());
       const deployed: string[] = [];
-      const deploy = defineTool({
-        name: 'deploy',
-        description: 'Deploys a version.',
-        input: z.object({ version: z.string() }),
-        needsApproval: true,
-        handler: ({ version }) => {
-          deployed.push(version);
-          return { deployed: version };
-        },
-      });
+      const deploy = deployTool((version) => deployed.push(version));
       rt = await createRuntime({
         dataDir: await scratchDir('troupe-llm-page-'),
         inspector: { port: 0, controls: true },
