@@ -8,8 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import type { WorkflowResult } from '../../src/index.js';
 import { fault, reply } from '../../src/testing/index.js';
+import { capture } from '../cli/support.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
 import { bundleFixture, killAll, Worker } from '../durability/processes.js';
 import { testServer } from './support.js';
@@ -94,4 +96,46 @@ describe('a tool approval across SIGKILL', () => {
     // Turn 1 (replayed), turn 2 (hung in the first process), turn 2 again.
     expect(server.calls()).toBe(3);
   }, 90_000);
+
+  it.each([
+    ['approve', 'Deployed v4.', 'approved', 1],
+    ['reject', 'I did not deploy v4.', 'rejected', 0],
+  ] as const)(
+    'answered with troupe %s while no process runs it: the resumed run does not wait again',
+    async (command, answer, approval, executions) => {
+      const server = await testServer({
+        chat: [reply.toolCall('deploy', { version: 'v4' }), reply.text(answer)],
+      });
+      const dataDir = await scratchDir();
+      const counterDir = await scratchDir('troupe-counters-');
+      const args = [dataDir, server.url, counterDir];
+      const workflowId = `ship-${command}`;
+
+      const first = new Worker(fixture.file, [...args, 'start', workflowId]);
+      const { name } = await first.waitFor('waiting');
+      await first.kill();
+
+      const out = capture();
+      const err = capture();
+      const argv = [command, workflowId, String(name), '--data-dir', dataDir];
+      const code = await main(command === 'approve' ? [...argv, '--by', 'ana'] : argv, {
+        out,
+        err,
+      });
+      expect(err.text()).toBe('');
+      expect(code).toBe(0);
+
+      const resumed = new Worker(fixture.file, [...args, 'resume', workflowId]);
+      const { result } = (await resumed.waitFor('result')) as unknown as { result: WorkflowResult };
+      await resumed.finished();
+      expect(result.status).toBe('completed');
+      const output = result.tasks.ship!.output as Output;
+      expect(output.content).toBe(answer);
+      expect(output.toolCalls).toEqual([expect.objectContaining({ name: 'deploy', approval })]);
+      expect(resumed.signals.filter((s) => s.signal === 'waiting')).toEqual([]);
+      expect(await pids(counterDir)).toEqual(executions === 1 ? [resumed.pid] : []);
+      expect(server.calls()).toBe(2);
+    },
+    90_000,
+  );
 });
