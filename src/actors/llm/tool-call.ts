@@ -29,8 +29,8 @@ export interface ToolCallSetup {
   ctx: ToolContext;
   maxChars: number;
   approvals: ApprovalPolicy;
-  /** The attempt's durable calls; required when `approvals.mayAsk`. */
-  durable: Pick<AgentRunContext, 'step' | 'waitFor'> | undefined;
+  /** The attempt's durable calls (used when `approvals.mayAsk`). */
+  durable: Pick<AgentRunContext, 'step' | 'waitFor'>;
   /** Who asks, for the person: `agent "backend", task "api"`. */
   who: string;
   taskId: string;
@@ -101,7 +101,7 @@ export async function runToolCall(
   }
   const execute = () => executeTool(tool, args, record, setup.ctx, setup.maxChars);
   const done = setup.approvals.mayAsk
-    ? await requireDurable(setup).step(`llm:${setup.round}:tool:${ctx.turn}.${index}`, execute)
+    ? await setup.durable.step(`llm:${setup.round}:tool:${ctx.turn}.${index}`, execute)
     : await execute();
   return finish(done);
 }
@@ -135,7 +135,7 @@ async function askPerson(
   const wait = `${setup.taskId}:${name}:${setup.round}.${setup.ctx.turn}.${index}`;
   const { timeoutMs } = setup.approvals;
   try {
-    return await requireDurable(setup).waitFor(wait, {
+    return await setup.durable.waitFor(wait, {
       schema: approvalAnswerSchema,
       prompt: `${setup.who} wants to call ${name} with ${cut(args, 1000)}. Approve?`,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
@@ -146,17 +146,6 @@ async function askPerson(
     }
     throw error;
   }
-}
-
-/** The attempt's durable calls, which approvals need. */
-export function requireDurable(
-  setup: Pick<ToolCallSetup, 'durable' | 'who'>,
-): Pick<AgentRunContext, 'step' | 'waitFor'> {
-  if (setup.durable) return setup.durable;
-  throw new TroupeError(
-    'CONFIG_ERROR',
-    `${setup.who}: tool approvals need the agent's durable calls (ctx.step, ctx.waitFor), which this context does not have.`,
-  );
 }
 
 export function cut(text: string, max: number): string {

@@ -23,12 +23,7 @@ import {
   usageOfCompletion,
 } from './token-usage.js';
 import type { ApprovalPolicy } from './tool-approval.js';
-import {
-  requireDurable,
-  runToolCall,
-  type ToolCallDone,
-  type ToolCallRecord,
-} from './tool-call.js';
+import { runToolCall, type ToolCallDone, type ToolCallRecord } from './tool-call.js';
 import type { TeamAccess } from './tools/collaboration.js';
 import { trimHistory } from './trim-history.js';
 
@@ -62,7 +57,7 @@ export interface ToolLoopInput {
    * turn's answer and tool result is journaled as a step, so a run restarted
    * while a call waits replays them instead of asking the model again.
    */
-  durable: Pick<AgentRunContext, 'step' | 'waitFor'> | undefined;
+  durable: Pick<AgentRunContext, 'step' | 'waitFor'>;
   /** Checked before each model call; sets `max_tokens`. */
   budget: LlmBudget | undefined;
   /** Turns usage into money in `llm.usage` events. */
@@ -123,10 +118,7 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       key,
       usage: used,
     } = input.approvals.mayAsk
-      ? await requireDurable({ durable: input.durable, who: input.site.who }).step(
-          `llm:${input.round}:turn:${turn}`,
-          answered,
-        )
+      ? await input.durable.step(`llm:${input.round}:turn:${turn}`, answered)
       : await answered();
     usage = addUsage(usage, used);
     if (!cached) {
