@@ -24,6 +24,7 @@ export type TroupeErrorCode =
   | 'PLANNER_FAILED'
   | 'PLAN_ABORTED'
   | 'LLM_UNAVAILABLE'
+  | 'BUDGET_EXCEEDED'
   | 'CONFIG_ERROR'
   | 'INVALID_JOB'
   | 'DUPLICATE_JOB'

@@ -2,11 +2,13 @@
  * The selected task in a side drawer that opens in view (over the right of
  * the page, the full height; the whole width on a phone): status, timing,
  * every attempt with its error, output and input as folding JSON, the saga
- * compensation, LLM turns and token usage when the output has them, and the
+ * compensation, LLM turns and token usage when the output has them, what an
+ * LLM agent writes and calls while it runs, and the
  * idempotency key. Esc or the close button closes it and gives focus back.
  */
 import type {
   JsonPreview,
+  LlmLogEntry,
   TaskDetailView,
   TaskView,
 } from '../../src/runtime/inspector/protocol.js';
@@ -164,6 +166,7 @@ function sections(
       ? h('p', { class: 'description' }, detail?.description ?? task.description)
       : null,
     outputSection(task, detail),
+    detail?.llmLog ? llmSection(detail.llmLog) : null,
     source.error && task.status !== 'completed'
       ? section('Error', h('pre', { class: 'error', 'data-testid': 'task-error' }, source.error))
       : null,
@@ -185,6 +188,45 @@ function outputSection(task: TaskView, detail: TaskDetailView | undefined): HTML
   return section(
     'Output',
     h('pre', { class: 'output', 'data-testid': 'task-output' }, task.output),
+  );
+}
+
+/** What the task's LLM agent wrote and called, turn by turn, as it happened (refreshed with the task's progress). */
+function llmSection(log: readonly LlmLogEntry[]): HTMLElement {
+  return section(
+    'LLM activity',
+    h(
+      'ol',
+      { class: 'llm-log', 'data-testid': 'llm-log' },
+      ...log.map((entry) => {
+        const where = `#${entry.attempt} turn ${entry.turn}`;
+        if (entry.kind === 'text') {
+          return h(
+            'li',
+            { 'data-kind': 'text' },
+            h('span', { class: 'muted' }, where),
+            h('pre', { class: 'llm-text' }, entry.text),
+          );
+        }
+        if (entry.kind === 'tool_call') {
+          return h(
+            'li',
+            { 'data-kind': 'tool_call' },
+            h('span', { class: 'muted' }, where),
+            ` → ${entry.name} `,
+            h('code', {}, entry.arguments),
+            entry.approval === 'ask' ? ' (waits for approval)' : '',
+          );
+        }
+        return h(
+          'li',
+          { 'data-kind': 'tool_result', 'data-ok': String(entry.ok) },
+          h('span', { class: 'muted' }, where),
+          ` ${entry.ok ? '←' : '✗'} ${entry.name}${entry.rejected ? ' rejected' : ''} `,
+          h('code', {}, entry.result),
+        );
+      }),
+    ),
   );
 }
 

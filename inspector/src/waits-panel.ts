@@ -65,7 +65,7 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
       message.setAttribute('role', 'alert');
       message.textContent = outcome.text;
     }
-    if (wait.kind === 'approval') {
+    if (asksApproval(wait)) {
       const reasonId = `wait-reason-${cssId(wait.name)}`;
       const reason = h('input', {
         id: reasonId,
@@ -216,7 +216,7 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
                   'p',
                   { class: 'muted' },
                   run.source === 'live' && run.detail.live
-                    ? `Answer with \`troupe ${wait.kind === 'approval' ? 'approve' : 'signal'} ${workflowId} ${wait.name}\`, or open this page with the token on a runtime with inspector.controls.`
+                    ? `Answer with \`troupe ${asksApproval(wait) ? 'approve' : 'signal'} ${workflowId} ${wait.name}\`, or open this page with the token on a runtime with inspector.controls.`
                     : 'Read-only view.',
                 ),
           ),
@@ -247,6 +247,19 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
 }
 
 /** A wait name as part of an element id (ids must not contain spaces). */
+/** An approval task, or a wait that takes the same answer (an LLM tool call waiting for approval). */
+function asksApproval(wait: WaitView): boolean {
+  if (wait.kind === 'approval') return true;
+  const schema = wait.schema as
+    | { properties?: { approved?: { type?: unknown } }; required?: unknown }
+    | undefined;
+  return (
+    schema?.properties?.approved?.type === 'boolean' &&
+    Array.isArray(schema.required) &&
+    schema.required.includes('approved')
+  );
+}
+
 function cssId(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 }

@@ -5,6 +5,7 @@ import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import { colours } from './format.js';
 import { exitCodeOf, listenForInterrupt } from './interrupt.js';
+import { LiveAnswers } from './live-answers.js';
 import { ProgressView, summaryTable } from './progress-view.js';
 import { type StoreLocation, storeArguments } from './store-location.js';
 
@@ -23,6 +24,8 @@ export type RunOutcome =
 export interface ProgressOptions extends StoreLocation {
   json: boolean;
   colour: boolean;
+  /** Print LLM agents' answers as they are written (`llm.token`), with their tool calls. @default stdout is a TTY and the runtime has an LLM (never with `json`) */
+  liveAnswers?: boolean;
 }
 
 /**
@@ -39,14 +42,32 @@ export async function runWithProgress(
   io: CliIo,
   options: ProgressOptions,
 ): Promise<RunOutcome> {
+  const answers =
+    !options.json &&
+    (options.liveAnswers ?? (io.out.isTTY === true && rt.options.llm !== undefined))
+      ? new LiveAnswers(io.out, options.colour)
+      : undefined;
   const view = options.json
     ? undefined
-    : new ProgressView(definition, io.out, rt.options.clock, options.colour);
+    : new ProgressView(
+        definition,
+        io.out,
+        rt.options.clock,
+        options.colour,
+        // Answer text is appended: a table redrawn in place would overwrite it.
+        io.out.isTTY === true && !answers,
+      );
   // Events of the run arrive while `start` runs, before its id is known.
   let workflowId: string | undefined;
   const early: EngineEvent[] = [];
   const show = (event: EngineEvent) => {
+    if (event.type.startsWith('llm.')) {
+      answers?.handle(event);
+      return;
+    }
     if (event.type === 'tasks.added') for (const id of event.taskIds) view?.addRow(id, '');
+    // Progress ticks print nothing while answers stream: only a state line ends the answer's line.
+    if (event.type !== 'task.progress') answers?.endLine();
     view?.handle(event);
   };
   const stop = view
@@ -70,6 +91,7 @@ export async function runWithProgress(
       interruption.signal.then((signal) => ({ signal })),
     ]);
     stop?.();
+    answers?.endLine();
     view?.stop();
     if ('signal' in outcome) {
       await rt.close();

@@ -35,13 +35,15 @@ export class ProgressView {
     private readonly out: NodeJS.WriteStream,
     private readonly clock: Clock,
     colour: boolean,
+    /** Redraw the table in place; off, it prints a line per state change. @default out is a TTY */
+    private readonly redraw = out.isTTY === true,
   ) {
     this.c = colours(colour);
     for (const task of definition.tasks) this.addRow(task.id, task.agent);
   }
 
   private get live(): boolean {
-    return this.out.isTTY === true;
+    return this.redraw;
   }
 
   start(): void {

@@ -171,6 +171,7 @@ export class Runtime {
             // Read on use: the communicator needs the started system, so it comes later.
             messaging: () => this.communicator.agentPort,
             waitSchemas,
+            emit: (event) => this.engine.emit(event),
             limits: options.limits,
           }),
         },

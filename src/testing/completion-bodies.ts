@@ -23,7 +23,8 @@ export interface AnswerParts {
   content: string | null;
   toolCalls: ToolCallJson[];
   finishReason: string;
-  usage: Usage;
+  /** Absent: the server reports no usage. */
+  usage: Usage | undefined;
 }
 
 export function answerParts(
@@ -44,19 +45,23 @@ export function answerParts(
   );
   const content = scripted.content ?? null;
   const produced = (content ?? '') + toolCalls.map((c) => c.function.arguments).join('');
-  const prompt = scripted.usage?.prompt_tokens ?? estimate(JSON.stringify(body.messages ?? []));
-  const completion = scripted.usage?.completion_tokens ?? estimate(produced);
+  const scriptedUsage = scripted.usage === false ? undefined : scripted.usage;
+  const prompt = scriptedUsage?.prompt_tokens ?? estimate(JSON.stringify(body.messages ?? []));
+  const completion = scriptedUsage?.completion_tokens ?? estimate(produced);
   return {
     id: `chatcmpl-test-${callNumber}`,
     model: body.model ?? 'test-model',
     content,
     toolCalls,
     finishReason: scripted.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
-    usage: {
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-    },
+    usage:
+      scripted.usage === false
+        ? undefined
+        : {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+          },
   };
 }
 
@@ -80,7 +85,7 @@ export function completionJson(parts: AnswerParts): unknown {
         logprobs: null,
       },
     ],
-    usage: parts.usage,
+    ...(parts.usage ? { usage: parts.usage } : {}),
   };
 }
 
@@ -127,7 +132,7 @@ export function completionChunks(
     }
   });
   chunks.push(chunk({}, parts.finishReason));
-  if (includeUsage) {
+  if (includeUsage && parts.usage) {
     chunks.push({
       id: parts.id,
       object: 'chat.completion.chunk',

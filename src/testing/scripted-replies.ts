@@ -23,7 +23,8 @@ export interface MessageReply {
   type: 'message';
   content?: string | null;
   toolCalls?: ScriptedToolCall[];
-  usage?: ScriptedUsage;
+  /** Token counts to report; `false`: report none, as some local servers do (no `usage`, streamed or not). */
+  usage?: ScriptedUsage | false;
   /** @default 'tool_calls' when there are tool calls, else 'stop' */
   finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
   /** Characters per content chunk when streaming. @default 8 */

@@ -234,23 +234,32 @@ describe('defineLlmAgent', () => {
     });
 
     expect(result.status).toBe('completed');
-    expect((result.tasks.sum!.output as LlmAgentOutput).usage).toEqual({
+    const sum = {
       promptTokens: 220,
       completionTokens: 15,
       totalTokens: 235,
       requests: 2,
       cached: 0,
-    });
+      estimated: 0,
+    };
+    expect((result.tasks.sum!.output as LlmAgentOutput).usage).toEqual(sum);
+    const report = {
+      promptTokens: 50,
+      completionTokens: 7,
+      totalTokens: 57,
+      requests: 1,
+      cached: 0,
+      estimated: 0,
+    };
     expect(usageOf(result)).toEqual({
       promptTokens: 270,
       completionTokens: 22,
       totalTokens: 292,
       requests: 3,
       cached: 0,
-      byTask: {
-        sum: { promptTokens: 220, completionTokens: 15, totalTokens: 235, requests: 2, cached: 0 },
-        report: { promptTokens: 50, completionTokens: 7, totalTokens: 57, requests: 1, cached: 0 },
-      },
+      estimated: 0,
+      byTask: { sum, report },
+      byAgent: { calc: sum, writer: report },
     });
     const evaluation = await new WorkflowEvaluator({
       scorers: [tokenBudgetScorer({ budget: 146 })],

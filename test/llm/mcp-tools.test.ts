@@ -135,14 +135,17 @@ describe('mcpTools', () => {
 
   it('uses a streamable HTTP server on 127.0.0.1 next to a stdio one', async () => {
     const url = await httpDocsServer();
-    const both = await connect([stdioDocs(), { name: 'web', url }]);
-    expect(both.tools.map((t) => t.name)).toEqual([
-      'docs__search',
-      'docs__stats',
-      'docs__broken',
-      'web__search',
-      'web__stats',
-      'web__broken',
+    const both = await connect([
+      { ...stdioDocs(), needsApproval: true },
+      { name: 'web', url, needsApproval: ['stats'] },
+    ]);
+    expect(both.tools.map((t) => [t.name, t.needsApproval === true])).toEqual([
+      ['docs__search', true],
+      ['docs__stats', true],
+      ['docs__broken', true],
+      ['web__search', false],
+      ['web__stats', true],
+      ['web__broken', false],
     ]);
     const { output } = await runAgent(both, {
       chat: [

@@ -6,6 +6,7 @@ import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedValueLimits } from '../../schemas/limits.js';
 import { checkValue, checkValueObject, type ValueCheck } from '../../schemas/value-check.js';
 import type { TaskDefinitionInput } from '../../schemas/workflow-definition.js';
+import type { LlmEvent } from '../llm/llm-events.js';
 import { AttemptWaits } from './attempt-waits.js';
 import type { AgentDefinition, AgentRunContext } from './define-agent.js';
 import { type AgentMessaging, deliverMessages, messageContext } from './message-delivery.js';
@@ -23,6 +24,8 @@ export interface AgentExecutorDeps {
   messaging?: () => AgentMessaging | undefined;
   /** The zod schemas of open waits, shared with the engine's `signal`. */
   waitSchemas: WaitSchemas;
+  /** Delivers what `ctx.emit` reports (LLM text, tool calls, usage) to `engine.on`; not journaled. @default dropped */
+  emit?: (event: LlmEvent) => void;
   /** Size limits of outputs, shared-context updates and progress messages. */
   limits: Pick<
     ResolvedValueLimits,
@@ -35,6 +38,8 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   'TASK_ABORTED',
   'INVALID_VALUE',
   'VALUE_TOO_LARGE',
+  // A retry would spend more of a budget that is already used up.
+  'BUDGET_EXCEEDED',
 ]);
 
 /** What an executor is started with. */
@@ -211,6 +216,17 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
             attempt,
             progress: Math.min(1, Math.max(0, fraction)),
             ...(message === undefined ? {} : { message }),
+          });
+        },
+        emit: (event) => {
+          if (settled || !deps.emit) return;
+          deps.emit({
+            ...event,
+            workflowId,
+            taskId,
+            agent: input.role,
+            attempt,
+            at: deps.clock.now(),
           });
         },
         updateShared: (updates) => {

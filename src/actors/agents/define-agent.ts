@@ -12,6 +12,7 @@ import type {
   WorkflowDefinitionInput,
 } from '../../schemas/workflow-definition.js';
 import type { WorkflowResult } from '../../schemas/workflow-result.js';
+import type { LlmEventBody } from '../llm/llm-events.js';
 import type { WaitForOptions } from './attempt-waits.js';
 
 /**
@@ -44,6 +45,12 @@ export interface AgentRunContext {
   attempt: number;
   /** Reports progress as a fraction between 0 and 1, with an optional message. */
   progress(fraction: number, message?: string): void;
+  /**
+   * Reports live activity to `engine.on` listeners (the CLI, the inspector):
+   * LLM agents send their streamed text, tool calls and token usage here.
+   * Not journaled; dropped once the attempt has ended, and by remote workers.
+   */
+  emit(event: LlmEventBody): void;
   /** Outputs of the completed tasks this one depends on, by task id. */
   dependencies: Readonly<Record<string, unknown>>;
   /** The workflow's shared context as it was when the task was dispatched. */

@@ -5,10 +5,13 @@ import { formatZodIssues } from '../../schemas/validate.js';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
 import type { LlmTool } from './define-tool.js';
 import { findJson } from './json-in-text.js';
+import type { LlmBudget } from './llm-budget.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
+import { checkPrices, type PriceTable } from './llm-prices.js';
 import type { LlmResponseCache } from './response-cache.js';
 import { taskPrompt } from './task-prompt.js';
-import { addUsage, emptyUsage, type TokenUsage } from './token-usage.js';
+import { emptyUsage, type TokenUsage } from './token-usage.js';
+import { type ApprovalOptions, approvalPolicy } from './tool-approval.js';
 import { runToolLoop, type ToolCallRecord } from './tool-loop.js';
 
 /** Options of {@link defineLlmAgent}. */
@@ -45,6 +48,18 @@ export interface LlmAgentOptions
    * @default no trimming
    */
   maxContextChars?: number;
+  /**
+   * Which tool calls wait for a person (durably: the process may exit while
+   * they wait). Tools marked `needsApproval` always ask; with this option
+   * `write_file` and `run_command` ask too, unless an `allow` rule matches.
+   * A rejected call goes back to the model as a tool error.
+   * @default only tools marked `needsApproval` ask
+   */
+  approvals?: ApprovalOptions;
+  /** Stops the run with `BUDGET_EXCEEDED` before its model calls pass a token or money limit; share one budget between agents. @default no limit */
+  budget?: LlmBudget;
+  /** Price per million tokens by model, for the cost in `llm.usage` events. @default the budget's prices */
+  prices?: PriceTable;
 }
 
 /** Options of {@link defineLlmAgent} with a structured result. */
@@ -108,6 +123,12 @@ export function defineLlmAgent<T = unknown>(
   const { systemPrompt, role } = options;
   const schema = options.output;
   const shape = schema ? JSON.stringify(z.toJSONSchema(schema, { io: 'output' })) : '';
+  const where = `defineLlmAgent(${JSON.stringify(role)})`;
+  const approvals = approvalPolicy(options.approvals, tools, where);
+  const prices =
+    options.prices === undefined
+      ? options.budget?.prices
+      : checkPrices(options.prices, `${where}: prices`);
   return defineAgent<LlmAgentOutput<T>>({
     role,
     ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
@@ -138,7 +159,16 @@ export function defineLlmAgent<T = unknown>(
           stream,
           cache: options.cache,
           idempotencyKey: ctx.idempotencyKey,
+          workflowId: task.workflowId,
+          taskId: task.id,
           attempt: ctx.attempt,
+          round: repair,
+          usageBefore: usage,
+          emit: (event) => ctx.emit(event),
+          approvals,
+          durable: { step: ctx.step, waitFor: ctx.waitFor },
+          budget: options.budget,
+          prices,
           signal: ctx.signal,
           progress: (fraction, message) => ctx.progress(fraction, message),
           maxToolResultChars,
@@ -153,7 +183,7 @@ export function defineLlmAgent<T = unknown>(
             send: (message) => ctx.send(message),
           },
         });
-        usage = addUsage(usage, result.usage);
+        usage = result.usage;
         if (!schema) return { role, model, ...result, usage };
         const checked = structured(result.content, schema);
         if (checked.ok) return { role, model, ...result, usage, data: checked.data };

@@ -29,6 +29,12 @@ export interface ToolOptions<TSchema extends z.ZodType> {
   description: string;
   /** Schema of the arguments; the model sees it as JSON Schema, and the handler only ever gets input it accepts. */
   input: TSchema;
+  /**
+   * Calls wait for a person's approval (durably, like `ctx.waitFor`) unless
+   * the agent's `approvals.allow` rules let them through.
+   * @default false
+   */
+  needsApproval?: boolean;
   /** Does the work; the result (a string or JSON value) goes back to the model. Throwing sends the error message back instead. */
   handler(input: z.output<TSchema>, ctx: ToolContext): Promise<unknown> | unknown;
 }
@@ -39,6 +45,8 @@ export interface LlmTool {
   readonly description: string;
   /** The `tools` entry sent to the model. */
   readonly spec: ChatCompletionFunctionTool;
+  /** Calls wait for a person unless an approval rule allows them (see `defineLlmAgent({ approvals })`). */
+  readonly needsApproval?: boolean;
   /**
    * Parses the model's argument string, validates it, runs the handler.
    * Resolves with `ok: false` and a message for the model instead of throwing,
@@ -67,6 +75,9 @@ export function defineTool<TSchema extends z.ZodType>(options: ToolOptions<TSche
   }
   if (!(input instanceof z.ZodObject)) problems.push('input: must be a zod object schema');
   if (typeof handler !== 'function') problems.push('handler: must be a function');
+  if (options.needsApproval !== undefined && typeof options.needsApproval !== 'boolean') {
+    problems.push('needsApproval: must be a boolean');
+  }
   if (problems.length > 0) {
     throw new TroupeError(
       'INVALID_INPUT',
@@ -83,6 +94,7 @@ export function defineTool<TSchema extends z.ZodType>(options: ToolOptions<TSche
     name,
     description,
     spec,
+    ...(options.needsApproval ? { needsApproval: true } : {}),
     async call(argumentsJson, ctx) {
       const raw = parseToolArguments(name, argumentsJson);
       if (!raw.ok) return raw;

@@ -11,6 +11,7 @@ export {
   type ToolOptions,
   type ToolOutcome,
 } from './define-tool.js';
+export { type BudgetReservation, LlmBudget, type LlmBudgetOptions } from './llm-budget.js';
 export {
   createLlmClient,
   type LlmClient,
@@ -20,12 +21,20 @@ export {
   toLlmClient,
 } from './llm-client.js';
 export {
+  EVENT_TEXT_CHARS,
+  type LlmEvent,
+  type LlmEventBody,
+  type LlmEventSource,
+  TOKEN_BATCH_CHARS,
+} from './llm-events.js';
+export {
   DEFAULT_JUDGE_RUBRIC,
   type LlmJudgeScorerOptions,
   type LlmJudgeVerdict,
   llmJudgeScorer,
 } from './llm-judge-scorer.js';
 export { createLlmPlanner, type LlmPlannerOptions } from './llm-planner.js';
+export { costOf, type ModelPrice, type PriceTable } from './llm-prices.js';
 export { type LlmSpecialistsOptions, specialists } from './llm-specialists.js';
 export {
   type McpHttpServerOptions,
@@ -56,12 +65,19 @@ export {
 } from './store-response-cache.js';
 export { type TokenBudgetScorerOptions, tokenBudgetScorer } from './token-budget-scorer.js';
 export {
+  estimateTokens,
   type TokenUsage,
   tokenUsageSchema,
   usageOf,
   type WorkflowUsage,
 } from './token-usage.js';
-export type { ToolCallRecord } from './tool-loop.js';
+export {
+  type ApprovalAnswer,
+  type ApprovalOptions,
+  type ApprovalRule,
+  approvalAnswerSchema,
+} from './tool-approval.js';
+export type { ToolCallRecord } from './tool-call.js';
 export {
   collaborationTools,
   type DecisionRecord,

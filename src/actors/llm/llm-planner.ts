@@ -116,7 +116,7 @@ export function createLlmPlanner(options: LlmPlannerOptions = {}): Planner {
           const completion = hit ?? (await requestChat({ client, site, signal, params }));
           if (!hit) await options.cache?.put(key, completion);
           attempts++;
-          usage = addUsage(usage, usageOfCompletion(completion, hit !== undefined));
+          usage = addUsage(usage, usageOfCompletion(completion, hit !== undefined, params));
           const choice = completion.choices[0]!;
           content = choice.message.content ?? null;
           finishReason = choice.finish_reason;

@@ -4,26 +4,30 @@ import type {
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions';
 import { TroupeError } from '../../errors.js';
+import type { AgentRunContext } from '../agents/define-agent.js';
 import { requestChat } from './chat-request.js';
 import type { LlmTool, ToolContext } from './define-tool.js';
 import { withoutReasoning } from './json-in-text.js';
+import type { LlmBudget } from './llm-budget.js';
 import type { LlmClient } from './llm-client.js';
 import type { LlmCallSite } from './llm-errors.js';
+import { type LlmEventBody, TOKEN_BATCH_CHARS } from './llm-events.js';
+import { costOf, type PriceTable } from './llm-prices.js';
 import { type LlmCallKey, type LlmResponseCache, requestHash } from './response-cache.js';
 import { toolCallsFromText } from './text-tool-calls.js';
-import { addUsage, emptyUsage, type TokenUsage, usageOfCompletion } from './token-usage.js';
+import {
+  addUsage,
+  emptyUsage,
+  estimateTokens,
+  type TokenUsage,
+  usageOfCompletion,
+} from './token-usage.js';
+import type { ApprovalPolicy } from './tool-approval.js';
+import { runToolCall, type ToolCallDone, type ToolCallRecord } from './tool-call.js';
 import type { TeamAccess } from './tools/collaboration.js';
 import { trimHistory } from './trim-history.js';
 
-/** One tool call the model made, as kept in the task output. */
-export interface ToolCallRecord {
-  turn: number;
-  name: string;
-  /** The arguments as the model sent them, cut at 200 characters. */
-  arguments: string;
-  ok: boolean;
-  error?: string;
-}
+export type { ToolCallRecord } from './tool-call.js';
 
 export interface ToolLoopInput {
   client: LlmClient;
@@ -37,7 +41,27 @@ export interface ToolLoopInput {
   stream: boolean;
   cache: LlmResponseCache | undefined;
   idempotencyKey: string;
+  workflowId: string;
+  taskId: string;
   attempt: number;
+  /** Keeps the names of journaled steps and waits apart across the loops of one attempt (output repairs). */
+  round: number;
+  /** Usage already spent by the attempt before this loop; the result's `usage` includes it. */
+  usageBefore: TokenUsage;
+  /** Live events (`ctx.emit`): text, tool calls, results, usage. */
+  emit(event: LlmEventBody): void;
+  /** Which tool calls wait for a person. */
+  approvals: ApprovalPolicy;
+  /**
+   * The attempt's durable calls. When the approval policy may ask, every
+   * turn's answer and tool result is journaled as a step, so a run restarted
+   * while a call waits replays them instead of asking the model again.
+   */
+  durable: Pick<AgentRunContext, 'step' | 'waitFor'>;
+  /** Checked before each model call; sets `max_tokens`. */
+  budget: LlmBudget | undefined;
+  /** Turns usage into money in `llm.usage` events. */
+  prices: PriceTable | undefined;
   signal: AbortSignal;
   progress(fraction: number, message: string): void;
   /** Tool results longer than this are cut before they go back to the model. */
@@ -81,14 +105,33 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
   const byName = new Map(input.tools.map((tool) => [tool.name, tool]));
   const messages = [...input.messages];
   const toolCalls: ToolCallRecord[] = [];
-  let usage = emptyUsage();
+  let usage = input.usageBefore;
 
   let reasked = 0;
   for (let turn = 1; turn <= maxTurns; turn++) {
     signal.throwIfAborted();
     const base = (turn - 1) / maxTurns;
-    const { completion, cached, key } = await answer(input, messages, turn, base);
-    usage = addUsage(usage, usageOfCompletion(completion, cached));
+    const answered = () => answer(input, messages, turn, base);
+    const {
+      completion,
+      cached,
+      key,
+      usage: used,
+    } = input.approvals.mayAsk
+      ? await input.durable.step(`llm:${input.round}:turn:${turn}`, answered)
+      : await answered();
+    usage = addUsage(usage, used);
+    if (!cached) {
+      const cost = costOf(usage, input.model, input.prices);
+      input.emit({
+        type: 'llm.usage',
+        turn,
+        model: input.model,
+        usage: used,
+        total: usage,
+        ...(cost === undefined ? {} : { cost }),
+      });
+    }
     const choice = completion.choices[0]!;
     const message = choice.message;
     const native = (message.tool_calls ?? []).map((call, index) => ({
@@ -139,12 +182,22 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
       team: input.team,
     };
     const replies: Array<{ call: ChatCompletionMessageToolCall; reply: string }> = [];
-    for (const call of calls) {
+    for (const [index, call] of calls.entries()) {
       input.progress(
         base,
         `turn ${turn}: ${call.type === 'function' ? call.function.name : 'tool'}`,
       );
-      const { record, reply } = await callTool(call, byName, ctx, input.maxToolResultChars);
+      const { record, reply }: ToolCallDone = await runToolCall(call, index, {
+        byName,
+        ctx,
+        maxChars: input.maxToolResultChars,
+        approvals: input.approvals,
+        durable: input.durable,
+        who: input.site.who,
+        taskId: input.taskId,
+        round: input.round,
+        emit: input.emit,
+      });
       toolCalls.push(record);
       replies.push({ call, reply });
     }
@@ -169,13 +222,21 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopResult>
   );
 }
 
+/** One turn's answer: what the loop journals as a step when approvals may ask. */
+interface Answer {
+  completion: ChatCompletion;
+  cached: boolean;
+  key: LlmCallKey;
+  usage: TokenUsage;
+}
+
 async function answer(
   input: ToolLoopInput,
   messages: ChatCompletionMessageParam[],
   turn: number,
   base: number,
-): Promise<{ completion: ChatCompletion; cached: boolean; key: LlmCallKey }> {
-  const params = {
+): Promise<Answer> {
+  const request = {
     model: input.model,
     messages:
       input.maxContextChars === undefined ? messages : trimHistory(messages, input.maxContextChars),
@@ -186,32 +247,55 @@ async function answer(
     idempotencyKey: input.idempotencyKey,
     attempt: input.attempt,
     turn,
-    request: requestHash(params),
+    request: requestHash(request),
   };
   const hit = await input.cache?.get(key);
   if (hit) {
     input.progress(base, `turn ${turn}: answer from the response cache`);
-    return { completion: hit, cached: true, key };
+    return { completion: hit, cached: true, key, usage: usageOfCompletion(hit, true, request) };
   }
+  const reservation = input.budget?.reserve(
+    input.workflowId,
+    input.model,
+    estimateTokens(JSON.stringify(request)),
+    input.site.who,
+  );
+  const params = reservation ? { ...request, max_tokens: reservation.maxOutputTokens } : request;
   let text = '';
   let reported = 0;
+  let sent = 0;
+  const flush = () => {
+    if (text.length > sent) input.emit({ type: 'llm.token', turn, text: text.slice(sent) });
+    sent = text.length;
+  };
   const onText = input.stream
     ? (piece: string) => {
         text += piece;
+        if (text.length - sent >= TOKEN_BATCH_CHARS) flush();
         if (text.length - reported < PROGRESS_EVERY_CHARS) return;
         reported = text.length;
         input.progress(base, `turn ${turn}: ${tail(text)}`);
       }
     : undefined;
-  const completion = await requestChat({
-    client: input.client,
-    site: input.site,
-    signal: input.signal,
-    onText,
-    params,
-  });
+  let completion: ChatCompletion;
+  try {
+    completion = await requestChat({
+      client: input.client,
+      site: input.site,
+      signal: input.signal,
+      onText,
+      params,
+    });
+  } catch (error) {
+    reservation?.settle(undefined);
+    throw error;
+  }
+  const usage = usageOfCompletion(completion, false, params);
+  reservation?.settle(usage);
+  if (!input.stream) text = completion.choices[0]?.message.content ?? '';
+  flush();
   if (text.length > reported) input.progress(base, `turn ${turn}: ${tail(text)}`);
-  return { completion, cached: false, key };
+  return { completion, cached: false, key, usage };
 }
 
 /**
@@ -250,37 +334,6 @@ function textToolResults(
     return `Result of ${name} (${call.id}):\n${reply}`;
   });
   return `${parts.join('\n\n')}\n\nContinue: call another tool the same way, or give your final answer.`;
-}
-
-async function callTool(
-  call: ChatCompletionMessageToolCall,
-  byName: ReadonlyMap<string, LlmTool>,
-  ctx: ToolContext,
-  maxChars: number,
-): Promise<{ record: ToolCallRecord; reply: string }> {
-  // Custom (free-text) tool calls are never offered, but a server may still send one.
-  const name = call.type === 'function' ? call.function.name : call.custom.name;
-  const args = call.type === 'function' ? call.function.arguments : call.custom.input;
-  const record: ToolCallRecord = { turn: ctx.turn, name, arguments: cut(args, 200), ok: false };
-  const tool = call.type === 'function' ? byName.get(name) : undefined;
-  if (!tool) {
-    const known = [...byName.keys()].join(', ') || '(none)';
-    record.error = `unknown tool "${name}"; available tools: ${known}`;
-    return { record, reply: JSON.stringify({ error: record.error }) };
-  }
-  const outcome = await tool.call(args, ctx);
-  if (!outcome.ok) {
-    record.error = outcome.error;
-    return { record, reply: JSON.stringify({ error: outcome.error }) };
-  }
-  record.ok = true;
-  const result = outcome.result;
-  const text = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
-  return { record, reply: cut(text, maxChars) };
-}
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…[cut ${text.length - max} characters]`;
 }
 
 function tail(text: string): string {

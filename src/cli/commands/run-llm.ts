@@ -72,9 +72,15 @@ function usageTable(result: WorkflowResult, planUsage: TokenUsage | undefined): 
     String(u.completionTokens),
     String(u.totalTokens),
   ];
+  const headers = ['calls', 'cached', 'prompt', 'completion', 'total'];
   const rows = Object.entries(usage.byTask).map(([id, u]) => row(id, u));
   const total = planUsage ? addUsage(usage, planUsage) : usage;
   if (planUsage) rows.unshift(row('(plan)', planUsage));
   rows.push(row('total', total));
-  return `Token usage\n${table(['task', 'calls', 'cached', 'prompt', 'completion', 'total'], rows)}`;
+  const agents = Object.entries(usage.byAgent).map(([role, u]) => row(role, u));
+  const estimated =
+    total.estimated > 0
+      ? `\n${total.estimated} call(s) estimated at 4 characters a token: the server sent no usage.`
+      : '';
+  return `Token usage\n${table(['task', ...headers], rows)}\n\nBy agent\n${table(['agent', ...headers], agents)}${estimated}`;
 }

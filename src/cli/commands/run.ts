@@ -76,6 +76,15 @@ export const run: Command = {
       description:
         'with an LLM: ask the model again instead of reusing answers kept in the data folder',
     },
+    stream: {
+      type: 'boolean',
+      description:
+        "print LLM agents' answers and tool calls as they are written (default: on a terminal, with --model)",
+    },
+    'no-stream': {
+      type: 'boolean',
+      description: "do not print LLM agents' answers as they are written",
+    },
     'skip-preflight': {
       type: 'boolean',
       description: 'with an LLM: do not check the server and model before planning',
@@ -150,7 +159,7 @@ export const run: Command = {
         definition,
         () => rt.engine.start(definition, { context }),
         ctx.io,
-        ctx,
+        { ...ctx, ...liveAnswersOption(values) },
       );
       if ('interrupted' in outcome) return outcome.exitCode;
       const { result } = outcome;
@@ -193,6 +202,15 @@ function launchFor(
       ...(booleanOption(values, 'no-cache') ? { cache: false } : {}),
     },
   };
+}
+
+/** `--stream` / `--no-stream`; neither: the default (on a terminal). */
+function liveAnswersOption(values: OptionValues): { liveAnswers?: boolean } {
+  if (booleanOption(values, 'stream') && booleanOption(values, 'no-stream')) {
+    throw new UsageError('give --stream or --no-stream, not both');
+  }
+  if (booleanOption(values, 'no-stream')) return { liveAnswers: false };
+  return booleanOption(values, 'stream') ? { liveAnswers: true } : {};
 }
 
 async function readPlan(file: string): Promise<unknown> {

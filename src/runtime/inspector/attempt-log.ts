@@ -8,21 +8,19 @@
 import type { EngineEvent } from '../workflow/engine-events.js';
 import { clip } from './preview.js';
 import type { AttemptView } from './protocol.js';
+import { TaskLogs } from './task-logs.js';
 
 /** An attempt as logged; the agent is added from the task's definition when shown. */
 export type LoggedAttempt = Omit<AttemptView, 'agent'>;
 
-/** Runs whose attempts are kept; the oldest is dropped first. */
-const MAX_RUNS = 50;
-
 export class AttemptLog {
-  private readonly runs = new Map<string, Map<string, LoggedAttempt[]>>();
+  private readonly logs = new TaskLogs<LoggedAttempt>();
 
   /** For `engine.on('*')`: O(1), allocates only for failures. */
   readonly listener = (event: EngineEvent): void => {
     switch (event.type) {
       case 'task.started': {
-        const log = this.runs.get(event.workflowId)?.get(event.taskId);
+        const log = this.logs.get(event.workflowId, event.taskId);
         if (log && !log.some((a) => a.attempt === event.attempt)) {
           log.push({ attempt: event.attempt, outcome: 'running', startedAt: event.at });
         }
@@ -30,7 +28,7 @@ export class AttemptLog {
       }
       case 'task.retrying':
       case 'task.failed': {
-        const log = this.logOf(event.workflowId, event.taskId);
+        const log = this.logs.logOf(event.workflowId, event.taskId);
         let entry = log.find((a) => a.attempt === event.attempt);
         if (!entry) {
           entry = { attempt: event.attempt, outcome: 'failed' };
@@ -44,9 +42,8 @@ export class AttemptLog {
       }
       case 'task.cancelled': {
         // Only an attempt already logged (its task failed before) is closed here.
-        const entry = this.runs
-          .get(event.workflowId)
-          ?.get(event.taskId)
+        const entry = this.logs
+          .get(event.workflowId, event.taskId)
           ?.find((a) => a.outcome === 'running');
         if (entry) {
           entry.outcome = 'cancelled';
@@ -60,21 +57,6 @@ export class AttemptLog {
 
   /** The logged attempts of a task, oldest first; undefined if it never failed here. */
   attempts(workflowId: string, taskId: string): readonly LoggedAttempt[] | undefined {
-    return this.runs.get(workflowId)?.get(taskId);
-  }
-
-  private logOf(workflowId: string, taskId: string): LoggedAttempt[] {
-    let tasks = this.runs.get(workflowId);
-    if (!tasks) {
-      tasks = new Map();
-      this.runs.set(workflowId, tasks);
-      if (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
-    }
-    let log = tasks.get(taskId);
-    if (!log) {
-      log = [];
-      tasks.set(taskId, log);
-    }
-    return log;
+    return this.logs.get(workflowId, taskId);
   }
 }

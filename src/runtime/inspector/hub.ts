@@ -15,6 +15,7 @@ import type { EngineEvent as WorkflowEmitted } from '../workflow/engine-events.j
 import { AttemptLog } from './attempt-log.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
+import { LlmLog } from './llm-log.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { answer, type RunOwners, storedRuns } from './requests.js';
@@ -97,6 +98,7 @@ export class InspectorHub {
   readonly bridge: InspectorBridge;
   private readonly runs: RunWatch;
   private readonly attempts = new AttemptLog();
+  private readonly llm = new LlmLog();
   private readonly storedTimers = new Set<ReturnType<typeof setTimeout>>();
   private storedDue = false;
   private readonly clients = new Set<Client>();
@@ -129,6 +131,7 @@ export class InspectorHub {
     this.bridge.attach(runtime.actor);
     this.stopEngine = runtime.engine.on('*', (event) => {
       this.attempts.listener(event);
+      this.llm.listener(event);
       if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
     });
   }
@@ -356,6 +359,7 @@ export class InspectorHub {
       bridge: this.bridge,
       runs: this.runs,
       attempts: this.attempts,
+      llm: this.llm,
       store: this.runtime.store,
       ownership: this.runtime.ownership,
       history: (workflowId) => this.runtime.engine.history(workflowId),

@@ -110,6 +110,27 @@ export interface AttemptView {
   retryAt?: number;
 }
 
+/** One thing an LLM agent did, as the task drawer lists it (from the live `llm.*` events). */
+export type LlmLogEntry =
+  | { kind: 'text'; attempt: number; turn: number; text: string }
+  | {
+      kind: 'tool_call';
+      attempt: number;
+      turn: number;
+      name: string;
+      arguments: string;
+      approval?: 'ask' | 'allowed';
+    }
+  | {
+      kind: 'tool_result';
+      attempt: number;
+      turn: number;
+      name: string;
+      ok: boolean;
+      result: string;
+      rejected?: boolean;
+    };
+
 /** Everything about one task, asked for by the page's task drawer (`task.get`). */
 export interface TaskDetailView extends TaskDelta {
   workflowId: string;
@@ -127,6 +148,8 @@ export interface TaskDetailView extends TaskDelta {
   idempotencyKey: string;
   /** Epoch ms at which a `retrying` task becomes ready again. */
   retryAt?: number;
+  /** What its LLM agent wrote and called, live, as this process saw it. */
+  llmLog?: LlmLogEntry[];
 }
 
 /** One stored checkpoint of a run. */

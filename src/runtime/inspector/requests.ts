@@ -13,6 +13,7 @@ import type { CheckpointInfo } from '../durability/records.js';
 import { readRunRecords } from '../durability/run-records.js';
 import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
+import type { LlmLog } from './llm-log.js';
 import type {
   CheckpointSummary,
   ClientMessage,
@@ -39,6 +40,8 @@ export interface RequestContext {
   bridge: InspectorBridge;
   runs: RunWatch;
   attempts: AttemptLog;
+  /** LLM agents' live activity, for the task drawer. */
+  llm: LlmLog;
   store: Store;
   /** Run ownership (PostgreSQL store): the stored runs then show their owners. */
   ownership: RunOwners | undefined;
@@ -119,7 +122,10 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             'NOT_FOUND',
             `No task "${message.taskId}" in "${message.workflowId}".`,
           );
-        return reply([{ type: 'task.detail', task }]);
+        const llmLog = ctx.llm.entries(message.workflowId, message.taskId);
+        return reply([
+          { type: 'task.detail', task: llmLog ? { ...task, llmLog: [...llmLog] } : task },
+        ]);
       }
       case 'control':
       case 'fork':

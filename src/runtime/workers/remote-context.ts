@@ -53,6 +53,8 @@ export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): Remo
     dependencies: claim.payload.dependencies,
     shared: Object.freeze({ ...claim.payload.shared }),
     messages: claim.payload.messages as readonly AgentMessage[],
+    // Live events need the owner's event bus, which a remote worker does not reach.
+    emit: () => undefined,
     progress: (fraction, message) => {
       if (typeof fraction !== 'number' || !Number.isFinite(fraction)) {
         throw invalid('progress(fraction)', 'must be a finite number between 0 and 1');

@@ -1,9 +1,11 @@
+import type { LlmEvent } from '../../actors/llm/llm-events.js';
 import type { WorkflowEmitted } from '../../machines/workflow/events.js';
 import type { CheckpointReason } from '../durability/records.js';
 
-/** Everything `engine.on` delivers: the runs' own events plus the engine's. */
+/** Everything `engine.on` delivers: the runs' own events, the engine's, and what LLM agents report live. */
 export type EngineEvent =
   | WorkflowEmitted
+  | LlmEvent
   | {
       type: 'checkpoint.saved';
       workflowId: string;
@@ -35,5 +37,9 @@ export const EventType = {
   COMPENSATION_COMPLETED: 'compensation.completed',
   COMPENSATION_FAILED: 'compensation.failed',
   CHECKPOINT_SAVED: 'checkpoint.saved',
+  LLM_TOKEN: 'llm.token',
+  LLM_TOOL_CALL: 'llm.tool_call',
+  LLM_TOOL_RESULT: 'llm.tool_result',
+  LLM_USAGE: 'llm.usage',
 } as const satisfies Record<string, EngineEvent['type']>;
 export type EventType = (typeof EventType)[keyof typeof EventType];

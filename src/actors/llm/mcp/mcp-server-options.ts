@@ -12,6 +12,13 @@ export interface McpStdioServerOptions {
   env?: Readonly<Record<string, string>>;
   /** Working directory of the server. @default troupe's working directory */
   cwd?: string;
+  /**
+   * Calls of this server's tools wait for a person's approval (see
+   * `defineLlmAgent({ approvals })`): `true` for every tool, or the tools'
+   * names on the server (`search`, not `docs__search`).
+   * @default false
+   */
+  needsApproval?: boolean | readonly string[];
 }
 
 /** A server that is already running and speaks the streamable HTTP transport. */
@@ -20,10 +27,19 @@ export interface McpHttpServerOptions {
   name: string;
   /** Its MCP endpoint, e.g. `http://127.0.0.1:3001/mcp`. */
   url: string;
+  /**
+   * Calls of this server's tools wait for a person's approval (see
+   * `defineLlmAgent({ approvals })`): `true` for every tool, or the tools'
+   * names on the server (`search`, not `docs__search`).
+   * @default false
+   */
+  needsApproval?: boolean | readonly string[];
 }
 
 /** One MCP server: started by troupe (`command`) or reached over HTTP (`url`). */
 export type McpServerOptions = McpStdioServerOptions | McpHttpServerOptions;
+
+const needsApproval = z.union([z.boolean(), z.array(z.string().min(1))]).optional();
 
 const serverName = z
   .string()
@@ -36,10 +52,12 @@ export const mcpServerSchema = z.union([
     args: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).optional(),
     cwd: z.string().min(1).optional(),
+    needsApproval,
   }),
   z.strictObject({
     name: serverName,
     url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    needsApproval,
   }),
 ]);
 

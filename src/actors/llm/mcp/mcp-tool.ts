@@ -29,6 +29,7 @@ export function mcpTool(
   client: Client,
   tool: Tool,
   callTimeoutMs: number,
+  needsApproval: boolean,
 ): LlmTool {
   const name = mcpToolName(serverName, tool.name);
   const description =
@@ -75,7 +76,7 @@ export function mcpTool(
       ctx.signal.removeEventListener('abort', abort);
     }
   };
-  return { name, description, spec, call };
+  return { name, description, spec, call, ...(needsApproval ? { needsApproval: true } : {}) };
 }
 
 /**

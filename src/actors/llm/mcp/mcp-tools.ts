@@ -73,8 +73,15 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolset> {
 }
 
 function adapt(connection: McpConnection, callTimeoutMs: number, into: LlmTool[]): string[] {
+  const asks = connection.server.needsApproval ?? false;
   const adapted = connection.tools.map((tool) =>
-    mcpTool(connection.server.name, connection.client, tool, callTimeoutMs),
+    mcpTool(
+      connection.server.name,
+      connection.client,
+      tool,
+      callTimeoutMs,
+      asks === true || (Array.isArray(asks) && asks.includes(tool.name)),
+    ),
   );
   into.push(...adapted);
   return adapted.map((tool) => tool.name);
