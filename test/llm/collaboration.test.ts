@@ -1,6 +1,6 @@
 /** LLM agents that work together: a decisions record in the shared context, and messages between roles. */
 import { describe, expect, it } from 'vitest';
-import { collaborationTools, defineLlmAgent } from '../../src/actors/llm/index.js';
+import { collaborationTools, decisionsOf, defineLlmAgent } from '../../src/actors/llm/index.js';
 import { createRuntime } from '../../src/index.js';
 import { type ChatRequestBody, reply } from '../../src/testing/index.js';
 import { onCleanup, testClient, testServer } from './support.js';
@@ -42,7 +42,7 @@ describe('collaboration tools', () => {
     );
 
     expect(result.status).toBe('completed');
-    expect(result.context.decisions).toEqual({
+    expect(decisionsOf(result.context).decisions).toEqual({
       'api.path': { decision: 'POST /api/search in src/api/search.ts', by: 'backend' },
     });
     const docsPrompt = JSON.stringify((server.requests[2]!.body as ChatRequestBody).messages);

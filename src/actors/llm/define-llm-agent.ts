@@ -4,12 +4,13 @@ import { TroupeError } from '../../errors.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
 import type { LlmTool } from './define-tool.js';
-import { findJson } from './json-in-text.js';
+import { findJson, withoutReasoning } from './json-in-text.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
 import type { LlmResponseCache } from './response-cache.js';
 import { taskPrompt } from './task-prompt.js';
 import { addUsage, emptyUsage, type TokenUsage } from './token-usage.js';
 import { runToolLoop, type ToolCallRecord } from './tool-loop.js';
+import { teamAccess } from './tools/collaboration.js';
 
 /** Options of {@link defineLlmAgent}. */
 export interface LlmAgentOptions
@@ -69,7 +70,7 @@ const OUTPUT_REPAIRS = 2;
 export interface LlmAgentOutput<T = unknown> {
   role: string;
   model: string;
-  /** The model's final answer. */
+  /** The model's final answer, without a `<think>` block. */
   content: string;
   finishReason: string;
   /** Model calls of the attempt that produced this output, cached ones included. */
@@ -126,6 +127,7 @@ export function defineLlmAgent<T = unknown>(
         },
       ];
       let usage = emptyUsage();
+      const team = teamAccess(role, task.id, ctx);
       for (let repair = 0; ; repair++) {
         const result = await runToolLoop({
           client,
@@ -144,17 +146,12 @@ export function defineLlmAgent<T = unknown>(
           maxToolResultChars,
           textToolCalls: options.textToolCalls ?? true,
           maxContextChars: options.maxContextChars,
-          team: {
-            role,
-            get shared() {
-              return ctx.shared;
-            },
-            updateShared: (updates) => ctx.updateShared(updates),
-            send: (message) => ctx.send(message),
-          },
+          team,
         });
         usage = addUsage(usage, result.usage);
-        if (!schema) return { role, model, ...result, usage };
+        // A reasoning model's <think> block is not part of its answer, for people or later tasks.
+        if (!schema)
+          return { role, model, ...result, content: withoutReasoning(result.content), usage };
         const checked = structured(result.content, schema);
         if (checked.ok) return { role, model, ...result, usage, data: checked.data };
         if (repair >= OUTPUT_REPAIRS) {

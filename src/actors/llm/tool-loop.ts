@@ -4,6 +4,7 @@ import type {
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions';
 import { TroupeError } from '../../errors.js';
+import type { ToolEffect } from '../../schemas/tool-effect.js';
 import { requestChat } from './chat-request.js';
 import type { LlmTool, ToolContext } from './define-tool.js';
 import { withoutReasoning } from './json-in-text.js';
@@ -23,6 +24,8 @@ export interface ToolCallRecord {
   arguments: string;
   ok: boolean;
   error?: string;
+  /** What the call changed (file, command, decision), when its tool says. */
+  effect?: ToolEffect;
 }
 
 export interface ToolLoopInput {
@@ -274,6 +277,7 @@ async function callTool(
     return { record, reply: JSON.stringify({ error: outcome.error }) };
   }
   record.ok = true;
+  if (outcome.effect) record.effect = outcome.effect;
   const result = outcome.result;
   const text = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
   return { record, reply: cut(text, maxChars) };

@@ -2,15 +2,41 @@ import { z } from 'zod';
 import { dict } from '../../../schemas/dict.js';
 import type { AgentRunContext } from '../../agents/define-agent.js';
 import { defineTool, type LlmTool } from '../define-tool.js';
+import { type Decision, decisionsOf, isDecisionsKey, taskDecisionsKey } from './decisions.js';
 
-/** What the collaboration tools reach of the running task: the shared context and the communicator. */
-export type TeamAccess = Pick<AgentRunContext, 'shared' | 'updateShared' | 'send'> & {
+/**
+ * What the collaboration tools reach of the running task: the shared context
+ * (with this attempt's own updates already in it), the communicator and the
+ * run's locks.
+ */
+export type TeamAccess = Pick<AgentRunContext, 'shared' | 'updateShared' | 'send' | 'lock'> & {
   /** The role of the agent using the tools, recorded with its decisions. */
   role: string;
+  /** The task using the tools: its decisions are kept under its own key. */
+  taskId: string;
 };
 
-/** Decisions by topic, as kept under `decisions` in the shared context. */
-export type DecisionRecord = Record<string, { decision: string; by: string }>;
+/**
+ * The tools' view of a running task: its shared context with the attempt's
+ * own updates laid over it (the engine applies them only when the attempt
+ * completes, and a tool must see what the previous call recorded).
+ */
+export function teamAccess(role: string, taskId: string, ctx: AgentRunContext): TeamAccess {
+  const own = dict<unknown>();
+  return {
+    role,
+    taskId,
+    get shared() {
+      return Object.assign(dict<unknown>(), ctx.shared, own);
+    },
+    updateShared: (updates) => {
+      ctx.updateShared(updates);
+      Object.assign(own, updates);
+    },
+    send: (message) => ctx.send(message),
+    lock: (key, options) => ctx.lock(key, options),
+  };
+}
 
 function team(ctx: { team?: TeamAccess | undefined }): TeamAccess {
   if (!ctx.team) throw new Error('this tool only works inside a workflow task');
@@ -18,12 +44,27 @@ function team(ctx: { team?: TeamAccess | undefined }): TeamAccess {
 }
 
 /**
+ * The shared context as the tools and prompts show it: the decisions record
+ * merged into one `decisions` table (see decisions.ts), with the topics on
+ * which agents disagreed under `conflictingDecisions`.
+ */
+export function sharedView(shared: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const view = dict<unknown>();
+  for (const key of Object.keys(shared)) if (!isDecisionsKey(key)) view[key] = shared[key];
+  const { decisions, conflicts } = decisionsOf(shared);
+  if (Object.keys(decisions).length > 0) view.decisions = decisions;
+  if (conflicts.length > 0) view.conflictingDecisions = conflicts;
+  return view;
+}
+
+/**
  * Tools that let LLM agents of one run work together: a shared decisions
  * record (stack, paths, interfaces) in the shared context, which every later
  * prompt shows, and messages to another role through the communicator.
  *
- * - `record_decision({ topic, decision })`: adds or replaces one decision.
- * - `read_shared_context()`: the run's shared context, decisions included.
+ * - `record_decision({ topic, decision })`: adds or replaces one decision
+ *   (kept under the task's own key, so parallel tasks lose nothing).
+ * - `read_shared_context()`: the run's shared context, decisions merged.
  * - `send_message({ to, text, handoff })`: a notification (or, with
  *   `handoff: true`, a `result_handoff`) to the agent of that role.
  */
@@ -42,19 +83,21 @@ export function collaborationTools(): LlmTool[] {
     }),
     handler: ({ topic, decision }, ctx) => {
       const access = team(ctx);
-      const decisions = dict<DecisionRecord[string]>();
-      Object.assign(decisions, access.shared.decisions ?? {});
+      const key = taskDecisionsKey(access.taskId);
+      const decisions = dict<Decision>();
+      Object.assign(decisions, access.shared[key] ?? {});
       decisions[topic] = { decision, by: access.role };
-      access.updateShared({ decisions });
+      access.updateShared({ [key]: decisions });
       return `recorded ${topic}`;
     },
+    effect: ({ topic, decision }) => ({ kind: 'decision', topic, decision }),
   });
   const readShared = defineTool({
     name: 'read_shared_context',
     description:
       "Read the run's shared context: the user's request, the plan and the decisions recorded so far.",
     input: z.object({}),
-    handler: (_, ctx) => team(ctx).shared,
+    handler: (_, ctx) => sharedView(team(ctx).shared),
   });
   const sendMessage = defineTool({
     name: 'send_message',
