@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
+import { answerRequests } from './answer-requests.js';
 import type { LlmTool } from './define-tool.js';
 import { findJson, withoutReasoning } from './json-in-text.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
@@ -46,6 +47,12 @@ export interface LlmAgentOptions
    * @default no trimming
    */
   maxContextChars?: number;
+  /**
+   * Answer requests from other roles (`ctx.request`, the `ask_role` tool)
+   * with one model call: the system prompt and the question, no tools.
+   * `false` leaves requests unanswered (`REQUEST_FAILED` at once). @default true
+   */
+  answerRequests?: boolean;
 }
 
 /** Options of {@link defineLlmAgent} with a structured result. */
@@ -116,6 +123,17 @@ export function defineLlmAgent<T = unknown>(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.stage === undefined ? {} : { stage: options.stage }),
     systemPrompt,
+    ...(options.answerRequests === false
+      ? {}
+      : {
+          onMessage: answerRequests({
+            role,
+            systemPrompt,
+            client,
+            model,
+            temperature: options.temperature,
+          }),
+        }),
     async run(task, ctx) {
       const messages: ChatCompletionMessageParam[] = [
         { role: 'system', content: systemPrompt },

@@ -9,7 +9,10 @@ import { type Decision, decisionsOf, isDecisionsKey, taskDecisionsKey } from './
  * (with this attempt's own updates already in it), the communicator and the
  * run's locks.
  */
-export type TeamAccess = Pick<AgentRunContext, 'shared' | 'updateShared' | 'send' | 'lock'> & {
+export type TeamAccess = Pick<
+  AgentRunContext,
+  'shared' | 'updateShared' | 'send' | 'request' | 'lock'
+> & {
   /** The role of the agent using the tools, recorded with its decisions. */
   role: string;
   /** The task using the tools: its decisions are kept under its own key. */
@@ -34,6 +37,7 @@ export function teamAccess(role: string, taskId: string, ctx: AgentRunContext): 
       Object.assign(own, updates);
     },
     send: (message) => ctx.send(message),
+    request: (message, options) => ctx.request(message, options),
     lock: (key, options) => ctx.lock(key, options),
   };
 }
@@ -67,6 +71,8 @@ export function sharedView(shared: Readonly<Record<string, unknown>>): Record<st
  * - `read_shared_context()`: the run's shared context, decisions merged.
  * - `send_message({ to, text, handoff })`: a notification (or, with
  *   `handoff: true`, a `result_handoff`) to the agent of that role.
+ * - `ask_role({ to, question, waitSeconds })`: a request to that role,
+ *   waiting for its answer (LLM agents answer with one model call).
  */
 export function collaborationTools(): LlmTool[] {
   const recordDecision = defineTool({
@@ -117,5 +123,27 @@ export function collaborationTools(): LlmTool[] {
       return `sent message ${sent.id} to ${to}`;
     },
   });
-  return [recordDecision, readShared, sendMessage];
+  const askRole = defineTool({
+    name: 'ask_role',
+    description:
+      'Ask the agent of another role a question and wait for its answer (e.g. ask "elasticsearch" which index to query).',
+    input: z.object({
+      to: z.string().min(1).describe('The role to ask.'),
+      question: z.string().min(1).max(8000),
+      waitSeconds: z
+        .number()
+        .min(1)
+        .max(600)
+        .optional()
+        .describe('How long to wait for the answer (default 120).'),
+    }),
+    handler: async ({ to, question, waitSeconds = 120 }, ctx) => {
+      const response = await team(ctx).request(
+        { to, type: 'request', payload: { question } },
+        { timeout: waitSeconds * 1000 },
+      );
+      return { from: to, ...(response.payload as object) };
+    },
+  });
+  return [recordDecision, readShared, sendMessage, askRole];
 }
