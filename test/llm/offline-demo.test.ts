@@ -5,7 +5,7 @@
  * QA's test run, and an evaluation of that work. The same run with the habits
  * of Ollama, llama.cpp server and vLLM writes the same work.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -117,6 +117,39 @@ describe('the offline end-to-end run (docs/llm.md)', () => {
     expect(evaluated.code).toBe(0);
     expect(evaluated.out).toContain('Commands   1 of 1 passed');
   }, 120_000);
+
+  it('without --allow-command QA cannot run its test and says so; a second run is answered from the data folder', async () => {
+    const model = await server('openai');
+    const dir = await tempDir();
+    const workspace = path.join(dir, 'ws');
+    const args = (await documentedCommand(model.url))
+      .map((arg) => (arg === 'troupe-demo-llm/workspace' ? workspace : arg))
+      .filter(
+        (arg, index, all) => arg !== '--allow-command' && all[index - 1] !== '--allow-command',
+      );
+    const run = async () => {
+      const out = capture();
+      const err = capture();
+      const code = await main([...args, '--data-dir', path.join(dir, 'data')], { out, err });
+      expect(err.text()).toBe('');
+      expect(code).toBe(0);
+      return out.text();
+    };
+
+    const first = await run();
+    expect(first).toContain('run_command is not offered (start troupe with --allow-command node)');
+    expect(first).toContain('Commands   none run');
+    expect(first).toContain('work 1.00 ×0.3');
+    const calls = model.calls();
+    expect(calls).toBe(10);
+
+    // Same request again: every answer comes from the cache, and the tools run again.
+    await rm(workspace, { recursive: true });
+    const second = await run();
+    expect(model.calls()).toBe(calls);
+    expect(second).toMatch(/total\s+0\s+10\s/);
+    await expectTheWork(workspace);
+  }, 60_000);
 
   it.each([
     ['ollama', 11],

@@ -115,12 +115,14 @@ export function collaborationTools(): LlmTool[] {
       handoff: z.boolean().optional().describe('True when this hands your result over.'),
     }),
     handler: async ({ to, text, handoff }, ctx) => {
-      const sent = await team(ctx).send({
+      await team(ctx).send({
         to,
         type: handoff ? 'result_handoff' : 'notification',
         payload: { text },
       });
-      return `sent message ${sent.id} to ${to}`;
+      // No message id in the result: the conversation that follows must be
+      // the same on a re-run, or the response cache could not answer it.
+      return `sent to ${to}`;
     },
   });
   const askRole = defineTool({
