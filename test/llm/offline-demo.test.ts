@@ -11,11 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import {
   type ChatRequestBody,
+  DEMO_MODEL,
   type DemoHabit,
+  demoModel,
   type OpenAiTestServer,
   startDemoModelServer,
+  startOpenAiTestServer,
 } from '../../src/testing/index.js';
-import { capture, ROOT, troupe } from '../cli/support.js';
+import { capture, ROOT, Troupe, troupe } from '../cli/support.js';
 import { onCleanup, tempDir } from './support.js';
 
 /** The `troupe run` line of the docs section, as arguments, with the server's URL put in. */
@@ -150,6 +153,66 @@ describe('the offline end-to-end run (docs/llm.md)', () => {
     expect(second).toMatch(/total\s+0\s+10\s/);
     await expectTheWork(workspace);
   }, 60_000);
+
+  it('killed with SIGKILL while QA works, `troupe resume --all` finishes the run from its journal, decisions and all', async () => {
+    let releaseQa!: () => void;
+    const qaGate = new Promise<void>((resolve) => {
+      releaseQa = resolve;
+    });
+    // QA and the docs writer are both held at their first question, so both are in
+    // flight when the process dies, and must run again from the run's stored state.
+    const held = new Set<string>();
+    let bothAsked!: () => void;
+    const bothWorking = new Promise<void>((resolve) => {
+      bothAsked = resolve;
+    });
+    const answer = demoModel('openai');
+    const model = await startOpenAiTestServer({
+      models: [DEMO_MODEL],
+      onChat: async (call) => {
+        const role = /QA engineer|documentation writer/.exec(
+          String(call.body.messages?.[0]?.content),
+        )?.[0];
+        if (role) {
+          held.add(role);
+          if (held.size === 2) bothAsked();
+          await qaGate;
+        }
+        return answer(call);
+      },
+    });
+    onCleanup(async () => {
+      releaseQa();
+      await model.close();
+    });
+    const cwd = await tempDir();
+    const env = { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', TROUPE_MODEL: '' };
+    const first = new Troupe(await documentedCommand(model.url), { cwd, env });
+    await bothWorking;
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    const asked = (prompt: RegExp) => requestsOf(model, prompt).length;
+    expect([asked(/You plan software work/), asked(/backend engineer/)]).toEqual([1, 2]);
+
+    releaseQa();
+    const resumed = await troupe(['resume', '--all'], { cwd, env });
+    expect(resumed.err).toBe('');
+    expect(resumed.code).toBe(0);
+    // The plan is stored with the run: the planner is not asked again. The docs task
+    // runs again and finds the planner's decisions (api.port): the context the run
+    // started with is stored with it, not only in checkpoints.
+    expect(asked(/You plan software work/)).toBe(1);
+    expect(resumed.out).toMatch(/✓ search-tests\s+qa\s+completed/);
+    expect(resumed.out).toMatch(/✓ search-docs\s+docs\s+completed/);
+    await expectTheWork(path.join(cwd, 'troupe-demo-llm/workspace'));
+    const id = /wf-[\w-]+/.exec((await troupe(['list'], { cwd, env })).out)![0];
+    const evaluated = await troupe(['eval', id], { cwd, env });
+    expect(evaluated.out).toContain(
+      'Files      5 written by 4 agent(s); 4 of 4 tool-using tasks produced something',
+    );
+    expect(evaluated.out).toContain('Commands   1 of 1 passed');
+    expect(evaluated.out).toContain('Decisions  7 recorded, no conflicts');
+  }, 180_000);
 
   it.each([
     ['ollama', 11],
