@@ -20,4 +20,10 @@ export interface RunRecord {
   forkedFrom?: { workflowId: string; checkpoint: number };
   /** A child run's parent, and the wait of the parent's task that its result answers. */
   parent?: { workflowId: string; wait: string };
+  /**
+   * The shared context the run was started with (`start({ context })`), so
+   * a run recovered from its journal alone, before any checkpoint, starts
+   * from it too. Absent when it started empty.
+   */
+  context?: Record<string, unknown>;
 }

@@ -2,6 +2,14 @@
 export { SimulatedClock } from 'xstate';
 export { MemoryStore } from '../store/index.js';
 export {
+  DEMO_HABITS,
+  DEMO_MODEL,
+  type DemoHabit,
+  type DemoModelServerOptions,
+  demoModel,
+  startDemoModelServer,
+} from './demo-model.js';
+export {
   FaultyStore,
   type StoreFault,
   type StoreFaultCode,

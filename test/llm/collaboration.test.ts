@@ -1,6 +1,11 @@
 /** LLM agents that work together: a decisions record in the shared context, and messages between roles. */
 import { describe, expect, it } from 'vitest';
-import { collaborationTools, defineLlmAgent } from '../../src/actors/llm/index.js';
+import {
+  collaborationTools,
+  decisionsOf,
+  defineLlmAgent,
+  type LlmAgentOutput,
+} from '../../src/actors/llm/index.js';
 import { createRuntime } from '../../src/index.js';
 import { type ChatRequestBody, reply } from '../../src/testing/index.js';
 import { onCleanup, testClient, testServer } from './support.js';
@@ -42,7 +47,7 @@ describe('collaboration tools', () => {
     );
 
     expect(result.status).toBe('completed');
-    expect(result.context.decisions).toEqual({
+    expect(decisionsOf(result.context).decisions).toEqual({
       'api.path': { decision: 'POST /api/search in src/api/search.ts', by: 'backend' },
     });
     const docsPrompt = JSON.stringify((server.requests[2]!.body as ChatRequestBody).messages);
@@ -52,6 +57,89 @@ describe('collaboration tools', () => {
     expect(inbox.map((m) => [m.from, m.type, m.payload])).toEqual([
       ['backend', 'notification', { text: 'Document POST /api/search.' }],
     ]);
+  });
+});
+
+describe('ask_role', () => {
+  it('an agent asks another role and waits: the LLM agent of that role answers with one model call', async () => {
+    const server = await testServer({
+      onChat: ({ body }) => {
+        const messages = body.messages ?? [];
+        const system = String(messages[0]?.content);
+        if (system === 'You are elasticsearch.') {
+          // Asked outside any task: the question is the whole conversation.
+          expect(String(messages[1]?.content)).toContain(
+            'The backend agent of your team asks you:',
+          );
+          return reply.text('<think>the index I made</think>Query products_v1 on port 9200.');
+        }
+        const last = messages.at(-1)!;
+        if (last.role === 'tool') return reply.text(`Using: ${String(last.content)}`);
+        return reply.toolCall('ask_role', { to: 'elasticsearch', question: 'Which index?' });
+      },
+    });
+    const agent = (role: string) =>
+      defineLlmAgent({
+        role,
+        systemPrompt: `You are ${role}.`,
+        tools: collaborationTools(),
+        llm: testClient(server),
+      });
+    const rt = await createRuntime({
+      dataDir: false,
+      agents: [agent('backend'), agent('elasticsearch')],
+    });
+    onCleanup(() => rt.close());
+
+    const result = await rt.engine.execute({
+      name: 'ask',
+      tasks: [{ id: 'api', agent: 'backend', description: 'Build the API.' }],
+    });
+
+    expect(result.status).toBe('completed');
+    expect((result.tasks.api!.output as LlmAgentOutput).content).toBe(
+      'Using: {"from":"elasticsearch","answer":"Query products_v1 on port 9200."}',
+    );
+    const history = await rt.communicator.getMessageHistory({ workflowId: result.workflowId });
+    expect(history.map((m) => [m.from, m.to, m.type])).toEqual([
+      ['backend', 'elasticsearch', 'request'],
+      ['elasticsearch', 'backend', 'response'],
+    ]);
+  });
+
+  it('a role that does not answer requests makes a tool error the model can act on', async () => {
+    const server = await testServer({
+      onChat: ({ body }) => {
+        const last = body.messages?.at(-1);
+        if (last?.role === 'tool') return reply.text(`Could not ask: ${String(last.content)}`);
+        return reply.toolCall('ask_role', { to: 'docs', question: 'Which format?' });
+      },
+    });
+    const rt = await createRuntime({
+      dataDir: false,
+      agents: [
+        defineLlmAgent({
+          role: 'backend',
+          systemPrompt: 'You are backend.',
+          tools: collaborationTools(),
+          llm: testClient(server),
+        }),
+        defineLlmAgent({
+          role: 'docs',
+          systemPrompt: 'You are docs.',
+          llm: testClient(server),
+          answerRequests: false,
+        }),
+      ],
+    });
+    onCleanup(() => rt.close());
+    const result = await rt.engine.execute({
+      name: 'ask',
+      tasks: [{ id: 'api', agent: 'backend' }],
+    });
+    const output = result.tasks.api!.output as LlmAgentOutput;
+    expect(output.toolCalls[0]).toMatchObject({ name: 'ask_role', ok: false });
+    expect(output.content).toMatch(/Could not ask: .*has no onMessage hook/);
   });
 });
 

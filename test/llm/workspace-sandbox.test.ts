@@ -168,6 +168,12 @@ describe('workspace tools', () => {
   });
 
   it('run_command is only offered when commands are allowed', () => {
-    expect([...fx.tools.keys()]).toEqual(['read_file', 'write_file', 'list_files', 'search_files']);
+    expect([...fx.tools.keys()]).toEqual([
+      'read_file',
+      'write_file',
+      'list_files',
+      'search_files',
+      'lock_path',
+    ]);
   });
 });

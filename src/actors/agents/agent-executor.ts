@@ -10,6 +10,7 @@ import type { LlmEvent } from '../llm/llm-events.js';
 import { AttemptWaits } from './attempt-waits.js';
 import type { AgentDefinition, AgentRunContext } from './define-agent.js';
 import { type AgentMessaging, deliverMessages, messageContext } from './message-delivery.js';
+import { TaskLocks } from './task-locks.js';
 import type { WaitSchemas } from './wait-schemas.js';
 
 export interface AgentExecutorDeps {
@@ -90,9 +91,12 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         onWaiting: (isWaiting) => pauseTimeout(isWaiting),
       });
       waiting.set(key, { attempt, waits });
+      const locks = new TaskLocks(deps.messaging?.(), workflowId, input.role, taskId);
       const settle = (report: TaskReport | undefined) => {
         if (settled) return;
         settled = true;
+        // Before the report: a task that starts because this one ended finds the locks free.
+        locks.releaseAll();
         if (timer !== undefined) deps.clock.clearTimeout(timer);
         inFlight.delete(key);
         if (waiting.get(key)?.waits === waits) waiting.delete(key);
@@ -198,6 +202,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         messages: [],
         send: sendMessage,
         request,
+        lock: (lockKey, options) => locks.take(lockKey, options),
         signal: controller.signal,
         idempotencyKey: key,
         attempt,

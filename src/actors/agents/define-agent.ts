@@ -66,6 +66,14 @@ export interface AgentRunContext {
   /** Sends a request and resolves with the response; rejects with `REQUEST_TIMEOUT` naming the recipient. */
   request(message: OutgoingRequest, options?: RequestOptions): Promise<AgentMessage>;
   /**
+   * Takes the communicator lock `key` of this workflow for this task, waiting
+   * up to `timeoutMs` behind its holder (first come, first served). The task
+   * keeps it until the attempt ends, when it is released; taking a lock the
+   * task already holds does nothing. Rejects with `LOCK_TIMEOUT` naming the
+   * holder (`context.holder`: `<role>:<taskId>`).
+   */
+  lock(key: string, options?: TaskLockOptions): Promise<void>;
+  /**
    * Waits durably for an answer delivered by `engine.signal(workflowId, name, payload)`
    * (or `troupe signal`): the task is `waiting`, its agent slot is free, and
    * the process may exit. Resolves with the answer (parsed by `schema`);
@@ -93,6 +101,14 @@ export interface AgentRunContext {
     workflow: WorkflowDefinitionInput | string,
     input?: Record<string, unknown>,
   ): Promise<WorkflowResult>;
+}
+
+/** Options of `ctx.lock`. */
+export interface TaskLockOptions {
+  /** How long to wait for a lock another task holds; 0 fails at once. @default 30_000 */
+  timeoutMs?: number;
+  /** The lease: the lock is taken back this long after it was granted, should the process die. @default 600_000 */
+  ttlMs?: number;
 }
 
 /** What an agent's `onMessage` hook gets besides the message. */

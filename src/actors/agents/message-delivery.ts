@@ -31,6 +31,15 @@ export interface AgentMessaging {
   ): readonly AgentMessage[] | Promise<readonly AgentMessage[]>;
   send(message: AgentMessageInput): Promise<AgentMessage>;
   request(message: RequestMessageInput, options?: RequestOptions): Promise<AgentMessage>;
+  /** Takes a workflow's lock for `owner` (see `Communicator.acquireLock`). */
+  acquireLock(
+    workflowId: string,
+    key: string,
+    owner: string,
+    options: { ttlMs: number; timeout: number },
+  ): Promise<unknown>;
+  /** Releases a lock `owner` holds. */
+  releaseLock(workflowId: string, key: string, owner: string): Promise<void>;
   /** Answers `request` from `from`: a `response`, or an `error` message. */
   reply(request: AgentMessage, from: string, outcome: ReplyOutcome): Promise<AgentMessage>;
   /** Errors nobody awaits (a throwing hook for a notification) go to the runtime's `onError`. */

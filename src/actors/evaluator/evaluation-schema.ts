@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { taskStatusSchema, workflowStatusSchema } from '../../schemas/workflow-result.js';
+import { producedWorkSchema } from './produced-work.js';
 
 /** Bumped when the stored shape of an evaluation changes incompatibly. */
 export const EVALUATION_FORMAT_VERSION = 1;
@@ -123,6 +124,9 @@ export const recommendationKindSchema = z.enum([
   'timeout',
   'critical-path',
   'agent-bottleneck',
+  'failed-command',
+  'decision-conflict',
+  'no-work',
 ]);
 export type RecommendationKind = z.infer<typeof recommendationKindSchema>;
 
@@ -156,6 +160,8 @@ export const workflowEvaluationSchema = z.object({
   tasks: z.array(taskEvaluationSchema),
   agents: z.array(agentStatsSchema),
   recommendations: z.array(recommendationSchema),
+  /** Files written, commands run and decisions recorded, for runs of tool-using (LLM) agents. */
+  work: producedWorkSchema.optional(),
   /** Caveats about how the numbers were computed (for example an inferred critical path). */
   notes: z.array(z.string()),
 });

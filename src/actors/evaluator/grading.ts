@@ -6,6 +6,7 @@
 import { type ArgumentSite, invalidArgument } from '../../schemas/parse-argument.js';
 import type { Grade, ScoreComponent } from './evaluation-schema.js';
 import type { RunMetrics } from './metrics.js';
+import { workComponent } from './produced-work.js';
 
 /**
  * Relative weights of the built-in score components. Only the ratios matter:
@@ -20,6 +21,13 @@ export interface ScoreWeights {
   schedule: number;
   /** Share of checked outputs that matched their declared schema. @default 0.15 */
   outputs: number;
+  /**
+   * What tool-using (LLM) agents produced: tasks that wrote files, ran
+   * commands or recorded decisions; commands that passed; decisions without
+   * conflict (see produced-work.ts). Applies only to runs of such agents.
+   * @default 0.3
+   */
+  work: number;
 }
 
 export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = Object.freeze({
@@ -27,6 +35,7 @@ export const DEFAULT_SCORE_WEIGHTS: Readonly<ScoreWeights> = Object.freeze({
   reliability: 0.3,
   schedule: 0.15,
   outputs: 0.15,
+  work: 0.3,
 });
 
 /** Lowest score (0..100) of each grade; anything below `fair` is POOR. */
@@ -51,28 +60,34 @@ export const BUILTIN_COMPONENTS: readonly (keyof ScoreWeights)[] = [
   'reliability',
   'schedule',
   'outputs',
+  'work',
 ];
 
 /**
  * The built-in components, each a value in 0..1, or null when it does not
- * apply (no task settled, no timing, no output schema declared).
+ * apply (no task settled, no timing, no output schema declared); `work` only
+ * for runs whose tasks recorded tool calls.
  */
 export function builtinComponents(metrics: RunMetrics, weights: ScoreWeights): ScoreComponent[] {
   const { performance } = metrics;
   const schedule = scheduleComponent(metrics);
-  const values: Record<keyof ScoreWeights, number | null> = {
+  const values: Record<Exclude<keyof ScoreWeights, 'work'>, number | null> = {
     success: performance.successRate,
     reliability: metrics.firstAttemptRate,
     schedule: schedule.value,
     outputs: metrics.outputsChecked > 0 ? metrics.outputsValid / metrics.outputsChecked : null,
   };
-  return BUILTIN_COMPONENTS.map((name) => ({
-    name,
-    kind: 'builtin',
-    weight: weights[name],
-    value: values[name],
-    ...(name === 'schedule' && schedule.detail ? { detail: schedule.detail } : {}),
-  }));
+  const components: ScoreComponent[] = (Object.keys(values) as (keyof typeof values)[]).map(
+    (name) => ({
+      name,
+      kind: 'builtin',
+      weight: weights[name],
+      value: values[name],
+      ...(name === 'schedule' && schedule.detail ? { detail: schedule.detail } : {}),
+    }),
+  );
+  if (metrics.work) components.push(workComponent(metrics.work, weights.work));
+  return components;
 }
 
 /**

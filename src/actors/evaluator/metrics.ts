@@ -7,6 +7,7 @@ import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult, WorkflowResult } from '../../schemas/workflow-result.js';
 import { dependencyGraph, longestPath, type TimedTask, waitTimes } from './critical-path.js';
 import type { AgentStats, PerformanceMetrics, TaskEvaluation } from './evaluation-schema.js';
+import { type ProducedWork, producedWork } from './produced-work.js';
 
 /** Zod schemas the outputs of some tasks must match, keyed by task id. */
 export type OutputSchemas = Readonly<Record<string, z.ZodType>>;
@@ -34,6 +35,8 @@ export interface RunMetrics {
   dependencyLevels: number;
   timingResolutionMs: number;
   notes: string[];
+  /** Files, commands and decisions of tool-using agents; absent when no task used tools. */
+  work?: ProducedWork;
 }
 
 export function computeMetrics({
@@ -161,7 +164,12 @@ export function computeMetrics({
     dependencyLevels: levels,
     timingResolutionMs,
     notes,
+    ...withWork(producedWork(result)),
   };
+}
+
+function withWork(work: ProducedWork | undefined): { work?: ProducedWork } {
+  return work ? { work } : {};
 }
 
 function toTimed(task: TaskResult): TimedTask {

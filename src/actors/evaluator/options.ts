@@ -45,7 +45,7 @@ export interface WorkflowEvaluatorOptions {
   store?: Store;
   /**
    * Weights of the built-in score components; only ratios matter.
-   * @default { success: 0.4, reliability: 0.3, schedule: 0.15, outputs: 0.15 }
+   * @default { success: 0.4, reliability: 0.3, schedule: 0.15, outputs: 0.15, work: 0.3 }
    */
   weights?: Partial<ScoreWeights>;
   /**
@@ -175,7 +175,13 @@ export const evaluatorOptionsSchema = z
       'must be a troupe Store (LevelStore, MemoryStore, rt.store)',
     ),
     weights: z
-      .strictObject({ success: weight, reliability: weight, schedule: weight, outputs: weight })
+      .strictObject({
+        success: weight,
+        reliability: weight,
+        schedule: weight,
+        outputs: weight,
+        work: weight,
+      })
       .partial(),
     thresholds: z
       .strictObject({

@@ -6,6 +6,7 @@
 import { sparkline, table } from './chart.js';
 import type { ScoreComponent, TaskEvaluation, WorkflowEvaluation } from './evaluation-schema.js';
 import { formatDuration, formatPercent } from './format.js';
+import type { ProducedWork } from './produced-work.js';
 import type { RegressionReport } from './regression.js';
 
 export interface ReportExtras {
@@ -28,6 +29,7 @@ export function formatEvaluationReport(
     '',
     'Tasks',
     ...table(taskRows(evaluation.tasks)).map(indent),
+    ...(evaluation.work ? ['', ...workLines(evaluation.work)] : []),
     '',
     'Recommendations',
     ...(evaluation.recommendations.length > 0
@@ -81,6 +83,38 @@ function metricLines(evaluation: WorkflowEvaluation): string[] {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return ['Metrics', ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)];
+}
+
+/** Files per agent, commands with their outcome, the decisions and any conflict. */
+function workLines(work: ProducedWork): string[] {
+  const byAgent = new Map<string, string[]>();
+  for (const file of work.files) {
+    byAgent.set(file.agent, [...(byAgent.get(file.agent) ?? []), file.path]);
+  }
+  const passed = work.commands.filter((c) => c.passed).length;
+  const topics = Object.entries(work.decisions);
+  const lines = [
+    'Produced work',
+    `  Files      ${work.files.length} written by ${byAgent.size} agent(s); ${work.tasksWithWork.length} of ${work.toolTasks.length} tool-using tasks produced something`,
+    ...[...byAgent].map(([agent, paths]) => `    ${agent}: ${paths.join(', ')}`),
+    `  Commands   ${work.commands.length === 0 ? 'none run' : `${passed} of ${work.commands.length} passed`}`,
+    ...work.commands.map(
+      (c) =>
+        `    ${c.passed ? 'passed' : 'FAILED'}  ${c.command} (${c.agent}, task ${c.taskId}, exit ${c.exitCode ?? 'none'})`,
+    ),
+    `  Decisions  ${topics.length} recorded, ${work.conflicts.length === 0 ? 'no conflicts' : `${work.conflicts.length} in conflict`}`,
+    ...topics.map(([topic, d]) => `    ${topic}: ${d.decision.replace(/\s+/g, ' ')} (${d.by})`),
+    ...work.conflicts.map(
+      (c) =>
+        `    CONFLICT ${c.topic}: ${c.decisions.map((d) => `"${d.decision}" (${d.by})`).join(' vs ')}`,
+    ),
+  ];
+  if (work.failedToolCalls > 0) {
+    lines.push(
+      `  Tool calls that failed: ${work.failedToolCalls} (sent back to the model as errors)`,
+    );
+  }
+  return lines;
 }
 
 function describeComponent(component: ScoreComponent): string {

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import { type AgentDefinition, type AgentOptions, defineAgent } from '../agents/define-agent.js';
+import { answerRequests } from './answer-requests.js';
 import type { LlmTool } from './define-tool.js';
-import { findJson } from './json-in-text.js';
+import { findJson, withoutReasoning } from './json-in-text.js';
 import type { LlmBudget } from './llm-budget.js';
 import { type LlmClient, type LlmOptions, toLlmClient } from './llm-client.js';
 import { checkPrices, type PriceTable } from './llm-prices.js';
@@ -13,6 +14,7 @@ import { taskPrompt } from './task-prompt.js';
 import { emptyUsage, type TokenUsage } from './token-usage.js';
 import { type ApprovalOptions, approvalPolicy } from './tool-approval.js';
 import { runToolLoop, type ToolCallRecord } from './tool-loop.js';
+import { teamAccess } from './tools/collaboration.js';
 
 /** Options of {@link defineLlmAgent}. */
 export interface LlmAgentOptions
@@ -60,6 +62,12 @@ export interface LlmAgentOptions
   budget?: LlmBudget;
   /** Price per million tokens by model, for the cost in `llm.usage` events. @default the budget's prices */
   prices?: PriceTable;
+  /**
+   * Answer requests from other roles (`ctx.request`, the `ask_role` tool)
+   * with one model call: the system prompt and the question, no tools.
+   * `false` leaves requests unanswered (`REQUEST_FAILED` at once). @default true
+   */
+  answerRequests?: boolean;
 }
 
 /** Options of {@link defineLlmAgent} with a structured result. */
@@ -84,7 +92,7 @@ const OUTPUT_REPAIRS = 2;
 export interface LlmAgentOutput<T = unknown> {
   role: string;
   model: string;
-  /** The model's final answer. */
+  /** The model's final answer, without a `<think>` block. */
   content: string;
   finishReason: string;
   /** Model calls of the attempt that produced this output, cached ones included. */
@@ -136,6 +144,17 @@ export function defineLlmAgent<T = unknown>(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.stage === undefined ? {} : { stage: options.stage }),
     systemPrompt,
+    ...(options.answerRequests === false
+      ? {}
+      : {
+          onMessage: answerRequests({
+            role,
+            systemPrompt,
+            client,
+            model,
+            temperature: options.temperature,
+          }),
+        }),
     async run(task, ctx) {
       const messages: ChatCompletionMessageParam[] = [
         { role: 'system', content: systemPrompt },
@@ -147,6 +166,7 @@ export function defineLlmAgent<T = unknown>(
         },
       ];
       let usage = emptyUsage();
+      const team = teamAccess(role, task.id, ctx);
       for (let repair = 0; ; repair++) {
         const result = await runToolLoop({
           client,
@@ -174,17 +194,12 @@ export function defineLlmAgent<T = unknown>(
           maxToolResultChars,
           textToolCalls: options.textToolCalls ?? true,
           maxContextChars: options.maxContextChars,
-          team: {
-            role,
-            get shared() {
-              return ctx.shared;
-            },
-            updateShared: (updates) => ctx.updateShared(updates),
-            send: (message) => ctx.send(message),
-          },
+          team,
         });
         usage = result.usage;
-        if (!schema) return { role, model, ...result, usage };
+        // A reasoning model's <think> block is not part of its answer, for people or later tasks.
+        if (!schema)
+          return { role, model, ...result, content: withoutReasoning(result.content), usage };
         const checked = structured(result.content, schema);
         if (checked.ok) return { role, model, ...result, usage, data: checked.data };
         if (repair >= OUTPUT_REPAIRS) {

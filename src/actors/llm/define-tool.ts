@@ -1,6 +1,7 @@
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
+import type { ToolEffect } from '../../schemas/tool-effect.js';
 import { formatZodIssues } from '../../schemas/validate.js';
 import type { TokenUsage } from './token-usage.js';
 import { parseToolArguments } from './tool-arguments.js';
@@ -37,6 +38,12 @@ export interface ToolOptions<TSchema extends z.ZodType> {
   needsApproval?: boolean;
   /** Does the work; the result (a string or JSON value) goes back to the model. Throwing sends the error message back instead. */
   handler(input: z.output<TSchema>, ctx: ToolContext): Promise<unknown> | unknown;
+  /**
+   * What a successful call changed (a file written, a command run, a
+   * decision), recorded with the call in the task's output for the evaluator.
+   * @default nothing recorded
+   */
+  effect?(input: z.output<TSchema>, result: unknown): ToolEffect | undefined;
 }
 
 /** A validated tool, ready for the tool-calling loop. */
@@ -56,7 +63,9 @@ export interface LlmTool {
 }
 
 /** What one tool call came to: its result, or the error sent back to the model. */
-export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: string };
+export type ToolOutcome =
+  | { ok: true; result: unknown; effect?: ToolEffect | undefined }
+  | { ok: false; error: string };
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -65,7 +74,7 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * @throws TroupeError `INVALID_INPUT` for a bad name, an empty description or an input schema that is not a zod object.
  */
 export function defineTool<TSchema extends z.ZodType>(options: ToolOptions<TSchema>): LlmTool {
-  const { name, description, input, handler } = options;
+  const { name, description, input, handler, effect } = options;
   const problems: string[] = [];
   if (typeof name !== 'string' || !NAME.test(name)) {
     problems.push('name: must be 1-64 letters, digits, _ or -');
@@ -106,7 +115,9 @@ export function defineTool<TSchema extends z.ZodType>(options: ToolOptions<TSche
         };
       }
       try {
-        return { ok: true, result: await handler(parsed.data, ctx) };
+        const result = await handler(parsed.data, ctx);
+        const changed = effect?.(parsed.data, result);
+        return changed ? { ok: true, result, effect: changed } : { ok: true, result };
       } catch (error) {
         // The task's own abort ends the loop; any other failure is news for the model.
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;

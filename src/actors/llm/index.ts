@@ -80,9 +80,15 @@ export {
 export type { ToolCallRecord } from './tool-call.js';
 export {
   collaborationTools,
-  type DecisionRecord,
+  sharedView,
   type TeamAccess,
 } from './tools/collaboration.js';
+export {
+  type Decision,
+  type DecisionConflict,
+  type DecisionRecord,
+  decisionsOf,
+} from './tools/decisions.js';
 export {
   generateEmbeddingsTool,
   listFilesTool,

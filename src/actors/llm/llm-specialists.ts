@@ -37,7 +37,8 @@ const TOOL_GUIDE =
   'You have tools for the workspace: paths are relative to its root, and nothing outside it can be reached. ' +
   'Read what is there before you change it, and write your deliverables as files. ' +
   'Other specialists work on the same request, some at the same time: read the decisions in the shared context first and follow them, ' +
-  'record each decision others must follow (stack, file paths, interfaces) with record_decision, and tell another role what it needs with send_message. ' +
+  'record each decision others must follow (stack, file paths, interfaces) with record_decision, tell another role what it needs with send_message, and ask it with ask_role when you cannot go on without its answer. ' +
+  'Files another agent is writing are locked: write elsewhere, or wait for them with lock_path. ' +
   'When you are done, answer without calling a tool: say what you produced (with file paths) and what is left.';
 
 /**

@@ -38,6 +38,16 @@ export function planSchema(roles: readonly [string, ...string[]]) {
           .describe('Ids of the tasks whose results this task needs; [] if none.'),
       }),
     ),
+    decisions: z
+      .array(
+        z.object({
+          topic: z.string().describe('What is decided, e.g. "api.port" or "search.index".'),
+          decision: z.string().describe('The choice, concretely.'),
+        }),
+      )
+      .describe(
+        'Choices every agent must follow so their work fits together (stack, file paths, interfaces, ports); [] if none.',
+      ),
   });
 }
 export type LlmPlan = z.infer<ReturnType<typeof planSchema>>;
@@ -73,8 +83,9 @@ export const PLANNER_SYSTEM_PROMPT = [
   '- dependsOn names only ids of other tasks in the plan, and there are no cycles.',
   '- Tasks that do not need each other have no dependency, so they run in parallel.',
   '- Each description says exactly what to deliver, so the agent can work from it alone.',
+  '- decisions lists the choices all agents must share (stack, file paths, interfaces, ports), so agents working in parallel agree.',
   'Answer with JSON only, no prose, of this shape:',
-  '{"rationale": "...", "tasks": [{"id": "...", "agent": "<role>", "description": "...", "dependsOn": ["<id of an earlier task>"]}]}',
+  '{"rationale": "...", "tasks": [{"id": "...", "agent": "<role>", "description": "...", "dependsOn": ["<id of an earlier task>"]}], "decisions": [{"topic": "...", "decision": "..."}]}',
 ].join('\n');
 
 export function planPrompt(request: PlanRequest): string {
@@ -157,7 +168,8 @@ function noJsonIssue(text: string): string {
  * Fixes slips that leave no doubt about what the model meant, so they cost
  * no repair round: a bare array of tasks or a `{ plan: {...} }` wrapper,
  * numeric task ids and dependencies, a missing or single-string `dependsOn`,
- * a missing rationale, and an agent role in the wrong case.
+ * a missing rationale, missing decisions or decisions as an object, and an
+ * agent role in the wrong case.
  */
 export function coercePlan(raw: unknown, roles: readonly string[]): unknown {
   let plan = Array.isArray(raw) ? { tasks: raw } : raw;
@@ -167,6 +179,7 @@ export function coercePlan(raw: unknown, roles: readonly string[]): unknown {
   return {
     ...plan,
     rationale: typeof plan.rationale === 'string' ? plan.rationale : '',
+    decisions: coerceDecisions(plan.decisions),
     tasks: plan.tasks.map((task: unknown) => {
       if (!isRecord(task)) return task;
       const dependsOn = task.dependsOn ?? task.depends_on ?? [];
@@ -186,6 +199,16 @@ export function coercePlan(raw: unknown, roles: readonly string[]): unknown {
   };
 }
 
+/** No decisions, or `{ topic: decision }` instead of a list, mean what they say. */
+function coerceDecisions(raw: unknown): unknown {
+  if (raw === undefined || raw === null) return [];
+  if (!isRecord(raw) || Array.isArray(raw)) return raw;
+  return Object.entries(raw).map(([topic, decision]) => ({
+    topic,
+    decision: typeof decision === 'string' ? decision : JSON.stringify(decision),
+  }));
+}
+
 function toDefinition(
   plan: LlmPlan,
   request: PlanRequest,
@@ -202,6 +225,12 @@ function toDefinition(
       dependsOn: task.dependsOn,
     })),
     defaults: { retry: PLANNED_RETRY },
-    metadata: { ...metadata, rationale: plan.rationale },
+    metadata: {
+      ...metadata,
+      rationale: plan.rationale,
+      ...(plan.decisions.length > 0
+        ? { decisions: Object.fromEntries(plan.decisions.map((d) => [d.topic, d.decision])) }
+        : {}),
+    },
   };
 }

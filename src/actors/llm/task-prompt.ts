@@ -1,4 +1,5 @@
 import type { AgentRunContext, AgentTask } from '../agents/define-agent.js';
+import { decisionsOf, isDecisionsKey } from './tools/decisions.js';
 
 /** Each upstream output and the shared context are cut to this many characters. */
 const MAX_SECTION_CHARS = 4000;
@@ -6,7 +7,8 @@ const MAX_SECTION_CHARS = 4000;
 /**
  * The user message that starts an LLM agent's conversation: the task, its
  * input, what the tasks it depends on produced (an LLM agent's answer text
- * rather than its whole output record) and the shared context.
+ * rather than its whole output record), the decisions recorded so far (one
+ * line each, conflicts flagged) and the rest of the shared context.
  */
 export function taskPrompt(
   task: AgentTask,
@@ -25,8 +27,20 @@ export function taskPrompt(
     parts.push('', 'Results of the tasks this one builds on:');
     for (const [id, output] of deps) parts.push('', `## ${id}`, describeOutput(output));
   }
-  if (Object.keys(ctx.shared).length > 0) {
-    parts.push('', 'Shared context of the workflow:', fenced(JSON.stringify(ctx.shared, null, 2)));
+  const { decisions, conflicts } = decisionsOf(ctx.shared);
+  const topics = Object.entries(decisions);
+  if (topics.length > 0) {
+    parts.push('', 'Decisions made so far (follow them; record new ones with record_decision):');
+    for (const [topic, { decision, by }] of topics) parts.push(`- ${topic}: ${decision} (${by})`);
+  }
+  for (const { topic, decisions: made } of conflicts) {
+    const versions = made.map((d) => `"${d.decision}" (${d.by})`).join(' vs ');
+    parts.push(`- CONFLICT on ${topic}: ${versions}; the last one stands unless you settle it`);
+  }
+  const rest = Object.keys(ctx.shared).filter((key) => !isDecisionsKey(key));
+  if (rest.length > 0) {
+    const shown = Object.fromEntries(rest.map((key) => [key, ctx.shared[key]]));
+    parts.push('', 'Shared context of the workflow:', fenced(JSON.stringify(shown, null, 2)));
   }
   return parts.join('\n');
 }

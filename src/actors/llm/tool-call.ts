@@ -1,5 +1,6 @@
 import type { ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import { TroupeError } from '../../errors.js';
+import type { ToolEffect } from '../../schemas/tool-effect.js';
 import type { AgentRunContext } from '../agents/define-agent.js';
 import type { LlmTool, ToolContext } from './define-tool.js';
 import { EVENT_TEXT_CHARS, type LlmEventBody } from './llm-events.js';
@@ -15,6 +16,8 @@ export interface ToolCallRecord {
   error?: string;
   /** `allowed` when an approval rule let it through; `approved` or `rejected` when a person (or the deadline) decided. */
   approval?: 'allowed' | 'approved' | 'rejected';
+  /** What the call changed (file, command, decision), when its tool says. */
+  effect?: ToolEffect;
 }
 
 /** What one tool call came to: the record kept in the output, and the text that goes back to the model. */
@@ -122,7 +125,9 @@ async function executeTool(
   }
   const result = outcome.result;
   const text = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
-  return { record: { ...record, ok: true }, reply: cut(text, maxChars) };
+  const done: ToolCallRecord = { ...record, ok: true };
+  if (outcome.effect) done.effect = outcome.effect;
+  return { record: done, reply: cut(text, maxChars) };
 }
 
 /** Waits durably for a person's answer; a deadline that passes counts as a rejection. */

@@ -152,8 +152,9 @@ export const run: Command = {
         );
       }
       if (booleanOption(values, 'dry-run')) return EXIT.ok;
-      // LLM agents see the user's request and the whole plan, and record their decisions beside them.
-      const context = launch.llm && task ? { request: task, plan: planLines(definition) } : {};
+      // LLM agents see the user's request, the whole plan and the planner's
+      // decisions, and record their own decisions beside them.
+      const context = launch.llm && task ? await llmContext(task, definition) : {};
       const outcome = await runWithProgress(
         rt,
         definition,
@@ -242,6 +243,21 @@ function parseRequirements(text: string | undefined): Record<string, unknown> {
     throw new UsageError('--requirements must be a JSON object, e.g. {"endpoint":"/api/search"}');
   }
   return value as Record<string, unknown>;
+}
+
+async function llmContext(
+  request: string,
+  definition: WorkflowDefinition,
+): Promise<Record<string, unknown>> {
+  const { PLANNED_DECISIONS_KEY, plannedDecisions } = await import(
+    '../../actors/llm/tools/decisions.js'
+  );
+  const decisions = plannedDecisions(definition.metadata);
+  return {
+    request,
+    plan: planLines(definition),
+    ...(Object.keys(decisions).length > 0 ? { [PLANNED_DECISIONS_KEY]: decisions } : {}),
+  };
 }
 
 function planLines(definition: WorkflowDefinition): string[] {

@@ -141,6 +141,9 @@ export class Communicator {
       },
       send: (message) => this.sendMessage(message),
       request: (message, options) => this.request(message, options),
+      acquireLock: (workflowId, key, owner, options) =>
+        this.acquireLock(workflowId, key, owner, options),
+      releaseLock: (workflowId, key, owner) => this.releaseLock(workflowId, key, owner),
       reply: (request, from, outcome) =>
         this.sendMessage({
           from,

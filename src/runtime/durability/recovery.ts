@@ -88,7 +88,12 @@ export async function loadCheckpoint(
   // the initial state, the journal before it is compacted away.
   const snapshot =
     chosenSeq === undefined
-      ? initialTransition(logic, { workflowId, definition: record.definition })[0]
+      ? initialTransition(logic, {
+          workflowId,
+          definition: record.definition,
+          // Without a checkpoint the journal is replayed over the context the run started with.
+          ...(record.context ? { shared: record.context } : {}),
+        })[0]
       : logic.resolveState({
           context: parseContext(chosen, workflowId, chosenSeq),
           value: chosen!.value,

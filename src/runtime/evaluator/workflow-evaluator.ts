@@ -23,6 +23,7 @@ import {
   resolveEvaluatorOptions,
   type WorkflowEvaluatorOptions,
 } from '../../actors/evaluator/options.js';
+import { workAdvice } from '../../actors/evaluator/produced-work.js';
 import { recommend } from '../../actors/evaluator/recommendations.js';
 import { compareWithBaseline, type RegressionReport } from '../../actors/evaluator/regression.js';
 import { runScorers, type ScorerContext } from '../../actors/evaluator/scorers.js';
@@ -144,7 +145,8 @@ export class WorkflowEvaluator {
       },
       tasks: metrics.tasks,
       agents: metrics.agents,
-      recommendations: recommend(metrics),
+      recommendations: [...recommend(metrics), ...(metrics.work ? workAdvice(metrics.work) : [])],
+      ...(metrics.work ? { work: metrics.work } : {}),
       notes,
     };
     return this.#history.save(evaluation);

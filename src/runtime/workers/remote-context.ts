@@ -6,8 +6,8 @@
  * key, the attempt, dependencies, the shared context and the messages
  * delivered when the task was dispatched; `updateShared` and `addTasks` travel
  * with the result. `ctx.step` runs its function (a worker keeps no journal).
- * What needs the owner's live run (`send`, `request`, durable waits, child
- * runs) fails with `REMOTE_UNSUPPORTED`.
+ * What needs the owner's live run (`send`, `request`, `lock`, durable
+ * waits, child runs) fails with `REMOTE_UNSUPPORTED`.
  */
 import type { AgentRunContext } from '../../actors/agents/define-agent.js';
 import { TroupeError } from '../../errors.js';
@@ -77,6 +77,7 @@ export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): Remo
     },
     send: () => unsupported('send'),
     request: () => unsupported('request'),
+    lock: () => unsupported('lock'),
     waitFor: () => unsupported('waitFor'),
     sleep: () => unsupported('sleep'),
     sleepUntil: () => unsupported('sleepUntil'),

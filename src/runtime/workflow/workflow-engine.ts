@@ -281,6 +281,7 @@ export class WorkflowEngine {
       updatedAt: now,
       ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),
       ...(options.parent ? { parent: options.parent } : {}),
+      ...(Object.keys(shared).length > 0 ? { context: shared } : {}),
     };
     await this.deps.ownership?.acquire(workflowId, 'new');
     await this.deps.store.batch([recordOp(record)]);
@@ -473,7 +474,11 @@ export class WorkflowEngine {
       checkpointInterval: record.checkpointInterval,
     });
     if (recovered.value === 'created') {
-      const input: WorkflowInput = { workflowId, definition: record.definition };
+      const input: WorkflowInput = {
+        workflowId,
+        definition: record.definition,
+        ...(record.context ? { shared: record.context } : {}),
+      };
       return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
     }
     if (FINAL_STATES.has(recovered.value)) {

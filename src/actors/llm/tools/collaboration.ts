@@ -2,15 +2,45 @@ import { z } from 'zod';
 import { dict } from '../../../schemas/dict.js';
 import type { AgentRunContext } from '../../agents/define-agent.js';
 import { defineTool, type LlmTool } from '../define-tool.js';
+import { type Decision, decisionsOf, isDecisionsKey, taskDecisionsKey } from './decisions.js';
 
-/** What the collaboration tools reach of the running task: the shared context and the communicator. */
-export type TeamAccess = Pick<AgentRunContext, 'shared' | 'updateShared' | 'send'> & {
+/**
+ * What the collaboration tools reach of the running task: the shared context
+ * (with this attempt's own updates already in it), the communicator and the
+ * run's locks.
+ */
+export type TeamAccess = Pick<
+  AgentRunContext,
+  'shared' | 'updateShared' | 'send' | 'request' | 'lock'
+> & {
   /** The role of the agent using the tools, recorded with its decisions. */
   role: string;
+  /** The task using the tools: its decisions are kept under its own key. */
+  taskId: string;
 };
 
-/** Decisions by topic, as kept under `decisions` in the shared context. */
-export type DecisionRecord = Record<string, { decision: string; by: string }>;
+/**
+ * The tools' view of a running task: its shared context with the attempt's
+ * own updates laid over it (the engine applies them only when the attempt
+ * completes, and a tool must see what the previous call recorded).
+ */
+export function teamAccess(role: string, taskId: string, ctx: AgentRunContext): TeamAccess {
+  const own = dict<unknown>();
+  return {
+    role,
+    taskId,
+    get shared() {
+      return Object.assign(dict<unknown>(), ctx.shared, own);
+    },
+    updateShared: (updates) => {
+      ctx.updateShared(updates);
+      Object.assign(own, updates);
+    },
+    send: (message) => ctx.send(message),
+    request: (message, options) => ctx.request(message, options),
+    lock: (key, options) => ctx.lock(key, options),
+  };
+}
 
 function team(ctx: { team?: TeamAccess | undefined }): TeamAccess {
   if (!ctx.team) throw new Error('this tool only works inside a workflow task');
@@ -18,14 +48,31 @@ function team(ctx: { team?: TeamAccess | undefined }): TeamAccess {
 }
 
 /**
+ * The shared context as the tools and prompts show it: the decisions record
+ * merged into one `decisions` table (see decisions.ts), with the topics on
+ * which agents disagreed under `conflictingDecisions`.
+ */
+export function sharedView(shared: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const view = dict<unknown>();
+  for (const key of Object.keys(shared)) if (!isDecisionsKey(key)) view[key] = shared[key];
+  const { decisions, conflicts } = decisionsOf(shared);
+  if (Object.keys(decisions).length > 0) view.decisions = decisions;
+  if (conflicts.length > 0) view.conflictingDecisions = conflicts;
+  return view;
+}
+
+/**
  * Tools that let LLM agents of one run work together: a shared decisions
  * record (stack, paths, interfaces) in the shared context, which every later
  * prompt shows, and messages to another role through the communicator.
  *
- * - `record_decision({ topic, decision })`: adds or replaces one decision.
- * - `read_shared_context()`: the run's shared context, decisions included.
+ * - `record_decision({ topic, decision })`: adds or replaces one decision
+ *   (kept under the task's own key, so parallel tasks lose nothing).
+ * - `read_shared_context()`: the run's shared context, decisions merged.
  * - `send_message({ to, text, handoff })`: a notification (or, with
  *   `handoff: true`, a `result_handoff`) to the agent of that role.
+ * - `ask_role({ to, question, waitSeconds })`: a request to that role,
+ *   waiting for its answer (LLM agents answer with one model call).
  */
 export function collaborationTools(): LlmTool[] {
   const recordDecision = defineTool({
@@ -42,19 +89,21 @@ export function collaborationTools(): LlmTool[] {
     }),
     handler: ({ topic, decision }, ctx) => {
       const access = team(ctx);
-      const decisions = dict<DecisionRecord[string]>();
-      Object.assign(decisions, access.shared.decisions ?? {});
+      const key = taskDecisionsKey(access.taskId);
+      const decisions = dict<Decision>();
+      Object.assign(decisions, access.shared[key] ?? {});
       decisions[topic] = { decision, by: access.role };
-      access.updateShared({ decisions });
+      access.updateShared({ [key]: decisions });
       return `recorded ${topic}`;
     },
+    effect: ({ topic, decision }) => ({ kind: 'decision', topic, decision }),
   });
   const readShared = defineTool({
     name: 'read_shared_context',
     description:
       "Read the run's shared context: the user's request, the plan and the decisions recorded so far.",
     input: z.object({}),
-    handler: (_, ctx) => team(ctx).shared,
+    handler: (_, ctx) => sharedView(team(ctx).shared),
   });
   const sendMessage = defineTool({
     name: 'send_message',
@@ -66,13 +115,37 @@ export function collaborationTools(): LlmTool[] {
       handoff: z.boolean().optional().describe('True when this hands your result over.'),
     }),
     handler: async ({ to, text, handoff }, ctx) => {
-      const sent = await team(ctx).send({
+      await team(ctx).send({
         to,
         type: handoff ? 'result_handoff' : 'notification',
         payload: { text },
       });
-      return `sent message ${sent.id} to ${to}`;
+      // No message id in the result: the conversation that follows must be
+      // the same on a re-run, or the response cache could not answer it.
+      return `sent to ${to}`;
     },
   });
-  return [recordDecision, readShared, sendMessage];
+  const askRole = defineTool({
+    name: 'ask_role',
+    description:
+      'Ask the agent of another role a question and wait for its answer (e.g. ask "elasticsearch" which index to query).',
+    input: z.object({
+      to: z.string().min(1).describe('The role to ask.'),
+      question: z.string().min(1).max(8000),
+      waitSeconds: z
+        .number()
+        .min(1)
+        .max(600)
+        .optional()
+        .describe('How long to wait for the answer (default 120).'),
+    }),
+    handler: async ({ to, question, waitSeconds = 120 }, ctx) => {
+      const response = await team(ctx).request(
+        { to, type: 'request', payload: { question } },
+        { timeout: waitSeconds * 1000 },
+      );
+      return { from: to, ...(response.payload as object) };
+    },
+  });
+  return [recordDecision, readShared, sendMessage, askRole];
 }

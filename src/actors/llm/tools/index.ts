@@ -2,6 +2,7 @@ import type { LlmTool } from '../define-tool.js';
 import type { LlmClient } from '../llm-client.js';
 import { generateEmbeddingsTool } from './generate-embeddings.js';
 import { listFilesTool } from './list-files.js';
+import { lockPathTool } from './path-lock.js';
 import { readFileTool } from './read-file.js';
 import { runCommandTool } from './run-command.js';
 import { searchFilesTool } from './search-files.js';
@@ -10,6 +11,7 @@ import { writeFileTool } from './write-file.js';
 
 export { generateEmbeddingsTool } from './generate-embeddings.js';
 export { listFilesTool } from './list-files.js';
+export { lockPathTool, pathLockKey } from './path-lock.js';
 export { readFileTool } from './read-file.js';
 export { type CommandResult, runCommandTool } from './run-command.js';
 export { searchFilesTool } from './search-files.js';
@@ -30,7 +32,7 @@ export interface WorkspaceToolsOptions {
 
 /**
  * The built-in tools over one workspace: read_file, write_file, list_files,
- * search_files, run_command when the workspace allows some commands, and
+ * search_files, lock_path, run_command when the workspace allows some commands, and
  * generate_embeddings when a client is given.
  */
 export function workspaceTools(
@@ -38,7 +40,13 @@ export function workspaceTools(
   options: WorkspaceToolsOptions = {},
 ): LlmTool[] {
   const ws = workspace instanceof Workspace ? workspace : new Workspace(workspace);
-  const tools = [readFileTool(ws), writeFileTool(ws), listFilesTool(ws), searchFilesTool(ws)];
+  const tools = [
+    readFileTool(ws),
+    writeFileTool(ws),
+    listFilesTool(ws),
+    searchFilesTool(ws),
+    lockPathTool(ws),
+  ];
   if (ws.options.allowedCommands.length > 0) tools.push(runCommandTool(ws));
   if (options.embeddings) tools.push(generateEmbeddingsTool(options.embeddings, ws));
   return tools;

@@ -64,6 +64,10 @@ export function runCommandTool(workspace: Workspace): LlmTool {
       }
       return run(command, args, folder.absolute, workspace, ctx.signal);
     },
+    effect: (_, result) => {
+      const { command, args, exitCode, timedOut } = result as CommandResult;
+      return { kind: 'command', command: [command, ...args].join(' '), exitCode, timedOut };
+    },
   });
 }
 
