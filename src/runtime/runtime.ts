@@ -162,6 +162,7 @@ export class Runtime {
             clock,
             // Read on use: the communicator needs the started system, so it comes later.
             messaging: () => this.communicator.agentPort,
+            announce: (started) => this.engine.announceStart(started),
             waitSchemas,
             limits: options.limits,
           }),

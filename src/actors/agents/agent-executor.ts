@@ -23,6 +23,12 @@ export interface AgentExecutorDeps {
   messaging?: () => AgentMessaging | undefined;
   /** The zod schemas of open waits, shared with the engine's `signal`. */
   waitSchemas: WaitSchemas;
+  /**
+   * Tells the engine's listeners an attempt started. It is no event of the
+   * run (the attempt's reports carry `startedAt`): nothing is journaled and
+   * the run's machine takes one event less per task. @default nobody is told
+   */
+  announce?: (started: Extract<TaskReport, { type: 'task.started' }>) => void;
   /** Size limits of outputs, shared-context updates and progress messages. */
   limits: Pick<
     ResolvedValueLimits,
@@ -45,8 +51,9 @@ type Received = ExecutorEvent | MessageDelivery;
 
 /**
  * The side-effecting half of an agent: runs `run(task, ctx)` for each
- * `execute` event, reports `task.started` straight to the run, and
- * `task.progress`, `task.completed` or `task.failed` to its agent machine.
+ * `execute` event, announces `task.started` to the engine's listeners, and
+ * reports `task.progress`, `task.completed` or `task.failed` (each carrying
+ * the attempt's `startedAt`) to its agent machine.
  *
  * Timeouts are enforced here, from the moment the attempt starts (not when it
  * was queued): the signal is aborted and the attempt reported failed at once.
@@ -72,10 +79,12 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       const { workflowId, taskId, attempt } = assignment;
       const key = `${workflowId}:${taskId}`;
       const controller = new AbortController();
+      const startedAt = deps.clock.now();
       let settled = false;
       let timer: unknown;
       const waits = new AttemptWaits({
         assignment,
+        startedAt,
         clock: deps.clock,
         schemas: deps.waitSchemas,
         toAgent: (report) => {
@@ -109,6 +118,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
           at: deps.clock.now(),
           error: serializeError(error),
           retryable,
+          startedAt,
         });
       inFlight.set(key, (error, report) => {
         controller.abort(error);
@@ -116,15 +126,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         else settle(undefined);
       });
 
-      // Straight to the run: the agent machine has nothing to do with it.
-      const started: TaskReport = {
-        type: 'task.started',
-        workflowId,
-        taskId,
-        attempt,
-        at: deps.clock.now(),
-      };
-      system.get(assignment.replyTo)?.send(started);
+      deps.announce?.({ type: 'task.started', workflowId, taskId, attempt, at: startedAt });
       if (!agent) {
         fail(
           new TroupeError('UNKNOWN_AGENT', `Agent "${input.role}" is no longer registered.`, {
@@ -286,6 +288,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
               output,
               ...(sharedUpdates ? { sharedUpdates } : {}),
               ...(addedTasks ? { addedTasks } : {}),
+              startedAt,
             });
           },
           (error: unknown) => {
