@@ -12,6 +12,7 @@ import { TroupeError } from '../errors.js';
 import { agentMachine } from '../machines/agent/agent.machine.js';
 import { createCommunicatorMachine } from '../machines/communicator/index.js';
 import { orchestratorMachine } from '../machines/orchestrator/orchestrator.machine.js';
+import { createRunShardMachine } from '../machines/run-shard.machine.js';
 import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
 import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
@@ -168,7 +169,7 @@ export class Runtime {
           }),
         },
       }),
-      workflow: workflowLogic,
+      runShard: createRunShardMachine(workflowLogic),
       compensator: createCompensator(
         this.compensations,
         createChildRollback(store, this.compensations, clock),

@@ -78,7 +78,15 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       const agent = deps.lookup(input.role);
       const { workflowId, taskId, attempt } = assignment;
       const key = `${workflowId}:${taskId}`;
-      const controller = new AbortController();
+      // Made when `run` first reads `ctx.signal`: most attempts never do, and
+      // an AbortController per task was a visible share of a task's cost.
+      let controller: AbortController | undefined;
+      let abortedWith: unknown;
+      const abort = (error: unknown) => {
+        if (abortedWith !== undefined) return;
+        abortedWith = error;
+        controller?.abort(error);
+      };
       const startedAt = deps.clock.now();
       let settled = false;
       let timer: unknown;
@@ -121,7 +129,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
           startedAt,
         });
       inFlight.set(key, (error, report) => {
-        controller.abort(error);
+        abort(error);
         if (report) fail(error, false);
         else settle(undefined);
       });
@@ -151,7 +159,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
             `Task "${taskId}" of workflow "${workflowId}" timed out after ${timeoutMs} ms (attempt ${attempt}).`,
             { workflowId, taskId, agent: input.role },
           );
-          controller.abort(error);
+          abort(error);
           fail(error, true);
         }, remaining);
       };
@@ -195,7 +203,13 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         messages: [],
         send: sendMessage,
         request,
-        signal: controller.signal,
+        get signal() {
+          if (!controller) {
+            controller = new AbortController();
+            if (abortedWith !== undefined) controller.abort(abortedWith);
+          }
+          return controller.signal;
+        },
         idempotencyKey: key,
         attempt,
         dependencies: assignment.dependencies,
