@@ -9,7 +9,8 @@
 import { createRuntime, defineAgent } from '../src/index.js';
 import { chain, printTable, reportRatio } from './harness.js';
 
-const RUNS = 10_000;
+/** `TROUPE_BENCH_RUNS` runs fewer, for a quick look or a profile. */
+const RUNS = Number(process.env.TROUPE_BENCH_RUNS ?? 10_000);
 const TASKS = 10;
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -65,17 +65,29 @@ export interface TaskEffects {
   addedTasks?: unknown[];
 }
 
+/**
+ * When an attempt started, carried by its reports (completion, failure, wait)
+ * instead of a `task.started` event of its own: one machine event and one
+ * journal entry less per task. The engine still tells its listeners
+ * `task.started` when the attempt starts (see `AgentExecutorDeps.announce`).
+ */
+export interface AttemptStart {
+  /** Epoch ms the attempt started; absent when it never did (aborted while queued). */
+  startedAt?: number;
+}
+
 export type TaskReport =
+  /** Journals written before `startedAt` was carried by the reports hold this event; replay still applies it. */
   | { type: 'task.started'; workflowId: string; taskId: string; attempt: number; at: number }
   /** The attempt waits; its agent slot is free until it ends. */
-  | {
+  | ({
       type: 'task.waiting';
       workflowId: string;
       taskId: string;
       attempt: number;
       at: number;
       wait: WaitRequest;
-    }
+    } & AttemptStart)
   /** A `ctx.step` finished: its result is journaled so it is not run again after a restart. */
   | {
       type: 'task.step';
@@ -100,8 +112,9 @@ export type TaskReport =
       attempt: number;
       at: number;
       output: unknown;
-    } & TaskEffects)
-  | {
+    } & TaskEffects &
+      AttemptStart)
+  | ({
       type: 'task.failed';
       workflowId: string;
       taskId: string;
@@ -110,7 +123,7 @@ export type TaskReport =
       error: SerializedError;
       /** False for errors no retry can fix (bad output, aborted by cancel). */
       retryable: boolean;
-    };
+    } & AttemptStart);
 
 /** Events an agent actor accepts. */
 export type AgentEvent =

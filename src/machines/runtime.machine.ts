@@ -1,24 +1,18 @@
 import { type AnyStateMachine, type CallbackActorLogic, enqueueActions, setup } from 'xstate';
 import type { SerializedError } from '../errors.js';
-import { serializeError } from '../errors.js';
 import type { WorkflowResult } from '../schemas/workflow-result.js';
 import type { AgentMachineInput, agentMachine } from './agent/agent.machine.js';
 import type { CommunicatorMachine } from './communicator/communicator.machine.js';
 import type { orchestratorMachine } from './orchestrator/orchestrator.machine.js';
-import {
-  agentSystemId,
-  COMPENSATOR_SYSTEM_ID,
-  type CompensationRequest,
-  workflowSystemId,
-} from './protocol.js';
+import { agentSystemId, COMPENSATOR_SYSTEM_ID, type CompensationRequest } from './protocol.js';
 import type { queueMachine } from './queue/queue-machine.js';
 import type { QueueSettings } from './queue/queue-types.js';
+import { type RunShardMachine, type RunShardReport, runShardId } from './run-shard.machine.js';
 
 /** Runs compensation handlers; provided by the runtime (`src/actors/saga/compensator.ts`). */
 export type CompensatorLogic = CallbackActorLogic<CompensationRequest>;
 
 import type { WorkflowInput } from './workflow/context.js';
-import type { WorkflowMachine } from './workflow/workflow.machine.js';
 
 export type RuntimeEvent =
   | { type: 'agent.register'; input: AgentMachineInput }
@@ -26,27 +20,24 @@ export type RuntimeEvent =
   | { type: 'workflow.create'; input: WorkflowInput }
   /** Stops a run without ending it: its state stays as stored (fail-stop after a failed write). */
   | { type: 'workflow.halt'; workflowId: string }
-  | { type: `xstate.done.actor.${string}`; actorId: string; output: WorkflowResult }
-  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
+  | RunShardReport;
 
 export type RuntimeEmitted =
   | { type: 'workflow.ended'; workflowId: string; result: WorkflowResult }
   | { type: 'workflow.crashed'; workflowId: string; error: SerializedError };
 
-const WORKFLOW_PREFIX = workflowSystemId('');
-
 /**
  * The root of the actor system. It owns the orchestrator, the saga
  * compensator (`compensator`), the communicator, the task queue (`queue`),
- * one actor per
- * registered agent (`agent:<role>`) and one per live workflow run
- * (`workflow:<id>`), so one system holds the whole runtime and the inspector
- * sees all of it. Finished runs are stopped at once: children accumulate
- * cost in XState, and a finished run's result lives in its output.
+ * one actor per registered agent (`agent:<role>`) and the shards (`runs:<n>`,
+ * made as runs need them) that hold one actor per live workflow run (`workflow:<id>`, see
+ * run-shard.machine.ts), so one system holds the whole runtime and the
+ * inspector sees all of it. Finished runs are stopped at once: children
+ * accumulate cost in XState, and a finished run's result lives in its output.
  */
 export function createRuntimeMachine(logic: {
   agent: typeof agentMachine;
-  workflow: WorkflowMachine;
+  runShard: RunShardMachine;
   orchestrator: typeof orchestratorMachine;
   compensator: CompensatorLogic;
   communicator: CommunicatorMachine;
@@ -60,14 +51,14 @@ export function createRuntimeMachine(logic: {
     },
     actors: {
       agent: logic.agent,
-      workflow: logic.workflow,
+      runShard: logic.runShard,
       orchestrator: logic.orchestrator,
       compensator: logic.compensator,
       communicator: logic.communicator,
       queue: logic.queue,
     } as {
       agent: typeof agentMachine;
-      workflow: WorkflowMachine;
+      runShard: RunShardMachine;
       orchestrator: typeof orchestratorMachine;
       compensator: CompensatorLogic;
       communicator: CommunicatorMachine;
@@ -94,35 +85,36 @@ export function createRuntimeMachine(logic: {
         ),
       },
       'workflow.create': {
-        actions: enqueueActions(({ event, enqueue }) => {
-          const id = workflowSystemId(event.input.workflowId);
-          enqueue.spawnChild('workflow', { id, systemId: id, input: event.input });
+        actions: enqueueActions(({ event, enqueue, system }) => {
+          const shard = runShardId(event.input.workflowId);
+          // Shards are made as runs need them: a runtime with a few runs shows a few.
+          if (!system.get(shard)) enqueue.spawnChild('runShard', { id: shard, systemId: shard });
+          enqueue.sendTo(shard, event);
         }),
       },
       'workflow.halt': {
+        actions: enqueueActions(({ event, enqueue, system }) => {
+          const shard = runShardId(event.workflowId);
+          if (system.get(shard)) enqueue.sendTo(shard, event);
+        }),
+      },
+      'run.ended': {
         actions: enqueueActions(({ event, enqueue }) =>
-          enqueue.stopChild(workflowSystemId(event.workflowId)),
+          enqueue.emit({
+            type: 'workflow.ended',
+            workflowId: event.workflowId,
+            result: event.result,
+          }),
         ),
       },
-      'xstate.done.actor.*': {
-        actions: enqueueActions(({ event, enqueue }) => {
-          const { actorId, output } = event;
-          if (!actorId.startsWith(WORKFLOW_PREFIX)) return;
-          enqueue.stopChild(actorId);
-          enqueue.emit({ type: 'workflow.ended', workflowId: output.workflowId, result: output });
-        }),
-      },
-      'xstate.error.actor.*': {
-        actions: enqueueActions(({ event, enqueue }) => {
-          const { actorId, error } = event;
-          if (!actorId.startsWith(WORKFLOW_PREFIX)) return;
-          enqueue.stopChild(actorId);
+      'run.crashed': {
+        actions: enqueueActions(({ event, enqueue }) =>
           enqueue.emit({
             type: 'workflow.crashed',
-            workflowId: actorId.slice(WORKFLOW_PREFIX.length),
-            error: serializeError(error),
-          });
-        }),
+            workflowId: event.workflowId,
+            error: event.error,
+          }),
+        ),
       },
     },
   });

@@ -13,6 +13,7 @@ import { TroupeError } from '../errors.js';
 import { agentMachine } from '../machines/agent/agent.machine.js';
 import { createCommunicatorMachine } from '../machines/communicator/index.js';
 import { orchestratorMachine } from '../machines/orchestrator/orchestrator.machine.js';
+import { createRunShardMachine } from '../machines/run-shard.machine.js';
 import { createRuntimeMachine, type RuntimeMachine } from '../machines/runtime.machine.js';
 import type { ConditionGuard } from '../machines/workflow/conditions.js';
 import { createWorkflowMachine } from '../machines/workflow/workflow.machine.js';
@@ -170,13 +171,14 @@ export class Runtime {
             clock,
             // Read on use: the communicator needs the started system, so it comes later.
             messaging: () => this.communicator.agentPort,
+            announce: (started) => this.engine.announceStart(started),
             waitSchemas,
             emit: (event) => this.engine.emit(event),
             limits: options.limits,
           }),
         },
       }),
-      workflow: workflowLogic,
+      runShard: createRunShardMachine(workflowLogic),
       compensator: createCompensator(
         this.compensations,
         createChildRollback(store, this.compensations, clock),

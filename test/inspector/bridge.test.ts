@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
+import { runShardId } from '../../src/machines/run-shard.machine.js';
 import type { ActorInfo, ServerFrame } from '../../src/runtime/inspector/protocol.js';
 import { heldRuntime, httpStatus, refusedStatus, TestClient, until, wsUrl } from './helpers.js';
 
@@ -62,7 +63,10 @@ describe('inspector bridge', () => {
     const run = byName.get('workflow:late-join')!;
     expect(run.value).toBe('running');
     expect(run.run).toMatchObject({ workflowId: 'late-join', name: 'two', total: 2, settled: 0 });
-    expect(run.parentId).toBe(byName.get('troupe')!.sessionId);
+    // Runs live under the root's shards (run-shard.machine.ts).
+    const shard = system.actors.find((a) => a.sessionId === run.parentId);
+    expect(shard?.name).toBe(runShardId('late-join'));
+    expect(shard?.parentId).toBe(byName.get('troupe')!.sessionId);
     expect(byName.get('agent:hold/executor')?.parentId).toBe(byName.get('agent:hold')!.sessionId);
     // The events before the client connected are there too, in order.
     expect(system.events.some((e) => e.type === 'task.assign' && e.target === 'agent:hold')).toBe(

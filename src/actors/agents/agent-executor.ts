@@ -27,6 +27,12 @@ export interface AgentExecutorDeps {
   waitSchemas: WaitSchemas;
   /** Delivers what `ctx.emit` reports (LLM text, tool calls, usage) to `engine.on`; not journaled. @default dropped */
   emit?: (event: LlmEvent) => void;
+  /**
+   * Tells the engine's listeners an attempt started. It is no event of the
+   * run (the attempt's reports carry `startedAt`): nothing is journaled and
+   * the run's machine takes one event less per task. @default nobody is told
+   */
+  announce?: (started: Extract<TaskReport, { type: 'task.started' }>) => void;
   /** Size limits of outputs, shared-context updates and progress messages. */
   limits: Pick<
     ResolvedValueLimits,
@@ -51,8 +57,9 @@ type Received = ExecutorEvent | MessageDelivery;
 
 /**
  * The side-effecting half of an agent: runs `run(task, ctx)` for each
- * `execute` event, reports `task.started` straight to the run, and
- * `task.progress`, `task.completed` or `task.failed` to its agent machine.
+ * `execute` event, announces `task.started` to the engine's listeners, and
+ * reports `task.progress`, `task.completed` or `task.failed` (each carrying
+ * the attempt's `startedAt`) to its agent machine.
  *
  * Timeouts are enforced here, from the moment the attempt starts (not when it
  * was queued): the signal is aborted and the attempt reported failed at once.
@@ -77,11 +84,21 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       const agent = deps.lookup(input.role);
       const { workflowId, taskId, attempt } = assignment;
       const key = `${workflowId}:${taskId}`;
-      const controller = new AbortController();
+      // Made when `run` first reads `ctx.signal`: most attempts never do, and
+      // an AbortController per task was a visible share of a task's cost.
+      let controller: AbortController | undefined;
+      let abortedWith: unknown;
+      const abort = (error: unknown) => {
+        if (abortedWith !== undefined) return;
+        abortedWith = error;
+        controller?.abort(error);
+      };
+      const startedAt = deps.clock.now();
       let settled = false;
       let timer: unknown;
       const waits = new AttemptWaits({
         assignment,
+        startedAt,
         clock: deps.clock,
         schemas: deps.waitSchemas,
         toAgent: (report) => {
@@ -118,22 +135,15 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
           at: deps.clock.now(),
           error: serializeError(error),
           retryable,
+          startedAt,
         });
       inFlight.set(key, (error, report) => {
-        controller.abort(error);
+        abort(error);
         if (report) fail(error, false);
         else settle(undefined);
       });
 
-      // Straight to the run: the agent machine has nothing to do with it.
-      const started: TaskReport = {
-        type: 'task.started',
-        workflowId,
-        taskId,
-        attempt,
-        at: deps.clock.now(),
-      };
-      system.get(assignment.replyTo)?.send(started);
+      deps.announce?.({ type: 'task.started', workflowId, taskId, attempt, at: startedAt });
       if (!agent) {
         fail(
           new TroupeError('UNKNOWN_AGENT', `Agent "${input.role}" is no longer registered.`, {
@@ -158,7 +168,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
             `Task "${taskId}" of workflow "${workflowId}" timed out after ${timeoutMs} ms (attempt ${attempt}).`,
             { workflowId, taskId, agent: input.role },
           );
-          controller.abort(error);
+          abort(error);
           fail(error, true);
         }, remaining);
       };
@@ -203,7 +213,13 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         send: sendMessage,
         request,
         lock: (lockKey, options) => locks.take(lockKey, options),
-        signal: controller.signal,
+        get signal() {
+          if (!controller) {
+            controller = new AbortController();
+            if (abortedWith !== undefined) controller.abort(abortedWith);
+          }
+          return controller.signal;
+        },
         idempotencyKey: key,
         attempt,
         dependencies: assignment.dependencies,
@@ -307,6 +323,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
               output,
               ...(sharedUpdates ? { sharedUpdates } : {}),
               ...(addedTasks ? { addedTasks } : {}),
+              startedAt,
             });
           },
           (error: unknown) => {

@@ -41,6 +41,8 @@ interface Pending {
 
 export interface AttemptWaitsDeps {
   assignment: TaskAssignment;
+  /** When the attempt started: `task.waiting` carries it (see `AttemptStart`). */
+  startedAt: number;
   clock: Clock;
   schemas: WaitSchemas;
   /** Reports through the agent machine (`task.waiting` frees the agent's slot). */
@@ -197,6 +199,7 @@ export class AttemptWaits {
         attempt,
         at: this.deps.clock.now(),
         wait: request,
+        startedAt: this.deps.startedAt,
       });
     });
   }

@@ -23,7 +23,7 @@ import {
 } from '../../schemas/workflow-definition.js';
 import { backoffDelay } from '../backoff.js';
 import { createFifo, fifoPush, fifoSize, fifoTake } from '../fifo.js';
-import { type TaskAssignment, workflowSystemId } from '../protocol.js';
+import { type AttemptStart, type TaskAssignment, workflowSystemId } from '../protocol.js';
 import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
 import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted } from './events.js';
@@ -225,9 +225,15 @@ export function currentRun(
   return run;
 }
 
+/** A `task.started` event, as journals written before reports carried `startedAt` hold it. */
 export function recordStart(context: WorkflowContext, run: TaskRun, at: number): void {
   context.lastEventAt = at;
   run.startedAt ??= at;
+}
+
+/** An attempt's report says when it started (see `AttemptStart`): the task's start is its first attempt's. */
+export function recordAttemptStart(run: TaskRun, report: AttemptStart): void {
+  if (report.startedAt !== undefined) run.startedAt ??= report.startedAt;
 }
 
 /**
@@ -238,11 +244,17 @@ export function recordStart(context: WorkflowContext, run: TaskRun, at: number):
 export function recordCompletion(
   context: WorkflowContext,
   run: TaskRun,
-  report: { taskId: string; at: number; output: unknown; sharedUpdates?: Record<string, unknown> },
+  report: {
+    taskId: string;
+    at: number;
+    output: unknown;
+    sharedUpdates?: Record<string, unknown>;
+  } & AttemptStart,
   addedTasks: readonly TaskDefinition[],
   guards: GuardRegistry,
   releasing: boolean,
 ): WorkflowEmitted[] {
+  recordAttemptStart(run, report);
   context.lastEventAt = report.at;
   context.inFlight--;
   context.settled++;
@@ -295,8 +307,9 @@ export function recordCompletion(
 export function recordFailure(
   context: WorkflowContext,
   run: TaskRun,
-  report: { taskId: string; at: number; error: SerializedError; retryable: boolean },
+  report: { taskId: string; at: number; error: SerializedError; retryable: boolean } & AttemptStart,
 ): WorkflowEmitted {
+  recordAttemptStart(run, report);
   context.lastEventAt = report.at;
   context.inFlight--;
   releaseSharedView(context.shared, report.taskId);

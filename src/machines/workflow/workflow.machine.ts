@@ -37,6 +37,7 @@ import {
   currentRun,
   type GuardRegistry,
   initialReady,
+  recordAttemptStart,
   recordCancellation,
   recordCompletion,
   recordFailure,
@@ -350,6 +351,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         if (event.type !== 'task.waiting') return;
         const run = currentRun(context, event);
         if (!run) return;
+        recordAttemptStart(run, event);
         const opened = openAgentWait(context, run, event);
         if (opened.type === 'opened') {
           emitAll(enqueue, opened.emitted);

@@ -65,13 +65,15 @@ export interface RunJournalState {
  * replays a tail proportional to the run's state (not to its whole history),
  * and checkpointing writes a bounded multiple of what the journal writes, so
  * its cost per task stays flat however large the run (a fixed interval makes
- * it O(tasks²)). At one, checkpoints write as many bytes as the journal: a
- * smaller fraction shortens the replayed tail but every byte written before
- * a crash is read again when LevelDB opens its log (bench/recovery.ts: a
- * quarter wrote 22 MB for a 10,000-task chain and the open took longer than
- * the replay it saved).
+ * it O(tasks²)). Every byte written before a crash is read again when LevelDB
+ * opens its log, so a smaller fraction (a shorter tail) is paid for at open:
+ * bench/recovery.ts found a quarter wrote 22 MB for a 10,000-task chain and
+ * the open took longer than the replay it saved. At a half, with one journal
+ * entry of about 180 bytes per task, the checkpoints write twice what the
+ * journal does, the same volume as a fraction of one did when a task took two
+ * entries, and the tail holds as many tasks as it did then.
  */
-const AUTO_TAIL_FRACTION = 1;
+const AUTO_TAIL_FRACTION = 0.5;
 /** Completions before the first automatic checkpoint, and between any two (small runs are not worth it). */
 const AUTO_MIN_COMPLETIONS = 100;
 /** Per-entry bytes besides the event: key, seq, checksum. */

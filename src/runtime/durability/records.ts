@@ -24,7 +24,11 @@ import type { StoreOp } from '../../store/store.js';
 export interface JournalEntry {
   /** Contiguous per run, from 1; recovery checks there is no gap. */
   seq: number;
-  /** The event as JSON. */
+  /**
+   * The event as JSON, without the run's id: an agent's report names its run,
+   * which the entry's key already does (the reader puts it back). Entries
+   * written before kept it; both read the same.
+   */
   event: string;
   crc: number;
 }
@@ -44,14 +48,27 @@ export function journalEntry(workflowId: string, seq: number, event: WorkflowEve
   const json = serialise(
     workflowId,
     `event ${event.type}`,
-    event,
+    withoutRunId(workflowId, event),
     'taskId' in event ? event.taskId : undefined,
   );
   return { seq, event: json, crc: crc32(json) };
 }
 
 /**
- * Verifies and parses a stored journal entry.
+ * An agent's report without its run's id, which the journal's key holds:
+ * about a quarter of a completion's bytes. Only a report (it has a `taskId`)
+ * about this run loses it, so the reader knows where to put it back.
+ */
+function withoutRunId(workflowId: string, event: WorkflowEvent): object {
+  if (!('taskId' in event) || !('workflowId' in event) || event.workflowId !== workflowId)
+    return event;
+  const { workflowId: _run, ...rest } = event;
+  return rest;
+}
+
+/**
+ * Verifies and parses a stored journal entry, in the current form or the one
+ * before it (events with their run's id, `task.started` entries).
  * @throws TroupeError `STORE_CORRUPT` naming the run and the entry if it is
  * damaged: wrong shape, a seq that differs from its key, a checksum mismatch.
  */
@@ -65,11 +82,18 @@ export function readJournalEntry(workflowId: string, keySeq: number, raw: unknow
   } else if (entry.crc !== crc32(entry.event)) {
     problem = 'its checksum does not match its content';
   } else {
+    let event: unknown;
     try {
-      return { seq: keySeq, event: JSON.parse(entry.event) as WorkflowEvent };
+      event = JSON.parse(entry.event);
     } catch {
       problem = 'its event is not valid JSON';
     }
+    if (typeof event === 'object' && event !== null) {
+      const stored = event as WorkflowEvent & { workflowId?: string };
+      if ('taskId' in stored && stored.workflowId === undefined) stored.workflowId = workflowId;
+      return { seq: keySeq, event: stored };
+    }
+    problem ??= 'its event is not an object';
   }
   throw new TroupeError(
     'STORE_CORRUPT',

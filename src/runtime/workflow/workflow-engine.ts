@@ -8,7 +8,7 @@ import { shouldCompensate } from '../../machines/workflow/compensation.js';
 import type { WorkflowContext, WorkflowInput } from '../../machines/workflow/context.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
 import { buildWorkflowResult } from '../../machines/workflow/result.js';
-import { runningTasks } from '../../machines/workflow/scheduler.js';
+import { currentRun, runningTasks } from '../../machines/workflow/scheduler.js';
 import { openWaits, waitInfo } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { workflowIdSchema } from '../../schemas/agent-message.js';
@@ -215,6 +215,18 @@ export class WorkflowEngine {
     engineArgument('on', 'type', eventTypeSchema, type);
     engineArgument('on', 'listener', listenerSchema, listener);
     return this.bus.on(type, listener);
+  }
+
+  /**
+   * An attempt started (its executor says so; it is no event of the run,
+   * whose reports carry `startedAt`): the listeners hear `task.started` if the
+   * attempt is still the task's current one in a run live here.
+   */
+  announceStart(started: Extract<EngineEvent, { type: 'task.started' }>): void {
+    const run = this.live.get(started.workflowId);
+    if (!run || run.ended) return;
+    const { context } = run.ref.getSnapshot() as { context: WorkflowContext };
+    if (currentRun(context, started)) this.bus.emit(started);
   }
 
   /** Removes a listener added with `on`. */
