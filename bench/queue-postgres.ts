@@ -64,25 +64,32 @@ async function untilDone(done: () => Promise<boolean>): Promise<void> {
   while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-/** Starts the workers, then times bulk enqueue + drain; returns jobs/s. */
+/** Jobs per second from the first enqueue until every job is completed, and how long the enqueue took. */
+interface Rate {
+  jobsPerSecond: number;
+  enqueueMs: number;
+}
+
+/** Starts the workers, then times bulk enqueue + drain. */
 async function measure(
   workers: () => Worker[],
   enqueue: () => Promise<void>,
   done: () => Promise<boolean>,
-): Promise<number> {
+): Promise<Rate> {
   const started = workers();
   try {
     await Promise.all(started.map((worker) => worker.waitFor('ready')));
     const start = performance.now();
     await enqueue();
+    const enqueueMs = performance.now() - start;
     await untilDone(done);
-    return (JOBS * 1000) / (performance.now() - start);
+    return { jobsPerSecond: (JOBS * 1000) / (performance.now() - start), enqueueMs };
   } finally {
     await Promise.all(started.map((worker) => worker.kill().catch(() => undefined)));
   }
 }
 
-async function troupe(cluster: string, file: string, workers: number): Promise<number> {
+async function troupe(cluster: string, file: string, workers: number): Promise<Rate> {
   const url = await createDatabase(cluster, 'bench_troupe');
   const store = await PostgresStore.open({ connectionString: url });
   const queue = new TaskQueue({ store, name: 'bench' });
@@ -108,7 +115,7 @@ async function troupe(cluster: string, file: string, workers: number): Promise<n
   }
 }
 
-async function pgBoss(cluster: string, file: string, workers: number): Promise<number> {
+async function pgBoss(cluster: string, file: string, workers: number): Promise<Rate> {
   const url = await createDatabase(cluster, 'bench_pgboss');
   const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false });
   boss.on('error', () => undefined);
@@ -136,7 +143,7 @@ async function pgBoss(cluster: string, file: string, workers: number): Promise<n
   }
 }
 
-async function bullmq(port: number, file: string, workers: number): Promise<number> {
+async function bullmq(port: number, file: string, workers: number): Promise<Rate> {
   const name = `bench-${workers}`;
   const queue = new Queue(name, { connection: { host: '127.0.0.1', port } });
   try {
@@ -167,28 +174,30 @@ const troupeWorker = await bundleFixture('pg-queue-worker');
 const peerWorker = await bundleFixture('peer-queue-worker', 'bench/workers');
 try {
   const rows: string[][] = [];
+  const skipped: Rate = { jobsPerSecond: Number.NaN, enqueueMs: Number.NaN };
   for (const workers of WORKER_COUNTS) {
     const ours = SYSTEMS.includes('troupe')
       ? await troupe(cluster.connectionString, troupeWorker.file, workers)
-      : Number.NaN;
+      : skipped;
     const boss = SYSTEMS.includes('pg-boss')
       ? await pgBoss(cluster.connectionString, peerWorker.file, workers)
-      : Number.NaN;
+      : skipped;
     const bull = SYSTEMS.includes('bullmq')
       ? await bullmq(redis.port, peerWorker.file, workers)
-      : Number.NaN;
-    const rate = (value: number) => Math.round(value).toLocaleString('en');
+      : skipped;
+    const cell = ({ jobsPerSecond, enqueueMs }: Rate) =>
+      `${Math.round(jobsPerSecond).toLocaleString('en')} (${(enqueueMs / 1000).toFixed(1)} s)`;
     rows.push([
       String(workers),
-      rate(ours),
-      rate(boss),
-      rate(bull),
-      `${(ours / boss).toFixed(1)}x`,
-      `${(ours / bull).toFixed(1)}x`,
+      cell(ours),
+      cell(boss),
+      cell(bull),
+      `${(ours.jobsPerSecond / boss.jobsPerSecond).toFixed(1)}x`,
+      `${(ours.jobsPerSecond / bull.jobsPerSecond).toFixed(1)}x`,
     ]);
   }
   printTable(
-    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
+    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s, and in brackets the seconds the enqueue took; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
     [
       'worker processes',
       'troupe on PostgreSQL',
