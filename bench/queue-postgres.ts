@@ -11,50 +11,20 @@
  *   npx tsx --conditions=development bench/queue-postgres.ts
  *   QUEUE_BENCH_JOBS=20000 npx tsx --conditions=development bench/queue-postgres.ts
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { TaskQueue } from '../src/runtime/queue/task-queue.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { createDatabase, freePort, startPostgresCluster } from '../src/testing/index.js';
+import { createDatabase, startPostgresCluster } from '../src/testing/index.js';
 import { bundleFixture, Worker } from '../test/durability/processes.js';
-import { printTable } from './harness.js';
+import { printTable, processTreeCpuMs, startRedis } from './harness.js';
 
 const JOBS = Number(process.env.QUEUE_BENCH_JOBS ?? 10_000);
 /** Jobs each worker process holds at once: troupe `maxWorkers`, pg-boss `batchSize`, BullMQ `concurrency`. */
 const PER_WORKER = Number(process.env.QUEUE_BENCH_PER_WORKER ?? 500);
 const SYSTEMS = (process.env.QUEUE_BENCH_SYSTEMS ?? 'troupe,pg-boss,bullmq').split(',');
 const WORKER_COUNTS = (process.env.QUEUE_BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-
-/** redis-server on a free loopback port, without persistence, in a temp dir. */
-async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), 'troupe-bench-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) resolve();
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /**
  * Polls `done()` every 100 ms (the same for every system; cheap queries, so
@@ -64,10 +34,17 @@ async function untilDone(done: () => Promise<boolean>): Promise<void> {
   while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-/** Jobs per second from the first enqueue until every job is completed, and how long the enqueue took. */
+/**
+ * Jobs per second from the first enqueue until every job is completed, how
+ * long the enqueue took, and the CPU time per job of every process involved
+ * (this one, the workers, PostgreSQL's and Redis's).
+ */
 interface Rate {
   jobsPerSecond: number;
   enqueueMs: number;
+  cpuMsPerJob: number;
+  /** Of which the database server's (PostgreSQL or Redis). */
+  serverCpuMsPerJob: number;
 }
 
 /** Starts the workers, then times bulk enqueue + drain. */
@@ -77,16 +54,26 @@ async function measure(
   done: () => Promise<boolean>,
 ): Promise<Rate> {
   const started = workers();
+  let rate: Pick<Rate, 'jobsPerSecond' | 'enqueueMs'>;
+  let cpuBefore: number;
+  let serverBefore: number;
   try {
     await Promise.all(started.map((worker) => worker.waitFor('ready')));
+    cpuBefore = processTreeCpuMs(cpuRoots);
+    serverBefore = processTreeCpuMs(serverRoots);
     const start = performance.now();
     await enqueue();
     const enqueueMs = performance.now() - start;
     await untilDone(done);
-    return { jobsPerSecond: (JOBS * 1000) / (performance.now() - start), enqueueMs };
+    rate = { jobsPerSecond: (JOBS * 1000) / (performance.now() - start), enqueueMs };
   } finally {
     await Promise.all(started.map((worker) => worker.kill().catch(() => undefined)));
   }
+  return {
+    ...rate,
+    cpuMsPerJob: (processTreeCpuMs(cpuRoots) - cpuBefore) / JOBS,
+    serverCpuMsPerJob: (processTreeCpuMs(serverRoots) - serverBefore) / JOBS,
+  };
 }
 
 async function troupe(cluster: string, file: string, workers: number): Promise<Rate> {
@@ -170,11 +157,19 @@ async function bullmq(port: number, file: string, workers: number): Promise<Rate
 
 const cluster = await startPostgresCluster();
 const redis = await startRedis();
+/** This process (with the workers and redis-server, its children) and the PostgreSQL server. */
+const cpuRoots = [process.pid, await cluster.pid()];
+const serverRoots = [await cluster.pid(), redis.pid];
 const troupeWorker = await bundleFixture('pg-queue-worker');
 const peerWorker = await bundleFixture('peer-queue-worker', 'bench/workers');
 try {
   const rows: string[][] = [];
-  const skipped: Rate = { jobsPerSecond: Number.NaN, enqueueMs: Number.NaN };
+  const skipped: Rate = {
+    jobsPerSecond: Number.NaN,
+    enqueueMs: Number.NaN,
+    cpuMsPerJob: Number.NaN,
+    serverCpuMsPerJob: Number.NaN,
+  };
   for (const workers of WORKER_COUNTS) {
     const ours = SYSTEMS.includes('troupe')
       ? await troupe(cluster.connectionString, troupeWorker.file, workers)
@@ -185,8 +180,8 @@ try {
     const bull = SYSTEMS.includes('bullmq')
       ? await bullmq(redis.port, peerWorker.file, workers)
       : skipped;
-    const cell = ({ jobsPerSecond, enqueueMs }: Rate) =>
-      `${Math.round(jobsPerSecond).toLocaleString('en')} (${(enqueueMs / 1000).toFixed(1)} s)`;
+    const cell = ({ jobsPerSecond, enqueueMs, cpuMsPerJob, serverCpuMsPerJob }: Rate) =>
+      `${Math.round(jobsPerSecond).toLocaleString('en')} (${(enqueueMs / 1000).toFixed(1)} s; ${cpuMsPerJob.toFixed(2)} / ${serverCpuMsPerJob.toFixed(2)} ms)`;
     rows.push([
       String(workers),
       cell(ours),
@@ -197,7 +192,7 @@ try {
     ]);
   }
   printTable(
-    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s, and in brackets the seconds the enqueue took; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
+    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s; in brackets: the seconds the enqueue took; CPU ms per job of every process involved / of the database server alone; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
     [
       'worker processes',
       'troupe on PostgreSQL',

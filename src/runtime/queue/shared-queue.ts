@@ -413,7 +413,7 @@ export class SharedQueue {
         checkValue(
           result,
           jobValueCheck(
-            `Job ${JSON.stringify(entry.job.id)} returned a result that cannot be stored`,
+            () => `Job ${JSON.stringify(entry.job.id)} returned a result that cannot be stored`,
             entry.job.id,
             'result',
             this.#deps.options.maxJobBytes,
