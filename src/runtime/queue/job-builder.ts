@@ -96,7 +96,12 @@ export function buildJobRecord(
 }
 
 /** How a stored job's args (and result) are checked: the JSON rule and `maxJobBytes`. */
-export function jobValueCheck(subject: () => string, jobId: string, root: string, maxJobBytes: number) {
+export function jobValueCheck(
+  subject: () => string,
+  jobId: string,
+  root: string,
+  maxJobBytes: number,
+) {
   return {
     subject,
     root,
