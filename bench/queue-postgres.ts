@@ -18,7 +18,7 @@ import { TaskQueue } from '../src/runtime/queue/task-queue.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { createDatabase, startPostgresCluster } from '../src/testing/index.js';
 import { bundleFixture, Worker } from '../test/durability/processes.js';
-import { printTable, processTreeCpuMs, startRedis } from './harness.js';
+import { printTable, processTreeCpuMs, reportRatio, startRedis } from './harness.js';
 
 const JOBS = Number(process.env.QUEUE_BENCH_JOBS ?? 10_000);
 /** Jobs each worker process holds at once: troupe `maxWorkers`, pg-boss `batchSize`, BullMQ `concurrency`. */
@@ -182,6 +182,8 @@ try {
       : skipped;
     const cell = ({ jobsPerSecond, enqueueMs, cpuMsPerJob, serverCpuMsPerJob }: Rate) =>
       `${Math.round(jobsPerSecond).toLocaleString('en')} (${(enqueueMs / 1000).toFixed(1)} s; ${cpuMsPerJob.toFixed(2)} / ${serverCpuMsPerJob.toFixed(2)} ms)`;
+    reportRatio(`queue-postgres.over-pgboss.w${workers}`, ours.jobsPerSecond / boss.jobsPerSecond);
+    reportRatio(`queue-postgres.over-bullmq.w${workers}`, ours.jobsPerSecond / bull.jobsPerSecond);
     rows.push([
       String(workers),
       cell(ours),
