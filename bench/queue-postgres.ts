@@ -11,50 +11,20 @@
  *   npx tsx --conditions=development bench/queue-postgres.ts
  *   QUEUE_BENCH_JOBS=20000 npx tsx --conditions=development bench/queue-postgres.ts
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { TaskQueue } from '../src/runtime/queue/task-queue.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { createDatabase, freePort, startPostgresCluster } from '../src/testing/index.js';
+import { createDatabase, startPostgresCluster } from '../src/testing/index.js';
 import { bundleFixture, Worker } from '../test/durability/processes.js';
-import { printTable } from './harness.js';
+import { printTable, processTreeCpuMs, reportRatio, startRedis } from './harness.js';
 
 const JOBS = Number(process.env.QUEUE_BENCH_JOBS ?? 10_000);
 /** Jobs each worker process holds at once: troupe `maxWorkers`, pg-boss `batchSize`, BullMQ `concurrency`. */
 const PER_WORKER = Number(process.env.QUEUE_BENCH_PER_WORKER ?? 500);
 const SYSTEMS = (process.env.QUEUE_BENCH_SYSTEMS ?? 'troupe,pg-boss,bullmq').split(',');
 const WORKER_COUNTS = (process.env.QUEUE_BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-
-/** redis-server on a free loopback port, without persistence, in a temp dir. */
-async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), 'troupe-bench-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) resolve();
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /**
  * Polls `done()` every 100 ms (the same for every system; cheap queries, so
@@ -64,25 +34,49 @@ async function untilDone(done: () => Promise<boolean>): Promise<void> {
   while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-/** Starts the workers, then times bulk enqueue + drain; returns jobs/s. */
+/**
+ * Jobs per second from the first enqueue until every job is completed, how
+ * long the enqueue took, and the CPU time per job of every process involved
+ * (this one, the workers, PostgreSQL's and Redis's).
+ */
+interface Rate {
+  jobsPerSecond: number;
+  enqueueMs: number;
+  cpuMsPerJob: number;
+  /** Of which the database server's (PostgreSQL or Redis). */
+  serverCpuMsPerJob: number;
+}
+
+/** Starts the workers, then times bulk enqueue + drain. */
 async function measure(
   workers: () => Worker[],
   enqueue: () => Promise<void>,
   done: () => Promise<boolean>,
-): Promise<number> {
+): Promise<Rate> {
   const started = workers();
+  let rate: Pick<Rate, 'jobsPerSecond' | 'enqueueMs'>;
+  let cpuBefore: number;
+  let serverBefore: number;
   try {
     await Promise.all(started.map((worker) => worker.waitFor('ready')));
+    cpuBefore = processTreeCpuMs(cpuRoots);
+    serverBefore = processTreeCpuMs(serverRoots);
     const start = performance.now();
     await enqueue();
+    const enqueueMs = performance.now() - start;
     await untilDone(done);
-    return (JOBS * 1000) / (performance.now() - start);
+    rate = { jobsPerSecond: (JOBS * 1000) / (performance.now() - start), enqueueMs };
   } finally {
     await Promise.all(started.map((worker) => worker.kill().catch(() => undefined)));
   }
+  return {
+    ...rate,
+    cpuMsPerJob: (processTreeCpuMs(cpuRoots) - cpuBefore) / JOBS,
+    serverCpuMsPerJob: (processTreeCpuMs(serverRoots) - serverBefore) / JOBS,
+  };
 }
 
-async function troupe(cluster: string, file: string, workers: number): Promise<number> {
+async function troupe(cluster: string, file: string, workers: number): Promise<Rate> {
   const url = await createDatabase(cluster, 'bench_troupe');
   const store = await PostgresStore.open({ connectionString: url });
   const queue = new TaskQueue({ store, name: 'bench' });
@@ -108,7 +102,7 @@ async function troupe(cluster: string, file: string, workers: number): Promise<n
   }
 }
 
-async function pgBoss(cluster: string, file: string, workers: number): Promise<number> {
+async function pgBoss(cluster: string, file: string, workers: number): Promise<Rate> {
   const url = await createDatabase(cluster, 'bench_pgboss');
   const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false });
   boss.on('error', () => undefined);
@@ -136,7 +130,7 @@ async function pgBoss(cluster: string, file: string, workers: number): Promise<n
   }
 }
 
-async function bullmq(port: number, file: string, workers: number): Promise<number> {
+async function bullmq(port: number, file: string, workers: number): Promise<Rate> {
   const name = `bench-${workers}`;
   const queue = new Queue(name, { connection: { host: '127.0.0.1', port } });
   try {
@@ -163,32 +157,44 @@ async function bullmq(port: number, file: string, workers: number): Promise<numb
 
 const cluster = await startPostgresCluster();
 const redis = await startRedis();
+/** This process (with the workers and redis-server, its children) and the PostgreSQL server. */
+const cpuRoots = [process.pid, await cluster.pid()];
+const serverRoots = [await cluster.pid(), redis.pid];
 const troupeWorker = await bundleFixture('pg-queue-worker');
 const peerWorker = await bundleFixture('peer-queue-worker', 'bench/workers');
 try {
   const rows: string[][] = [];
+  const skipped: Rate = {
+    jobsPerSecond: Number.NaN,
+    enqueueMs: Number.NaN,
+    cpuMsPerJob: Number.NaN,
+    serverCpuMsPerJob: Number.NaN,
+  };
   for (const workers of WORKER_COUNTS) {
     const ours = SYSTEMS.includes('troupe')
       ? await troupe(cluster.connectionString, troupeWorker.file, workers)
-      : Number.NaN;
+      : skipped;
     const boss = SYSTEMS.includes('pg-boss')
       ? await pgBoss(cluster.connectionString, peerWorker.file, workers)
-      : Number.NaN;
+      : skipped;
     const bull = SYSTEMS.includes('bullmq')
       ? await bullmq(redis.port, peerWorker.file, workers)
-      : Number.NaN;
-    const rate = (value: number) => Math.round(value).toLocaleString('en');
+      : skipped;
+    const cell = ({ jobsPerSecond, enqueueMs, cpuMsPerJob, serverCpuMsPerJob }: Rate) =>
+      `${Math.round(jobsPerSecond).toLocaleString('en')} (${(enqueueMs / 1000).toFixed(1)} s; ${cpuMsPerJob.toFixed(2)} / ${serverCpuMsPerJob.toFixed(2)} ms)`;
+    reportRatio(`queue-postgres.over-pgboss.w${workers}`, ours.jobsPerSecond / boss.jobsPerSecond);
+    reportRatio(`queue-postgres.over-bullmq.w${workers}`, ours.jobsPerSecond / bull.jobsPerSecond);
     rows.push([
       String(workers),
-      rate(ours),
-      rate(boss),
-      rate(bull),
-      `${(ours / boss).toFixed(1)}x`,
-      `${(ours / bull).toFixed(1)}x`,
+      cell(ours),
+      cell(boss),
+      cell(bull),
+      `${(ours.jobsPerSecond / boss.jobsPerSecond).toFixed(1)}x`,
+      `${(ours.jobsPerSecond / bull.jobsPerSecond).toFixed(1)}x`,
     ]);
   }
   printTable(
-    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
+    `Shared queue throughput, ${JOBS.toLocaleString('en')} no-op jobs, enqueue in bulk + drain (jobs/s; in brackets: the seconds the enqueue took; CPU ms per job of every process involved / of the database server alone; ${PER_WORKER} jobs at a time per worker process; one PostgreSQL 15 cluster, local redis-server; 2 cores for everything)`,
     [
       'worker processes',
       'troupe on PostgreSQL',

@@ -12,6 +12,7 @@
  *    finish before their first write, so coalesced batches write almost
  *    nothing) and jobs that yield to the event loop once (so every job's
  *    states are really written); the store writes per job are printed.
+ *    BullMQ 6 beside each, on a redis-server started and stopped here.
  * 3. Enqueue cost: µs per enqueue into a stopped queue already holding 1,000 /
  *    100,000 / 1,000,000 jobs (median of 7 windows of 10,000 enqueues), and
  *    p-queue's at 1,000 and 100,000.
@@ -22,11 +23,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
 import PQueue from 'p-queue';
 import { JobPriority } from '../src/machines/queue/job.js';
 import { TaskQueue } from '../src/runtime/queue/task-queue.js';
 import { LevelStore } from '../src/store/level/level-store.js';
-import { reportRatio } from './harness.js';
+import { reportRatio, startRedis } from './harness.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -143,6 +145,56 @@ async function persistedRun(
   }
 }
 
+let bullRuns = 0;
+
+/**
+ * The same jobs on BullMQ 6, queue and worker in this process, on the
+ * redis-server the benchmark started (append-only file without fsync, like
+ * the LevelStore without `sync`); timed from the first add until the worker
+ * completed every job. Completed jobs beyond 1,000 are removed, as troupe
+ * keeps 1,000 finished jobs here.
+ */
+async function bullmqRun(
+  port: number,
+  concurrency: number,
+  jobs: number,
+  handler: () => Promise<void>,
+): Promise<Timing> {
+  const connection = { host: '127.0.0.1', port };
+  const name = `bench-${bullRuns++}`;
+  const queue = new Queue(name, { connection });
+  let completed = 0;
+  let allDone!: () => void;
+  const done = new Promise<void>((resolve) => {
+    allDone = resolve;
+  });
+  const worker = new Worker(name, handler, { connection, concurrency, autorun: false });
+  worker.on('completed', () => {
+    if (++completed === jobs) allDone();
+  });
+  await worker.waitUntilReady();
+  try {
+    return await time(async () => {
+      void worker.run();
+      for (let from = 0; from < jobs; from += 1000) {
+        const size = Math.min(1000, jobs - from);
+        await queue.addBulk(
+          Array.from({ length: size }, (_, i) => ({
+            name: 'noop',
+            data: {},
+            opts: { priority: 1 + ((from + i) % 4), removeOnComplete: 1000 },
+          })),
+        );
+      }
+      await done;
+    });
+  } finally {
+    await worker.close(true);
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+}
+
 /** µs per enqueue (median of 7 windows of `measured` enqueues) into a queue holding `held` jobs. */
 async function enqueueCost(held: number, measured: number): Promise<Timing> {
   const queue = new TaskQueue({ maxWorkers: 1 });
@@ -237,23 +289,42 @@ async function main(): Promise<void> {
       { what: 'p-queue 9, no priorities', concurrency, wall: wall(pPlain), cpu: cpu(pPlain) },
     );
   }
-  for (const [label, handler] of [
-    ['no-op jobs', noop],
-    ['jobs that yield once (every job written)', yielding],
-  ] as const) {
-    for (const concurrency of [5, 50]) {
-      storeOps = 0;
-      const [t] = (await interleaved(RUNS, [() => persistedRun(concurrency, JOBS, handler)])) as [
-        Timing,
-      ];
-      const opsPerJob = (storeOps / (JOBS * RUNS)).toFixed(2);
-      rows.push({
-        what: `troupe, LevelStore, durable ${label}: ${opsPerJob} store writes/job`,
-        concurrency,
-        wall: `${perSecond(JOBS, t.wall)} jobs/s`,
-        cpu: `${perSecond(JOBS, t.cpu)} jobs/CPU-s`,
-      });
+  const redis = await startRedis({ appendOnly: true });
+  try {
+    for (const [label, handler] of [
+      ['no-op jobs', noop],
+      ['jobs that yield once (every job written)', yielding],
+    ] as const) {
+      for (const concurrency of [5, 50]) {
+        storeOps = 0;
+        // Alternating, so a burst of load on the machine hits both alike.
+        const [t, bull] = (await interleaved(RUNS, [
+          () => persistedRun(concurrency, JOBS, handler),
+          () => bullmqRun(redis.port, concurrency, JOBS, handler),
+        ])) as [Timing, Timing];
+        const opsPerJob = (storeOps / (JOBS * RUNS)).toFixed(2);
+        reportRatio(
+          `queue.durable-over-bullmq.${handler === noop ? 'noop' : 'written'}.c${concurrency}`,
+          bull.wall / t.wall,
+        );
+        rows.push(
+          {
+            what: `troupe, LevelStore, durable ${label}: ${opsPerJob} store writes/job (x BullMQ)`,
+            concurrency,
+            wall: `${perSecond(JOBS, t.wall)} jobs/s (${(bull.wall / t.wall).toFixed(1)}x)`,
+            cpu: `${perSecond(JOBS, t.cpu)} jobs/CPU-s`,
+          },
+          {
+            what: `BullMQ 6 on a local redis-server (append-only file), ${label}`,
+            concurrency,
+            wall: `${perSecond(JOBS, bull.wall)} jobs/s`,
+            cpu: `${perSecond(JOBS, bull.cpu)} jobs/CPU-s (this process only)`,
+          },
+        );
+      }
     }
+  } finally {
+    await redis.stop();
   }
   await enqueueCost(1_000, 10_000); // warm-up, not reported
   for (const held of [1_000, 100_000, 1_000_000]) {

@@ -25,8 +25,12 @@ export interface SizeLimit {
 }
 
 export interface ValueCheck extends InspectJsonOptions {
-  /** Names the value in messages: `Task "t1" of workflow "w"`, `sendMessage`. */
-  subject: string;
+  /**
+   * Names the value in messages: `Task "t1" of workflow "w"`, `sendMessage`.
+   * A function is called only when a message is written (hot paths check
+   * values that almost always pass, and building the name costs more).
+   */
+  subject: string | (() => string);
   /** The root of issue paths: `output`, `message.payload`, `updates`. */
   root: string;
   limit?: SizeLimit;
@@ -48,12 +52,16 @@ export function checkValueObject(value: unknown, check: ValueCheck): JsonObject 
   return settle(inspectJsonObject(value, check.root, check), check);
 }
 
+function subjectOf(check: ValueCheck): string {
+  return typeof check.subject === 'function' ? check.subject() : check.subject;
+}
+
 function settle<T>(inspection: JsonInspection<T>, check: ValueCheck): T {
   if (!inspection.ok) {
     const issue = formatJsonIssue(inspection.issue);
     throw new TroupeError(
       'INVALID_VALUE',
-      `${check.subject}: ${issue}. Values handed to troupe are stored, so they must be plain JSON (see docs/limits.md).`,
+      `${subjectOf(check)}: ${issue}. Values handed to troupe are stored, so they must be plain JSON (see docs/limits.md).`,
       { ...check.context, path: inspection.issue.path, issues: [issue] },
     );
   }
@@ -65,7 +73,7 @@ function settle<T>(inspection: JsonInspection<T>, check: ValueCheck): T {
 function tooLarge(check: ValueCheck, limit: SizeLimit, bytes: number): TroupeError {
   return new TroupeError(
     'VALUE_TOO_LARGE',
-    `${check.subject}: ${check.root} is about ${formatBytes(bytes)}, over the ${limit.name} limit of ${formatBytes(limit.max)}. Send less (store large data elsewhere and pass a reference), or raise it: ${limit.raise}.`,
+    `${subjectOf(check)}: ${check.root} is about ${formatBytes(bytes)}, over the ${limit.name} limit of ${formatBytes(limit.max)}. Send less (store large data elsewhere and pass a reference), or raise it: ${limit.raise}.`,
     { ...check.context, limit: limit.name, max: limit.max, bytes },
   );
 }

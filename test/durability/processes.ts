@@ -5,12 +5,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The project folder. A benchmark runs bundled from node_modules/.cache (see
+ * bench/harness.ts), where `../../` would be node_modules itself.
+ */
+const here = fileURLToPath(import.meta.url);
+const bundled = here.indexOf(`${sep}node_modules${sep}`);
+const root =
+  bundled === -1 ? fileURLToPath(new URL('../../', import.meta.url)) : here.slice(0, bundled + 1);
 const cacheDir = join(root, 'node_modules', '.cache', 'troupe-durability-tests');
 
 /**

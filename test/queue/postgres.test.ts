@@ -172,6 +172,41 @@ describe('TaskQueue on PostgreSQL', () => {
     expect((await producer.waitForJob('job-1')).result).toBe(2);
   });
 
+  it('args and results with quotes, backslashes, unicode and nulls come back as written (enqueues and ends travel as one JSON parameter); flush() waits for ends carried by a claim', async () => {
+    const name = freshName();
+    const worker = await sharedQueue({ name, maxWorkers: 2 });
+    const reader = await sharedQueue({ name });
+    worker.register('echo', ({ args }) => args[0]);
+    const values: unknown[] = [
+      { text: 'say "hi" \\ back\\slash', emoji: '🎭', nested: [null, { deep: 'ü\n' }] },
+      null,
+      'a "quoted" string',
+      [1, -2.5, true, {}],
+    ];
+    const ids = await Promise.all(
+      values.map((value, i) =>
+        worker.enqueue({ id: `echo-${i}`, name: 'echo', handler: 'echo', args: [value] }),
+      ),
+    );
+    let finished = 0;
+    const allFinished = new Promise<void>((resolve) => {
+      worker.on('completed', () => {
+        if (++finished === values.length) resolve();
+      });
+    });
+    await worker.start();
+    await allFinished;
+    // Each end is stored by the claim that follows it; flush() waits for what is still in flight.
+    await worker.flush();
+    for (const [i, id] of ids.entries()) {
+      const info = await reader.getJob(id);
+      expect(info?.status).toBe('completed');
+      const result = (await reader.waitForJob(id)).result;
+      // A null result is stored as no result, as in the local queue.
+      expect(result ?? null).toEqual(values[i]);
+    }
+  });
+
   it('cancels a queued job; a function handler is refused with INVALID_JOB', async () => {
     const queue = await sharedQueue({ name: freshName() });
     queue.register('never', () => 'ran');

@@ -64,7 +64,7 @@ export function buildJobRecord(
     checkValue(
       args,
       jobValueCheck(
-        `${api} rejected job ${JSON.stringify(id)}`,
+        () => `${api} rejected job ${JSON.stringify(id)}`,
         id,
         'job.args',
         options.maxJobBytes,
@@ -96,7 +96,12 @@ export function buildJobRecord(
 }
 
 /** How a stored job's args (and result) are checked: the JSON rule and `maxJobBytes`. */
-export function jobValueCheck(subject: string, jobId: string, root: string, maxJobBytes: number) {
+export function jobValueCheck(
+  subject: () => string,
+  jobId: string,
+  root: string,
+  maxJobBytes: number,
+) {
   return {
     subject,
     root,

@@ -64,7 +64,7 @@ export function createQueueLogic(deps: QueueDeps) {
           checkValue(
             result,
             jobValueCheck(
-              `Job ${JSON.stringify(jobId)} returned a result that cannot be stored`,
+              () => `Job ${JSON.stringify(jobId)} returned a result that cannot be stored`,
               jobId,
               'result',
               deps.options.maxJobBytes,

