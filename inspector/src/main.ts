@@ -115,11 +115,11 @@ model.on('stored', () => {
   connection.send({ type: 'stored.get', workflowId: newest.workflowId });
 });
 
-// A fork started from a checkpoint: open the new run (stored, if it has already ended).
-model.on('forked', () => {
-  if (!model.forked) return;
+// A fork or a replay started: open the new run (stored, if it has already ended).
+model.on('started', () => {
+  if (!model.started) return;
   pinned = true;
-  watchRun(model.forked);
+  watchRun(model.started);
 });
 
 const app = document.getElementById('app') ?? document.body;
@@ -167,6 +167,7 @@ fill(
         connection.send({ type: 'checkpoint.get', workflowId, seq });
       },
       fork: (workflowId, seq) => connection.send({ type: 'fork', workflowId, seq }),
+      replay: (workflowId) => connection.send({ type: 'replay', workflowId }),
       signal: (workflowId, name, payload) =>
         connection.send({ type: 'signal', workflowId, name, payload }),
       requestTask: (workflowId, taskId, seq) =>

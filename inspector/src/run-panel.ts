@@ -20,6 +20,8 @@ export interface RunPanelActions {
   control: (action: ControlAction, workflowId: string) => void;
   openCheckpoint: (workflowId: string, seq: number) => void;
   fork: (workflowId: string, seq: number) => void;
+  /** Starts a new run from a stored run's starting input. */
+  replay: (workflowId: string) => void;
   requestTask: (workflowId: string, taskId: string, seq: number | undefined) => void;
   /** Answers an open wait; returns the request id. */
   signal: (workflowId: string, name: string, payload: unknown) => number;
@@ -212,6 +214,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     const workflowId = run.detail.workflowId;
     fill(
       extra,
+      model.controls && run.source === 'stored' ? replayBox(workflowId, run.replayBlocked) : null,
       h(
         'details',
         { class: 'checkpoints-panel', open: true },
@@ -292,6 +295,31 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
           ),
     );
   };
+
+  const replayBox = (workflowId: string, blocked: string | undefined) =>
+    h(
+      'div',
+      { class: 'replay-box', role: 'group', 'aria-label': 'Replay' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'replay',
+          'data-testid': 'replay',
+          disabled: blocked !== undefined,
+          'aria-describedby': 'replay-note',
+          onclick: () => actions.replay(workflowId),
+        },
+        'Replay',
+      ),
+      h(
+        'span',
+        { class: 'muted', id: 'replay-note', 'data-testid': 'replay-note' },
+        blocked === undefined
+          ? 'Runs this definition again from the input it started with, as a new run.'
+          : `Replay is not possible: ${blocked}.`,
+      ),
+    );
 
   const redrawRun = perFrame(() => {
     const run = model.run;

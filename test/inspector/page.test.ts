@@ -106,9 +106,9 @@ describe('inspector page', () => {
       await page.fill('[data-testid="timeline-type"]', 'task.assign');
       // The list redraws at most once per frame interval: wait until the filter is applied.
       await page.waitForFunction(() => {
-        const rows = [
-          ...document.querySelectorAll('[data-testid="timeline"] .row[data-event-type]'),
-        ];
+        const rows = Array.from(
+          document.querySelectorAll('[data-testid="timeline"] .row[data-event-type]'),
+        );
         return (
           rows.length > 0 && rows.every((r) => r.getAttribute('data-event-type') === 'task.assign')
         );

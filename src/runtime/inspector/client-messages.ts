@@ -35,6 +35,7 @@ const clientMessageSchema = z.discriminatedUnion('type', [
     seq: z.number().int().nonnegative().optional(),
   }),
   z.strictObject({ id, type: z.literal('fork'), workflowId, seq: z.number().int().nonnegative() }),
+  z.strictObject({ id, type: z.literal('replay'), workflowId }),
   // The payload is checked by engine.signal (plain JSON, the wait's schema).
   z.strictObject({
     id,

@@ -289,9 +289,17 @@ export type ServerFrame =
   | { type: 'task.detail'; task: TaskDetailView }
   | { type: 'definition'; logicId: number; root: StatechartNode | null }
   | { type: 'stored.runs'; runs: StoredRunSummary[] }
-  | { type: 'stored.run'; run: RunDetail; checkpoints: CheckpointSummary[] }
+  | {
+      type: 'stored.run';
+      run: RunDetail;
+      checkpoints: CheckpointSummary[];
+      /** Why the run cannot be replayed (a fork, an old record); absent when it can. */
+      replayBlocked?: string;
+    }
   /** A fork started from a checkpoint (with the token): the page opens it. */
   | { type: 'forked'; workflowId: string; from: string; checkpoint: number }
+  /** A replay started (with the token): the page opens it. */
+  | { type: 'replayed'; workflowId: string; from: string }
   | { type: 'checkpoint'; workflowId: string; seq: number; run: RunDetail | null; raw: JsonPreview }
   | { type: 'reply'; id: number; ok: boolean; error?: { code: string; message: string } }
   | { type: 'stats'; stats: InspectorStats };
@@ -315,6 +323,8 @@ export type ClientMessage = { id?: number } & (
   | { type: 'task.get'; workflowId: string; taskId: string; seq?: number }
   /** Starts a new run from a stored checkpoint (`engine.fork`); needs controls and the token. */
   | { type: 'fork'; workflowId: string; seq: number }
+  /** Starts a new run from a stored run's starting input (`engine.replay`); needs controls and the token. */
+  | { type: 'replay'; workflowId: string }
   /** Answers an open wait (`engine.signal`); needs controls and the token. */
   | { type: 'signal'; workflowId: string; name: string; payload: unknown }
 );
