@@ -8,6 +8,7 @@ import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/proto
 import { actorTree } from './actor-tree.js';
 import { Connection } from './connection.js';
 import { fill, h, perFrame } from './dom.js';
+import { holdCharts } from './layout.js';
 import { Model } from './model.js';
 import { runPanel } from './run-panel.js';
 import { queuePanel, sharedPanel } from './side-panels.js';
@@ -31,7 +32,11 @@ const selectActor = (actor: ActorInfo) => {
 let watchAsked: { id: number; workflowId: string } | undefined;
 
 const watchRun = (workflowId: string) => {
-  watchAsked = { id: connection.send({ type: 'run.watch', workflowId }), workflowId };
+  holdCharts();
+  watchAsked = {
+    id: connection.send({ type: 'run.watch', workflowId, compact: true }),
+    workflowId,
+  };
 };
 
 model.on('reply', () => {

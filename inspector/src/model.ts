@@ -17,6 +17,7 @@ import type {
   TaskView,
   TimelineEvent,
 } from '../../src/runtime/inspector/protocol.js';
+import { decodeTasks } from '../../src/runtime/inspector/task-table.js';
 
 export const MAX_EVENTS = 100_000;
 
@@ -116,9 +117,11 @@ export class Model {
         this.queue = frame.queue;
         this.emit('queue');
         return;
-      case 'run.detail':
-        this.showRun(frame.run, frame.run.live ? 'live' : 'stored', []);
+      case 'run.detail': {
+        const run = frame.table ? { ...frame.run, tasks: decodeTasks(frame.table) } : frame.run;
+        this.showRun(run, run.live ? 'live' : 'stored', []);
         return;
+      }
       case 'run.tasks':
         this.applyTasks(frame.workflowId, frame.state, frame.error, frame.tasks);
         if (

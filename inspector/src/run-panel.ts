@@ -10,6 +10,7 @@ import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
 import { createDagView, type DagView } from './dag-view.js';
 import { fill, formatDuration, formatTime, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
 import { jsonView } from './json-view.js';
+import { releaseCharts } from './layout.js';
 import type { Model } from './model.js';
 import { LEGEND_ORDER, type ShownStatus, shownStatus, statusText } from './status.js';
 import { taskDrawer } from './task-drawer.js';
@@ -328,6 +329,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       order = run ? [...run.tasks.keys()] : [];
       dag = run ? createDagView(run, select) : undefined;
       fill(dagHost, dag?.element);
+      releaseCharts();
       run?.changed.clear();
       drawer.close();
       drawExtra();
@@ -343,7 +345,8 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
   }, STREAM_REDRAW_MS);
   model.on('run', () => {
     shownRun = undefined;
-    redrawRun();
+    // A newly opened run is drawn in the next frame, not after the stream's redraw gap.
+    redrawRun(true);
   });
   model.on('run.tasks', redrawRun);
   model.on('actors', redrawRun);

@@ -127,10 +127,11 @@ export class InspectorHub {
       onChange: schedule,
       onSnapshot: (sessionId) => this.runs.moved(sessionId),
     });
-    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id) });
+    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id), now: Date.now });
     this.bridge.attach(runtime.actor);
     this.stopEngine = runtime.engine.on('*', (event) => {
       this.attempts.listener(event);
+      this.runs.noted(event);
       if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
     });
   }

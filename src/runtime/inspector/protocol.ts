@@ -6,6 +6,8 @@
  * compiler against one definition.
  */
 
+import type { TaskTable } from './task-table.js';
+
 /** Bumped when a frame changes shape incompatibly. */
 export const PROTOCOL_VERSION = 1;
 
@@ -273,7 +275,11 @@ export type ServerFrame =
   | { type: 'actors'; actors: ActorInfo[] }
   | { type: 'events'; events: TimelineEvent[]; skipped: number }
   | { type: 'queue'; queue: QueueView | null }
-  | { type: 'run.detail'; run: RunDetail }
+  /**
+   * With `table` (asked for with `run.watch` `compact`), `run.tasks` is
+   * empty and the tasks are in the table ({@link TaskTable}).
+   */
+  | { type: 'run.detail'; run: RunDetail; table?: TaskTable }
   /**
    * Tasks whose status, attempts, progress, output or compensation changed;
    * `state` is the run's; `waits` (all open ones) only when they changed.
@@ -313,7 +319,12 @@ export interface ServerMessage {
 export type ControlAction = 'pause' | 'resume' | 'cancel';
 
 export type ClientMessage = { id?: number } & (
-  | { type: 'run.watch'; workflowId: string | null }
+  | {
+      type: 'run.watch';
+      workflowId: string | null;
+      /** The run's tasks come as a {@link TaskTable} (smaller for big runs). */
+      compact?: boolean;
+    }
   | { type: 'definition.get'; logicId: number }
   | { type: 'stored.list' }
   | { type: 'stored.get'; workflowId: string }

@@ -30,6 +30,7 @@ import {
 import type { RunWatch } from './run-watch.js';
 import { statechartOf } from './statechart.js';
 import { taskDetailFromContext, taskDetailFromRecord } from './task-detail.js';
+import { encodeTasks } from './task-table.js';
 
 /** Most stored runs listed, newest first. */
 const MAX_STORED_RUNS = 500;
@@ -76,7 +77,11 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         if (!run)
           return fail(message, 'NOT_LIVE', `No live run "${message.workflowId}"; ask stored.get.`);
         ctx.watching.workflowId = message.workflowId;
-        return reply([{ type: 'run.detail', run }]);
+        return reply([
+          message.compact
+            ? { type: 'run.detail', run: { ...run, tasks: [] }, table: encodeTasks(run.tasks) }
+            : { type: 'run.detail', run },
+        ]);
       }
       case 'definition.get':
         return reply([
