@@ -186,6 +186,8 @@ describe('ISSUE-17 inspector runs: newest opens, live list, checkpoints, fork', 
       expect(await page.textContent('[data-testid="replay-note"]')).toContain(
         'stored before troupe kept a run’s starting input',
       );
+      // No request of the page was refused on the way (the status bar shows no error).
+      expect(await page.locator('[data-testid="status"] .error').count()).toBe(0);
       await page.screenshot({ path: path.join(OUT, 'runs-replay-1440x900.png') });
 
       // Over the socket: without the token Replay is refused, and nothing starts.
