@@ -3,15 +3,22 @@
  * tasks (a fan-out behind one gate task, each task yielding to the event loop
  * like any task doing I/O), measuring what a person watching feels:
  *
- * - late join: a page opened while the run goes, from `goto` to the DAG drawn;
- * - frame gaps: the time between animation frames on a page that watches the
- *   whole run (p50, p95, max), and its long tasks (over 50 ms);
  * - the run's speed with a page watching against no page, alternated in one
- *   process so that other load falls on both alike.
+ *   process so that other load falls on both alike;
+ * - frame gaps: the time between animation frames on the page that watches
+ *   the whole run (p50, p95, max), and its long tasks (over 50 ms);
+ * - late join: in a third run of each round, a page opened once the run goes,
+ *   from `goto` to the DAG drawn.
+ *
+ * The machine may be shared, so each round also records the load average and
+ * the CPU time the runtime (this process) and Chromium (all its processes)
+ * spent on each run: CPU time moves much less with other load than wall time.
  *
  *   npx tsx --conditions=development bench/inspector-page.ts
  *   INSPECTOR_BENCH_ROUNDS=1 ... (a quicker look; 3 rounds by default)
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { createRuntime, defineAgent, type Runtime } from '../src/index.js';
 import { launchChromium } from '../test/inspector/browser.js';
@@ -79,12 +86,30 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 }
 
-/** One run; with `browser`, a page watches it from the start (and one joins late). */
-async function oneRun(browser: Browser | undefined) {
+/** CPU ms spent so far by every Chromium process (from /proc; 0 where there is none). */
+function chromiumCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chromium')) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return ticks * 10;
+}
+
+type Mode = 'unwatched' | 'watched' | 'late';
+
+/** One run: no page, a page watching from the start, or a page joining once it goes. */
+async function oneRun(mode: Mode, browser: Browser) {
   const { rt, openGate } = await runtime();
   try {
     let page: Page | undefined;
-    if (browser) {
+    if (mode === 'watched') {
       page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await page.goto(rt.inspector!.url);
       await page.waitForSelector('[data-connection="open"]');
@@ -94,10 +119,12 @@ async function oneRun(browser: Browser | undefined) {
       await page.waitForSelector('[data-testid="dag"] g.task');
       await startFrameProbe(page);
     }
+    const chromium0 = chromiumCpuMs();
+    const node0 = process.cpuUsage();
     const started = performance.now();
     openGate();
     let lateJoinMs: number | undefined;
-    if (browser) {
+    if (mode === 'late') {
       const late = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const t0 = performance.now();
       await late.goto(rt.inspector!.url);
@@ -107,10 +134,12 @@ async function oneRun(browser: Browser | undefined) {
     }
     const result = await handle.result;
     const runMs = performance.now() - started;
+    const node = process.cpuUsage(node0);
+    const cpu = { node: (node.user + node.system) / 1000, chromium: chromiumCpuMs() - chromium0 };
     if (result.status !== 'completed') throw new Error(`run ended ${result.status}`);
     const frames = page ? await stopFrameProbe(page) : undefined;
     await page?.close();
-    return { runMs, lateJoinMs, frames };
+    return { runMs, lateJoinMs, frames, cpu };
   } finally {
     await rt.close();
   }
@@ -122,26 +151,44 @@ try {
   const unwatched: number[] = [];
   const lateJoins: number[] = [];
   const gaps: number[] = [];
+  const cpu = {
+    unwatchedNode: [] as number[],
+    watchedNode: [] as number[],
+    chromium: [] as number[],
+  };
   let longTasks = 0;
+  const loads: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    loads.push(loadavg()[0]!.toFixed(1));
     // Alternate, so that load from other processes falls on both alike.
-    unwatched.push((await oneRun(undefined)).runMs);
-    const seen = await oneRun(browser);
+    const alone = await oneRun('unwatched', browser);
+    unwatched.push(alone.runMs);
+    cpu.unwatchedNode.push(alone.cpu.node);
+    const seen = await oneRun('watched', browser);
     watched.push(seen.runMs);
-    if (seen.lateJoinMs !== undefined) lateJoins.push(seen.lateJoinMs);
+    cpu.watchedNode.push(seen.cpu.node);
+    cpu.chromium.push(seen.cpu.chromium);
     if (seen.frames) {
       gaps.push(...seen.frames.gaps);
       longTasks += seen.frames.long;
     }
+    const late = await oneRun('late', browser);
+    if (late.lateJoinMs !== undefined) lateJoins.push(late.lateJoinMs);
   }
+  loads.push(loadavg()[0]!.toFixed(1));
   const speed = median(unwatched) / median(watched);
   printTable(
-    `inspector page, ${TASKS.toLocaleString('en')} tasks, ${ROUNDS} rounds alternated`,
+    `inspector page, ${TASKS.toLocaleString('en')} tasks, ${ROUNDS} rounds alternated, load average ${loads.join(' -> ')}`,
     ['measure', 'value'],
     [
       ['run, no page (median ms)', median(unwatched).toFixed(0)],
       ['run, page watching (median ms)', median(watched).toFixed(0)],
       ['watched speed vs unwatched', `${(speed * 100).toFixed(0)}%`],
+      [
+        'runtime CPU, no page / page watching (median ms)',
+        `${median(cpu.unwatchedNode).toFixed(0)} / ${median(cpu.watchedNode).toFixed(0)}`,
+      ],
+      ['Chromium CPU while watching (median ms)', median(cpu.chromium).toFixed(0)],
       [
         'late join to DAG drawn (median / max ms)',
         `${median(lateJoins).toFixed(0)} / ${Math.max(...lateJoins).toFixed(0)}`,

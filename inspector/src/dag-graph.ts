@@ -9,7 +9,7 @@ import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { TaskView } from '../../src/runtime/inspector/protocol.js';
 import type { DagNode, DagShape } from './dag-groups.js';
 import { formatDuration, h, svg } from './dom.js';
-import { elk } from './layout.js';
+import { layoutDag } from './layout.js';
 import { type ShownStatus, STATUS_LOOKS, shownStatus, statusText } from './status.js';
 import { type PanZoom, panZoom } from './zoom.js';
 
@@ -173,7 +173,7 @@ export function dagGraph(
     miniEls.get(nodeId)?.setAttribute('data-status', status);
   };
 
-  elk.layout(graph).then(
+  layoutDag(graph).then(
     (laid) => {
       const layer = svg('g', { class: 'viewport' });
       for (const edge of laid.edges ?? []) {

@@ -78,24 +78,36 @@ export const STREAM_REDRAW_MS = 200;
 
 /**
  * Calls `fn` at most once per animation frame, however often it is asked,
- * and, with `minGapMs`, no sooner than that after its last call (a request
- * in between is kept and runs in the first frame after the gap).
+ * and, with `minGapMs`, at most once per `minGapMs` slot of the page's clock
+ * (a request in between is kept and runs in the first frame of the next
+ * slot). The slots are the same for every view, so views fed by one stream
+ * redraw in the same frame: one style, layout and paint pass, not one per
+ * view at its own moment. An
+ * `urgent` request (something new to show, not more of a stream) runs in
+ * the next frame whatever the gap.
  */
-export function perFrame(fn: () => void, minGapMs = 0): () => void {
+export function perFrame(fn: () => void, minGapMs = 0): (urgent?: boolean) => void {
   let pending = false;
+  let urgentAsked = false;
   let last = Number.NEGATIVE_INFINITY;
   const run = (now: number) => {
-    if (now - last < minGapMs) {
+    if (!urgentAsked && minGapMs > 0 && slot(now, minGapMs) === slot(last, minGapMs)) {
       requestAnimationFrame(run);
       return;
     }
     pending = false;
+    urgentAsked = false;
     last = now;
     fn();
   };
-  return () => {
+  return (urgent = false) => {
+    if (urgent) urgentAsked = true;
     if (pending) return;
     pending = true;
     requestAnimationFrame(run);
   };
+}
+
+function slot(now: number, ms: number): number {
+  return Math.floor(now / ms);
 }

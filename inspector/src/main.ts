@@ -8,6 +8,7 @@ import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/proto
 import { actorTree } from './actor-tree.js';
 import { Connection } from './connection.js';
 import { fill, h, perFrame } from './dom.js';
+import { holdCharts } from './layout.js';
 import { Model } from './model.js';
 import { runPanel } from './run-panel.js';
 import { queuePanel, sharedPanel } from './side-panels.js';
@@ -31,7 +32,11 @@ const selectActor = (actor: ActorInfo) => {
 let watchAsked: { id: number; workflowId: string } | undefined;
 
 const watchRun = (workflowId: string) => {
-  watchAsked = { id: connection.send({ type: 'run.watch', workflowId }), workflowId };
+  holdCharts();
+  watchAsked = {
+    id: connection.send({ type: 'run.watch', workflowId, compact: true }),
+    workflowId,
+  };
 };
 
 model.on('reply', () => {
@@ -115,11 +120,11 @@ model.on('stored', () => {
   connection.send({ type: 'stored.get', workflowId: newest.workflowId });
 });
 
-// A fork started from a checkpoint: open the new run (stored, if it has already ended).
-model.on('forked', () => {
-  if (!model.forked) return;
+// A fork or a replay started: open the new run (stored, if it has already ended).
+model.on('started', () => {
+  if (!model.started) return;
   pinned = true;
-  watchRun(model.forked);
+  watchRun(model.started);
 });
 
 const app = document.getElementById('app') ?? document.body;
@@ -167,6 +172,7 @@ fill(
         connection.send({ type: 'checkpoint.get', workflowId, seq });
       },
       fork: (workflowId, seq) => connection.send({ type: 'fork', workflowId, seq }),
+      replay: (workflowId) => connection.send({ type: 'replay', workflowId }),
       signal: (workflowId, name, payload) =>
         connection.send({ type: 'signal', workflowId, name, payload }),
       requestTask: (workflowId, taskId, seq) =>

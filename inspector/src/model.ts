@@ -17,6 +17,7 @@ import type {
   TaskView,
   TimelineEvent,
 } from '../../src/runtime/inspector/protocol.js';
+import { decodeTasks } from '../../src/runtime/inspector/task-table.js';
 
 export const MAX_EVENTS = 100_000;
 
@@ -31,7 +32,7 @@ export type Topic =
   | 'status'
   | 'selection'
   | 'task'
-  | 'forked'
+  | 'started'
   | 'waits'
   | 'reply';
 
@@ -44,6 +45,8 @@ export interface RunState {
   /** Ids of tasks changed since views last looked (cleared by the run view). */
   changed: Set<string>;
   checkpoints: CheckpointSummary[];
+  /** A stored run that cannot be replayed: why (absent when it can). */
+  replayBlocked?: string;
   checkpointSeq?: number;
   raw?: unknown;
 }
@@ -66,8 +69,8 @@ export class Model {
   selectedTask: string | undefined;
   /** Details of the selected task, as last sent (`task.detail`). */
   taskDetail: TaskDetailView | undefined;
-  /** The run the last fork started, for the page to open. */
-  forked: string | undefined;
+  /** The run the last fork or replay started, for the page to open. */
+  started: string | undefined;
   lastError: string | undefined;
   /** The newest answer to a request (views match it by id). */
   lastReply: Extract<ServerFrame, { type: 'reply' }> | undefined;
@@ -114,9 +117,11 @@ export class Model {
         this.queue = frame.queue;
         this.emit('queue');
         return;
-      case 'run.detail':
-        this.showRun(frame.run, frame.run.live ? 'live' : 'stored', []);
+      case 'run.detail': {
+        const run = frame.table ? { ...frame.run, tasks: decodeTasks(frame.table) } : frame.run;
+        this.showRun(run, run.live ? 'live' : 'stored', []);
         return;
+      }
       case 'run.tasks':
         this.applyTasks(frame.workflowId, frame.state, frame.error, frame.tasks);
         if (
@@ -134,8 +139,9 @@ export class Model {
         this.emit('task');
         return;
       case 'forked':
-        this.forked = frame.workflowId;
-        this.emit('forked');
+      case 'replayed':
+        this.started = frame.workflowId;
+        this.emit('started');
         return;
       case 'definition':
         this.definitions.set(frame.logicId, frame.root);
@@ -146,7 +152,7 @@ export class Model {
         this.emit('stored');
         return;
       case 'stored.run':
-        this.showRun(frame.run, 'stored', frame.checkpoints);
+        this.showRun(frame.run, 'stored', frame.checkpoints, frame.replayBlocked);
         return;
       case 'checkpoint': {
         const checkpoints = this.run?.checkpoints ?? [];
@@ -222,10 +228,22 @@ export class Model {
     if (added > 0) this.emit('events');
   }
 
-  private showRun(detail: RunDetail, source: RunSource, checkpoints: CheckpointSummary[]): void {
+  private showRun(
+    detail: RunDetail,
+    source: RunSource,
+    checkpoints: CheckpointSummary[],
+    replayBlocked?: string,
+  ): void {
     const tasks = new Map<string, TaskView>();
     for (const task of detail.tasks) tasks.set(task.id, task);
-    this.run = { detail, source, tasks, changed: new Set(tasks.keys()), checkpoints };
+    this.run = {
+      detail,
+      source,
+      tasks,
+      changed: new Set(tasks.keys()),
+      checkpoints,
+      ...(replayBlocked === undefined ? {} : { replayBlocked }),
+    };
     this.emit('run');
     this.emit('waits');
   }

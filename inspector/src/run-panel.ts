@@ -10,6 +10,7 @@ import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
 import { createDagView, type DagView } from './dag-view.js';
 import { fill, formatDuration, formatTime, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
 import { jsonView } from './json-view.js';
+import { releaseCharts } from './layout.js';
 import type { Model } from './model.js';
 import { LEGEND_ORDER, type ShownStatus, shownStatus, statusText } from './status.js';
 import { taskDrawer } from './task-drawer.js';
@@ -20,6 +21,8 @@ export interface RunPanelActions {
   control: (action: ControlAction, workflowId: string) => void;
   openCheckpoint: (workflowId: string, seq: number) => void;
   fork: (workflowId: string, seq: number) => void;
+  /** Starts a new run from a stored run's starting input. */
+  replay: (workflowId: string) => void;
   requestTask: (workflowId: string, taskId: string, seq: number | undefined) => void;
   /** Answers an open wait; returns the request id. */
   signal: (workflowId: string, name: string, payload: unknown) => number;
@@ -212,6 +215,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     const workflowId = run.detail.workflowId;
     fill(
       extra,
+      model.controls && run.source === 'stored' ? replayBox(workflowId, run.replayBlocked) : null,
       h(
         'details',
         { class: 'checkpoints-panel', open: true },
@@ -293,6 +297,31 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     );
   };
 
+  const replayBox = (workflowId: string, blocked: string | undefined) =>
+    h(
+      'div',
+      { class: 'replay-box', role: 'group', 'aria-label': 'Replay' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'replay',
+          'data-testid': 'replay',
+          disabled: blocked !== undefined,
+          'aria-describedby': 'replay-note',
+          onclick: () => actions.replay(workflowId),
+        },
+        'Replay',
+      ),
+      h(
+        'span',
+        { class: 'muted', id: 'replay-note', 'data-testid': 'replay-note' },
+        blocked === undefined
+          ? 'Runs this definition again from the input it started with, as a new run.'
+          : `Replay is not possible: ${blocked}.`,
+      ),
+    );
+
   const redrawRun = perFrame(() => {
     const run = model.run;
     if (run !== shownRun) {
@@ -300,6 +329,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       order = run ? [...run.tasks.keys()] : [];
       dag = run ? createDagView(run, select) : undefined;
       fill(dagHost, dag?.element);
+      releaseCharts();
       run?.changed.clear();
       drawer.close();
       drawExtra();
@@ -315,7 +345,8 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
   }, STREAM_REDRAW_MS);
   model.on('run', () => {
     shownRun = undefined;
-    redrawRun();
+    // A newly opened run is drawn in the next frame, not after the stream's redraw gap.
+    redrawRun(true);
   });
   model.on('run.tasks', redrawRun);
   model.on('actors', redrawRun);

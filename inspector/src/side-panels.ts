@@ -5,7 +5,7 @@
  * takes from the actor system, so they fill in as those actors appear.
  */
 import type { JsonPreview } from '../../src/runtime/inspector/protocol.js';
-import { fill, h, perFrame } from './dom.js';
+import { fill, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
 import type { Model } from './model.js';
 
 export function queuePanel(model: Model): HTMLElement {
@@ -69,6 +69,7 @@ export function queuePanel(model: Model): HTMLElement {
 
 export function sharedPanel(model: Model): HTMLElement {
   const body = h('div', { 'data-testid': 'shared' });
+  let shownKey: string | undefined;
   const draw = perFrame(() => {
     const run = model.run;
     const workflowId = run?.detail.workflowId;
@@ -78,6 +79,15 @@ export function sharedPanel(model: Model): HTMLElement {
     const slot = workflowId
       ? field(field(communicator?.summary, 'workflows'), workflowId)
       : undefined;
+    // Each batch of a busy run brings its actor again, mostly with the same
+    // shared data: rebuild (and lay out) the panel only when what it shows changed.
+    const key = JSON.stringify([
+      workflowId,
+      shared,
+      communicator ? (slot ?? communicator.summary) : 0,
+    ]);
+    if (key === shownKey) return;
+    shownKey = key;
     fill(
       body,
       h('h3', {}, run ? `Run ${run.detail.workflowId}` : 'Run'),
@@ -105,9 +115,9 @@ export function sharedPanel(model: Model): HTMLElement {
             )
           : h('pre', { class: 'json' }, JSON.stringify(communicator.summary ?? {}, null, 2)),
     );
-  });
-  model.on('actors', draw);
-  model.on('run', draw);
+  }, STREAM_REDRAW_MS);
+  model.on('actors', () => draw());
+  model.on('run', () => draw(true));
   draw();
   return h(
     'section',

@@ -10,8 +10,8 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { ActorInfo, StatechartNode } from '../../src/runtime/inspector/protocol.js';
 import { ALWAYS_EVENT, activePaths } from '../../src/runtime/inspector/statechart.js';
-import { fill, h, perFrame, svg } from './dom.js';
-import { elk } from './layout.js';
+import { fill, h, perFrame, STREAM_REDRAW_MS, svg } from './dom.js';
+import { layoutChart } from './layout.js';
 import type { Model } from './model.js';
 import { panZoom } from './zoom.js';
 
@@ -69,7 +69,8 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     // A run that ended keeps its chart: its last record is among the ended runs.
     const actor =
       live ?? (selected ? model.endedRuns.find((a) => a.sessionId === selected) : undefined);
-    fill(title, 'Statechart', actor ? ` — ${actor.name}` : '', actor && !live ? ' (ended)' : '');
+    const heading = `Statechart${actor ? ` — ${actor.name}` : ''}${actor && !live ? ' (ended)' : ''}`;
+    if (title.textContent !== heading) title.textContent = heading;
     const logicId = actor?.logicId;
     const definition = logicId === undefined ? undefined : model.definitions.get(logicId);
     enlarge.toggleAttribute('hidden', !definition);
@@ -108,14 +109,14 @@ export function statechartView(model: Model, request: (logicId: number) => void)
         const zoom = attachZoom(shown);
         fill(zoomSlot, zoom.toolbar);
         requestAnimationFrame(() => zoom.fit());
-        draw();
+        draw(true);
       },
       (error: unknown) => fill(body, h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
     );
-  });
-  model.on('selection', draw);
-  model.on('actors', draw);
-  model.on('definitions', draw);
+  }, STREAM_REDRAW_MS);
+  model.on('selection', () => draw(true));
+  model.on('actors', () => draw());
+  model.on('definitions', () => draw(true));
   model.on('status', () => {
     // A request sent while disconnected is lost: ask again after reconnecting.
     if (model.connection !== 'open') {
@@ -149,9 +150,11 @@ function markActive(chart: SVGSVGElement | null, actor: ActorInfo | undefined): 
   if (!chart) return;
   const active = new Set(actor ? activePaths(actor.value) : []);
   for (const node of chart.querySelectorAll<SVGGElement>('g.state')) {
-    const on = active.has(node.dataset.path ?? '');
-    node.classList.toggle('active', on);
-    node.dataset.active = String(on);
+    const on = String(active.has(node.dataset.path ?? ''));
+    // Only real changes touch the DOM: this runs on every batch of a busy run.
+    if (node.dataset.active === on) continue;
+    node.classList.toggle('active', on === 'true');
+    node.dataset.active = on;
   }
 }
 
@@ -216,7 +219,7 @@ async function render(definition: StatechartNode): Promise<SVGSVGElement> {
     },
   };
   graph.edges = edges;
-  return drawChart(await elk.layout(graph), definition, details);
+  return drawChart(await layoutChart(graph), definition, details);
 }
 
 function drawChart(

@@ -4,6 +4,7 @@
  * the task table, the drawer and the legend.
  */
 import type { CompensationView, TaskDelta } from '../../src/runtime/inspector/protocol.js';
+import { TASK_STATUSES } from '../../src/runtime/inspector/task-table.js';
 
 /** A task's status as drawn: its own, or where a saga rollback left it. */
 export type ShownStatus =
@@ -38,18 +39,7 @@ export const STATUS_LOOKS: Record<ShownStatus, StatusLook> = {
   },
 };
 
-export const LEGEND_ORDER: ShownStatus[] = [
-  'pending',
-  'running',
-  'retrying',
-  'waiting',
-  'completed',
-  'failed',
-  'skipped',
-  'cancelled',
-  'compensated',
-  'compensation_failed',
-];
+export const LEGEND_ORDER: ShownStatus[] = [...TASK_STATUSES, 'compensated', 'compensation_failed'];
 
 export function shownStatus(task: {
   status: string;

@@ -4,15 +4,20 @@
  * shows that run (the newest stored one), its checkpoints with time, reason
  * and state and their real content; the stored runs list updates by itself
  * when another run starts and ends; with the token, Fork on a checkpoint
- * starts a new run from it (`engine.fork`) and the page opens that run.
+ * starts a new run from it (`engine.fork`) and the page opens that run;
+ * Replay starts a new run from the stored run's starting input
+ * (`engine.replay`) and opens it, and is disabled, with the reason, for a
+ * record stored without that input.
  */
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
+import type { RunRecord } from '../../src/schemas/run-record.js';
+import { workflowKey } from '../../src/store/keys.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
 import { openInspector, useChromium } from './browser.js';
-import { deferred } from './helpers.js';
+import { deferred, TestClient, wsUrl } from './helpers.js';
 
 const BROWSER_TEST_MS = 120_000;
 const OUT = path.resolve('test-output/inspector');
@@ -116,6 +121,83 @@ describe('ISSUE-17 inspector runs: newest opens, live list, checkpoints, fork', 
         fork!.workflowId,
       );
       await page.screenshot({ path: path.join(OUT, 'runs-fork-1440x900.png') });
+      expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'Replay (with the token) starts a new run from the stored run’s starting input and opens it; an old record shows Replay disabled with the reason',
+    async () => {
+      rt = await createRuntime({
+        dataDir: await scratchDir('troupe-replay-page-'),
+        inspector: { port: 0, controls: true },
+        agents: [
+          defineAgent({
+            role: 'greeter',
+            run: async (task, ctx) => `${ctx.shared.greeting as string}, ${task.id}`,
+          }),
+        ],
+      });
+      const greet = {
+        name: 'greet',
+        tasks: [
+          { id: 'ada', agent: 'greeter' },
+          { id: 'bob', agent: 'greeter', dependsOn: ['ada'] },
+        ],
+      };
+      const original = await rt.engine.execute(greet, {
+        workflowId: 'greet-1',
+        context: { greeting: 'hello' },
+      });
+      expect(original.tasks.bob?.output).toBe('hello, bob');
+
+      const opened = await openInspector(browser(), rt.inspector!.url);
+      contexts.push(opened.context);
+      const { page, problems } = opened;
+      await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
+      expect(await page.textContent('[data-testid="run-panel"] .run-meta')).toContain('greet-1');
+      const replay = page.locator('[data-testid="replay"]');
+      expect(await replay.isEnabled()).toBe(true);
+      await replay.click();
+      // The page opens the new run, which ends with the same input's outputs.
+      await page.waitForFunction(() => {
+        const meta = document.querySelector('[data-testid="run-panel"] .run-meta')?.textContent;
+        return typeof meta === 'string' && !meta.startsWith('greet-1');
+      });
+      await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
+      await page.waitForSelector('g.task[data-task-id="bob"][data-status="completed"]');
+      const replayed = (await rt.engine.list()).find((r) => r.replayOf === 'greet-1');
+      expect(replayed).toBeDefined();
+      expect(replayed!.input?.context).toEqual({ greeting: 'hello' });
+      expect(replayed!.result?.tasks.bob?.output).toBe('hello, bob');
+      expect(await page.textContent('[data-testid="run-panel"] .run-meta')).toContain(
+        replayed!.workflowId,
+      );
+
+      // A record stored before runs kept their input: Replay is disabled and says why.
+      const old = (await rt.store.get<RunRecord>('workflows', workflowKey('greet-1')))!;
+      const { input: _dropped, ...withoutInput } = old;
+      await rt.store.batch([
+        { type: 'put', collection: 'workflows', key: workflowKey('greet-1'), value: withoutInput },
+      ]);
+      await page.click('[data-testid="stored-runs"] button[data-workflow-id="greet-1"]');
+      await page.waitForSelector('[data-testid="replay"][disabled]');
+      expect(await page.textContent('[data-testid="replay-note"]')).toContain(
+        'stored before troupe kept a run’s starting input',
+      );
+      // No request of the page was refused on the way (the status bar shows no error).
+      expect(await page.locator('[data-testid="status"] .error').count()).toBe(0);
+      await page.screenshot({ path: path.join(OUT, 'runs-replay-1440x900.png') });
+
+      // Over the socket: without the token Replay is refused, and nothing starts.
+      const runsBefore = (await rt.engine.list()).length;
+      const stranger = await TestClient.connect(wsUrl(rt.inspector!.url, { token: false }));
+      stranger.send({ id: 7, type: 'replay', workflowId: replayed!.workflowId });
+      const refused = await stranger.frame('reply', (f) => f.id === 7);
+      expect(refused.error?.code).toBe('FORBIDDEN');
+      stranger.close();
+      expect((await rt.engine.list()).length).toBe(runsBefore);
       expect(problems).toEqual([]);
     },
     BROWSER_TEST_MS,

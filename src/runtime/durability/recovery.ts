@@ -92,7 +92,7 @@ export async function loadCheckpoint(
           workflowId,
           definition: record.definition,
           // Without a checkpoint the journal is replayed over the context the run started with.
-          ...(record.context ? { shared: record.context } : {}),
+          ...(record.input ? { shared: record.input.context } : {}),
         })[0]
       : logic.resolveState({
           context: parseContext(chosen, workflowId, chosenSeq),

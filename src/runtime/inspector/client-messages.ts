@@ -11,7 +11,12 @@ const id = z.number().int().nonnegative().optional();
 const workflowId = z.string().min(1).max(500);
 
 const clientMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ id, type: z.literal('run.watch'), workflowId: workflowId.nullable() }),
+  z.strictObject({
+    id,
+    type: z.literal('run.watch'),
+    workflowId: workflowId.nullable(),
+    compact: z.boolean().optional(),
+  }),
   z.strictObject({ id, type: z.literal('definition.get'), logicId: z.number().int().positive() }),
   z.strictObject({ id, type: z.literal('stored.list') }),
   z.strictObject({ id, type: z.literal('stored.get'), workflowId }),
@@ -35,6 +40,7 @@ const clientMessageSchema = z.discriminatedUnion('type', [
     seq: z.number().int().nonnegative().optional(),
   }),
   z.strictObject({ id, type: z.literal('fork'), workflowId, seq: z.number().int().nonnegative() }),
+  z.strictObject({ id, type: z.literal('replay'), workflowId }),
   // The payload is checked by engine.signal (plain JSON, the wait's schema).
   z.strictObject({
     id,

@@ -48,6 +48,8 @@ export interface InspectedRuntime {
     history(workflowId: string): Promise<CheckpointInfo[]>;
     /** Starts a new run from a checkpoint (the page's fork control). */
     fork(workflowId: string, options: { checkpoint: number }): Promise<{ workflowId: string }>;
+    /** Starts a new run from a stored run's starting input (the page's Replay); without it Replay is refused. */
+    replay?(workflowId: string): Promise<{ workflowId: string }>;
     /** Answers an open wait (the page's answer form). */
     signal(workflowId: string, name: string, payload: unknown): Promise<void>;
     /**
@@ -127,11 +129,12 @@ export class InspectorHub {
       onChange: schedule,
       onSnapshot: (sessionId) => this.runs.moved(sessionId),
     });
-    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id) });
+    this.runs = new RunWatch({ lookup: (id) => this.bridge.bySystemId(id), now: Date.now });
     this.bridge.attach(runtime.actor);
     this.stopEngine = runtime.engine.on('*', (event) => {
       this.attempts.listener(event);
       this.llm.listener(event);
+      this.runs.noted(event);
       if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
     });
   }
@@ -365,6 +368,9 @@ export class InspectorHub {
       history: (workflowId) => this.runtime.engine.history(workflowId),
       fork: async (workflowId, seq) =>
         (await this.runtime.engine.fork(workflowId, { checkpoint: seq })).workflowId,
+      replay: this.runtime.engine.replay
+        ? async (workflowId) => (await this.runtime.engine.replay!(workflowId)).workflowId
+        : undefined,
       control: (action, workflowId) => this.control(action, workflowId),
       signal: (workflowId, name, payload) => this.runtime.engine.signal(workflowId, name, payload),
       state: async (workflowId) => this.runtime.engine.getState?.(workflowId),

@@ -6,6 +6,8 @@
  * compiler against one definition.
  */
 
+import type { TaskTable } from './task-table.js';
+
 /** Bumped when a frame changes shape incompatibly. */
 export const PROTOCOL_VERSION = 1;
 
@@ -296,7 +298,11 @@ export type ServerFrame =
   | { type: 'actors'; actors: ActorInfo[] }
   | { type: 'events'; events: TimelineEvent[]; skipped: number }
   | { type: 'queue'; queue: QueueView | null }
-  | { type: 'run.detail'; run: RunDetail }
+  /**
+   * With `table` (asked for with `run.watch` `compact`), `run.tasks` is
+   * empty and the tasks are in the table ({@link TaskTable}).
+   */
+  | { type: 'run.detail'; run: RunDetail; table?: TaskTable }
   /**
    * Tasks whose status, attempts, progress, output or compensation changed;
    * `state` is the run's; `waits` (all open ones) only when they changed.
@@ -312,9 +318,17 @@ export type ServerFrame =
   | { type: 'task.detail'; task: TaskDetailView }
   | { type: 'definition'; logicId: number; root: StatechartNode | null }
   | { type: 'stored.runs'; runs: StoredRunSummary[] }
-  | { type: 'stored.run'; run: RunDetail; checkpoints: CheckpointSummary[] }
+  | {
+      type: 'stored.run';
+      run: RunDetail;
+      checkpoints: CheckpointSummary[];
+      /** Why the run cannot be replayed (a fork, an old record); absent when it can. */
+      replayBlocked?: string;
+    }
   /** A fork started from a checkpoint (with the token): the page opens it. */
   | { type: 'forked'; workflowId: string; from: string; checkpoint: number }
+  /** A replay started (with the token): the page opens it. */
+  | { type: 'replayed'; workflowId: string; from: string }
   | { type: 'checkpoint'; workflowId: string; seq: number; run: RunDetail | null; raw: JsonPreview }
   | { type: 'reply'; id: number; ok: boolean; error?: { code: string; message: string } }
   | { type: 'stats'; stats: InspectorStats };
@@ -328,7 +342,12 @@ export interface ServerMessage {
 export type ControlAction = 'pause' | 'resume' | 'cancel';
 
 export type ClientMessage = { id?: number } & (
-  | { type: 'run.watch'; workflowId: string | null }
+  | {
+      type: 'run.watch';
+      workflowId: string | null;
+      /** The run's tasks come as a {@link TaskTable} (smaller for big runs). */
+      compact?: boolean;
+    }
   | { type: 'definition.get'; logicId: number }
   | { type: 'stored.list' }
   | { type: 'stored.get'; workflowId: string }
@@ -338,6 +357,8 @@ export type ClientMessage = { id?: number } & (
   | { type: 'task.get'; workflowId: string; taskId: string; seq?: number }
   /** Starts a new run from a stored checkpoint (`engine.fork`); needs controls and the token. */
   | { type: 'fork'; workflowId: string; seq: number }
+  /** Starts a new run from a stored run's starting input (`engine.replay`); needs controls and the token. */
+  | { type: 'replay'; workflowId: string }
   /** Answers an open wait (`engine.signal`); needs controls and the token. */
   | { type: 'signal'; workflowId: string; name: string; payload: unknown }
 );

@@ -11,6 +11,7 @@ import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
 import { readRunRecords } from '../durability/run-records.js';
+import { replayInput } from '../workflow/replay.js';
 import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
 import type { LlmLog } from './llm-log.js';
@@ -30,6 +31,7 @@ import {
 import type { RunWatch } from './run-watch.js';
 import { statechartOf } from './statechart.js';
 import { taskDetailFromContext, taskDetailFromRecord } from './task-detail.js';
+import { encodeTasks } from './task-table.js';
 
 /** Most stored runs listed, newest first. */
 const MAX_STORED_RUNS = 500;
@@ -49,6 +51,8 @@ export interface RequestContext {
   history: (workflowId: string) => Promise<CheckpointInfo[]>;
   /** Starts a run from a checkpoint (`engine.fork`); resolves with the new run's id. */
   fork: (workflowId: string, seq: number) => Promise<string>;
+  /** Starts a run from a stored run's starting input (`engine.replay`); resolves with its id. Absent: refused. */
+  replay: ((workflowId: string) => Promise<string>) | undefined;
   control: (action: ControlAction, workflowId: string) => Promise<void>;
   /** The run's state now (`engine.getState`): its result once it ended, even before that is stored. */
   state: (workflowId: string) => Promise<WorkflowResult | undefined>;
@@ -76,7 +80,11 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         if (!run)
           return fail(message, 'NOT_LIVE', `No live run "${message.workflowId}"; ask stored.get.`);
         ctx.watching.workflowId = message.workflowId;
-        return reply([{ type: 'run.detail', run }]);
+        return reply([
+          message.compact
+            ? { type: 'run.detail', run: { ...run, tasks: [] }, table: encodeTasks(run.tasks) }
+            : { type: 'run.detail', run },
+        ]);
       }
       case 'definition.get':
         return reply([
@@ -98,7 +106,15 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
           state && state.status !== 'running' && state.status !== 'paused'
             ? { ...record, status: state.status, result: state }
             : record;
-        return reply([{ type: 'stored.run', run: runDetailFromRecord(ended), checkpoints }]);
+        const replay = replayInput(record);
+        return reply([
+          {
+            type: 'stored.run',
+            run: runDetailFromRecord(ended),
+            checkpoints,
+            ...(replay.ok ? {} : { replayBlocked: replay.reason }),
+          },
+        ]);
       }
       case 'checkpoint.get': {
         const key = workflowSeqKey(message.workflowId, message.seq);
@@ -129,6 +145,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
       }
       case 'control':
       case 'fork':
+      case 'replay':
       case 'signal': {
         if (!ctx.mayControl) {
           ctx.onRejected();
@@ -145,6 +162,12 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         if (message.type === 'signal') {
           await ctx.signal(message.workflowId, message.name, message.payload);
           return reply([]);
+        }
+        if (message.type === 'replay') {
+          if (!ctx.replay)
+            return fail(message, 'UNSUPPORTED', 'This runtime offers no engine.replay.');
+          const replayId = await ctx.replay(message.workflowId);
+          return reply([{ type: 'replayed', workflowId: replayId, from: message.workflowId }]);
         }
         const forkId = await ctx.fork(message.workflowId, message.seq);
         return reply([

@@ -3,17 +3,17 @@
  * context is far too big to send per change, so the page gets the whole run
  * once ({@link RunDetail}) and then only the tasks that changed.
  *
- * What changed is derived from the run's snapshot, not from the events it
- * emits: the scheduler changes some statuses without an event (tasks that
- * never started become `cancelled` when a run ends, a retry whose backoff
- * ends becomes `pending`, an attempt aborted by a cancel becomes
- * `cancelled`), and a page must show what the stored result will say. So at
- * each batch, for each watched run that processed an event since the last
- * one (context is updated in place, so a snapshot object may stay the
- * same: the bridge tells us by session id), every task is
- * compared with what this watch last sent: a few field reads per task, about
- * a millisecond for 10,000 tasks, and no allocation for tasks that did not
- * change.
+ * What changed is read from the run's snapshot, never taken from events:
+ * a page must show what the stored result will say. The run's events only
+ * say where to look: at each batch, for each watched run that processed an
+ * event since the last one (context is updated in place, so a snapshot
+ * object may stay the same: the bridge tells us by session id), the tasks
+ * named by its task events since then ({@link RunWatch.noted}) are compared
+ * with what this watch last sent. Every task is compared (a few field reads
+ * per task, about a millisecond for 10,000) after an event that names no
+ * single task (a restore, a rollback step), when the run's state changed or
+ * it ended, and at least every {@link FULL_SCAN_MS}, so a change no event
+ * names still reaches the page within that time.
  */
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
@@ -44,6 +44,9 @@ interface Shown {
   compensation: string | undefined;
 }
 
+/** Longest a watched run goes without every task compared. */
+export const FULL_SCAN_MS = 1_000;
+
 interface Watched {
   ref: AnyActorRef;
   watchers: number;
@@ -51,6 +54,15 @@ interface Watched {
   moved: boolean;
   /** Per task, in definition order; its length is the run's size when last sent. */
   shown: Shown[];
+  /** Index of each task in {@link shown}. */
+  indexOf: Map<string, number>;
+  /** Tasks named by the run's events since the last batch. */
+  dirty: Set<string>;
+  /** An event named no single task: compare them all at the next batch. */
+  scanAll: boolean;
+  /** When every task was last compared, and the run's state then. */
+  scannedAt: number;
+  scannedState: string;
   /** The open waits last sent ({@link waitsKey}). */
   waits: string;
 }
@@ -71,7 +83,12 @@ export class RunWatch {
   /** Watched runs by their actor's session id, for {@link moved}. */
   private readonly bySession = new Map<string, Watched>();
 
-  constructor(private readonly deps: { lookup: (systemId: string) => AnyActorRef | undefined }) {}
+  constructor(
+    private readonly deps: {
+      lookup: (systemId: string) => AnyActorRef | undefined;
+      now: () => number;
+    },
+  ) {}
 
   /**
    * Starts watching a live run and returns it whole, or undefined if no such
@@ -83,7 +100,18 @@ export class RunWatch {
     if (!watched) {
       const ref = this.deps.lookup(workflowSystemId(workflowId));
       if (!ref) return undefined;
-      watched = { ref, watchers: 0, moved: false, shown: [], waits: '' };
+      watched = {
+        ref,
+        watchers: 0,
+        moved: false,
+        shown: [],
+        indexOf: new Map(),
+        dirty: new Set(),
+        scanAll: true,
+        scannedAt: 0,
+        scannedState: '',
+        waits: '',
+      };
       this.runs.set(workflowId, watched);
       this.bySession.set(ref.sessionId, watched);
     }
@@ -105,6 +133,17 @@ export class RunWatch {
   moved(sessionId: string): void {
     const watched = this.bySession.get(sessionId);
     if (watched) watched.moved = true;
+  }
+
+  /**
+   * From the engine's event listener: an event of a run. A task event marks
+   * that task to compare at the next batch; any other event, all of them.
+   */
+  noted(event: { workflowId: string; taskId?: unknown }): void {
+    const watched = this.runs.get(event.workflowId);
+    if (!watched) return;
+    if (typeof event.taskId === 'string') watched.dirty.add(event.taskId);
+    else watched.scanAll = true;
   }
 
   /** The live context of a watched run (for task details). */
@@ -131,18 +170,38 @@ export class RunWatch {
       }
       const compensation = compensationOfContext(context);
       const tasks: TaskDelta[] = [];
-      const definitions = context.definition.tasks;
-      for (let i = 0; i < definitions.length; i++) {
-        const id = definitions[i]!.id;
+      const compare = (i: number, id: string) => {
         const run = context.runs[id];
-        if (!run) continue;
+        if (!run) return;
         const comp = compensation?.get(id);
         const shown = watched.shown[i]!;
-        if (same(shown, run, comp)) continue;
+        if (same(shown, run, comp)) return;
         remember(shown, run, comp);
         const delta = taskDelta(context, id, compensation);
         if (delta) tasks.push(delta);
+      };
+      const now = this.deps.now();
+      const ended = (snapshot as { status?: string }).status !== 'active';
+      if (
+        watched.scanAll ||
+        ended ||
+        state !== watched.scannedState ||
+        now - watched.scannedAt >= FULL_SCAN_MS
+      ) {
+        const definitions = context.definition.tasks;
+        for (let i = 0; i < definitions.length; i++) compare(i, definitions[i]!.id);
+        watched.scanAll = false;
+        watched.scannedAt = now;
+        watched.scannedState = state;
+      } else {
+        // In definition order, as a whole scan would send them.
+        const dirty = [...watched.dirty]
+          .map((id) => watched.indexOf.get(id))
+          .filter((i) => i !== undefined)
+          .sort((a, b) => a - b);
+        for (const i of dirty) compare(i, context.definition.tasks[i]!.id);
       }
+      watched.dirty.clear();
       const waits = waitsKey(context);
       const waitsChanged = waits !== watched.waits;
       watched.waits = waits;
@@ -163,6 +222,9 @@ export class RunWatch {
     if (!context) return undefined;
     const compensation = compensationOfContext(context);
     watched.waits = waitsKey(context);
+    watched.indexOf = new Map(context.definition.tasks.map((task, i) => [task.id, i]));
+    watched.dirty.clear();
+    watched.scanAll = true;
     watched.shown = context.definition.tasks.map((task) => {
       const shown = emptyShown();
       const run = context.runs[task.id];

@@ -33,6 +33,9 @@ export const startOptionsSchema = z.strictObject({
   parent: z.strictObject({ workflowId: workflowIdSchema, wait: z.string() }).optional(),
 });
 
+/** `engine.start` options once checked. */
+export type CheckedStartOptions = z.output<typeof startOptionsSchema>;
+
 export const cancelOptionsSchema = z.union(
   [
     z.string(),
@@ -50,6 +53,10 @@ export const forkOptionsSchema = z.strictObject({
     .int({ error: 'must be a whole number' })
     .min(0, { error: 'must be >= 0' })
     .optional(),
+  workflowId: workflowIdSchema.optional(),
+});
+
+export const replayOptionsSchema = z.strictObject({
   workflowId: workflowIdSchema.optional(),
 });
 

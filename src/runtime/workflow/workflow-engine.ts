@@ -40,6 +40,7 @@ import { EventBus, type ListenerFor } from '../event-bus.js';
 import { ChildRuns, type ParentLink } from '../waits/child-runs.js';
 import { checkSignal } from '../waits/signal-check.js';
 import {
+  type CheckedStartOptions,
   cancelOptionsSchema,
   checkInitialContext,
   definitionObjectSchema,
@@ -49,9 +50,11 @@ import {
   handlersSchema,
   listenerSchema,
   listFilterSchema,
+  replayOptionsSchema,
   startOptionsSchema,
 } from './engine-arguments.js';
 import type { EngineEvent } from './engine-events.js';
+import { replayInput } from './replay.js';
 import { checkRunnable } from './runnable.js';
 
 /** Options of `engine.start` and `engine.execute`. */
@@ -268,7 +271,57 @@ export class WorkflowEngine {
     definition: WorkflowDefinitionInput,
     input: StartWorkflowOptions = {},
   ): Promise<WorkflowHandle> {
-    const options = engineArgument('start', 'options', startOptionsSchema, input);
+    return this.begin(definition, engineArgument('start', 'options', startOptionsSchema, input));
+  }
+
+  /**
+   * Starts a new run of a stored run's definition with the shared context it
+   * was started with (the original is untouched), under a new id; the new
+   * record names the original in `replayOf`. Forks and runs stored before
+   * troupe kept a run's starting input cannot be replayed.
+   *
+   * @throws TroupeError `WORKFLOW_NOT_FOUND`; `INVALID_INPUT` (a fork, an old
+   * record, or a `workflowId` already used); what `start` throws.
+   */
+  async replay(workflowId: string, input: { workflowId?: string } = {}): Promise<WorkflowHandle> {
+    engineArgument('replay', 'workflowId', workflowIdSchema, workflowId);
+    const options = engineArgument('replay', 'options', replayOptionsSchema, input);
+    const record = await this.storedRecord(workflowId, 'replay');
+    const replay = replayInput(record);
+    if (!replay.ok)
+      throw new TroupeError(
+        'INVALID_INPUT',
+        `engine.replay(): workflow "${workflowId}" cannot be replayed: ${replay.reason}.`,
+        { workflowId },
+      );
+    return this.begin(
+      replay.definition,
+      {
+        context: replay.context,
+        ...(options.workflowId ? { workflowId: options.workflowId } : {}),
+        ...(record.checkpointInterval ? { checkpointInterval: record.checkpointInterval } : {}),
+      },
+      workflowId,
+    );
+  }
+
+  /** The stored record of a run to fork or replay. @throws TroupeError `WORKFLOW_NOT_FOUND`. */
+  private async storedRecord(workflowId: string, to: 'fork' | 'replay'): Promise<RunRecord> {
+    const record = await readRunRecord(this.deps.store, workflowId);
+    if (!record)
+      throw new TroupeError(
+        'WORKFLOW_NOT_FOUND',
+        `No stored workflow run "${workflowId}" to ${to}.`,
+        { workflowId },
+      );
+    return record;
+  }
+
+  private async begin(
+    definition: WorkflowDefinitionInput,
+    options: CheckedStartOptions,
+    replayOf?: string,
+  ): Promise<WorkflowHandle> {
     const shared = checkInitialContext(options.context, this.deps.limits);
     const valid = validateDefinition(definition, {
       ...this.deps.registry(),
@@ -293,7 +346,8 @@ export class WorkflowEngine {
       updatedAt: now,
       ...(options.checkpointInterval ? { checkpointInterval: options.checkpointInterval } : {}),
       ...(options.parent ? { parent: options.parent } : {}),
-      ...(Object.keys(shared).length > 0 ? { context: shared } : {}),
+      ...(replayOf ? { replayOf } : {}),
+      input: { context: shared, tasks: valid.tasks.length },
     };
     await this.deps.ownership?.acquire(workflowId, 'new');
     await this.deps.store.batch([recordOp(record)]);
@@ -489,7 +543,8 @@ export class WorkflowEngine {
       const input: WorkflowInput = {
         workflowId,
         definition: record.definition,
-        ...(record.context ? { shared: record.context } : {}),
+        // Recovered from its journal alone (no checkpoint yet): start from the stored context.
+        ...(record.input ? { shared: record.input.context } : {}),
       };
       return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
     }
@@ -557,13 +612,7 @@ export class WorkflowEngine {
   ): Promise<WorkflowHandle> {
     engineArgument('fork', 'workflowId', workflowIdSchema, workflowId);
     const options = engineArgument('fork', 'options', forkOptionsSchema, input);
-    const record = await readRunRecord(this.deps.store, workflowId);
-    if (!record)
-      throw new TroupeError(
-        'WORKFLOW_NOT_FOUND',
-        `No stored workflow run "${workflowId}" to fork.`,
-        { workflowId },
-      );
+    const record = await this.storedRecord(workflowId, 'fork');
     const recovered = await recoverRun(this.deps.store, this.deps.logic, record, {
       checkpointSeq: options.checkpoint,
     });
