@@ -133,8 +133,12 @@ describe('run ownership on PostgreSQL', () => {
       'SELECT DISTINCT collection FROM troupe_records ORDER BY collection',
     );
     expect(collections.map((row) => row.collection)).toEqual(
-      expect.arrayContaining(['contexts', 'messages', 'snapshots', 'workflows']),
+      expect.arrayContaining(['messages', 'snapshots', 'workflows']),
     );
+    // Shared contexts are shared by every process: they have their own table.
+    expect(await rows('SELECT workflow_id, version FROM troupe_shared_contexts')).toEqual([
+      { workflow_id: 'wf-ctx', version: 1 },
+    ]);
     // The queue on PostgreSQL is the shared queue: its jobs have their own table.
     expect(await rows('SELECT id, status FROM troupe_jobs')).toEqual([
       { id: job, status: 'completed' },

@@ -6,6 +6,10 @@
  * (`UPDATE ... WHERE version = $read`). So an `expectedVersion` conflict is
  * found whichever process wrote first, and an update without one is
  * retried on a fresh read rather than lost.
+ *
+ * A workflow with no row yet starts from its record in the store's
+ * `contexts` collection, where a communicator without the table (an older
+ * troupe, or a runtime over a wrapped store) kept it.
  */
 import {
   applyUpdate,
@@ -17,7 +21,9 @@ import {
   type WorkflowSlot,
 } from '../../machines/communicator/index.js';
 import type { JsonValue } from '../../schemas/json-value.js';
+import { workflowKey } from '../../store/keys.js';
 import type { PostgresCommunicatorRows } from '../../store/postgres/communicator-rows.js';
+import type { Store } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import { failureError } from './communicator-errors.js';
 import { parseRecord } from './communicator-store.js';
@@ -25,6 +31,7 @@ import { parseRecord } from './communicator-store.js';
 export class ClusterContexts {
   constructor(
     private readonly rows: PostgresCommunicatorRows,
+    private readonly store: Store,
     private readonly clock: Clock,
     /** Changes kept per key, as the local communicator keeps them. */
     private readonly historyLimit: () => number,
@@ -48,7 +55,8 @@ export class ClusterContexts {
     expectedVersion: number | null,
   ): Promise<SharedContext> {
     for (;;) {
-      const { slot, version: actual } = await this.#read(workflowId);
+      const { slot, row } = await this.#read(workflowId);
+      const actual = slot.shared.version;
       if (expectedVersion !== null && expectedVersion !== actual) {
         throw failureError({
           reason: 'version_conflict',
@@ -58,16 +66,19 @@ export class ClusterContexts {
         });
       }
       const version = applyUpdate(slot, role, updates, this.clock.now(), this.historyLimit());
-      if (await this.rows.writeContext(workflowId, actual, version, toRecord(slot))) {
+      if (await this.rows.writeContext(workflowId, row, version, toRecord(slot))) {
         return { ...slot.shared, data: { ...slot.shared.data } };
       }
       // Another process wrote since the read: read again (and, with an expected version, fail).
     }
   }
 
-  async #read(workflowId: string): Promise<{ slot: WorkflowSlot; version: number }> {
+  /** The workflow's context, and the version of its row (0: no row yet). */
+  async #read(workflowId: string): Promise<{ slot: WorkflowSlot; row: number }> {
     const row = await this.rows.readContext(workflowId);
-    if (!row) return { slot: emptySlot(), version: 0 };
-    return { slot: fromRecord(parseRecord(row.record, workflowId)), version: row.version };
+    if (row) return { slot: fromRecord(parseRecord(row.record, workflowId)), row: row.version };
+    const stored = await this.store.get('contexts', workflowKey(workflowId));
+    const slot = stored === undefined ? emptySlot() : fromRecord(parseRecord(stored, workflowId));
+    return { slot, row: 0 };
   }
 }

@@ -91,6 +91,7 @@ export class CommunicatorCluster {
     this.#wakeups = new Wakeups(deps.clock, deps.onError);
     this.contexts = new ClusterContexts(
       this.#rows,
+      deps.link.store,
       deps.clock,
       () => deps.link.state.settings.contextHistoryLimit,
     );

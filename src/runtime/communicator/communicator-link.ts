@@ -74,7 +74,8 @@ export class CommunicatorLink {
   readonly writer: CommunicatorWriter;
   readonly bus: EventBus<CommunicatorNotice>;
   readonly #ref: CommunicatorActorRef;
-  readonly #store: Store;
+  /** The runtime's store, where the communicator's records live. */
+  readonly store: Store;
   readonly #clock: Clock;
   readonly #pending = new Map<number, Pending>();
   readonly #loaded = new Set<string>();
@@ -96,7 +97,7 @@ export class CommunicatorLink {
       );
     }
     this.#ref = ref;
-    this.#store = deps.store;
+    this.store = deps.store;
     this.#clock = deps.clock;
     this.bus = new EventBus((error) => deps.onError(error, 'communicator listener'));
     this.writer = new CommunicatorWriter(
@@ -211,7 +212,7 @@ export class CommunicatorLink {
     const limit = this.state.settings.messageHistoryLimit;
     this.writer
       .flushed()
-      .then(() => loadScope(this.#store, scope, limit))
+      .then(() => loadScope(this.store, scope, limit))
       .then(
         (loaded) => {
           if (this.#loading.get(scope) !== waiters) return; // failed by close() meanwhile

@@ -235,8 +235,8 @@ export class PostgresCommunicatorRows {
   }
 
   /**
-   * Writes a shared context at `version` if it is still at `previous` (0:
-   * no row yet). False: another process wrote first.
+   * Writes a shared context at `version` if its row is still at `previous`
+   * (0: no row yet). False: another process wrote first.
    */
   async writeContext(
     workflowId: string,
