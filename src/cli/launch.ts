@@ -10,13 +10,15 @@ import { demoAgents } from '../actors/demo/demo-agents.js';
 import { createLlmClient } from '../actors/llm/llm-client.js';
 import { createLlmPlanner } from '../actors/llm/llm-planner.js';
 import { specialists } from '../actors/llm/llm-specialists.js';
+import type { McpToolsOptions } from '../actors/llm/mcp/mcp-server-options.js';
+import type { McpToolset } from '../actors/llm/mcp/mcp-tools.js';
 import type { LlmResponseCache } from '../actors/llm/response-cache.js';
 import { StoreLlmResponseCache } from '../actors/llm/store-response-cache.js';
 import { TroupeError } from '../errors.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import type { WorkflowDefinition } from '../schemas/workflow-definition.js';
 import { inspectorOption } from './inspect-option.js';
-import { loadAgents } from './load-agents.js';
+import { importConfig, loadAgents } from './load-agents.js';
 import { runtimeStore, type StoreLocation } from './store-location.js';
 
 const launchSchema = z.discriminatedUnion('command', [
@@ -39,6 +41,8 @@ const launchSchema = z.discriminatedUnion('command', [
         allowCommands: z.array(z.string()),
         /** False with --no-cache: every model call is made again. */
         cache: z.boolean().optional(),
+        /** Absolute path of the troupe.config.* whose `mcp` export gives the specialists MCP tools. */
+        config: z.string().optional(),
       })
       .optional(),
   }),
@@ -93,16 +97,57 @@ export async function runtimeFor(
   if (cache) stored = new StoreLlmResponseCache(rt.store);
   if (!custom) {
     const workspace = path.resolve(launch.llm.workspace);
+    const mcp = launch.llm.config ? await configMcpTools(launch.llm.config, rt) : undefined;
     for (const agent of specialists({
       llm,
       workspace,
       allowedCommands: launch.llm.allowCommands,
       ...(cache ? { cache } : {}),
+      ...(mcp ? { extraTools: mcp.tools } : {}),
     })) {
       rt.registerAgent(agent);
     }
   }
   return rt;
+}
+
+/** MCP servers a command's runtime started, stopped by {@link closeRuntime}. */
+const mcpOf = new WeakMap<Runtime, McpToolset>();
+
+/** Closes a runtime made by {@link runtimeFor}, then the MCP servers its specialists used. */
+export async function closeRuntime(rt: Runtime): Promise<void> {
+  try {
+    await rt.close();
+  } finally {
+    await mcpOf.get(rt)?.close();
+  }
+}
+
+/**
+ * Connects the MCP servers a config module lists in its `mcp` export (the
+ * options of `mcpTools`), for every specialist. Without that export there are
+ * none; a server that cannot be reached stops the command with `MCP_UNAVAILABLE`.
+ */
+async function configMcpTools(file: string, rt: Runtime): Promise<McpToolset | undefined> {
+  const { mcp } = await importConfig(file);
+  if (mcp === undefined) return undefined;
+  const { mcpTools } = await import('../actors/llm/mcp/mcp-tools.js');
+  try {
+    const toolset = await mcpTools(mcp as McpToolsOptions);
+    mcpOf.set(rt, toolset);
+    return toolset;
+  } catch (error) {
+    await rt.close();
+    if (error instanceof TroupeError && error.code === 'INVALID_INPUT') {
+      throw new TroupeError(
+        'CONFIG_ERROR',
+        `${file}: the \`mcp\` export: ${error.message}`,
+        {},
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** The launch of a stored run, or `--agents` for a run started from code. */

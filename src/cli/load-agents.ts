@@ -8,6 +8,13 @@ import {
 } from '../actors/agents/define-agent.js';
 import { TroupeError } from '../errors.js';
 
+/** What troupe reads from a config module: its agents, and MCP servers for the LLM specialists. */
+export interface ConfigExports {
+  default?: unknown;
+  agents?: unknown;
+  mcp?: unknown;
+}
+
 const CONFIG_NAMES = ['troupe.config.js', 'troupe.config.mjs', 'troupe.config.ts'];
 
 /** The agents module to use: the one given, else a troupe.config.* in the working directory. */
@@ -29,23 +36,7 @@ export async function loadAgents(modulePath: string | undefined): Promise<AgentD
       `No agents: create ${CONFIG_NAMES.join(' or ')} exporting an array of agents (see docs/cli.md), or pass --agents <module>.`,
     );
   }
-  let loaded: { default?: unknown; agents?: unknown };
-  try {
-    loaded = await import(pathToFileURL(file).href);
-  } catch (error) {
-    // Node 20 cannot import TypeScript by itself.
-    const hint =
-      file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
-        ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
-        : '';
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TroupeError(
-      'CONFIG_ERROR',
-      `Could not load agents from ${file}: ${message}.${hint}`,
-      {},
-      { cause: error },
-    );
-  }
+  const loaded = await importConfig(file);
   const exported = loaded.agents ?? loaded.default;
   const list = Array.isArray(exported)
     ? exported
@@ -57,4 +48,24 @@ export async function loadAgents(modulePath: string | undefined): Promise<AgentD
     );
   }
   return list.map((agent) => defineAgent(agent as AgentOptions));
+}
+
+/** The exports of an agents module or troupe.config.*, with the fix when it cannot be loaded. */
+export async function importConfig(file: string): Promise<ConfigExports> {
+  try {
+    return await import(pathToFileURL(file).href);
+  } catch (error) {
+    // Node 20 cannot import TypeScript by itself.
+    const hint =
+      file.endsWith('.ts') && (error as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION'
+        ? ' A .ts config needs tsx: run `npm run troupe -- run ...` or use a .js config.'
+        : '';
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TroupeError(
+      'CONFIG_ERROR',
+      `Could not load ${file}: ${message}.${hint}`,
+      {},
+      { cause: error },
+    );
+  }
 }

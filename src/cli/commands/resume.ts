@@ -139,7 +139,7 @@ async function resumeRun(
   options: { agents: string | undefined; inspect: number | undefined },
   ctx: CommandContext,
 ): Promise<number> {
-  const { resumeLaunch, runtimeFor } = await import('../launch.js');
+  const { closeRuntime, resumeLaunch, runtimeFor } = await import('../launch.js');
   const { workflowId } = record;
   const launch = resumeLaunch(record.definition, workflowId, options.agents);
   const rt = await runtimeFor(launch, { location: ctx, inspect: options.inspect });
@@ -168,7 +168,7 @@ async function resumeRun(
     if (ctx.json) ctx.io.out.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
     return outcome.result.success ? EXIT.ok : EXIT.failed;
   } finally {
-    await rt.close();
+    await closeRuntime(rt);
   }
 }
 

@@ -110,7 +110,7 @@ export const run: Command = {
     const inspect = parseInspectPort(stringOption(values, 'inspect'));
     const [
       { llmRequested },
-      { runtimeFor, withLaunch },
+      { closeRuntime, runtimeFor, withLaunch },
       { validateDefinition },
       { agentsModule },
       llmReport,
@@ -168,7 +168,7 @@ export const run: Command = {
       else if (launch.llm) ctx.io.out.write(await llmReport.llmReport(rt, definition, result));
       return result.success ? EXIT.ok : EXIT.failed;
     } finally {
-      await rt.close();
+      await closeRuntime(rt);
     }
   },
 };
@@ -192,6 +192,7 @@ function launchFor(
   }
   const model = stringOption(values, 'model');
   const baseURL = stringOption(values, 'base-url');
+  const config = agentsModule(undefined);
   return {
     command: 'run',
     ...(given ? { agents: path.resolve(given) } : {}),
@@ -201,6 +202,8 @@ function launchFor(
       workspace: path.resolve(stringOption(values, 'workspace') ?? 'troupe-workspace'),
       allowCommands: listOption(values, 'allow-command') ?? [],
       ...(booleanOption(values, 'no-cache') ? { cache: false } : {}),
+      // The specialists take MCP servers from troupe.config.* (its `mcp` export).
+      ...(!given && config ? { config } : {}),
     },
   };
 }
