@@ -3,21 +3,48 @@
  * playwright-core (never a downloaded browser), and a page opened on the
  * inspector that records page errors and console errors.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium, installed (as root) or unpacked without root by scripts/ensure-system-deps.sh. */
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+const UNPACKED = fileURLToPath(
+  new URL('../../node_modules/.cache/troupe-chromium/tree/', import.meta.url),
+);
+
+/** Where Chromium is, and the library folders an unpacked one needs beside the machine's own. */
+function chromiumLocation(): { executablePath: string; libraryPath?: string } {
+  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM };
+  const executablePath = path.join(UNPACKED, 'usr/lib/chromium/chromium');
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `Chromium is missing (${SYSTEM_CHROMIUM}, ${executablePath}): run bash scripts/ensure-system-deps.sh, which npm test runs first.`,
+    );
+  }
+  const folders = ['usr/lib', 'lib']
+    .filter((base) => existsSync(path.join(UNPACKED, base)))
+    .flatMap((base) =>
+      readdirSync(path.join(UNPACKED, base), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && entry.name.endsWith('-linux-gnu'))
+        .map((entry) => path.join(UNPACKED, base, entry.name)),
+    );
+  return {
+    executablePath,
+    libraryPath: [...folders, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+  };
+}
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it on CI).`);
-  }
+  const { executablePath, libraryPath } = chromiumLocation();
   // Playwright starts Chromium with a new, empty profile (--user-data-dir) each launch.
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
+    ...(libraryPath ? { env: { ...process.env, LD_LIBRARY_PATH: libraryPath } } : {}),
     args: [
       '--headless',
       '--no-sandbox',
