@@ -41,3 +41,12 @@ export interface RunRecord {
   /** A child run's parent, and the wait of the parent's task that its result answers. */
   parent?: { workflowId: string; wait: string };
 }
+
+/**
+ * What a run recovered from its journal alone (no checkpoint yet) starts
+ * from: the shared context it was started with. Nothing for forks (they start
+ * from a checkpoint) and records stored before troupe kept it.
+ */
+export function startingShared(record: RunRecord): { shared?: Record<string, unknown> } {
+  return record.input ? { shared: record.input.context } : {};
+}

@@ -6,9 +6,24 @@ import {
   defineLlmAgent,
   type LlmAgentOutput,
 } from '../../src/actors/llm/index.js';
-import { createRuntime } from '../../src/index.js';
-import { type ChatRequestBody, reply } from '../../src/testing/index.js';
+import { createRuntime, type Runtime } from '../../src/index.js';
+import { type ChatRequestBody, type OpenAiTestServer, reply } from '../../src/testing/index.js';
 import { onCleanup, testClient, testServer } from './support.js';
+
+/** A runtime whose LLM agents of these roles have the collaboration tools, on the test server. */
+async function team(server: OpenAiTestServer, roles: string[]): Promise<Runtime> {
+  const agents = roles.map((role) =>
+    defineLlmAgent({
+      role,
+      systemPrompt: `You are ${role}.`,
+      tools: collaborationTools(),
+      llm: testClient(server),
+    }),
+  );
+  const rt = await createRuntime({ dataDir: false, agents });
+  onCleanup(() => rt.close());
+  return rt;
+}
 
 describe('collaboration tools', () => {
   it('a decision recorded by one agent is in the next agent’s prompt; messages reach the role', async () => {
@@ -25,15 +40,7 @@ describe('collaboration tools', () => {
         reply.text('Documented POST /api/search.'),
       ],
     });
-    const agent = (role: string) =>
-      defineLlmAgent({
-        role,
-        systemPrompt: `You are ${role}.`,
-        tools: collaborationTools(),
-        llm: testClient(server),
-      });
-    const rt = await createRuntime({ dataDir: false, agents: [agent('backend'), agent('docs')] });
-    onCleanup(() => rt.close());
+    const rt = await team(server, ['backend', 'docs']);
 
     const result = await rt.engine.execute(
       {
@@ -78,18 +85,7 @@ describe('ask_role', () => {
         return reply.toolCall('ask_role', { to: 'elasticsearch', question: 'Which index?' });
       },
     });
-    const agent = (role: string) =>
-      defineLlmAgent({
-        role,
-        systemPrompt: `You are ${role}.`,
-        tools: collaborationTools(),
-        llm: testClient(server),
-      });
-    const rt = await createRuntime({
-      dataDir: false,
-      agents: [agent('backend'), agent('elasticsearch')],
-    });
-    onCleanup(() => rt.close());
+    const rt = await team(server, ['backend', 'elasticsearch']);
 
     const result = await rt.engine.execute({
       name: 'ask',

@@ -4,7 +4,7 @@ import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import { openWaits } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
-import type { RunRecord } from '../../schemas/run-record.js';
+import { type RunRecord, startingShared } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import { type CheckpointInfo, type CheckpointRecord, readJournalEntry } from './records.js';
@@ -91,8 +91,7 @@ export async function loadCheckpoint(
       ? initialTransition(logic, {
           workflowId,
           definition: record.definition,
-          // Without a checkpoint the journal is replayed over the context the run started with.
-          ...(record.input ? { shared: record.input.context } : {}),
+          ...startingShared(record),
         })[0]
       : logic.resolveState({
           context: parseContext(chosen, workflowId, chosenSeq),

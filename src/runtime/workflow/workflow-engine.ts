@@ -13,7 +13,7 @@ import { openWaits, waitInfo } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { workflowIdSchema } from '../../schemas/agent-message.js';
 import type { ResolvedValueLimits } from '../../schemas/limits.js';
-import type { RunRecord } from '../../schemas/run-record.js';
+import { type RunRecord, startingShared } from '../../schemas/run-record.js';
 import { type DefinitionRegistry, validateDefinition } from '../../schemas/validate.js';
 import type { WorkflowDefinitionInput } from '../../schemas/workflow-definition.js';
 import type { WaitInfo, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
@@ -543,8 +543,7 @@ export class WorkflowEngine {
       const input: WorkflowInput = {
         workflowId,
         definition: record.definition,
-        // Recovered from its journal alone (no checkpoint yet): start from the stored context.
-        ...(record.input ? { shared: record.input.context } : {}),
+        ...startingShared(record),
       };
       return this.launch(record, input, { type: 'workflow.run', at: this.deps.clock.now() });
     }
