@@ -93,6 +93,9 @@ describe('TaskQueue on PostgreSQL', () => {
     });
     const retrying: number[] = [];
     queue.on('retrying', ({ retryAt }) => retrying.push(retryAt));
+    // Claim times, as the attempts record them.
+    const claimedAt: number[] = [];
+    queue.on('started', ({ at }) => claimedAt.push(at));
     await queue.enqueue({ id: 'flaky-1', name: 'flaky', handler: 'flaky', maxRetries: 2 });
     await queue.start();
     const result = queue.waitForJob('flaky-1');
@@ -105,12 +108,18 @@ describe('TaskQueue on PostgreSQL', () => {
       'failure 2',
       'failure 3',
     ]);
-    // Backoff 1 s then 2 s (no jitter); the poll interval may add up to one step.
-    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(1000);
-    expect(startedAt[1]! - startedAt[0]!).toBeLessThan(1100);
-    expect(startedAt[2]! - startedAt[1]!).toBeGreaterThanOrEqual(2000);
-    expect(startedAt[2]! - startedAt[1]!).toBeLessThan(2100);
+    // Backoff exactly 1 s then 2 s after each failure (no jitter). The retry
+    // is claimed at its time or later: how much later depends on how long
+    // each poll's round trip takes while this test's clock steps on.
     expect(retrying).toHaveLength(2);
+    const { attempts } = (await queue.getJob('flaky-1'))!;
+    expect(attempts.map((attempt) => attempt.startedAt)).toEqual(claimedAt);
+    expect(retrying[0]! - attempts[0]!.finishedAt!).toBe(1000);
+    expect(retrying[1]! - attempts[1]!.finishedAt!).toBe(2000);
+    for (const [i, retryAt] of retrying.entries()) {
+      expect(claimedAt[i + 1]! - retryAt).toBeGreaterThanOrEqual(0);
+      expect(claimedAt[i + 1]! - retryAt).toBeLessThan(1000);
+    }
     expect((await queue.sharedCounts()).failed).toBe(1);
   });
 

@@ -26,7 +26,7 @@ export interface StoredJobRow {
   priority: number;
   runAt: number;
   spec: JobSpec;
-  /** Settled attempts. */
+  /** Settled attempts, but for the one that completed (derived from the row's columns). */
   attempts: JobAttempt[];
   /** Attempts started; more than `attempts.length` while one runs (or after a worker died). */
   attempt: number;
@@ -133,13 +133,21 @@ export function settleAttempt(
 /** A stored row in the local queue's record shape (for `toJobInfo`/`toJobResult`). */
 export function rowToRecord(row: StoredJobRow): JobRecord {
   const attempts = interruptedAttempts(row.attempts, row.attempt);
-  if (row.status === 'running' && row.startedAt !== null) {
+  // The running attempt, and the one that completed, are not in the stored
+  // history (a completed row written before migration 5 holds it already).
+  const last =
+    row.status === 'running'
+      ? ('running' as const)
+      : row.status === 'completed' && row.attempts.length < row.attempt
+        ? ('completed' as const)
+        : null;
+  if (last !== null && row.startedAt !== null) {
     attempts.push({
       attempt: row.attempt,
       startedAt: row.startedAt,
-      finishedAt: null,
+      finishedAt: last === 'running' ? null : row.finishedAt,
       deadline: row.spec.timeoutMs === null ? null : row.startedAt + row.spec.timeoutMs,
-      outcome: 'running',
+      outcome: last,
       error: null,
     });
   }

@@ -64,18 +64,23 @@ interface RawRow {
   finished_at: string | null;
 }
 
-/** An attempt's end as `troupe_settle_and_claim` reads it (an undefined result is left out: NULL). */
-function settlementRow(job: AttemptSettlement) {
-  return {
-    id: job.id,
-    attempt: job.attempt,
-    status: job.status,
-    attempts: job.attempts,
-    failures: job.failures,
-    run_at: job.runAt,
-    result: job.result,
-    finished_at: job.finishedAt,
-  };
+/**
+ * An attempt's end as `troupe_settle_and_claim` reads it: an array read by
+ * position (an undefined result becomes null). A completed attempt sends no
+ * history: the row keeps its own, and its attempt, started_at and
+ * finished_at describe the attempt that completed (see `rowToRecord`).
+ */
+function settlementRow(job: AttemptSettlement): unknown[] {
+  return [
+    job.id,
+    job.attempt,
+    job.status,
+    job.failures,
+    job.runAt,
+    job.finishedAt,
+    job.result,
+    job.status === 'completed' ? null : job.attempts,
+  ];
 }
 
 const num = (value: string | null): number | null => (value === null ? null : Number(value));
@@ -96,9 +101,8 @@ export class PostgresJobs {
       this.pool.query<{ id: string }>(
         `WITH added AS (
            INSERT INTO troupe_jobs AS j (queue, id, status, priority, run_at, spec)
-           SELECT $1, r.id, r.status, r.priority, r.run_at, r.spec
-           FROM json_to_recordset($2::json)
-             AS r(id text, status text, priority smallint, run_at bigint, spec jsonb)
+           SELECT $1, r.e->>0, r.e->>1, (r.e->>2)::smallint, (r.e->>3)::bigint, r.e->4
+           FROM json_array_elements($2::json) AS r(e)
            ON CONFLICT (queue, id) DO UPDATE
              SET status = excluded.status, priority = excluded.priority, run_at = excluded.run_at,
                  spec = excluded.spec, attempts = '[]', attempt = 0, started_at = NULL,
@@ -110,15 +114,10 @@ export class PostgresJobs {
          SELECT id FROM added, (SELECT count(*) FROM woken) AS w`,
         [
           queue,
-          // One JSON parameter: arrays of JSON texts cost an escape per element to send.
+          // One JSON parameter (arrays of JSON texts cost an escape per element
+          // to send), of arrays read by position (cheaper to read than objects).
           JSON.stringify(
-            jobs.map((job) => ({
-              id: job.id,
-              status: job.status,
-              priority: job.priority,
-              run_at: job.runAt,
-              spec: job.spec,
-            })),
+            jobs.map((job) => [job.id, job.status, job.priority, job.runAt, job.spec]),
           ),
           JOB_CHANNEL,
         ],
@@ -194,7 +193,7 @@ export class PostgresJobs {
     await this.retry('store job progress', () =>
       this.pool.query(
         `UPDATE troupe_jobs j SET progress = p.progress
-         FROM unnest($3::text[], $4::jsonb[]) AS p(id, progress)
+         FROM unnest($3::text[], $4::json[]) AS p(id, progress)
          WHERE j.queue = $1 AND j.id = p.id AND j.owner_id = $2 AND j.status = 'running'`,
         [queue, owner, [...updates.keys()], [...updates.values()].map((p) => JSON.stringify(p))],
       ),
@@ -264,9 +263,13 @@ export class PostgresJobs {
   async busy(queue: string, now: number): Promise<boolean> {
     const { rows } = await this.retry('check for pending jobs', () =>
       this.pool.query<{ busy: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM troupe_jobs WHERE queue = $1
-           AND (status IN ('queued', 'running', 'retrying')
-                OR (status = 'scheduled' AND run_at <= $2))) AS busy`,
+        // Three probes, each on a partial index: one OR over the statuses
+        // was planned as a scan of every row of the queue, finished ones too.
+        `SELECT EXISTS (SELECT 1 FROM troupe_jobs WHERE queue = $1 AND status = 'running')
+             OR EXISTS (SELECT 1 FROM troupe_jobs WHERE queue = $1
+                          AND status IN ('queued', 'retrying'))
+             OR EXISTS (SELECT 1 FROM troupe_jobs WHERE queue = $1 AND status = 'scheduled'
+                          AND run_at <= $2) AS busy`,
         [queue, now],
       ),
     );

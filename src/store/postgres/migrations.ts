@@ -364,6 +364,117 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'queue_jobs: json columns, thinner claims and settles',
+    sql: `
+      -- Thinner writes for the shared queue. jsonb cost a parse on every write
+      -- and a print on every read; json keeps the text as sent (keys in their
+      -- order, as the other tables do). Batches come as JSON arrays of
+      -- arrays, read by position: json_to_recordset looked every field up by
+      -- name. Measured on 10,000 jobs: PostgreSQL CPU per enqueued row fell
+      -- from 37-49 to 24-32 us.
+      ALTER TABLE troupe_jobs
+        ALTER COLUMN spec TYPE json USING spec::json,
+        ALTER COLUMN attempts DROP DEFAULT,
+        ALTER COLUMN attempts TYPE json USING attempts::json,
+        ALTER COLUMN attempts SET DEFAULT '[]',
+        ALTER COLUMN progress TYPE json USING progress::json,
+        ALTER COLUMN result TYPE json USING result::json;
+      -- Both return the old column types; the claim now lives in the one
+      -- function workers call.
+      DROP FUNCTION troupe_settle_and_claim(text, text, json, integer, bigint, bigint, integer,
+        double precision, double precision);
+      DROP FUNCTION troupe_claim_jobs(text, text, integer, bigint, bigint, integer,
+        double precision, double precision);
+      -- One round trip per batch for a shared-queue worker. First the ends of
+      -- the attempts it settled, fenced: only attempts p_owner still holds.
+      -- p_settled is a JSON array of [id, attempt, status, failures, run_at,
+      -- finished_at, result, attempts]; attempts null keeps the row's history
+      -- (an attempt that completes writes none: the row's attempt,
+      -- started_at and finished_at are that attempt, see rowToRecord). Then up
+      -- to p_want jobs are claimed: running jobs whose lease expired (their
+      -- worker died) first, then due jobs by priority and FIFO. With a global
+      -- limit (p_max_running, p_rate) the queue's row is locked, so claimers
+      -- of that queue take turns and the limits hold exactly. Rows come back
+      -- with settled = true (only id set) per end written, then settled =
+      -- false per job claimed.
+      CREATE FUNCTION troupe_settle_and_claim(
+        p_queue text, p_owner text, p_settled json,
+        p_want integer, p_now bigint, p_lease_ms bigint,
+        p_max_running integer, p_rate double precision, p_burst double precision
+      ) RETURNS TABLE (settled boolean, id text, spec json, attempts json, attempt integer,
+                       failures integer)
+      -- Planned on every call: a plan cached while the table was empty (a
+      -- worker polling before the first enqueue) scans and sorts every row.
+      LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+      #variable_conflict use_column
+      DECLARE
+        n integer := p_want;
+        v_tokens double precision;
+        v_got integer;
+      BEGIN
+        IF json_array_length(p_settled) > 0 THEN
+          RETURN QUERY UPDATE troupe_jobs j
+            SET status = s.e->>2, failures = (s.e->>3)::integer,
+                run_at = coalesce((s.e->>4)::bigint, j.run_at), finished_at = (s.e->>5)::bigint,
+                result = CASE WHEN json_typeof(s.e->6) = 'null' THEN NULL ELSE s.e->6 END,
+                attempts = CASE WHEN json_typeof(s.e->7) = 'null' THEN j.attempts ELSE s.e->7 END,
+                owner_id = NULL, lease_until = NULL
+            FROM json_array_elements(p_settled) AS s(e)
+            WHERE j.queue = p_queue AND j.id = s.e->>0 AND j.status = 'running'
+              AND j.owner_id = p_owner AND j.attempt = (s.e->>1)::integer
+            RETURNING true, j.id, NULL::json, NULL::json, NULL::integer, NULL::integer;
+        END IF;
+        IF n <= 0 THEN
+          RETURN;
+        END IF;
+        IF p_max_running IS NOT NULL OR p_rate IS NOT NULL THEN
+          INSERT INTO troupe_queues VALUES (p_queue, coalesce(p_burst, 0), p_now)
+            ON CONFLICT (queue) DO NOTHING;
+          -- The bucket refilled up to now; n shrinks to the free slots and tokens.
+          SELECT least(p_burst, q.tokens + greatest(0, p_now - q.refilled_at) * p_rate / 1000.0)
+            INTO v_tokens FROM troupe_queues q WHERE q.queue = p_queue FOR UPDATE;
+          n := least(n,
+            CASE WHEN p_max_running IS NULL THEN n ELSE p_max_running - (SELECT count(*)
+              FROM troupe_jobs r
+              WHERE r.queue = p_queue AND r.status = 'running' AND r.lease_until >= p_now)::integer
+            END,
+            coalesce(floor(v_tokens + 1e-9)::integer, n));
+          IF n <= 0 THEN
+            RETURN;
+          END IF;
+        END IF;
+        -- MATERIALIZED: picked once; a subquery could be rescanned per row of
+        -- the update and pick past its LIMIT. The picked ids are looked up
+        -- through the primary key: a join was planned as a scan of the whole
+        -- table (finished rows included).
+        RETURN QUERY WITH expired AS MATERIALIZED (
+            SELECT c.id FROM troupe_jobs c
+            WHERE c.queue = p_queue AND c.status = 'running' AND c.lease_until < p_now
+            ORDER BY c.lease_until LIMIT n FOR UPDATE SKIP LOCKED
+          ), due AS MATERIALIZED (
+            SELECT c.id FROM troupe_jobs c
+            WHERE c.queue = p_queue AND c.status IN ('scheduled', 'queued', 'retrying')
+              AND c.run_at <= p_now
+            ORDER BY c.priority DESC, c.run_at, c.seq
+            LIMIT n - (SELECT count(*) FROM expired) FOR UPDATE SKIP LOCKED
+          )
+          UPDATE troupe_jobs j
+          SET status = 'running', owner_id = p_owner, lease_until = p_now + p_lease_ms,
+              attempt = j.attempt + 1, started_at = p_now
+          WHERE j.queue = p_queue
+            AND j.id = ANY (ARRAY (SELECT expired.id FROM expired UNION ALL SELECT due.id FROM due))
+          RETURNING false, j.id, j.spec, j.attempts, j.attempt, j.failures;
+        IF p_rate IS NOT NULL THEN
+          GET DIAGNOSTICS v_got = ROW_COUNT;
+          UPDATE troupe_queues q SET tokens = greatest(0, v_tokens - v_got),
+            refilled_at = greatest(q.refilled_at, p_now)
+          WHERE q.queue = p_queue;
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */
