@@ -78,6 +78,8 @@ interface PendingSettle {
 }
 
 type Emit = (event: TaskQueueEventName, payload: unknown) => void;
+/** Whether anyone listens to the event: a payload nobody hears is not built. */
+type Listens = (event: TaskQueueEventName) => boolean;
 
 /** A function that runs `fn` once in the next turn of the event loop, however often it is called before. */
 function nextTurn(fn: () => void): () => void {
@@ -97,6 +99,7 @@ export class SharedQueue {
   readonly #jobs: PostgresJobs;
   readonly #deps: QueueDeps;
   readonly #emit: Emit;
+  readonly #listens: Listens;
   readonly #name: string;
   #state: 'stopped' | 'running' | 'draining' = 'stopped';
   readonly #inflight = new Map<string, Inflight>();
@@ -123,11 +126,12 @@ export class SharedQueue {
   #watchTimer: unknown;
   #drained: Array<() => void> = [];
 
-  constructor(store: PostgresStore, deps: QueueDeps, emit: Emit) {
+  constructor(store: PostgresStore, deps: QueueDeps, emit: Emit, listens: Listens) {
     this.#store = store;
     this.#jobs = store.jobs;
     this.#deps = deps;
     this.#emit = emit;
+    this.#listens = listens;
     this.#name = deps.options.name;
     this.#waiters = new JobWaiters(deps.options.clock);
   }
@@ -301,7 +305,16 @@ export class SharedQueue {
       .then(
         ({ settled, claimed }) => {
           this.#wrote(settles, settled);
-          for (const row of claimed) this.#run({ ...row, startedAt: now });
+          for (const row of claimed) {
+            this.#run({
+              id: row.id,
+              spec: row.spec,
+              attempts: row.attempts,
+              attempt: row.attempt,
+              failures: row.failures,
+              startedAt: now,
+            });
+          }
           return claimed.length === want;
         },
         (error: unknown) => {
@@ -369,7 +382,9 @@ export class SharedQueue {
     const entry: Inflight = { job, run, timer: undefined };
     this.#inflight.set(job.id, entry);
     this.totals.started++;
-    this.#emit('started', { jobId: job.id, attempt: job.attempt, at: job.startedAt });
+    if (this.#listens('started')) {
+      this.#emit('started', { jobId: job.id, attempt: job.attempt, at: job.startedAt });
+    }
     const handler = this.#deps.handlers.named(job.spec.handler);
     if (!handler) {
       const message = `No handler named ${JSON.stringify(job.spec.handler)} is registered in this process for job ${JSON.stringify(job.id)} of shared queue ${JSON.stringify(this.#name)}. Every process that starts the queue must register all of its handlers.`;
@@ -526,11 +541,30 @@ export class SharedQueue {
     }
   }
 
-  /** An attempt's end is stored: tell listeners and waiters. */
+  /** An attempt's end is stored: tell listeners and waiters (the record is built only for them). */
   #settled(settlement: AttemptSettlement, job: ClaimedAttempt): void {
+    const { status } = settlement;
+    if (status === 'queued') return;
+    if (status === 'retrying') {
+      this.totals.retried++;
+      if (!this.#listens('retrying')) return;
+      const last = settlement.attempts[settlement.attempts.length - 1]!;
+      this.#emit('retrying', {
+        jobId: job.id,
+        attempt: job.attempt,
+        error: last.error,
+        retryAt: settlement.runAt,
+      });
+      return;
+    }
+    this.totals[status]++;
+    this.#recentFinishes.push(settlement.finishedAt ?? this.#now());
+    const waited = this.#waited.delete(job.id);
+    const heard = this.#listens(status);
+    if (!waited && !heard) return;
     const record = rowToRecord({
       id: job.id,
-      status: settlement.status,
+      status,
       priority: 0,
       runAt: settlement.runAt ?? 0,
       spec: job.spec,
@@ -542,29 +576,8 @@ export class SharedQueue {
       result: settlement.result,
       finishedAt: settlement.finishedAt,
     });
-    switch (settlement.status) {
-      case 'retrying': {
-        this.totals.retried++;
-        const last = settlement.attempts[settlement.attempts.length - 1]!;
-        this.#emit('retrying', {
-          jobId: job.id,
-          attempt: job.attempt,
-          error: last.error,
-          retryAt: settlement.runAt,
-        });
-        return;
-      }
-      case 'completed':
-      case 'failed':
-        this.totals[settlement.status]++;
-        this.#recentFinishes.push(settlement.finishedAt ?? this.#now());
-        this.#emit(settlement.status, toJobResult(record));
-        this.#waiters.finish(record);
-        this.#waited.delete(job.id);
-        return;
-      case 'queued':
-        return;
-    }
+    if (heard) this.#emit(status, toJobResult(record));
+    if (waited) this.#waiters.finish(record);
   }
 
   /** Every third of the lease: renew the claims of running jobs; abort the ones lost. */

@@ -159,7 +159,12 @@ export class TaskQueue {
     this.#shared =
       shared === null
         ? null
-        : new SharedQueue(shared, this.#deps, (event, payload) => this.#emit(event, payload));
+        : new SharedQueue(
+            shared,
+            this.#deps,
+            (event, payload) => this.#emit(event, payload),
+            (event) => (this.#listeners.get(event)?.size ?? 0) > 0,
+          );
     this.#ref.on('queue.notices', (event) => this.#onNotices(event.notices));
     this.#deps.writes.onError((error) => this.#emit('error', error));
     this.#ref.subscribe({ error: (error) => this.#emit('error', error) });

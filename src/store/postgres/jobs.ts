@@ -158,9 +158,17 @@ export class PostgresJobs {
     );
     const settled = new Set<string>();
     const claimed: ClaimedJobRow[] = [];
-    for (const { settled: isEnd, ...row } of rows) {
-      if (isEnd) settled.add(row.id);
-      else claimed.push(row);
+    for (const row of rows) {
+      if (row.settled) settled.add(row.id);
+      else {
+        claimed.push({
+          id: row.id,
+          spec: row.spec,
+          attempts: row.attempts,
+          attempt: row.attempt,
+          failures: row.failures,
+        });
+      }
     }
     return { settled, claimed };
   }
