@@ -85,7 +85,14 @@ async function troupe(cluster: string, file: string, workers: number): Promise<R
       () =>
         Array.from(
           { length: workers },
-          () => new Worker(file, [url, 'bench'], { QUIET: '1', MAX_WORKERS: String(PER_WORKER) }),
+          () =>
+            new Worker(file, [url, 'bench'], {
+              QUIET: '1',
+              MAX_WORKERS: String(PER_WORKER),
+              // troupe's default, as pg-boss polls here: an idle worker looks
+              // every 0.5 s, and LISTEN/NOTIFY wakes it at once on an enqueue.
+              POLL_MS: '500',
+            }),
         ),
       async () => {
         await Promise.all(
