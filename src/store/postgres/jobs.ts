@@ -139,7 +139,7 @@ export class PostgresJobs {
     settlements: readonly AttemptSettlement[],
   ): Promise<{ settled: Set<string>; claimed: ClaimedJobRow[] }> {
     const { rows } = await this.retry(request.want > 0 ? 'claim jobs' : 'settle jobs', () =>
-      this.pool.query<ClaimedJobRow & { settled: boolean }>({
+      this.pool.query<ClaimedJobRow & { stale: boolean }>({
         // Named: parsed and planned once per connection.
         name: 'troupe_settle_and_claim',
         text: 'SELECT * FROM troupe_settle_and_claim($1, $2, $3, $4, $5, $6, $7, $8, $9)',
@@ -156,10 +156,10 @@ export class PostgresJobs {
         ],
       }),
     );
-    const settled = new Set<string>();
+    const settled = new Set(settlements.map((settlement) => settlement.id));
     const claimed: ClaimedJobRow[] = [];
     for (const row of rows) {
-      if (row.settled) settled.add(row.id);
+      if (row.stale) settled.delete(row.id);
       else {
         claimed.push({
           id: row.id,

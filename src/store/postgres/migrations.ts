@@ -397,13 +397,14 @@ export const MIGRATIONS: readonly Migration[] = [
       -- worker died) first, then due jobs by priority and FIFO. With a global
       -- limit (p_max_running, p_rate) the queue's row is locked, so claimers
       -- of that queue take turns and the limits hold exactly. Rows come back
-      -- with settled = true (only id set) per end written, then settled =
-      -- false per job claimed.
+      -- with stale = true (only id set) per end not written (the attempt is
+      -- no longer p_owner's), then stale = false per job claimed: a row per
+      -- end written cost the worker a row to parse per job.
       CREATE FUNCTION troupe_settle_and_claim(
         p_queue text, p_owner text, p_settled json,
         p_want integer, p_now bigint, p_lease_ms bigint,
         p_max_running integer, p_rate double precision, p_burst double precision
-      ) RETURNS TABLE (settled boolean, id text, spec json, attempts json, attempt integer,
+      ) RETURNS TABLE (stale boolean, id text, spec json, attempts json, attempt integer,
                        failures integer)
       -- Planned on every call: a plan cached while the table was empty (a
       -- worker polling before the first enqueue) scans and sorts every row.
@@ -415,7 +416,7 @@ export const MIGRATIONS: readonly Migration[] = [
         v_got integer;
       BEGIN
         IF json_array_length(p_settled) > 0 THEN
-          RETURN QUERY UPDATE troupe_jobs j
+          RETURN QUERY WITH written AS (UPDATE troupe_jobs j
             SET status = s.e->>2, failures = (s.e->>3)::integer,
                 run_at = coalesce((s.e->>4)::bigint, j.run_at), finished_at = (s.e->>5)::bigint,
                 result = CASE WHEN json_typeof(s.e->6) = 'null' THEN NULL ELSE s.e->6 END,
@@ -424,7 +425,10 @@ export const MIGRATIONS: readonly Migration[] = [
             FROM json_array_elements(p_settled) AS s(e)
             WHERE j.queue = p_queue AND j.id = s.e->>0 AND j.status = 'running'
               AND j.owner_id = p_owner AND j.attempt = (s.e->>1)::integer
-            RETURNING true, j.id, NULL::json, NULL::json, NULL::integer, NULL::integer;
+            RETURNING j.id)
+          SELECT true, s.e->>0, NULL::json, NULL::json, NULL::integer, NULL::integer
+          FROM json_array_elements(p_settled) AS s(e)
+          WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = s.e->>0);
         END IF;
         IF n <= 0 THEN
           RETURN;
