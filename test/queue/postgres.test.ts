@@ -5,7 +5,7 @@
  * Several queues on separate stores stand for several processes; the
  * processes test (postgres-processes.test.ts) runs real ones.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulatedClock } from 'xstate';
 import { JobPriority } from '../../src/machines/queue/job.js';
 import { TaskQueue } from '../../src/runtime/queue/task-queue.js';
@@ -77,6 +77,34 @@ describe('TaskQueue on PostgreSQL', () => {
       'low-1',
       'low-2',
     ]);
+  });
+
+  it('under globalConcurrency alone, one claim takes every job the limit and the free workers allow', async () => {
+    // The clock never moves, so no poll claims again: the jobs that start
+    // all come from the first claim.
+    const queue = await sharedQueue({
+      name: freshName(),
+      clock: simulatedClock(),
+      maxWorkers: 5,
+      globalConcurrency: 4,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    queue.register('hold', async ({ jobId }) => {
+      started.push(jobId);
+      await gate;
+    });
+    const ids = Array.from({ length: 6 }, (_, i) => `hold-${i}`);
+    for (const id of ids) await queue.enqueue({ id, name: 'hold', handler: 'hold' });
+    await queue.start();
+    await vi.waitFor(() => expect(started).toHaveLength(4), { timeout: 15_000, interval: 10 });
+    // Ends free the slots: the other two are claimed without a poll.
+    release();
+    const results = await Promise.all(ids.map((id) => queue.waitForJob(id)));
+    expect(results.map((result) => result.status)).toEqual(ids.map(() => 'completed'));
   });
 
   it('retries a failing job with its backoff, then dead-letters it (status failed) after the last attempt', async () => {

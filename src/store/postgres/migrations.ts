@@ -436,8 +436,12 @@ export const MIGRATIONS: readonly Migration[] = [
         IF p_max_running IS NOT NULL OR p_rate IS NOT NULL THEN
           INSERT INTO troupe_queues VALUES (p_queue, coalesce(p_burst, 0), p_now)
             ON CONFLICT (queue) DO NOTHING;
-          -- The bucket refilled up to now; n shrinks to the free slots and tokens.
-          SELECT least(p_burst, q.tokens + greatest(0, p_now - q.refilled_at) * p_rate / 1000.0)
+          -- The bucket refilled up to now (none without a rate: least() would
+          -- skip the NULL and give the burst); n shrinks to the free slots and
+          -- tokens.
+          SELECT CASE WHEN p_rate IS NOT NULL THEN
+              least(p_burst, q.tokens + greatest(0, p_now - q.refilled_at) * p_rate / 1000.0)
+            END
             INTO v_tokens FROM troupe_queues q WHERE q.queue = p_queue FOR UPDATE;
           n := least(n,
             CASE WHEN p_max_running IS NULL THEN n ELSE p_max_running - (SELECT count(*)
