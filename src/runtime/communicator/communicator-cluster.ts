@@ -258,7 +258,8 @@ export class CommunicatorCluster {
       now: this.#deps.clock.now(),
     });
     try {
-      return [...(await local()), ...remote];
+      // A worker's role is also a stand-in agent here, which the local broadcast reaches too.
+      return [...new Set([...(await local()), ...remote])];
     } catch (error) {
       if (remote.length > 0 && error instanceof TroupeError && error.code === 'UNKNOWN_RECIPIENT') {
         return remote;

@@ -11,6 +11,10 @@ import { durationMs } from '../../schemas/limits.js';
 import type { PostgresStoreOptions } from '../../store/postgres/postgres-store.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { type Clock, systemClock } from '../clock.js';
+import {
+  type CommunicatorClusterOptions,
+  communicatorClusterOptionsSchema,
+} from '../communicator/cluster-options.js';
 
 /** Options of {@link createWorker}; every default is applied once, in `resolveWorkerOptions`. */
 export interface WorkerOptions {
@@ -42,6 +46,14 @@ export interface WorkerOptions {
   pollMs?: number;
   /** This worker's id, shown by `troupe workers`. @default `worker:<hostname>:<pid>:<random>` */
   workerId?: string;
+  /**
+   * The worker's communicator, through which its agents message the agents
+   * of every process on the database (`ctx.send`, `ctx.request`,
+   * `ctx.lock`, `worker.communicator`): the options of
+   * `createRuntime({ communicator })` (see docs/communicator-postgres.md).
+   * @default the defaults there
+   */
+  communicator?: CommunicatorClusterOptions;
   /** Source of time for leases and heartbeats. @default the system clock */
   clock?: Clock;
   /** Receives errors that must not stop the worker (a refused result, a lost connection). @default logs to stderr */
@@ -56,6 +68,7 @@ export interface ResolvedWorkerOptions {
   heartbeatMs: number;
   pollMs: number;
   workerId: string | undefined;
+  communicator: CommunicatorClusterOptions;
   clock: Clock;
   onError: (error: unknown, context: string) => void;
 }
@@ -87,6 +100,7 @@ const workerOptionsSchema = z.strictObject({
   heartbeatMs: durationMs({ min: 1 }).optional(),
   pollMs: durationMs({ min: 1 }).optional(),
   workerId: z.string().min(1).max(200).optional(),
+  communicator: communicatorClusterOptionsSchema.optional(),
   clock: clockSchema.optional(),
   onError: functionSchema<(error: unknown, context: string) => void>().optional(),
 } satisfies Record<keyof WorkerOptions, z.ZodType>);
@@ -128,6 +142,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     heartbeatMs: options.heartbeatMs ?? 1_000,
     pollMs: options.pollMs ?? 1_000,
     workerId: options.workerId,
+    communicator: options.communicator ?? {},
     clock: options.clock ?? systemClock,
     onError:
       options.onError ??
