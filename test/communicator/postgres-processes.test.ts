@@ -318,6 +318,51 @@ describe('communicator across processes (PostgreSQL)', () => {
       { HANG: '1' },
     );
   }, 60_000);
+  it('two processes writing history into one workflow at once: no entry lost, one stable order', async () => {
+    await scenario('comm-history-two', ['beta', 'gamma'], async (rt, [beta, gamma]) => {
+      const burst = (child: Process, role: string) =>
+        Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            command(child, 'sendMessage', {
+              from: 'user',
+              to: role,
+              type: 'notification',
+              payload: { role, i },
+              workflowId: 'wf-h',
+            }),
+          ),
+        );
+      const results = (await Promise.all([burst(beta, 'beta'), burst(gamma, 'gamma')])).flat();
+      expect(results.every((result) => result.ok)).toBe(true);
+      const sent = results.map((result) => (result.value as AgentMessage).id);
+      // Both children's writes are in the store once their sends resolved and they flushed.
+      await Promise.all([command(beta, 'flush'), command(gamma, 'flush')]);
+      const read = () => rt.communicator.getMessageHistory({ workflowId: 'wf-h', limit: 1_000 });
+      const history = await read();
+      expect(history.map((m) => m.id).sort()).toEqual([...sent].sort());
+      // Time order across the processes; each process's own order kept.
+      const stamps = history.map((m) => m.timestamp);
+      expect(stamps).toEqual([...stamps].sort((x, y) => x - y));
+      for (const role of ['beta', 'gamma']) {
+        expect(
+          history
+            .map((m) => m.payload as { role: string; i: number })
+            .filter((p) => p.role === role)
+            .map((p) => p.i),
+        ).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      }
+      // Every reader, every time, sees the same order.
+      expect((await read()).map((m) => m.id)).toEqual(history.map((m) => m.id));
+      const fromChild = await command(beta, 'getMessageHistory', {
+        workflowId: 'wf-h',
+        limit: 1_000,
+      });
+      expect((fromChild.value as AgentMessage[]).map((m) => m.id)).toEqual(
+        history.map((m) => m.id),
+      );
+    });
+  }, 60_000);
+
   it('at-least-once: a receiver SIGKILLed after taking a message, before delivering it; the next one gets it once, same id, marked redelivered', async () => {
     const url = await testDatabase('comm-redeliver');
     // Dies right after the statement that leased the rows, before any delivery.

@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import type { AgentMessage } from '../../src/schemas/agent-message.js';
 import { PostgresCommunicatorRows } from '../../src/store/postgres/communicator-rows.js';
+import { SimulatedClock } from '../../src/testing/index.js';
 import { expectTroupeError } from '../core/helpers.js';
 import { testDatabase } from '../support/postgres.js';
 
@@ -160,6 +161,47 @@ describe('communicator on PostgreSQL (two runtimes, one process)', () => {
     await b.communicator.flush();
     const history = await a.communicator.getMessageHistory({ workflowId: 'wf-m', type: 'request' });
     expect(history).toHaveLength(10);
+  }, 60_000);
+
+  it('two processes recording in one scope at the same instant number alike, and keep every entry, in a stable order', async () => {
+    const url = await testDatabase('comm-history-same-ms');
+    // One frozen clock: both processes number their messages 1000*T, 1000*T + 1, ...
+    const clock = new SimulatedClock();
+    clock.set(1_780_000_000_000);
+    const a = await runtime(url, { clock, agents: [echo('alpha')] });
+    const b = await runtime(url, { clock, agents: [echo('beta')] });
+    const send = (rt: Runtime, to: string, i: number) =>
+      rt.communicator.sendMessage({
+        from: 'user',
+        to,
+        type: 'notification',
+        payload: { to, i },
+        workflowId: 'wf-same',
+      });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => [send(a, 'alpha', i), send(b, 'beta', i)]).flat(),
+    );
+    await a.communicator.flush();
+    await b.communicator.flush();
+    const read = async () =>
+      (await a.communicator.getMessageHistory({ workflowId: 'wf-same', limit: 1_000 })).map(
+        (m) => m.payload as { to: string; i: number },
+      );
+    const history = await read();
+    expect(history).toHaveLength(80);
+    // Each process's messages in the order it recorded them.
+    for (const to of ['alpha', 'beta']) {
+      expect(history.filter((p) => p.to === to).map((p) => p.i)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+    }
+    // The same order from the other process, and on every read.
+    expect(
+      (await b.communicator.getMessageHistory({ workflowId: 'wf-same', limit: 1_000 })).map(
+        (m) => m.payload,
+      ),
+    ).toEqual(history);
+    expect(await read()).toEqual(history);
   }, 60_000);
 
   it('a response taken but not acknowledged is taken again after its lease and settles its request once', async () => {
