@@ -78,6 +78,7 @@ describe('agents on workers message across processes', () => {
           context: { workflowId, expectedVersion: 0, actualVersion: 1 },
         },
         written: 2,
+        broadcastTo: ['lead'],
       });
       const shared = await rt.communicator.getSharedContext(workflowId);
       expect(shared).toMatchObject({
@@ -85,11 +86,12 @@ describe('agents on workers message across processes', () => {
         data: { index: 'docs-v2-checked' },
         updatedBy: 'analyst',
       });
-      // ctx.send from the worker: the request, then the notification, each once.
+      // From the worker: the request, the notification and the broadcast, each once.
       await expect
         .poll(() => received.map((m) => [m.type, m.from, m.workflowId]), { timeout: 20_000 })
         .toEqual([
           ['request', 'analyst', workflowId],
+          ['notification', 'analyst', workflowId],
           ['notification', 'analyst', workflowId],
         ]);
       // The lock was released when the attempt ended.
