@@ -110,8 +110,18 @@ describe('agents on workers message across processes', () => {
     }
   }, 60_000);
 
-  it('what still needs the owner fails with REMOTE_UNSUPPORTED; the communicator ends with the worker', async () => {
+  it('what still needs the owner fails with REMOTE_UNSUPPORTED; the communicator ends with the worker; its options are checked', async () => {
     const url = await testDatabase('worker-unsupported');
+    const short = await expectTroupeError(
+      () =>
+        createWorker({
+          store: { postgres: { connectionString: url } },
+          communicator: { heartbeatMs: 1_000, endpointTtlMs: 500 },
+          agents: [defineAgent({ role: 'remote', run: async () => null })],
+        }),
+      'CONFIG_ERROR',
+    );
+    expect(short.message).toMatch(/^createWorker: communicator\.endpointTtlMs/);
     let w: AgentWorker | undefined;
     w = await createWorker({
       store: { postgres: { connectionString: url } },

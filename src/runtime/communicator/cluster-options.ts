@@ -47,9 +47,13 @@ export const communicatorClusterOptionsSchema = z
   } satisfies Record<keyof CommunicatorClusterOptions, z.ZodType>)
   .partial();
 
-/** @throws TroupeError `CONFIG_ERROR` unless `endpointTtlMs` is longer than `heartbeatMs`. */
+/**
+ * @param api the function given the options, named in the error.
+ * @throws TroupeError `CONFIG_ERROR` unless `endpointTtlMs` is longer than `heartbeatMs`.
+ */
 export function resolveCommunicatorClusterOptions(
   options: CommunicatorClusterOptions = {},
+  api = 'createRuntime',
 ): ResolvedCommunicatorClusterOptions {
   const resolved = {
     pollMs: options.pollMs ?? 1_000,
@@ -60,7 +64,7 @@ export function resolveCommunicatorClusterOptions(
   if (resolved.endpointTtlMs <= resolved.heartbeatMs) {
     throw new TroupeError(
       'CONFIG_ERROR',
-      `createRuntime: communicator.endpointTtlMs (${resolved.endpointTtlMs}) must be longer than communicator.heartbeatMs (${resolved.heartbeatMs}), or this process would look gone between two heartbeats. Raise endpointTtlMs.`,
+      `${api}: communicator.endpointTtlMs (${resolved.endpointTtlMs}) must be longer than communicator.heartbeatMs (${resolved.heartbeatMs}), or this process would look gone between two heartbeats. Raise endpointTtlMs.`,
       { issues: ['communicator.endpointTtlMs: must be longer than heartbeatMs'] },
     );
   }

@@ -14,6 +14,8 @@ import { type Clock, systemClock } from '../clock.js';
 import {
   type CommunicatorClusterOptions,
   communicatorClusterOptionsSchema,
+  type ResolvedCommunicatorClusterOptions,
+  resolveCommunicatorClusterOptions,
 } from '../communicator/cluster-options.js';
 
 /** Options of {@link createWorker}; every default is applied once, in `resolveWorkerOptions`. */
@@ -68,7 +70,7 @@ export interface ResolvedWorkerOptions {
   heartbeatMs: number;
   pollMs: number;
   workerId: string | undefined;
-  communicator: CommunicatorClusterOptions;
+  communicator: ResolvedCommunicatorClusterOptions;
   clock: Clock;
   onError: (error: unknown, context: string) => void;
 }
@@ -108,7 +110,8 @@ const workerOptionsSchema = z.strictObject({
 /**
  * Validates the options and applies every default, once.
  * @throws TroupeError `INVALID_INPUT` naming each bad option, or `CONFIG_ERROR`
- * when no database is given and `TROUPE_DATABASE_URL` is not set.
+ * when no database is given and `TROUPE_DATABASE_URL` is not set, or
+ * `communicator.endpointTtlMs` is not longer than its `heartbeatMs`.
  */
 export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOptions {
   const options = parseArgument(
@@ -142,7 +145,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     heartbeatMs: options.heartbeatMs ?? 1_000,
     pollMs: options.pollMs ?? 1_000,
     workerId: options.workerId,
-    communicator: options.communicator ?? {},
+    communicator: resolveCommunicatorClusterOptions(options.communicator, 'createWorker'),
     clock: options.clock ?? systemClock,
     onError:
       options.onError ??
