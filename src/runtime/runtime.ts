@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { createAgentExecutor } from '../actors/agents/agent-executor.js';
@@ -45,12 +44,6 @@ import {
 import { RemoteAgents } from './workers/remote-agents.js';
 import { Orchestrator } from './workflow/orchestrator.js';
 import { WorkflowEngine, type WorkflowHandle } from './workflow/workflow-engine.js';
-
-/**
- * Message numbers per process on a shared store: 1000 offsets, and
- * `timestamp * 1000` stays a safe integer (and 16 digits) for centuries.
- */
-const SHARED_SEQUENCE_STRIDE = 1_000;
 
 /**
  * Creates a runtime: one XState actor system holding the orchestrator, the
@@ -184,16 +177,9 @@ export class Runtime {
         createChildRollback(store, this.compensations, clock),
         clock,
       ),
-      // Processes sharing a PostgreSQL store number their messages apart (see sharedSequence).
+      // Processes sharing a PostgreSQL store interleave their histories by time (see clockSequence).
       communicator: createCommunicatorMachine(
-        backend instanceof PostgresStore
-          ? {
-              sharedSequence: {
-                stride: SHARED_SEQUENCE_STRIDE,
-                offset: randomInt(SHARED_SEQUENCE_STRIDE),
-              },
-            }
-          : {},
+        backend instanceof PostgresStore ? { clockSequence: true } : {},
       ),
       queue: createQueueLogic(this.#queueDeps),
       queueInput: queueInput(this.#queueDeps),
@@ -293,7 +279,7 @@ export class Runtime {
             cluster: {
               store: backend,
               options: options.communicator,
-              // Its own agents: a stand-in's role is served by a worker, which takes no messages.
+              // Its own agents: a stand-in's role is served by a worker, whose communicator takes its messages.
               serves: (role) => this.agents.has(role) && !this.remoteAgents?.standsIn(role),
               roles: () =>
                 [...this.agents.keys()].filter((role) => !this.remoteAgents?.standsIn(role)),

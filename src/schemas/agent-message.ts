@@ -35,6 +35,14 @@ export interface AgentMessage {
   /** Epoch milliseconds, from the runtime's clock. */
   readonly timestamp: number;
   readonly workflowId?: string;
+  /**
+   * Set on a message from another process that reaches its recipient again
+   * (its process died after taking it, before delivering it): at-least-once
+   * delivery. The id is the original's. See docs/communicator-postgres.md.
+   */
+  readonly redelivered?: true;
+  /** With `redelivered`: how many times a process took the message, this one included. */
+  readonly deliveries?: number;
 }
 
 /** What callers pass to `sendMessage`; the communicator fills in the rest. */
@@ -80,6 +88,8 @@ export const storedAgentMessageSchema = inputSchema.extend({
   id: text,
   timestamp: z.number().finite().nonnegative(),
   payload: z.unknown(),
+  redelivered: z.literal(true).optional(),
+  deliveries: z.number().int().min(2).optional(),
 });
 
 const EMPTY_PAYLOAD: JsonValue = Object.freeze({});

@@ -9,7 +9,7 @@
  * | `journal`     | `<workflowId>/<seq>`        | one journaled event                  |
  * | `jobs`        | `<jobId>`                   | task-queue job                       |
  * | `contexts`    | `<workflowId>`              | shared context of a workflow         |
- * | `messages`    | `<workflowId or "_">/<seq>` | communicator message                 |
+ * | `messages`    | `<workflowId or "_">/<seq>[/<writer>]` | communicator message      |
  * | `evaluations` | `<workflowName>/<seq>`      | workflow evaluation                  |
  * | `meta`        | free keys                   | runtime-level metadata               |
  *
@@ -118,10 +118,16 @@ export function jobKey(jobId: string): string {
   return jobId;
 }
 
-/** `messages`: `<workflowId or "_">/<seq>`. */
-export function messageKey(workflowId: string | undefined, seq: number): string {
+/**
+ * `messages`: `<workflowId or "_">/<seq>`, or `<workflowId or "_">/<seq>/<writer>`
+ * when processes sharing the store may number two messages alike: the
+ * writer (a process's id, URI-encoded so it holds no `/`) keeps their keys
+ * apart, and keys still sort by number first.
+ */
+export function messageKey(workflowId: string | undefined, seq: number, writer?: string): string {
   if (workflowId !== undefined) assertId('workflow id', workflowId);
-  return seqKey(workflowId ?? NO_WORKFLOW, seq);
+  const key = seqKey(workflowId ?? NO_WORKFLOW, seq);
+  return writer === undefined ? key : `${key}/${encodeURIComponent(writer)}`;
 }
 
 /** `evaluations`: `<workflowName>/<seq>`. */

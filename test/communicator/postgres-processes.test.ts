@@ -3,6 +3,7 @@
  * process runs agent `alpha`; child processes (test/fixtures/pg-comm-peer.ts)
  * run `beta`, `gamma`, ... and are driven through their stdin.
  */
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
 import type { AgentMessage } from '../../src/schemas/agent-message.js';
@@ -316,5 +317,109 @@ describe('communicator across processes (PostgreSQL)', () => {
       },
       { HANG: '1' },
     );
+  }, 60_000);
+  it('two processes writing history into one workflow at once: no entry lost, one stable order', async () => {
+    await scenario('comm-history-two', ['beta', 'gamma'], async (rt, [beta, gamma]) => {
+      const burst = (child: Process, role: string) =>
+        Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            command(child, 'sendMessage', {
+              from: 'user',
+              to: role,
+              type: 'notification',
+              payload: { role, i },
+              workflowId: 'wf-h',
+            }),
+          ),
+        );
+      const results = (await Promise.all([burst(beta, 'beta'), burst(gamma, 'gamma')])).flat();
+      expect(results.every((result) => result.ok)).toBe(true);
+      const sent = results.map((result) => (result.value as AgentMessage).id);
+      // Both children's writes are in the store once their sends resolved and they flushed.
+      await Promise.all([command(beta, 'flush'), command(gamma, 'flush')]);
+      const read = () => rt.communicator.getMessageHistory({ workflowId: 'wf-h', limit: 1_000 });
+      const history = await read();
+      expect(history.map((m) => m.id).sort()).toEqual([...sent].sort());
+      // Time order across the processes; each process's own order kept.
+      const stamps = history.map((m) => m.timestamp);
+      expect(stamps).toEqual([...stamps].sort((x, y) => x - y));
+      for (const role of ['beta', 'gamma']) {
+        expect(
+          history
+            .map((m) => m.payload as { role: string; i: number })
+            .filter((p) => p.role === role)
+            .map((p) => p.i),
+        ).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      }
+      // Every reader, every time, sees the same order.
+      expect((await read()).map((m) => m.id)).toEqual(history.map((m) => m.id));
+      const fromChild = await command(beta, 'getMessageHistory', {
+        workflowId: 'wf-h',
+        limit: 1_000,
+      });
+      expect((fromChild.value as AgentMessage[]).map((m) => m.id)).toEqual(
+        history.map((m) => m.id),
+      );
+    });
+  }, 60_000);
+
+  it('at-least-once: a receiver SIGKILLed after taking a message, before delivering it; the next one gets it once, same id, marked redelivered', async () => {
+    const url = await testDatabase('comm-redeliver');
+    // Dies right after the statement that leased the rows, before any delivery.
+    const doomed = await start(url, 'beta', { DIE_AFTER_CLAIM: '1', LEASE_MS: '1500' });
+    const rt = await local(url);
+    try {
+      const sent = await rt.communicator.sendMessage({
+        from: 'alpha',
+        to: 'beta',
+        type: 'notification',
+        payload: { n: 1 },
+        workflowId: 'wf-r',
+      });
+      const claimed = await doomed.waitFor('claimed');
+      expect(claimed.ids).toContain(sent.id);
+      await expect(doomed.finished()).rejects.toThrow(/SIGKILL/);
+      // The row is still there, leased by the dead process.
+      const pool = new pg.Pool({ connectionString: url });
+      try {
+        const rows = async () =>
+          (
+            await pool.query<{ deliveries: number; lease_owner: string | null }>(
+              "SELECT deliveries, lease_owner FROM troupe_messages WHERE message->>'id' = $1",
+              [sent.id],
+            )
+          ).rows;
+        expect(await rows()).toEqual([{ deliveries: 1, lease_owner: expect.any(String) }]);
+
+        const heir = await start(url, 'beta', { LEASE_MS: '1500' });
+        const request = rt.communicator.request(
+          { from: 'alpha', to: 'beta', payload: 'after', workflowId: 'wf-r' },
+          { timeout: 30_000 },
+        );
+        await until(() => heir.signals.some((s) => s.signal === 'message' && s.id === sent.id));
+        const response = await request;
+        expect(response.payload).toEqual({ echo: 'after', by: 'beta', pid: heir.pid });
+        // Acknowledged: the row is gone, so nothing can deliver it again.
+        await until(async () => (await rows()).length === 0);
+        const seen = heir.signals.filter((s) => s.signal === 'message' && s.id === sent.id);
+        expect(seen).toEqual([
+          expect.objectContaining({
+            role: 'beta',
+            id: sent.id,
+            payload: { n: 1 },
+            redelivered: true,
+            deliveries: 2,
+          }),
+        ]);
+        // The heir's history holds it once, under its id.
+        const history = await command(heir, 'getMessageHistory', { workflowId: 'wf-r' });
+        const ids = (history.value as AgentMessage[]).map((m) => m.id);
+        expect(ids.filter((id) => id === sent.id)).toHaveLength(1);
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await rt.close();
+    }
   }, 60_000);
 });

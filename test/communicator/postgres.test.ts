@@ -4,7 +4,8 @@
  * cross-process paths, and that other stores are unaffected.
  * test/communicator/postgres-processes.test.ts runs real processes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createRuntime,
   defineAgent,
@@ -13,11 +14,14 @@ import {
   TroupeError,
 } from '../../src/index.js';
 import type { AgentMessage } from '../../src/schemas/agent-message.js';
+import { PostgresCommunicatorRows } from '../../src/store/postgres/communicator-rows.js';
+import { SimulatedClock } from '../../src/testing/index.js';
 import { expectTroupeError } from '../core/helpers.js';
 import { testDatabase } from '../support/postgres.js';
 
 const open: Runtime[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   await Promise.all(open.splice(0).map((rt) => rt.close()));
 });
 
@@ -157,6 +161,105 @@ describe('communicator on PostgreSQL (two runtimes, one process)', () => {
     await b.communicator.flush();
     const history = await a.communicator.getMessageHistory({ workflowId: 'wf-m', type: 'request' });
     expect(history).toHaveLength(10);
+  }, 60_000);
+
+  it('two processes recording in one scope at the same instant number alike, and keep every entry, in a stable order', async () => {
+    const url = await testDatabase('comm-history-same-ms');
+    // One frozen clock: both processes number their messages 1000*T, 1000*T + 1, ...
+    const clock = new SimulatedClock();
+    clock.set(1_780_000_000_000);
+    const a = await runtime(url, { clock, agents: [echo('alpha')] });
+    const b = await runtime(url, { clock, agents: [echo('beta')] });
+    const send = (rt: Runtime, to: string, i: number) =>
+      rt.communicator.sendMessage({
+        from: 'user',
+        to,
+        type: 'notification',
+        payload: { to, i },
+        workflowId: 'wf-same',
+      });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => [send(a, 'alpha', i), send(b, 'beta', i)]).flat(),
+    );
+    await a.communicator.flush();
+    await b.communicator.flush();
+    const read = async () =>
+      (await a.communicator.getMessageHistory({ workflowId: 'wf-same', limit: 1_000 })).map(
+        (m) => m.payload as { to: string; i: number },
+      );
+    const history = await read();
+    expect(history).toHaveLength(80);
+    // Each process's messages in the order it recorded them.
+    for (const to of ['alpha', 'beta']) {
+      expect(history.filter((p) => p.to === to).map((p) => p.i)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+    }
+    // The same order from the other process, and on every read.
+    expect(
+      (await b.communicator.getMessageHistory({ workflowId: 'wf-same', limit: 1_000 })).map(
+        (m) => m.payload,
+      ),
+    ).toEqual(history);
+    expect(await read()).toEqual(history);
+  }, 60_000);
+
+  it('a response taken but not acknowledged is taken again after its lease and settles its request once', async () => {
+    const url = await testDatabase('comm-reply-again');
+    const errors: unknown[] = [];
+    const fast = { pollMs: 50, heartbeatMs: 100, endpointTtlMs: 5_000, messageLeaseMs: 300 };
+    const a = await runtime(url, {
+      communicator: fast,
+      onError: (error) => errors.push(error),
+      agents: [echo('alpha')],
+    });
+    await runtime(url, { communicator: fast, agents: [echo('beta')] });
+    // The first acknowledgement of a response row is lost, as if its process died before it.
+    const takes = new Map<number, number[]>();
+    const { ack, claim } = PostgresCommunicatorRows.prototype;
+    let dropped: number | undefined;
+    vi.spyOn(PostgresCommunicatorRows.prototype, 'claim').mockImplementation(async function (
+      this: PostgresCommunicatorRows,
+      p,
+    ) {
+      const rows = await claim.call(this, p);
+      for (const row of rows) {
+        if (row.role === null) takes.set(row.id, [...(takes.get(row.id) ?? []), row.deliveries]);
+      }
+      return rows;
+    });
+    vi.spyOn(PostgresCommunicatorRows.prototype, 'ack').mockImplementation(async function (
+      this: PostgresCommunicatorRows,
+      endpointId,
+      ids,
+    ) {
+      const response = ids.find((id) => takes.has(id));
+      if (dropped === undefined && response !== undefined) {
+        dropped = response;
+        return;
+      }
+      return ack.call(this, endpointId, ids);
+    });
+    const response = await a.communicator.request(
+      { from: 'alpha', to: 'beta', payload: 'q' },
+      { timeout: 20_000 },
+    );
+    expect(response.payload).toEqual({ by: 'beta' });
+    await vi.waitFor(() => expect(takes.get(dropped!)).toEqual([1, 2]), { timeout: 20_000 });
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      await vi.waitFor(
+        async () =>
+          expect(
+            (await pool.query('SELECT 1 FROM troupe_messages WHERE id = $1', [dropped])).rowCount,
+          ).toBe(0),
+        { timeout: 20_000 },
+      );
+    } finally {
+      await pool.end();
+    }
+    // The second take found no request waiting and dropped the answer quietly.
+    expect(errors).toEqual([]);
   }, 60_000);
 
   it('a lock waits across processes up to its timeout; owners are not reentrant', async () => {

@@ -195,7 +195,7 @@ describe('remote agents in one process', () => {
       .toBe('TASK_ABORTED');
   });
 
-  it('ctx.send on a worker rejects with REMOTE_UNSUPPORTED, and the task fails with it', async () => {
+  it('ctx.send on a worker goes through the cluster communicator: to nobody anywhere it fails with UNKNOWN_RECIPIENT', async () => {
     const url = await testDatabase('remote-unsupported');
     await worker(url, [
       defineAgent({
@@ -209,7 +209,7 @@ describe('remote agents in one process', () => {
       tasks: [{ id: 'a', agent: 'chatty' }],
     });
     expect(result.status).toBe('failed');
-    expect(result.tasks.a?.error).toMatchObject({ code: 'REMOTE_UNSUPPORTED' });
+    expect(result.tasks.a?.error).toMatchObject({ code: 'UNKNOWN_RECIPIENT' });
   });
 
   it('close({ graceful: false }) hands running tasks back: another worker runs them without waiting for the lease', async () => {

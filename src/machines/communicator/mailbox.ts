@@ -9,6 +9,14 @@ import { NO_WORKFLOW } from '../../store/keys.js';
 import type { Outbox } from './effects.js';
 import type { CommunicatorContext, Mailbox, StoredMessage } from './types.js';
 
+/**
+ * Numbers per millisecond with `clockSequence`: room for 1,000 messages a
+ * millisecond before the numbers run ahead of the clock, and `timestamp *
+ * 1000` stays a safe integer (16 digits, the width of a key's number) until
+ * the year 2255.
+ */
+const CLOCK_SEQUENCE_PER_MS = 1_000;
+
 /** The scope a message is stored under: its workflow, or `_`. */
 export function scopeOf(message: AgentMessage): string {
   return message.workflowId ?? NO_WORKFLOW;
@@ -32,8 +40,9 @@ export function recordMessage(
 ): StoredMessage {
   const scope = scopeOf(message);
   const box = ensureMailbox(context, scope);
-  const shared = context.settings.sharedSequence;
-  box.seq = shared === null ? box.seq + 1 : nextSharedSeq(box.seq, message.timestamp, shared);
+  box.seq = context.settings.clockSequence
+    ? Math.max(box.seq + 1, Math.floor(message.timestamp) * CLOCK_SEQUENCE_PER_MS)
+    : box.seq + 1;
   const stored: StoredMessage = { seq: box.seq, message, recipients };
   box.recent.push(stored);
   const limit = context.settings.messageHistoryLimit;
@@ -41,16 +50,6 @@ export function recordMessage(
   context.stats.messages++;
   out.recorded(stored);
   return stored;
-}
-
-/** The smallest number above `last` and `timestamp * stride` that is `offset` modulo `stride`. */
-function nextSharedSeq(
-  last: number,
-  timestamp: number,
-  { stride, offset }: { stride: number; offset: number },
-): number {
-  const floor = Math.max(last + 1, timestamp * stride);
-  return floor + ((offset - (floor % stride) + stride) % stride);
 }
 
 /** The last `messageHistoryLimit` messages of a scope, oldest first. */

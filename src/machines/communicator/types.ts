@@ -19,19 +19,20 @@ export interface CommunicatorSettings {
   /** Changes kept per shared-context key. @default 20 */
   contextHistoryLimit: number;
   /**
-   * For a store several processes write (PostgreSQL): this process numbers
-   * its messages `offset` modulo `stride`, and never below `timestamp *
-   * stride`, so two processes with different offsets never take the same
-   * number in a scope, and the history stays in time order. null: 1, 2, 3...
-   * @default null
+   * For a store several processes write (PostgreSQL): number messages from
+   * their timestamps (`timestamp * 1000`, or the last number + 1 if that is
+   * not above it), so the histories of processes recording in one scope
+   * interleave in time order. Their keys also carry the writing process's id
+   * (see CommunicatorWriter), so equal numbers never collide. false: 1, 2, 3...
+   * @default false
    */
-  sharedSequence: { stride: number; offset: number } | null;
+  clockSequence: boolean;
 }
 
 export const DEFAULT_COMMUNICATOR_SETTINGS: Readonly<CommunicatorSettings> = {
   messageHistoryLimit: 1000,
   contextHistoryLimit: 20,
-  sharedSequence: null,
+  clockSequence: false,
 };
 
 /** A workflow's shared context as callers see it. */

@@ -25,6 +25,15 @@ export interface CommunicatorClusterOptions {
    * @default 10000
    */
   endpointTtlMs?: number;
+  /**
+   * How long a process that took a message row has to deliver it to its
+   * agent before another process serving the role may take it again. The
+   * row is deleted once the message is in the agent's mailbox; a process
+   * killed in between leaves it to be redelivered after this lease
+   * (at-least-once, see docs/communicator-postgres.md).
+   * @default 30000
+   */
+  messageLeaseMs?: number;
 }
 
 export type ResolvedCommunicatorClusterOptions = Required<CommunicatorClusterOptions>;
@@ -34,22 +43,28 @@ export const communicatorClusterOptionsSchema = z
     pollMs: durationMs({ min: 1 }),
     heartbeatMs: durationMs({ min: 1 }),
     endpointTtlMs: durationMs({ min: 1 }),
+    messageLeaseMs: durationMs({ min: 1 }),
   } satisfies Record<keyof CommunicatorClusterOptions, z.ZodType>)
   .partial();
 
-/** @throws TroupeError `CONFIG_ERROR` unless `endpointTtlMs` is longer than `heartbeatMs`. */
+/**
+ * @param api the function given the options, named in the error.
+ * @throws TroupeError `CONFIG_ERROR` unless `endpointTtlMs` is longer than `heartbeatMs`.
+ */
 export function resolveCommunicatorClusterOptions(
   options: CommunicatorClusterOptions = {},
+  api = 'createRuntime',
 ): ResolvedCommunicatorClusterOptions {
   const resolved = {
     pollMs: options.pollMs ?? 1_000,
     heartbeatMs: options.heartbeatMs ?? 1_000,
     endpointTtlMs: options.endpointTtlMs ?? 10_000,
+    messageLeaseMs: options.messageLeaseMs ?? 30_000,
   };
   if (resolved.endpointTtlMs <= resolved.heartbeatMs) {
     throw new TroupeError(
       'CONFIG_ERROR',
-      `createRuntime: communicator.endpointTtlMs (${resolved.endpointTtlMs}) must be longer than communicator.heartbeatMs (${resolved.heartbeatMs}), or this process would look gone between two heartbeats. Raise endpointTtlMs.`,
+      `${api}: communicator.endpointTtlMs (${resolved.endpointTtlMs}) must be longer than communicator.heartbeatMs (${resolved.heartbeatMs}), or this process would look gone between two heartbeats. Raise endpointTtlMs.`,
       { issues: ['communicator.endpointTtlMs: must be longer than heartbeatMs'] },
     );
   }

@@ -6,9 +6,12 @@
  *
  * Routing: a message to an agent this process runs stays in this process
  * (the local communicator, unchanged); one to a role that another live
- * endpoint serves becomes a row of `troupe_messages` naming that role, taken
- * (`FOR UPDATE SKIP LOCKED`, deleted as it is taken) by one process serving
- * it, which records and delivers it as if it was sent there. A broadcast
+ * endpoint serves becomes a row of `troupe_messages` naming that role, leased
+ * (`FOR UPDATE SKIP LOCKED`, for `messageLeaseMs`) by one process serving
+ * it, which records and delivers it as if it was sent there, and deletes the
+ * row once the message is in the mailbox and the store. A process killed in
+ * between leaves the row to be taken again when the lease runs out, marked
+ * `redelivered` (at-least-once, the same message id). A broadcast
  * writes one row per remote role it reaches. A request's row carries this
  * endpoint as `reply_to`: the responder's answer comes back as a row naming
  * this endpoint, and settles the request waiting here, whose timeout runs on
@@ -65,6 +68,12 @@ interface ReplyRoute {
 
 /** Rows taken per statement. */
 const CLAIM_BATCH = 100;
+
+/** The message as its recipient sees it: marked when a process took it before. */
+function redelivery(message: AgentMessage, row: ClaimedMessage): AgentMessage {
+  if (row.deliveries < 2) return message;
+  return Object.freeze({ ...message, redelivered: true, deliveries: row.deliveries });
+}
 
 const isAnswer = (message: AgentMessage) => message.type === 'response' || message.type === 'error';
 
@@ -249,7 +258,8 @@ export class CommunicatorCluster {
       now: this.#deps.clock.now(),
     });
     try {
-      return [...(await local()), ...remote];
+      // A worker's role is also a stand-in agent here, which the local broadcast reaches too.
+      return [...new Set([...(await local()), ...remote])];
     } catch (error) {
       if (remote.length > 0 && error instanceof TroupeError && error.code === 'UNKNOWN_RECIPIENT') {
         return remote;
@@ -307,13 +317,20 @@ export class CommunicatorCluster {
       this.#drainAgain = true;
       return this.#draining;
     }
+    const { clock, options } = this.#deps;
     const run = async () => {
       do {
         this.#drainAgain = false;
         for (;;) {
           if (this.#closed) return;
-          const rows = await this.#rows.claim(this.#endpoint, this.#deps.roles(), CLAIM_BATCH);
-          this.#accept(rows);
+          const rows = await this.#rows.claim({
+            endpointId: this.#endpoint,
+            roles: this.#deps.roles(),
+            limit: CLAIM_BATCH,
+            now: clock.now(),
+            leaseMs: options.messageLeaseMs,
+          });
+          await this.#rows.ack(this.#endpoint, await this.#accept(rows));
           if (rows.length < CLAIM_BATCH) break;
         }
       } while (this.#drainAgain);
@@ -324,52 +341,79 @@ export class CommunicatorCluster {
     return this.#draining;
   }
 
-  /** Delivers taken rows in order; the rows of one broadcast (same message) go together. */
-  #accept(rows: readonly ClaimedMessage[]): void {
+  /**
+   * Delivers taken rows in order (the rows of one broadcast, same message,
+   * together) and resolves with the ids of the rows done with: delivered to
+   * the agents' mailboxes and recorded in the store, answers settled, and
+   * rows nobody wants. A row whose delivery failed keeps its lease, and is
+   * taken again when it runs out.
+   */
+  async #accept(rows: readonly ClaimedMessage[]): Promise<number[]> {
     const now = this.#deps.clock.now();
+    const done: number[] = [];
+    const deliveries: Promise<void>[] = [];
     let i = 0;
     while (i < rows.length) {
       const row = rows[i]!;
       const roles = row.role === null ? [] : [row.role];
+      const ids = [row.id];
       let j = i + 1;
       const id = (row.message as { id?: unknown } | null)?.id;
       while (j < rows.length && rows[j]!.role !== null && row.role !== null) {
         const next = rows[j]!;
         if ((next.message as { id?: unknown } | null)?.id !== id) break;
         roles.push(next.role!);
+        ids.push(next.id);
         j++;
       }
       i = j;
       let message: AgentMessage;
       try {
-        message = parseStoredMessage(row.message, `troupe_messages/${row.id}`);
+        message = redelivery(parseStoredMessage(row.message, `troupe_messages/${row.id}`), row);
       } catch (error) {
         this.#report(error, 'reading a message from another process');
+        done.push(...ids);
+        continue;
+      }
+      if (row.role !== null && (row.deadline === null || row.deadline > now)) {
+        deliveries.push(
+          this.#deliver(message, roles, row).then((delivered) => {
+            if (delivered) done.push(...ids);
+          }),
+        );
         continue;
       }
       if (row.role === null) this.#settle(message);
-      else if (row.deadline === null || row.deadline > now) this.#deliver(message, roles, row);
       // else: a request whose requester stopped waiting; nobody wants its answer.
+      done.push(...ids);
     }
+    if (deliveries.length === 0) return done;
+    await Promise.all(deliveries);
+    // Acknowledged once what the agents received is in the store too.
+    await this.#deps.link.writer.flushed();
+    return done;
   }
 
-  #deliver(message: AgentMessage, roles: string[], row: ClaimedMessage): void {
+  /** Puts the message in the agents' mailboxes; false (reported) if it could not. */
+  async #deliver(message: AgentMessage, roles: string[], row: ClaimedMessage): Promise<boolean> {
     const { link, clock } = this.#deps;
     if (message.type === 'request' && row.replyTo !== null) {
       const correlationId = message.correlationId ?? message.id;
       this.#replies.set(correlationId, { endpoint: row.replyTo, deadline: row.deadline });
     }
-    link
-      .submit('receive', scopeOf(message), (op) => ({
+    try {
+      await link.submit('receive', scopeOf(message), (op) => ({
         type: 'message.receive',
         op,
         message,
         roles,
         now: clock.now(),
-      }))
-      .catch((error) =>
-        this.#report(error, `delivering message "${message.id}" from another process`),
-      );
+      }));
+      return true;
+    } catch (error) {
+      this.#report(error, `delivering message "${message.id}" from another process`);
+      return false;
+    }
   }
 
   /** An answer to a request of this process: settles it (a late one is dropped). */

@@ -49,6 +49,8 @@ export interface CommunicatorLinkDeps {
   store: Store;
   clock: Clock;
   onError: (error: unknown, context: string) => void;
+  /** This process's id, added to the keys of the messages it records, on a store other processes write too. @default none */
+  writerId?: string;
 }
 
 /** What `rt.communicator.on()` reports. */
@@ -112,6 +114,7 @@ export class CommunicatorLink {
           deps.onError(error, 'communicator store write');
         }
       },
+      deps.writerId,
     );
     this.#subscriptions.push(
       ref.on('*', (event) => this.#onEmitted(event)),

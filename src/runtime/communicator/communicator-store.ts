@@ -6,7 +6,7 @@
  * | collection | key                          | value                                  |
  * |------------|------------------------------|----------------------------------------|
  * | `contexts` | `<workflowId>`               | {@link CommunicatorRecord}: shared context, per-key history, held locks |
- * | `messages` | `<workflowId or "_">/<seq>`  | {@link StoredMessage}                  |
+ * | `messages` | `<workflowId or "_">/<seq>[/<writer>]` | {@link StoredMessage} (`writer`: the process, on a store several share) |
  */
 import { z } from 'zod';
 import { TroupeError } from '../../errors.js';
@@ -45,6 +45,8 @@ export class CommunicatorWriter {
     /** The current record of a loaded workflow, built when its batch is written. */
     private readonly readRecord: (workflowId: string) => CommunicatorRecord | undefined,
     private readonly onError: (error: unknown) => void,
+    /** This process's id in message keys, on a store several processes write (see `messageKey`). */
+    private readonly writerId?: string,
   ) {}
 
   messages(stored: readonly StoredMessage[]): void {
@@ -53,7 +55,7 @@ export class CommunicatorWriter {
       this.#messages.push({
         type: 'put',
         collection: 'messages',
-        key: messageKey(workflowId, entry.seq),
+        key: messageKey(workflowId, entry.seq, this.writerId),
         value: entry,
       });
       this.#messageScopes.add(workflowId ?? NO_WORKFLOW);

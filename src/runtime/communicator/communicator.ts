@@ -109,7 +109,10 @@ export class Communicator {
   readonly #updateLimit: SizeLimit;
 
   constructor(deps: CommunicatorDeps) {
-    this.#link = new CommunicatorLink(deps);
+    // Processes on one PostgreSQL store record messages in the same scopes: keys carry the process.
+    this.#link = new CommunicatorLink(
+      deps.cluster ? { ...deps, writerId: deps.cluster.store.ownerId } : deps,
+    );
     this.#cluster = deps.cluster
       ? new CommunicatorCluster({
           ...deps.cluster,

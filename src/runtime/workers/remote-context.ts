@@ -6,10 +6,13 @@
  * key, the attempt, dependencies, the shared context and the messages
  * delivered when the task was dispatched; `updateShared` and `addTasks` travel
  * with the result. `ctx.step` runs its function (a worker keeps no journal).
- * What needs the owner's live run (`send`, `request`, `lock`, durable
- * waits, child runs) fails with `REMOTE_UNSUPPORTED`.
+ * `send`, `request` and `lock` go through the worker's communicator, which
+ * spans every process on the database, as on the owner. What needs the
+ * owner's live run (durable waits, child runs) fails with `REMOTE_UNSUPPORTED`.
  */
 import type { AgentRunContext } from '../../actors/agents/define-agent.js';
+import { type AgentMessaging, messageContext } from '../../actors/agents/message-delivery.js';
+import { TaskLocks } from '../../actors/agents/task-locks.js';
 import { TroupeError } from '../../errors.js';
 import type { AgentMessage } from '../../schemas/agent-message.js';
 import type { ClaimedTask } from '../../store/postgres/remote-tasks.js';
@@ -19,12 +22,16 @@ export interface RemoteContextPort {
   signal: AbortSignal;
   /** Writes the latest progress (a write in flight is followed by the newest one only). */
   progress(fraction: number, message: string | undefined): void;
+  /** The worker's communicator, for `send`, `request` and `lock`. */
+  messaging: AgentMessaging;
 }
 
 /** The context, and what the attempt handed over besides its output. */
 export interface RemoteContext {
   ctx: AgentRunContext;
   effects(): { sharedUpdates?: Record<string, unknown>; addedTasks?: unknown[] };
+  /** The attempt ended: releases the locks it took. */
+  end(): void;
 }
 
 export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): RemoteContext {
@@ -36,10 +43,12 @@ export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): Remo
     Promise.reject(
       new TroupeError(
         'REMOTE_UNSUPPORTED',
-        `Agent "${role}" in task "${taskId}" of workflow "${workflowId}" runs on a worker, where ctx.${call} is not available; run this role in the run's owner process, or hand values over with the task's output and ctx.updateShared.`,
+        `Agent "${role}" in task "${taskId}" of workflow "${workflowId}" runs on a worker, where ctx.${call} is not available (it needs the run's live actor in its owner process); run this role in the owner's runtime, or hand values over with the task's output and ctx.updateShared.`,
         { ...where, call },
       ),
     );
+  const locks = new TaskLocks(port.messaging, workflowId, role, taskId);
+  const { send, request } = messageContext(port.messaging, role, workflowId);
   const invalid = (path: string, reason: string) =>
     new TroupeError('INVALID_VALUE', `Agent "${role}" in task "${taskId}": ${path}: ${reason}.`, {
       ...where,
@@ -75,9 +84,9 @@ export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): Remo
       if (!Array.isArray(tasks)) throw invalid('addTasks(tasks)', 'must be an array');
       addedTasks = [...(addedTasks ?? []), ...JSON.parse(JSON.stringify(tasks))];
     },
-    send: () => unsupported('send'),
-    request: () => unsupported('request'),
-    lock: () => unsupported('lock'),
+    send,
+    request,
+    lock: (key, options) => locks.take(key, options),
     waitFor: () => unsupported('waitFor'),
     sleep: () => unsupported('sleep'),
     sleepUntil: () => unsupported('sleepUntil'),
@@ -90,5 +99,6 @@ export function remoteContext(claim: ClaimedTask, port: RemoteContextPort): Remo
       ...(sharedUpdates ? { sharedUpdates } : {}),
       ...(addedTasks ? { addedTasks } : {}),
     }),
+    end: () => locks.releaseAll(),
   };
 }

@@ -11,6 +11,12 @@ import { durationMs } from '../../schemas/limits.js';
 import type { PostgresStoreOptions } from '../../store/postgres/postgres-store.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { type Clock, systemClock } from '../clock.js';
+import {
+  type CommunicatorClusterOptions,
+  communicatorClusterOptionsSchema,
+  type ResolvedCommunicatorClusterOptions,
+  resolveCommunicatorClusterOptions,
+} from '../communicator/cluster-options.js';
 
 /** Options of {@link createWorker}; every default is applied once, in `resolveWorkerOptions`. */
 export interface WorkerOptions {
@@ -42,6 +48,14 @@ export interface WorkerOptions {
   pollMs?: number;
   /** This worker's id, shown by `troupe workers`. @default `worker:<hostname>:<pid>:<random>` */
   workerId?: string;
+  /**
+   * The worker's communicator, through which its agents message the agents
+   * of every process on the database (`ctx.send`, `ctx.request`,
+   * `ctx.lock`, `worker.communicator`): the options of
+   * `createRuntime({ communicator })` (see docs/communicator-postgres.md).
+   * @default the defaults there
+   */
+  communicator?: CommunicatorClusterOptions;
   /** Source of time for leases and heartbeats. @default the system clock */
   clock?: Clock;
   /** Receives errors that must not stop the worker (a refused result, a lost connection). @default logs to stderr */
@@ -56,6 +70,7 @@ export interface ResolvedWorkerOptions {
   heartbeatMs: number;
   pollMs: number;
   workerId: string | undefined;
+  communicator: ResolvedCommunicatorClusterOptions;
   clock: Clock;
   onError: (error: unknown, context: string) => void;
 }
@@ -87,6 +102,7 @@ const workerOptionsSchema = z.strictObject({
   heartbeatMs: durationMs({ min: 1 }).optional(),
   pollMs: durationMs({ min: 1 }).optional(),
   workerId: z.string().min(1).max(200).optional(),
+  communicator: communicatorClusterOptionsSchema.optional(),
   clock: clockSchema.optional(),
   onError: functionSchema<(error: unknown, context: string) => void>().optional(),
 } satisfies Record<keyof WorkerOptions, z.ZodType>);
@@ -94,7 +110,8 @@ const workerOptionsSchema = z.strictObject({
 /**
  * Validates the options and applies every default, once.
  * @throws TroupeError `INVALID_INPUT` naming each bad option, or `CONFIG_ERROR`
- * when no database is given and `TROUPE_DATABASE_URL` is not set.
+ * when no database is given and `TROUPE_DATABASE_URL` is not set, or
+ * `communicator.endpointTtlMs` is not longer than its `heartbeatMs`.
  */
 export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOptions {
   const options = parseArgument(
@@ -128,6 +145,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     heartbeatMs: options.heartbeatMs ?? 1_000,
     pollMs: options.pollMs ?? 1_000,
     workerId: options.workerId,
+    communicator: resolveCommunicatorClusterOptions(options.communicator, 'createWorker'),
     clock: options.clock ?? systemClock,
     onError:
       options.onError ??

@@ -11,6 +11,12 @@
  * (at-least-once). A cancel (or a timeout at the owner) reaches the task
  * through its row and aborts its signal.
  *
+ * Its agents message the agents of every process on the database through a
+ * communicator of their own (`worker.communicator`, a runtime that owns no
+ * runs, on the worker's connections): `ctx.send`, `ctx.request` and
+ * `ctx.lock` work as on the owner, and messages to the worker's roles run
+ * their `onMessage` here.
+ *
  * Invariants: a claim is in `#running` from the moment it is claimed until
  * its outcome was written or refused; claiming never overlaps itself.
  */
@@ -27,6 +33,8 @@ import {
   type RemoteOutcome,
   type RemoteRole,
 } from '../../store/postgres/remote-tasks.js';
+import type { Communicator } from '../communicator/communicator.js';
+import { createRuntime, type Runtime } from '../runtime.js';
 import { remoteContext } from './remote-context.js';
 import { Wakeups } from './wakeups.js';
 import {
@@ -66,7 +74,7 @@ export interface WorkerCloseOptions {
 /**
  * Starts a worker serving `agents` for the runs of other processes (see the
  * module notes and docs/workers.md). Resolves once it is registered and
- * listening.
+ * listening; the tasks waiting already start right after.
  * @throws TroupeError `INVALID_INPUT` for bad options, `CONFIG_ERROR` if the
  * database cannot be reached.
  */
@@ -102,6 +110,8 @@ export class AgentWorker {
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
   #closing: Promise<void> | undefined;
+  /** The runtime behind {@link communicator}: this worker's agents, no runs of its own. */
+  #messaging: Runtime | undefined;
 
   /** Use {@link createWorker}. */
   constructor(options: ResolvedWorkerOptions, store: PostgresStore, ownsStore: boolean) {
@@ -115,9 +125,35 @@ export class AgentWorker {
     this.#startedAt = options.clock.now();
   }
 
+  /**
+   * The communicator of this worker's agents, spanning every process on the
+   * database, as `rt.communicator` of a runtime: send, broadcast, request,
+   * shared contexts (with `expectedVersion`) and locks.
+   * @throws TroupeError `RUNTIME_CLOSED` before `start()` or after `close()`.
+   */
+  get communicator(): Communicator {
+    if (!this.#messaging || this.#closing) {
+      throw new TroupeError('RUNTIME_CLOSED', `Worker ${this.workerId} is not running.`, {
+        workerId: this.workerId,
+      });
+    }
+    return this.#messaging.communicator;
+  }
+
   /** Registers the worker, starts the heartbeat and the polling, listens, and claims what waits. */
   async start(): Promise<void> {
-    const { heartbeatMs, pollMs } = this.#options;
+    const { heartbeatMs, pollMs, agents, clock, onError, communicator } = this.#options;
+    // Before claiming: the first task may message at once.
+    this.#messaging = await createRuntime({
+      store: this.#store.borrow(),
+      agents,
+      remoteAgents: { enabled: false },
+      ownership: { takeover: false },
+      autoResume: false,
+      communicator,
+      clock,
+      onError,
+    });
     await this.heartbeat();
     this.#wakeups.every(heartbeatMs, 'renewing remote task claims', () => this.heartbeat());
     this.#wakeups.every(pollMs, 'claiming remote tasks', () => this.claim());
@@ -138,7 +174,9 @@ export class AgentWorker {
       },
       pollMs,
     );
-    await this.claim();
+    // Not awaited: tasks waiting already start once createWorker has resolved,
+    // so an agent's code may use the worker (`worker.communicator`).
+    this.claim().catch((error) => this.#options.onError(error, 'claiming remote tasks'));
   }
 
   /** The roles served, with the profile owners give their stand-in agents. */
@@ -284,6 +322,7 @@ export class AgentWorker {
     await this.#store.remoteTasks
       .removeWorker(this.workerId)
       .catch((error) => onError(error, 'removing the worker row'));
+    await this.#messaging?.close().catch((error) => onError(error, 'closing the communicator'));
     if (this.#ownsStore) await this.#store.close();
   }
 
@@ -312,7 +351,11 @@ export class AgentWorker {
         .progress(claim, fraction, message)
         .catch((error) => onError(error, `writing progress of task "${claim.taskId}"`)),
     );
-    const { ctx, effects } = remoteContext(claim, { signal: controller.signal, progress });
+    const { ctx, effects, end } = remoteContext(claim, {
+      signal: controller.signal,
+      progress,
+      messaging: this.#messaging!.communicator.agentPort,
+    });
     const task = {
       id: claim.taskId,
       workflowId: claim.workflowId,
@@ -331,6 +374,8 @@ export class AgentWorker {
         (error: unknown): RemoteOutcome => ({ ok: false, error: serializeError(error) }),
       )
       .then(async (outcome) => {
+        // Before the outcome: a task that starts because this one ended finds the locks free.
+        end();
         // Stopped without finishing: the claim was given back, nothing to write.
         if (this.#closing && controller.signal.aborted) return;
         const accepted = await this.#store.remoteTasks.complete(

@@ -25,6 +25,8 @@ export interface ClaimedMessage {
   /** A request's endpoint, where its response goes. */
   replyTo: string | null;
   deadline: number | null;
+  /** How many times a process took the row, this time included (more than 1: a redelivery). */
+  deliveries: number;
 }
 
 /** A lock's row: its holder, or null owner when free. */
@@ -77,11 +79,17 @@ export class PostgresCommunicatorRows {
     );
   }
 
-  /** An endpoint closed: its row and the responses still on their way to it go. */
+  /**
+   * An endpoint closed: its row and the responses still on their way to it
+   * go, and the messages it took but did not deliver are free to take again.
+   */
   async removeEndpoint(endpointId: string): Promise<void> {
     await this.retry('remove a communicator endpoint', () =>
       this.pool.query(
-        `WITH gone AS (DELETE FROM troupe_comm_endpoints WHERE endpoint_id = $1)
+        `WITH gone AS (DELETE FROM troupe_comm_endpoints WHERE endpoint_id = $1),
+         freed AS (
+           UPDATE troupe_messages SET lease_owner = NULL, lease_expires_at = NULL
+           WHERE lease_owner = $1 AND target_role IS NOT NULL)
          DELETE FROM troupe_messages WHERE target_endpoint = $1`,
         [endpointId],
       ),
@@ -190,10 +198,18 @@ export class PostgresCommunicatorRows {
   }
 
   /**
-   * Takes (deletes) up to `limit` messages for this endpoint or its roles,
-   * oldest first; rows another process is taking are skipped.
+   * Leases up to `limit` messages for this endpoint or its roles, oldest
+   * first, until `now + leaseMs`: rows another process is taking, or holds
+   * under a lease that runs, are skipped. Each take counts in `deliveries`.
+   * The rows stay until {@link ack}.
    */
-  async claim(endpointId: string, roles: readonly string[], limit: number) {
+  async claim(p: {
+    endpointId: string;
+    roles: readonly string[];
+    limit: number;
+    now: number;
+    leaseMs: number;
+  }): Promise<ClaimedMessage[]> {
     const { rows } = await this.retry('take messages for this process', () =>
       this.pool.query<{
         id: string;
@@ -201,13 +217,18 @@ export class PostgresCommunicatorRows {
         message: unknown;
         reply_to: string | null;
         deadline: string | null;
+        deliveries: number;
       }>(
-        `DELETE FROM troupe_messages m WHERE m.id IN (
+        `UPDATE troupe_messages m
+         SET lease_owner = $1, lease_expires_at = $4::bigint + $5::bigint,
+             deliveries = m.deliveries + 1
+         WHERE m.id IN (
            SELECT id FROM troupe_messages
-           WHERE target_endpoint = $1 OR target_role = ANY ($2::text[])
+           WHERE (target_endpoint = $1 OR target_role = ANY ($2::text[]))
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $4::bigint)
            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING m.id, m.target_role, m.message, m.reply_to, m.deadline`,
-        [endpointId, roles, limit],
+         RETURNING m.id, m.target_role, m.message, m.reply_to, m.deadline, m.deliveries`,
+        [p.endpointId, p.roles, p.limit, p.now, p.leaseMs],
       ),
     );
     return rows
@@ -218,9 +239,24 @@ export class PostgresCommunicatorRows {
           message: row.message,
           replyTo: row.reply_to,
           deadline: nullableNumber(row.deadline),
+          deliveries: row.deliveries,
         }),
       )
       .sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * Deletes delivered rows this endpoint still leases. A row whose lease ran
+   * out and another process took stays: that process delivers it again.
+   */
+  async ack(endpointId: string, ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.retry('acknowledge delivered messages', () =>
+      this.pool.query(
+        'DELETE FROM troupe_messages WHERE id = ANY ($1::bigint[]) AND lease_owner = $2',
+        [ids, endpointId],
+      ),
+    );
   }
 
   /** A workflow's shared-context row: its version and stored record. */

@@ -483,6 +483,21 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 6,
+    name: 'communicator: message leases (at-least-once delivery)',
+    sql: `
+      -- A process takes a message row by leasing it (lease_owner, until
+      -- lease_expires_at) and deletes it only once the message is in its
+      -- agent's mailbox; a lease that ran out makes the row available to
+      -- another process serving the role. deliveries counts the takes, so a
+      -- redelivery is marked as one.
+      ALTER TABLE troupe_messages
+        ADD COLUMN lease_owner text,
+        ADD COLUMN lease_expires_at bigint,
+        ADD COLUMN deliveries integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Arbitrary, fixed: the advisory lock key every troupe process migrates under. */

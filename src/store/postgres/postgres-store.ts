@@ -82,10 +82,13 @@ export class PostgresStore implements Store {
   /** Runs this process owns, and the epoch its writes must carry ({@link REFUSED}: lost). */
   readonly #fences = new Map<string, number>();
   readonly #lostListeners = new Set<(workflowId: string) => void>();
+  /** False for a {@link borrow}ed store: closing it leaves the pool to its lender. */
+  readonly #ownsPool: boolean;
   #closing: Promise<void> | undefined;
 
-  private constructor(pool: pg.Pool, options: PostgresStoreOptions) {
+  private constructor(pool: pg.Pool, options: PostgresStoreOptions, ownsPool = true) {
     this.#pool = pool;
+    this.#ownsPool = ownsPool;
     this.#reconnectWindowMs = options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
     this.ownerId = options.ownerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const retry = <R>(operation: string, run: () => Promise<R>) => this.#retry(operation, run);
@@ -287,8 +290,21 @@ export class PostgresStore implements Store {
 
   /** Ends the pool. Idempotent; later operations throw `STORE_CLOSED`. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.end().catch(() => undefined);
+    this.#closing ??= this.#ownsPool ? this.#pool.end().catch(() => undefined) : Promise.resolve();
     return this.#closing;
+  }
+
+  /**
+   * Another store on this one's connections and owner id, for a part that
+   * closes the store it is given (a worker's messaging runtime): closing it
+   * refuses its own later calls and leaves the connections open.
+   */
+  borrow(): PostgresStore {
+    return new PostgresStore(
+      this.#pool,
+      { connectionString: '', ownerId: this.ownerId, reconnectWindowMs: this.#reconnectWindowMs },
+      false,
+    );
   }
 
   get closed(): boolean {
