@@ -8,7 +8,8 @@
  * - frame gaps: the time between animation frames on the page that watches
  *   the whole run (p50, p95, max), and its long tasks (over 50 ms);
  * - late join: in a third run of each round, a page opened once the run goes,
- *   from `goto` to the DAG drawn.
+ *   from `goto` to the first frame with the DAG's boxes (on the page's clock),
+ *   and to when `waitForSelector` in this process noticed them.
  *
  * The machine may be shared, so each round also records the load average and
  * the CPU time the runtime (this process) and Chromium (all its processes)
@@ -73,6 +74,20 @@ const FRAME_RESULT = `(() => {
   return { gaps: f.slice(1).map((t, i) => t - f[i]), long: window.__long };
 })()`;
 
+/**
+ * Records, on the page's own clock, the first animation frame in which the
+ * DAG's boxes are in the document: when a person sees them. The bench's
+ * `waitForSelector` notices later, by round trips through this process's
+ * event loop, which the running workflow keeps busy (seconds under load).
+ */
+const DAG_SEEN_PROBE = `
+  new MutationObserver((_, observer) => {
+    if (!document.querySelector('[data-testid="dag"] g.task')) return;
+    observer.disconnect();
+    requestAnimationFrame(() => { window.__dagSeenAt = performance.timeOrigin + performance.now(); });
+  }).observe(document, { subtree: true, childList: true });
+`;
+
 async function startFrameProbe(page: Page): Promise<void> {
   await page.evaluate(FRAME_PROBE);
 }
@@ -123,13 +138,17 @@ async function oneRun(mode: Mode, browser: Browser) {
     const node0 = process.cpuUsage();
     const started = performance.now();
     openGate();
-    let lateJoinMs: number | undefined;
+    let lateJoin: { shown: number; noticed: number } | undefined;
     if (mode === 'late') {
       const late = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      await late.addInitScript(DAG_SEEN_PROBE);
       const t0 = performance.now();
+      const opened = Date.now();
       await late.goto(rt.inspector!.url);
       await late.waitForSelector('[data-testid="dag"] g.task');
-      lateJoinMs = performance.now() - t0;
+      const noticed = performance.now() - t0;
+      const seenAt = (await late.evaluate('window.__dagSeenAt')) as number;
+      lateJoin = { shown: seenAt - opened, noticed };
       await late.close();
     }
     const result = await handle.result;
@@ -139,7 +158,7 @@ async function oneRun(mode: Mode, browser: Browser) {
     if (result.status !== 'completed') throw new Error(`run ended ${result.status}`);
     const frames = page ? await stopFrameProbe(page) : undefined;
     await page?.close();
-    return { runMs, lateJoinMs, frames, cpu };
+    return { runMs, lateJoin, frames, cpu };
   } finally {
     await rt.close();
   }
@@ -150,6 +169,7 @@ try {
   const watched: number[] = [];
   const unwatched: number[] = [];
   const lateJoins: number[] = [];
+  const lateNoticed: number[] = [];
   const gaps: number[] = [];
   const cpu = {
     unwatchedNode: [] as number[],
@@ -173,7 +193,10 @@ try {
       longTasks += seen.frames.long;
     }
     const late = await oneRun('late', browser);
-    if (late.lateJoinMs !== undefined) lateJoins.push(late.lateJoinMs);
+    if (late.lateJoin) {
+      lateJoins.push(late.lateJoin.shown);
+      lateNoticed.push(late.lateJoin.noticed);
+    }
   }
   loads.push(loadavg()[0]!.toFixed(1));
   const speed = median(unwatched) / median(watched);
@@ -190,8 +213,12 @@ try {
       ],
       ['Chromium CPU while watching (median ms)', median(cpu.chromium).toFixed(0)],
       [
-        'late join to DAG drawn (median / max ms)',
+        'late join to DAG drawn, page clock (median / max ms)',
         `${median(lateJoins).toFixed(0)} / ${Math.max(...lateJoins).toFixed(0)}`,
+      ],
+      [
+        'late join to DAG noticed by waitForSelector (median / max ms)',
+        `${median(lateNoticed).toFixed(0)} / ${Math.max(...lateNoticed).toFixed(0)}`,
       ],
       [
         'frame gap p50 / p95 / max (ms)',

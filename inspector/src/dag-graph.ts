@@ -8,6 +8,7 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { TaskView } from '../../src/runtime/inspector/protocol.js';
 import type { DagNode, DagShape } from './dag-groups.js';
+import { quickLayout } from './dag-quick-layout.js';
 import { formatDuration, h, svg } from './dom.js';
 import { layoutDag } from './layout.js';
 import { type ShownStatus, STATUS_LOOKS, shownStatus, statusText } from './status.js';
@@ -19,6 +20,12 @@ const MAX_W = 250;
 const PAD_X = 10;
 /** Graphs with more nodes than this get a minimap. */
 const MINIMAP_FROM = 16;
+/**
+ * Runs with this many tasks are drawn at once from the quick layout and
+ * moved to elk's when it answers. Smaller runs arrive and lay out fast, so
+ * their first drawing is elk's and nothing moves under the pointer.
+ */
+export const QUICK_FIRST_FROM = 1_000;
 
 export interface GraphActions {
   /** A task node was activated. */
@@ -173,125 +180,178 @@ export function dagGraph(
     miniEls.get(nodeId)?.setAttribute('data-status', status);
   };
 
-  layoutDag(graph).then(
-    (laid) => {
-      const layer = svg('g', { class: 'viewport' });
-      for (const edge of laid.edges ?? []) {
-        for (const s of edge.sections ?? []) {
-          const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint];
-          layer.append(
-            svg('path', {
-              class: 'dep',
-              d: points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' '),
-              'marker-end': 'url(#dag-arrow)',
-            }),
-          );
-        }
-      }
-      for (const child of laid.children ?? []) {
-        const node = byId.get(child.id);
-        if (!node) continue;
-        const x = child.x ?? 0;
-        const y = child.y ?? 0;
-        const w = child.width ?? MIN_W;
-        centres.set(node.id, { x: x + w / 2, y: y + NODE_H / 2 });
-        const activate = () => (node.group ? actions.expand(node.key!) : actions.open(node.id));
-        const g = svg(
-          'g',
-          {
-            class: node.group ? 'task group' : 'task',
-            'data-task-id': node.group ? undefined : node.id,
-            'data-group': node.group ? node.label : undefined,
-            role: 'button',
-            tabindex: 0,
-            onclick: activate,
-            onkeydown: (event: Event) => {
-              const key = (event as KeyboardEvent).key;
-              if (key === 'Enter' || key === ' ') {
-                event.preventDefault();
-                activate();
-              }
-            },
-          },
-          svg('title', {}, node.label),
-          svg('rect', { x, y, width: w, height: NODE_H, rx: 7, class: 'box' }),
-          node.group
-            ? svg('rect', {
-                x: x + 4,
-                y: y + 4,
-                width: w - 8,
-                height: NODE_H - 8,
-                rx: 5,
-                class: 'stack',
-              })
-            : null,
-          svg(
-            'text',
-            { x: x + PAD_X, y: y + 18, class: 'task-id' },
-            labels.get(node.id) ?? node.label,
-          ),
-          svg('text', { x: x + PAD_X, y: y + 35, class: 'task-meta' }, ''),
-        );
-        nodeEls.set(node.id, g);
-        layer.append(g);
-      }
-      const width = Math.ceil(laid.width ?? 200);
-      const height = Math.ceil(laid.height ?? 100);
-      const svgEl = svg(
-        'svg',
-        {
-          class: 'dag-svg',
-          role: 'group',
-          'aria-label': 'Task graph: drag to pan, scroll or pinch to zoom',
+  // One element per node, made once: a second layout (elk's, after the quick
+  // one) moves them, so focus, selection and search marks stay where they are.
+  const layer = svg('g', { class: 'viewport' });
+  const edgeLayer = svg('g', { class: 'deps' });
+  layer.append(edgeLayer);
+  for (const node of shape.nodes) {
+    const activate = () => (node.group ? actions.expand(node.key!) : actions.open(node.id));
+    const g = svg(
+      'g',
+      {
+        class: node.group ? 'task group' : 'task',
+        'data-task-id': node.group ? undefined : node.id,
+        'data-group': node.group ? node.label : undefined,
+        role: 'button',
+        tabindex: 0,
+        onclick: activate,
+        onkeydown: (event: Event) => {
+          const key = (event as KeyboardEvent).key;
+          if (key === 'Enter' || key === ' ') {
+            event.preventDefault();
+            activate();
+          }
         },
-        svg(
-          'defs',
-          {},
-          svg(
-            'marker',
-            {
-              id: 'dag-arrow',
-              viewBox: '0 0 10 10',
-              refX: 9,
-              refY: 5,
-              markerWidth: 6,
-              markerHeight: 6,
-              orient: 'auto',
-            },
-            svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
-          ),
-        ),
-        layer,
-      );
-      const minimap =
-        shape.nodes.length >= MINIMAP_FROM ? miniMap(laid, width, height, miniEls) : undefined;
-      canvas.replaceChildren(svgEl, ...(minimap ? [minimap.element] : []));
-      const zoom = panZoom(
-        svgEl,
-        layer,
-        () => ({ width, height }),
-        (t) => minimap?.view(t, svgEl),
-      );
-      api.zoom = zoom;
-      minimap?.onPick((x, y) => zoom.centre(x, y));
-      toolbarHost.replaceChildren(zoom.toolbar);
-      laidOut = true;
-      for (const id of nodeEls.keys()) paintNode(id);
-      pending.clear();
-      // Fit once the element has its size (it may have just been attached);
-      // if that makes labels too small to read, show the part that matters
-      // most at a readable size instead (the minimap shows the rest).
-      requestAnimationFrame(() => {
-        zoom.fit();
-        if (zoom.transform().k >= READABLE) return;
-        const focus = urgentNode(shape.nodes, tasks) ?? shape.nodes[0]?.id;
-        const centre = focus === undefined ? undefined : centres.get(focus);
-        if (centre) zoom.focus(centre.x, centre.y, READABLE);
-      });
+      },
+      svg('title', {}, node.label),
+      svg('rect', { rx: 7, height: NODE_H, class: 'box' }),
+      node.group ? svg('rect', { rx: 5, height: NODE_H - 8, class: 'stack' }) : null,
+      svg('text', { class: 'task-id' }, labels.get(node.id) ?? node.label),
+      svg('text', { class: 'task-meta' }, ''),
+    );
+    nodeEls.set(node.id, g);
+    layer.append(g);
+  }
+  let width = 0;
+  let height = 0;
+  const svgEl = svg(
+    'svg',
+    {
+      class: 'dag-svg',
+      role: 'group',
+      'aria-label': 'Task graph: drag to pan, scroll or pinch to zoom',
     },
-    (error: unknown) =>
-      canvas.replaceChildren(h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
+    svg(
+      'defs',
+      {},
+      svg(
+        'marker',
+        {
+          id: 'dag-arrow',
+          viewBox: '0 0 10 10',
+          refX: 9,
+          refY: 5,
+          markerWidth: 6,
+          markerHeight: 6,
+          orient: 'auto',
+        },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
+      ),
+    ),
+    layer,
   );
+  const minimap = shape.nodes.length >= MINIMAP_FROM ? miniMap(miniEls) : undefined;
+
+  /** Puts every node and edge where `laid` says; `by` names the layout (`data-layout` on the SVG). */
+  const place = (laid: ElkNode, by: 'quick' | 'elk') => {
+    svgEl.dataset.layout = by;
+    const paths: SVGPathElement[] = [];
+    for (const edge of laid.edges ?? []) {
+      for (const s of edge.sections ?? []) {
+        const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint];
+        paths.push(
+          svg('path', {
+            class: 'dep',
+            d: points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' '),
+            'marker-end': 'url(#dag-arrow)',
+          }),
+        );
+      }
+    }
+    edgeLayer.replaceChildren(...paths);
+    for (const child of laid.children ?? []) {
+      const g = nodeEls.get(child.id);
+      if (!g) continue;
+      const x = child.x ?? 0;
+      const y = child.y ?? 0;
+      const w = child.width ?? MIN_W;
+      centres.set(child.id, { x: x + w / 2, y: y + NODE_H / 2 });
+      const [box, second] = g.querySelectorAll('rect');
+      box?.setAttribute('x', String(x));
+      box?.setAttribute('y', String(y));
+      box?.setAttribute('width', String(w));
+      if (second) {
+        second.setAttribute('x', String(x + 4));
+        second.setAttribute('y', String(y + 4));
+        second.setAttribute('width', String(w - 8));
+      }
+      const [id, meta] = g.querySelectorAll('text');
+      for (const [text, dy] of [
+        [id, 18],
+        [meta, 35],
+      ] as const) {
+        text?.setAttribute('x', String(x + PAD_X));
+        text?.setAttribute('y', String(y + dy));
+      }
+    }
+    width = Math.ceil(laid.width ?? 200);
+    height = Math.ceil(laid.height ?? 100);
+    minimap?.place(laid, width, height);
+  };
+
+  let zoom: PanZoom | undefined;
+  /** The transform the page chose itself (fit, or a readable part), to tell whether the user has moved since. */
+  let autoTransform: string | undefined;
+  // Fit once the element has its size (it may have just been attached);
+  // if that makes labels too small to read, show the part that matters
+  // most at a readable size instead (the minimap shows the rest).
+  const autoView = (view: PanZoom) => {
+    view.fit();
+    if (view.transform().k < READABLE) {
+      const focus = urgentNode(shape.nodes, tasks) ?? shape.nodes[0]?.id;
+      const centre = focus === undefined ? undefined : centres.get(focus);
+      if (centre) view.focus(centre.x, centre.y, READABLE);
+    }
+    autoTransform = view.transform().toString();
+  };
+  const show = (laid: ElkNode, by: 'quick' | 'elk') => {
+    place(laid, by);
+    canvas.replaceChildren(svgEl, ...(minimap ? [minimap.element] : []));
+    const view = panZoom(
+      svgEl,
+      layer,
+      () => ({ width, height }),
+      (t) => minimap?.view(t, svgEl),
+    );
+    zoom = view;
+    api.zoom = view;
+    minimap?.onPick((x, y) => view.centre(x, y));
+    toolbarHost.replaceChildren(view.toolbar);
+    laidOut = true;
+    for (const id of nodeEls.keys()) paintNode(id);
+    pending.clear();
+    requestAnimationFrame(() => autoView(view));
+  };
+  /** Elk's layout after the quick one: the same elements move; a view the user chose is kept. */
+  const refine = (laid: ElkNode) => {
+    const view = zoom;
+    place(laid, 'elk');
+    if (!view) return;
+    if (view.fitted()) view.fit();
+    else if (view.transform().toString() === autoTransform) autoView(view);
+    minimap?.view(view.transform(), svgEl);
+  };
+
+  const quick = quickLayout(
+    shape.nodes.map((n) => ({
+      id: n.id,
+      dependsOn: n.dependsOn,
+      width: widths.get(n.id)!,
+      height: NODE_H,
+    })),
+  );
+  if (quick.final) show(quick.laid, 'quick');
+  else if (tasks.size >= QUICK_FIRST_FROM) {
+    show(quick.laid, 'quick');
+    // Elk failing leaves the quick layout, which shows every node and edge.
+    layoutDag(graph).then(refine, () => undefined);
+  } else
+    layoutDag(graph).then(
+      (laid) => show(laid, 'elk'),
+      (error: unknown) =>
+        canvas.replaceChildren(h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
+    );
   return api;
 }
 
@@ -359,39 +419,17 @@ function groupMeta(node: DagNode, counts: Map<ShownStatus, number>): string {
 
 interface MiniMap {
   element: HTMLElement;
+  /** Draws the nodes where `laid` puts them. */
+  place(laid: ElkNode, width: number, height: number): void;
   view(t: { x: number; y: number; k: number }, svgEl: SVGSVGElement): void;
   onPick(pick: (x: number, y: number) => void): void;
 }
 
-function miniMap(
-  laid: ElkNode,
-  width: number,
-  height: number,
-  els: Map<string, SVGRectElement>,
-): MiniMap {
-  const rects: SVGElement[] = [];
-  for (const child of laid.children ?? []) {
-    const r = svg('rect', {
-      x: child.x ?? 0,
-      y: child.y ?? 0,
-      width: child.width ?? 0,
-      height: child.height ?? 0,
-      class: 'mini-node',
-    });
-    els.set(child.id, r);
-    rects.push(r);
-  }
-  const viewRect = svg('rect', { class: 'mini-view', x: 0, y: 0, width, height });
-  const map = svg(
-    'svg',
-    {
-      viewBox: `0 0 ${width} ${height}`,
-      preserveAspectRatio: 'xMidYMid meet',
-      'aria-hidden': 'true',
-    },
-    ...rects,
-    viewRect,
-  );
+function miniMap(els: Map<string, SVGRectElement>): MiniMap {
+  let width = 1;
+  let height = 1;
+  const viewRect = svg('rect', { class: 'mini-view', x: 0, y: 0 });
+  const map = svg('svg', { preserveAspectRatio: 'xMidYMid meet', 'aria-hidden': 'true' });
   const element = h(
     'div',
     { class: 'minimap', 'data-testid': 'minimap', title: 'Minimap: click to move the view' },
@@ -421,6 +459,25 @@ function miniMap(
   });
   return {
     element,
+    place(laid, w, hgt) {
+      width = w;
+      height = hgt;
+      const rects: SVGElement[] = [];
+      for (const child of laid.children ?? []) {
+        const r = svg('rect', {
+          x: child.x ?? 0,
+          y: child.y ?? 0,
+          width: child.width ?? 0,
+          height: child.height ?? 0,
+          class: 'mini-node',
+          'data-status': els.get(child.id)?.getAttribute('data-status') ?? undefined,
+        });
+        els.set(child.id, r);
+        rects.push(r);
+      }
+      map.setAttribute('viewBox', `0 0 ${width} ${height}`);
+      map.replaceChildren(...rects, viewRect);
+    },
     view(t, svgEl) {
       const w = svgEl.clientWidth;
       const hgt = svgEl.clientHeight;

@@ -35,16 +35,17 @@ export function groupTasks(tasks: Iterable<TaskView>, expanded: ReadonlySet<stri
   const all: TaskView[] = [];
   for (const task of tasks) {
     all.push(task);
-    const match = /^(.*?)(\d+)$/.exec(task.id);
-    if (!match) continue;
-    const key = `${match[1]}\u0000${task.agent}\u0000${[...task.dependsOn].sort().join('\u0001')}`;
+    const digits = trailingDigits(task.id);
+    if (digits === 0) continue;
+    const cut = task.id.length - digits;
+    const key = `${task.id.slice(0, cut)}\u0000${task.agent}\u0000${dependencyKey(task.dependsOn)}`;
     keyOf.set(task.id, key);
     let list = byKey.get(key);
     if (!list) {
       list = [];
       byKey.set(key, list);
     }
-    list.push({ task, n: Number(match[2]) });
+    list.push({ task, n: Number(task.id.slice(cut)) });
   }
   const nodeOf = new Map<string, string>();
   const nodes: DagNode[] = [];
@@ -86,4 +87,20 @@ export function groupTasks(tasks: Iterable<TaskView>, expanded: ReadonlySet<stri
     node.dependsOn = [...deps];
   }
   return { nodes, nodeOf };
+}
+
+/** How many digits end `id` (a regular expression per task showed in profiles of 10,000-task runs). */
+function trailingDigits(id: string): number {
+  let i = id.length;
+  while (i > 0) {
+    const code = id.charCodeAt(i - 1);
+    if (code < 48 || code > 57) break;
+    i--;
+  }
+  return id.length - i;
+}
+
+function dependencyKey(dependsOn: readonly string[]): string {
+  if (dependsOn.length <= 1) return dependsOn[0] ?? '';
+  return [...dependsOn].sort().join('\u0001');
 }

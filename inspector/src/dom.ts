@@ -75,10 +75,32 @@ export function formatDuration(start: number | undefined, end: number | undefine
  * leaves the frames in between free for scrolling, zooming and typing.
  */
 export const STREAM_REDRAW_MS = 200;
+/**
+ * The gap for the biggest runs. A redraw's cost grows with the run (status
+ * counts over every task, a group of 10,000 counted, more rows changed), so
+ * the gap grows with it: a run of n tasks redraws every n / 10 ms, from
+ * {@link STREAM_REDRAW_MS} up to once a second at 10,000 tasks. The page's
+ * share of the CPU then stays about the same whatever the run's size,
+ * which is what leaves a watched run its speed on a small machine.
+ */
+export const MAX_STREAM_REDRAW_MS = 1_000;
+
+let streamGapMs = STREAM_REDRAW_MS;
+
+/** The redraw gap of the stream views now ({@link MAX_STREAM_REDRAW_MS}). */
+export function streamRedrawMs(): number {
+  return streamGapMs;
+}
+
+/** A run of `tasks` tasks is shown: sets the stream views' redraw gap. */
+export function streamRunSize(tasks: number): void {
+  streamGapMs = Math.min(MAX_STREAM_REDRAW_MS, Math.max(STREAM_REDRAW_MS, Math.round(tasks / 10)));
+}
 
 /**
  * Calls `fn` at most once per animation frame, however often it is asked,
- * and, with `minGapMs`, at most once per `minGapMs` slot of the page's clock
+ * and, with `minGapMs` (a number, or a function read at each frame), at
+ * most once per `minGapMs` slot of the page's clock
  * (a request in between is kept and runs in the first frame of the next
  * slot). The slots are the same for every view, so views fed by one stream
  * redraw in the same frame: one style, layout and paint pass, not one per
@@ -86,12 +108,16 @@ export const STREAM_REDRAW_MS = 200;
  * `urgent` request (something new to show, not more of a stream) runs in
  * the next frame whatever the gap.
  */
-export function perFrame(fn: () => void, minGapMs = 0): (urgent?: boolean) => void {
+export function perFrame(
+  fn: () => void,
+  minGapMs: number | (() => number) = 0,
+): (urgent?: boolean) => void {
   let pending = false;
   let urgentAsked = false;
   let last = Number.NEGATIVE_INFINITY;
   const run = (now: number) => {
-    if (!urgentAsked && minGapMs > 0 && slot(now, minGapMs) === slot(last, minGapMs)) {
+    const gap = typeof minGapMs === 'number' ? minGapMs : minGapMs();
+    if (!urgentAsked && gap > 0 && slot(now, gap) === slot(last, gap)) {
       requestAnimationFrame(run);
       return;
     }

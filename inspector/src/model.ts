@@ -17,7 +17,7 @@ import type {
   TaskView,
   TimelineEvent,
 } from '../../src/runtime/inspector/protocol.js';
-import { decodeTasks } from '../../src/runtime/inspector/task-table.js';
+import { decodeChanges, decodeTasks } from '../../src/runtime/inspector/task-table.js';
 
 export const MAX_EVENTS = 100_000;
 
@@ -123,7 +123,12 @@ export class Model {
         return;
       }
       case 'run.tasks':
-        this.applyTasks(frame.workflowId, frame.state, frame.error, frame.tasks);
+        this.applyTasks(
+          frame.workflowId,
+          frame.state,
+          frame.error,
+          frame.changes ? decodeChanges(frame.changes) : frame.tasks,
+        );
         if (
           frame.waits &&
           this.run?.source === 'live' &&

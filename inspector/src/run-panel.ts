@@ -8,7 +8,15 @@
  */
 import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
 import { createDagView, type DagView } from './dag-view.js';
-import { fill, formatDuration, formatTime, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
+import {
+  fill,
+  formatDuration,
+  formatTime,
+  h,
+  perFrame,
+  streamRedrawMs,
+  streamRunSize,
+} from './dom.js';
 import { jsonView } from './json-view.js';
 import { releaseCharts } from './layout.js';
 import type { Model } from './model.js';
@@ -327,6 +335,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     if (run !== shownRun) {
       shownRun = run;
       order = run ? [...run.tasks.keys()] : [];
+      streamRunSize(order.length);
       dag = run ? createDagView(run, select) : undefined;
       fill(dagHost, dag?.element);
       releaseCharts();
@@ -342,7 +351,7 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
     if (model.selectedTask) drawer.draw();
     tableCount.textContent = ` ${order.length}`;
     table.update(order.length);
-  }, STREAM_REDRAW_MS);
+  }, streamRedrawMs);
   model.on('run', () => {
     shownRun = undefined;
     // A newly opened run is drawn in the next frame, not after the stream's redraw gap.

@@ -5,7 +5,7 @@
  * takes from the actor system, so they fill in as those actors appear.
  */
 import type { JsonPreview } from '../../src/runtime/inspector/protocol.js';
-import { fill, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
+import { fill, h, perFrame, streamRedrawMs } from './dom.js';
 import type { Model } from './model.js';
 
 export function queuePanel(model: Model): HTMLElement {
@@ -115,7 +115,7 @@ export function sharedPanel(model: Model): HTMLElement {
             )
           : h('pre', { class: 'json' }, JSON.stringify(communicator.summary ?? {}, null, 2)),
     );
-  }, STREAM_REDRAW_MS);
+  }, streamRedrawMs);
   model.on('actors', () => draw());
   model.on('run', () => draw(true));
   draw();

@@ -10,7 +10,7 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { ActorInfo, StatechartNode } from '../../src/runtime/inspector/protocol.js';
 import { ALWAYS_EVENT, activePaths } from '../../src/runtime/inspector/statechart.js';
-import { fill, h, perFrame, STREAM_REDRAW_MS, svg } from './dom.js';
+import { fill, h, perFrame, streamRedrawMs, svg } from './dom.js';
 import { layoutChart } from './layout.js';
 import type { Model } from './model.js';
 import { panZoom } from './zoom.js';
@@ -113,7 +113,7 @@ export function statechartView(model: Model, request: (logicId: number) => void)
       },
       (error: unknown) => fill(body, h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
     );
-  }, STREAM_REDRAW_MS);
+  }, streamRedrawMs);
   model.on('selection', () => draw(true));
   model.on('actors', () => draw());
   model.on('definitions', () => draw(true));

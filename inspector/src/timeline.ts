@@ -5,7 +5,7 @@
  * are filtered once, not per frame.
  */
 import type { TimelineEvent } from '../../src/runtime/inspector/protocol.js';
-import { fill, formatTime, h, perFrame, STREAM_REDRAW_MS } from './dom.js';
+import { fill, formatTime, h, perFrame, streamRedrawMs } from './dom.js';
 import type { Model } from './model.js';
 import { VirtualList } from './virtual-list.js';
 
@@ -88,7 +88,7 @@ export function timeline(model: Model): HTMLElement {
     const skipped = model.skippedEvents ? ` · ${model.skippedEvents} skipped by batching` : '';
     fill(info, `${matches.length} shown of ${model.events.length} kept${skipped}`);
     list.update(matches.length);
-  }, STREAM_REDRAW_MS);
+  }, streamRedrawMs);
 
   const refilter = () => {
     scanned = 0;

@@ -13,6 +13,8 @@ export interface PanZoom {
   zoomBy(factor: number): void;
   /** Centres the view on a point of the drawing, at least at scale `k`. */
   focus(x: number, y: number, k?: number): void;
+  /** Whether the view is as {@link fit} left it (the user has not moved it since). */
+  fitted(): boolean;
   /** The current transform (for a minimap). */
   transform(): ZoomTransform;
   /** Moves the view so that the drawing's point (x, y) is at the centre. */
@@ -29,6 +31,9 @@ export function panZoom(
   /** Fit never scales below this; a bigger drawing is shown from its top left. */
   minFit = 0,
 ): PanZoom {
+  /** Set while {@link PanZoom.fit} moves the view, so its zoom event marks the view fitted. */
+  let fitting = false;
+  let fitted = false;
   const behaviour: ZoomBehavior<SVGSVGElement, unknown> = zoom<SVGSVGElement, unknown>()
     .scaleExtent([0.02, 4])
     // d3's default reads the SVG's width attribute, which fails for a
@@ -38,6 +43,7 @@ export function panZoom(
       [svgEl.clientWidth || 600, svgEl.clientHeight || 400],
     ])
     .on('zoom', (event: { transform: ZoomTransform }) => {
+      fitted = fitting;
       layer.setAttribute('transform', event.transform.toString());
       onChange(event.transform);
     });
@@ -56,8 +62,11 @@ export function panZoom(
           Math.max(12, (v.height - height * k) / 2),
         )
         .scale(k);
+      fitting = true;
       selection.call(behaviour.transform, t);
+      fitting = false;
     },
+    fitted: () => fitted,
     zoomBy(factor) {
       selection.call(behaviour.scaleBy, factor);
     },

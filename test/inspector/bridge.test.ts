@@ -2,7 +2,7 @@
  * The inspector bridge over a real WebSocket: late joiners see the whole
  * system, frames arrive in order, bad frames are dropped and counted
  * without harm, and the token, Origin and Host checks hold; a compact
- * watch (`run.watch` with `compact`) gets the same tasks as a table.
+ * watch (`run.watch` with `compact`) gets the same tasks, and their changes, as columns.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
 import { runShardId } from '../../src/machines/run-shard.machine.js';
 import type { ActorInfo, ServerFrame, TaskView } from '../../src/runtime/inspector/protocol.js';
-import { decodeTasks, encodeTasks } from '../../src/runtime/inspector/task-table.js';
+import { decodeChanges, decodeTasks, encodeTasks } from '../../src/runtime/inspector/task-table.js';
 import { heldRuntime, httpStatus, refusedStatus, TestClient, until, wsUrl } from './helpers.js';
 
 let rt: Runtime | undefined;
@@ -410,5 +410,34 @@ describe('ISSUE-17 compact run snapshot', () => {
     expect(JSON.stringify(table).length * 2).toBeLessThan(JSON.stringify(whole).length);
     await held.rt.engine.cancel('fan-1');
     await handle.result;
+    // The changes that follow: objects to one, columns to the other, folding to the same tasks.
+    const fold = (client: TestClient, start: TaskView[]) => {
+      const tasks = new Map(start.map((task) => [task.id, task]));
+      for (const frame of client.frames) {
+        if (frame.type !== 'run.tasks') continue;
+        const deltas = frame.changes ? decodeChanges(frame.changes) : frame.tasks;
+        for (const delta of deltas) tasks.set(delta.id, { ...tasks.get(delta.id)!, ...delta });
+      }
+      return tasks;
+    };
+    const settled = (client: TestClient, start: TaskView[]) => () =>
+      [...fold(client, start).values()].every(
+        (task) => task.status === 'cancelled' || task.status === 'completed',
+      );
+    await full.waitFor(settled(full, whole.run.tasks), 'every task settled (objects)');
+    await compact.waitFor(
+      settled(compact, decodeTasks(table.table!)),
+      'every task settled (columns)',
+    );
+    const changesOf = (client: TestClient) =>
+      client.frames.flatMap((f) => (f.type === 'run.tasks' ? [f] : []));
+    const fullChanges = changesOf(full);
+    const compactChanges = changesOf(compact);
+    expect(compactChanges.every((f) => f.tasks.length === 0 && f.changes !== undefined)).toBe(true);
+    expect(fullChanges.every((f) => f.changes === undefined)).toBe(true);
+    expect(fold(compact, decodeTasks(table.table!))).toEqual(fold(full, whole.run.tasks));
+    expect(JSON.stringify(compactChanges).length * 2).toBeLessThan(
+      JSON.stringify(fullChanges).length,
+    );
   });
 });

@@ -137,3 +137,21 @@ export async function seriousAxeViolations(page: Page): Promise<string[]> {
       );
   });
 }
+
+/** Whether every node of the DAG lies inside its drawing's frame (after Fit, say). */
+export function dagNodesInView(page: Page): Promise<boolean> {
+  return page.$$eval('[data-testid="dag"] g.task', (nodes) => {
+    const frame = document
+      .querySelector('[data-testid="dag"] svg.dag-svg')!
+      .getBoundingClientRect();
+    return nodes.every((n) => {
+      const r = n.getBoundingClientRect();
+      return (
+        r.left >= frame.left - 1 &&
+        r.right <= frame.right + 1 &&
+        r.top >= frame.top - 1 &&
+        r.bottom <= frame.bottom + 1
+      );
+    });
+  });
+}

@@ -19,7 +19,7 @@ import {
   type WorkflowResult,
 } from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
-import { openInspector, seriousAxeViolations, useChromium } from './browser.js';
+import { dagNodesInView, openInspector, seriousAxeViolations, useChromium } from './browser.js';
 import { deferred } from './helpers.js';
 
 const BROWSER_TEST_MS = 150_000;
@@ -220,20 +220,7 @@ describe('ISSUE-17 inspector page', () => {
         before,
       );
       await page.click('[data-testid="dag"] [data-zoom="fit"]');
-      const inView = await page.$$eval('[data-testid="dag"] g.task', (nodes) => {
-        const frame = document
-          .querySelector('[data-testid="dag"] svg.dag-svg')!
-          .getBoundingClientRect();
-        return nodes.every((n) => {
-          const r = n.getBoundingClientRect();
-          return (
-            r.left >= frame.left - 1 &&
-            r.right <= frame.right + 1 &&
-            r.top >= frame.top - 1 &&
-            r.bottom <= frame.bottom + 1
-          );
-        });
-      });
+      const inView = await dagNodesInView(page);
       expect(inView).toBe(true);
       // Labels fit their boxes.
       const overflow = await page.$$eval(

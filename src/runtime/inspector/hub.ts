@@ -19,7 +19,7 @@ import { LlmLog } from './llm-log.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { answer, type RunOwners, storedRuns } from './requests.js';
-import { RunWatch } from './run-watch.js';
+import { type RunChanges, RunWatch } from './run-watch.js';
 import {
   parseStatelyFrame,
   type StatelyFrame,
@@ -28,6 +28,7 @@ import {
   statelyEventFrame,
   statelySnapshotFrame,
 } from './stately.js';
+import { encodeChanges } from './task-table.js';
 
 /** The part of a runtime the inspector uses; a `Runtime` satisfies it. */
 export interface InspectedRuntime {
@@ -73,7 +74,7 @@ interface Client {
   ws: WebSocket;
   seq: number;
   mayControl: boolean;
-  watching: { workflowId: string | null };
+  watching: { workflowId: string | null; compact?: boolean };
 }
 
 const LATE_JOIN_EVENTS = 1_000;
@@ -297,23 +298,38 @@ export class InspectorHub {
       shared.push({ type: 'stats', stats: this.stats() });
     }
     const sharedJson = shared.map((frame) => JSON.stringify(frame));
-    const runJson = new Map<string, string[]>();
-    for (const change of changes) {
-      const frame: ServerFrame = change.detail
-        ? { type: 'run.detail', run: change.detail }
-        : {
-            type: 'run.tasks',
-            workflowId: change.workflowId,
-            state: change.state,
-            ...(change.error ? { error: change.error } : {}),
-            tasks: change.tasks,
-            ...(change.waits ? { waits: change.waits } : {}),
-          };
-      runJson.set(change.workflowId, [JSON.stringify(frame)]);
-    }
+    // Each run's frame is serialised once per form (objects or columns) for all its watchers.
+    const runJson = new Map<string, string>();
+    const runFrame = (change: RunChanges, compact: boolean): ServerFrame => {
+      if (change.detail) return { type: 'run.detail', run: change.detail };
+      return {
+        type: 'run.tasks',
+        workflowId: change.workflowId,
+        state: change.state,
+        ...(change.error ? { error: change.error } : {}),
+        ...(compact
+          ? { tasks: [], changes: encodeChanges(change.tasks) }
+          : { tasks: change.tasks }),
+        ...(change.waits ? { waits: change.waits } : {}),
+      };
+    };
+    const byRun = new Map(changes.map((change) => [change.workflowId, change]));
+    const ownJson = (workflowId: string, compact: boolean): string | undefined => {
+      const change = byRun.get(workflowId);
+      if (!change) return undefined;
+      const columns = compact && !change.detail;
+      const key = `${columns ? 'columns' : 'objects'}:${workflowId}`;
+      let json = runJson.get(key);
+      if (json === undefined) {
+        json = JSON.stringify(runFrame(change, columns));
+        runJson.set(key, json);
+      }
+      return json;
+    };
     for (const client of this.clients) {
-      const own = client.watching.workflowId ? runJson.get(client.watching.workflowId) : undefined;
-      const frames = own ? [...sharedJson, ...own] : sharedJson;
+      const { workflowId, compact } = client.watching;
+      const own = workflowId ? ownJson(workflowId, compact === true) : undefined;
+      const frames = own ? [...sharedJson, own] : sharedJson;
       if (frames.length > 0) this.sendRaw(client, frames);
     }
     if (this.stately.size > 0) this.flushStately(batch);

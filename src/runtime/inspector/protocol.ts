@@ -6,7 +6,7 @@
  * compiler against one definition.
  */
 
-import type { TaskTable } from './task-table.js';
+import type { TaskChanges, TaskTable } from './task-table.js';
 
 /** Bumped when a frame changes shape incompatibly. */
 export const PROTOCOL_VERSION = 1;
@@ -306,6 +306,8 @@ export type ServerFrame =
   /**
    * Tasks whose status, attempts, progress, output or compensation changed;
    * `state` is the run's; `waits` (all open ones) only when they changed.
+   * To a page watching with `compact`, `tasks` is empty and the changes are
+   * in `changes` ({@link TaskChanges}).
    */
   | {
       type: 'run.tasks';
@@ -313,6 +315,7 @@ export type ServerFrame =
       state: string;
       error?: string;
       tasks: TaskDelta[];
+      changes?: TaskChanges;
       waits?: WaitView[];
     }
   | { type: 'task.detail'; task: TaskDetailView }
@@ -345,7 +348,7 @@ export type ClientMessage = { id?: number } & (
   | {
       type: 'run.watch';
       workflowId: string | null;
-      /** The run's tasks come as a {@link TaskTable} (smaller for big runs). */
+      /** The run's tasks come as a {@link TaskTable}, and their changes as {@link TaskChanges} (smaller for big runs). */
       compact?: boolean;
     }
   | { type: 'definition.get'; logicId: number }

@@ -61,7 +61,8 @@ export interface RequestContext {
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
   /** The run this client watches; updated by `run.watch`. */
-  watching: { workflowId: string | null };
+  /** The run this client watches, and whether it asked for columns (`compact`). */
+  watching: { workflowId: string | null; compact?: boolean };
   onRejected: () => void;
 }
 
@@ -80,6 +81,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         if (!run)
           return fail(message, 'NOT_LIVE', `No live run "${message.workflowId}"; ask stored.get.`);
         ctx.watching.workflowId = message.workflowId;
+        ctx.watching.compact = message.compact === true;
         return reply([
           message.compact
             ? { type: 'run.detail', run: { ...run, tasks: [] }, table: encodeTasks(run.tasks) }

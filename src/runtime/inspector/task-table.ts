@@ -6,7 +6,7 @@
  * functions shared by the server (encode) and the page (decode).
  */
 import { taskStatusSchema } from '../../schemas/workflow-result.js';
-import type { CompensationView, TaskStatusName, TaskView } from './protocol.js';
+import type { CompensationView, TaskDelta, TaskStatusName, TaskView } from './protocol.js';
 
 /** Status codes of {@link TaskTable.status}. */
 export const TASK_STATUSES: readonly TaskStatusName[] = taskStatusSchema.options;
@@ -21,14 +21,13 @@ export interface TaskExtras {
   compensation?: CompensationView;
 }
 
-/** Entry `i` of each column is task `i` of `ids`, in definition order. */
-export interface TaskTable {
+/**
+ * Tasks' changing fields as columns: entry `i` of each column is task `i`
+ * of `ids`. A busy run's changes (`run.tasks` for a page that watches with
+ * `compact`) take about a third of the bytes of one object per task.
+ */
+export interface TaskChanges {
   ids: string[];
-  /** Distinct agents; `agent[i]` is an index into it. */
-  agents: string[];
-  agent: number[];
-  /** Each task's dependencies as indexes into `ids`. */
-  dependsOn: number[][];
   /** Index into {@link TASK_STATUSES}. */
   status: number[];
   attempts: number[];
@@ -41,14 +40,21 @@ export interface TaskTable {
   extras: [number, TaskExtras][];
 }
 
-export function encodeTasks(tasks: readonly TaskView[]): TaskTable {
-  const index = new Map(tasks.map((task, i) => [task.id, i]));
-  const agentIndex = new Map<string, number>();
-  const table: TaskTable = {
+/** A whole run's tasks, in definition order: their changing fields plus agents and dependencies. */
+export interface TaskTable extends TaskChanges {
+  /** Distinct agents; `agent[i]` is an index into it. */
+  agents: string[];
+  agent: number[];
+  /** Each task's dependencies as indexes into `ids`. */
+  dependsOn: number[][];
+}
+
+/** A task's changing fields, with its description where it has one (a whole run's table keeps it). */
+type Described = TaskDelta & { description?: string };
+
+export function encodeChanges(tasks: readonly Described[]): TaskChanges {
+  const changes: TaskChanges = {
     ids: [],
-    agents: [],
-    agent: [],
-    dependsOn: [],
     status: [],
     attempts: [],
     startedAt: [],
@@ -57,19 +63,12 @@ export function encodeTasks(tasks: readonly TaskView[]): TaskTable {
     extras: [],
   };
   tasks.forEach((task, i) => {
-    let agent = agentIndex.get(task.agent);
-    if (agent === undefined) {
-      agent = table.agents.push(task.agent) - 1;
-      agentIndex.set(task.agent, agent);
-    }
-    table.ids.push(task.id);
-    table.agent.push(agent);
-    table.dependsOn.push(task.dependsOn.flatMap((id) => index.get(id) ?? []));
-    table.status.push(Math.max(0, TASK_STATUSES.indexOf(task.status)));
-    table.attempts.push(task.attempts);
-    table.startedAt.push(task.startedAt ?? 0);
-    table.finishedAt.push(task.finishedAt ?? 0);
-    table.output.push(task.output ?? 0);
+    changes.ids.push(task.id);
+    changes.status.push(Math.max(0, TASK_STATUSES.indexOf(task.status)));
+    changes.attempts.push(task.attempts);
+    changes.startedAt.push(task.startedAt ?? 0);
+    changes.finishedAt.push(task.finishedAt ?? 0);
+    changes.output.push(task.output ?? 0);
     const extras: TaskExtras = {
       ...(task.description ? { description: task.description } : {}),
       ...(task.progress === undefined ? {} : { progress: task.progress }),
@@ -78,29 +77,55 @@ export function encodeTasks(tasks: readonly TaskView[]): TaskTable {
       ...(task.skipReason === undefined ? {} : { skipReason: task.skipReason }),
       ...(task.compensation === undefined ? {} : { compensation: task.compensation }),
     };
-    if (Object.keys(extras).length > 0) table.extras.push([i, extras]);
+    if (Object.keys(extras).length > 0) changes.extras.push([i, extras]);
   });
-  return table;
+  return changes;
 }
 
-export function decodeTasks(table: TaskTable): TaskView[] {
-  const extras = new Map(table.extras);
-  return table.ids.map((id, i) => {
+export function decodeChanges(changes: TaskChanges): Described[] {
+  const extras = new Map(changes.extras);
+  return changes.ids.map((id, i) => {
     const more = extras.get(i);
-    const startedAt = table.startedAt[i] ?? 0;
-    const finishedAt = table.finishedAt[i] ?? 0;
-    const output = table.output[i] ?? 0;
+    const startedAt = changes.startedAt[i] ?? 0;
+    const finishedAt = changes.finishedAt[i] ?? 0;
+    const output = changes.output[i] ?? 0;
     return {
       id,
-      status: TASK_STATUSES[table.status[i] ?? 0] ?? 'pending',
-      attempts: table.attempts[i] ?? 0,
+      status: TASK_STATUSES[changes.status[i] ?? 0] ?? 'pending',
+      attempts: changes.attempts[i] ?? 0,
       ...(startedAt ? { startedAt } : {}),
       ...(finishedAt ? { finishedAt } : {}),
       ...(output === 0 ? {} : { output }),
       ...more,
-      agent: table.agents[table.agent[i] ?? 0] ?? '',
-      dependsOn: (table.dependsOn[i] ?? []).map((d) => table.ids[d] ?? ''),
-      description: more?.description ?? '',
     };
   });
+}
+
+export function encodeTasks(tasks: readonly TaskView[]): TaskTable {
+  const index = new Map(tasks.map((task, i) => [task.id, i]));
+  const agents: string[] = [];
+  const agentIndex = new Map<string, number>();
+  const agent = tasks.map((task) => {
+    let at = agentIndex.get(task.agent);
+    if (at === undefined) {
+      at = agents.push(task.agent) - 1;
+      agentIndex.set(task.agent, at);
+    }
+    return at;
+  });
+  return {
+    ...encodeChanges(tasks),
+    agents,
+    agent,
+    dependsOn: tasks.map((task) => task.dependsOn.flatMap((id) => index.get(id) ?? [])),
+  };
+}
+
+export function decodeTasks(table: TaskTable): TaskView[] {
+  return decodeChanges(table).map((task, i) => ({
+    ...task,
+    agent: table.agents[table.agent[i] ?? 0] ?? '',
+    dependsOn: (table.dependsOn[i] ?? []).map((d) => table.ids[d] ?? ''),
+    description: task.description ?? '',
+  }));
 }
