@@ -26,7 +26,12 @@ export {
   type PriorityHeap,
   pushByPriority,
 } from './priority-heap.js';
-export { createQueueContext, recentThroughput } from './queue-context.js';
+export {
+  countFinished,
+  createQueueContext,
+  createThroughputWindow,
+  recentThroughput,
+} from './queue-context.js';
 export { type QueueMachine, queueMachine, type StepParams } from './queue-machine.js';
 export type { FollowUp } from './queue-scheduling.js';
 export type {

@@ -167,7 +167,7 @@ function finishJob(ctx: QueueContext, job: JobRecord, status: FinalJobStatus): v
   job.runAt = null;
   job.timerSeq = null;
   ctx.totals[status]++;
-  countFinished(ctx);
+  countFinished(ctx.throughput, ctx.now);
   ctx.finished.ids.push(job.id);
   ctx.finished.seqs.push(job.seq);
   if (status === 'completed') ctx.outbox.notices.push({ type: 'job.completed', job });

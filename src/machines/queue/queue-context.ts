@@ -7,7 +7,7 @@ import type { JobRecord, JobStatus } from './job.js';
 import { JobTable, jobTable } from './job-table.js';
 import { createHeap, heapPush, pushByPriority } from './priority-heap.js';
 import type { Outbox, QueueContext, QueueSettings } from './queue-types.js';
-import { emptyTotals, THROUGHPUT_WINDOW_S } from './queue-types.js';
+import { emptyTotals, THROUGHPUT_WINDOW_S, type ThroughputWindow } from './queue-types.js';
 import { createTokenBucket } from './token-bucket.js';
 
 export function createOutbox(): Outbox {
@@ -49,10 +49,7 @@ export function createQueueContext(settings: QueueSettings): QueueContext {
     },
     totals: emptyTotals(),
     finished: { ids: [], seqs: [], head: 0 },
-    throughput: {
-      seconds: new Array<number>(THROUGHPUT_WINDOW_S).fill(-1),
-      counts: new Array<number>(THROUGHPUT_WINDOW_S).fill(0),
-    },
+    throughput: createThroughputWindow(),
     wakeAt: null,
     idle: true,
     outbox: createOutbox(),
@@ -93,10 +90,18 @@ export function pushReady(ctx: QueueContext, job: JobRecord, seq: number = ctx.n
   pushByPriority(ctx.ready, job.priority, seq, job.id);
 }
 
-export function countFinished(ctx: QueueContext): void {
-  const second = Math.floor(ctx.now / 1000);
+/** Per-second finish counts over the last {@link THROUGHPUT_WINDOW_S} seconds, in fixed memory. */
+export function createThroughputWindow(): ThroughputWindow {
+  return {
+    seconds: new Array<number>(THROUGHPUT_WINDOW_S).fill(-1),
+    counts: new Array<number>(THROUGHPUT_WINDOW_S).fill(0),
+  };
+}
+
+export function countFinished(window: ThroughputWindow, now: number): void {
+  const second = Math.floor(now / 1000);
   const slot = second % THROUGHPUT_WINDOW_S;
-  const { seconds, counts } = ctx.throughput;
+  const { seconds, counts } = window;
   if (seconds[slot] !== second) {
     seconds[slot] = second;
     counts[slot] = 0;
@@ -105,13 +110,13 @@ export function countFinished(ctx: QueueContext): void {
 }
 
 /** Jobs finished per second over the last full window before `now`. */
-export function recentThroughput(ctx: QueueContext, now: number): number {
+export function recentThroughput(window: ThroughputWindow, now: number): number {
   const current = Math.floor(now / 1000);
   let total = 0;
   for (let i = 0; i < THROUGHPUT_WINDOW_S; i++) {
-    const second = ctx.throughput.seconds[i]!;
+    const second = window.seconds[i]!;
     if (second > current - THROUGHPUT_WINDOW_S && second <= current) {
-      total += ctx.throughput.counts[i]!;
+      total += window.counts[i]!;
     }
   }
   return total / THROUGHPUT_WINDOW_S;

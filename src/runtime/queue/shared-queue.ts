@@ -31,6 +31,11 @@ import {
   toJobInfo,
   toJobResult,
 } from '../../machines/queue/job.js';
+import {
+  countFinished,
+  createThroughputWindow,
+  recentThroughput,
+} from '../../machines/queue/queue-context.js';
 import { emptyTotals, type QueueTotals } from '../../machines/queue/queue-types.js';
 import {
   type AttemptEnd,
@@ -104,8 +109,8 @@ export class SharedQueue {
   #state: 'stopped' | 'running' | 'draining' = 'stopped';
   readonly #inflight = new Map<string, Inflight>();
   readonly totals: QueueTotals = emptyTotals();
-  /** Completion times of the last seconds, for `stats().throughputPerSecond`. */
-  #recentFinishes: number[] = [];
+  /** Finishes per second of the last seconds, for `stats().throughputPerSecond`: fixed memory however long the worker runs. */
+  readonly #finishes = createThroughputWindow();
 
   #claiming: Promise<void> | null = null;
   #claimAgain = false;
@@ -146,9 +151,7 @@ export class SharedQueue {
 
   /** Finished here per second over the last 10 seconds. */
   throughput(): number {
-    const since = this.#now() - 10_000;
-    this.#recentFinishes = this.#recentFinishes.filter((at) => at > since);
-    return this.#recentFinishes.length / 10;
+    return recentThroughput(this.#finishes, this.#now());
   }
 
   // --- enqueue ---------------------------------------------------------------
@@ -558,7 +561,7 @@ export class SharedQueue {
       return;
     }
     this.totals[status]++;
-    this.#recentFinishes.push(settlement.finishedAt ?? this.#now());
+    countFinished(this.#finishes, settlement.finishedAt ?? this.#now());
     const waited = this.#waited.delete(job.id);
     const heard = this.#listens(status);
     if (!waited && !heard) return;

@@ -317,7 +317,7 @@ export class TaskQueue {
       counts: { ...ctx.counts },
       totals: { ...ctx.totals },
       maxWorkers: ctx.settings.maxWorkers,
-      throughputPerSecond: recentThroughput(ctx, this.#now()),
+      throughputPerSecond: recentThroughput(ctx.throughput, this.#now()),
     };
   }
 
