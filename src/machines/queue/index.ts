@@ -19,12 +19,10 @@ export { backoffPolicySchema, jobIdSchema, parseJobInput, parseJobRecord } from 
 export { JobTable, type JobTableJson, jobTable } from './job-table.js';
 export {
   createHeap,
-  heapPeekId,
   heapPop,
   heapPush,
   heapSize,
   type PriorityHeap,
-  pushByPriority,
 } from './priority-heap.js';
 export { createQueueContext, recentThroughput } from './queue-context.js';
 export { type QueueMachine, queueMachine, type StepParams } from './queue-machine.js';
@@ -41,6 +39,14 @@ export type {
   RunnerCommand,
   RunOrder,
 } from './queue-types.js';
+export {
+  createReadyQueue,
+  type ReadyLane,
+  type ReadyQueue,
+  readyPeek,
+  readyPush,
+  readyShift,
+} from './ready-queue.js';
 export {
   createTokenBucket,
   nextTokenAt,
