@@ -158,6 +158,53 @@ describe('stop', () => {
   });
 });
 
+describe('reports', () => {
+  /** Completed totals the queue actor showed, one entry per event it handled. */
+  function completedPerStep(queue: ReturnType<typeof setup>['queue']): number[] {
+    const seen: number[] = [];
+    queue.actor.subscribe((snapshot) => {
+      const { completed } = snapshot.context.totals;
+      if (completed !== seen[seen.length - 1]) seen.push(completed);
+    });
+    return seen;
+  }
+
+  it('runs ending in separate callbacks of one event-loop turn are settled in at most two steps', async () => {
+    const { queue } = setup({ maxWorkers: 10 });
+    // Each run ends in its own immediate callback, all in the same turn.
+    queue.register('tick', () => new Promise<void>((resolve) => setImmediate(resolve)));
+    await queue.start();
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, () => queue.enqueue({ name: 'tick', handler: 'tick' })),
+    );
+    const seen = completedPerStep(queue);
+    await Promise.all(ids.map((id) => queue.waitForJob(id)));
+    // The turn's first run is reported at once, the other nine at the turn's end.
+    expect(seen).toEqual([1, 10]);
+  });
+
+  it('the first run to end in a turn is reported in its microtask checkpoint, a later one at the turn end', async () => {
+    const { queue } = setup({ maxWorkers: 2 });
+    const first = gate();
+    const second = gate();
+    queue.register('first', () => first.promise);
+    queue.register('second', () => second.promise);
+    await queue.start();
+    const a = await queue.enqueue({ name: 'first', handler: 'first' });
+    const b = await queue.enqueue({ name: 'second', handler: 'second' });
+    await settle();
+    first.open();
+    // One microtask hop per promise in the chain; no event-loop turn passes.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect((await queue.getJob(a))?.status).toBe('completed');
+    second.open();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect((await queue.getJob(b))?.status).toBe('running');
+    await settle();
+    expect((await queue.getJob(b))?.status).toBe('completed');
+  });
+});
+
 describe('events', () => {
   it('reports started, completed, failed and idle, and unsubscribes', async () => {
     const { queue } = setup({ maxRetries: 0, clock: systemClock });

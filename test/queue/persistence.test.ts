@@ -91,6 +91,33 @@ describe('durable jobs', () => {
     expect((await queue.getJob(ephemeral))?.durable).toBe(false);
   });
 
+  it('a job enqueued while an earlier batch is being written is acknowledged by its own write', async () => {
+    const store = new MemoryStore();
+    const queue = make({ store });
+    queue.register('work', () => undefined);
+    await queue.enqueue({ name: 'work', handler: 'work' }); // loads the store
+    const held = gate();
+    const written: string[][] = [];
+    const batch = store.batch.bind(store);
+    store.batch = async (ops) => {
+      written.push(ops.map((op) => op.key));
+      await held.promise;
+      return batch(ops);
+    };
+    // Whether the job is in the store at the moment its enqueue() resolves.
+    const storedWhenAcknowledged = (enqueued: Promise<string>) =>
+      enqueued.then(async (id) => (await store.get('jobs', id)) !== undefined);
+    const first = storedWhenAcknowledged(queue.enqueue({ id: 'a', name: 'work', handler: 'work' }));
+    while (written.length === 0) await settle();
+    const second = storedWhenAcknowledged(
+      queue.enqueue({ id: 'b', name: 'work', handler: 'work' }),
+    );
+    held.open();
+    expect(await first).toBe(true);
+    expect(await second).toBe(true);
+    expect(written).toEqual([['a'], ['b']]);
+  });
+
   it('writes nothing for a job that comes and goes between two batches', async () => {
     const store = new MemoryStore();
     const batches: StoreOp[][] = [];

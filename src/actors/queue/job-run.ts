@@ -16,6 +16,8 @@ export class Run implements JobContext {
   #controller: AbortController | undefined;
   #abortReason: unknown;
   done = false;
+  /** The local runner's event-loop turn in which this run started (see job-runner.ts). */
+  turn = 0;
 
   constructor(
     readonly jobId: string,

@@ -19,12 +19,10 @@ export { backoffPolicySchema, jobIdSchema, parseJobInput, parseJobRecord } from 
 export { JobTable, type JobTableJson, jobTable } from './job-table.js';
 export {
   createHeap,
-  heapPeekId,
   heapPop,
   heapPush,
   heapSize,
   type PriorityHeap,
-  pushByPriority,
 } from './priority-heap.js';
 export {
   countFinished,
@@ -46,6 +44,14 @@ export type {
   RunnerCommand,
   RunOrder,
 } from './queue-types.js';
+export {
+  createReadyQueue,
+  type ReadyLane,
+  type ReadyQueue,
+  readyPeek,
+  readyPush,
+  readyShift,
+} from './ready-queue.js';
 export {
   createTokenBucket,
   nextTokenAt,

@@ -1,8 +1,7 @@
 /**
  * A binary min-heap of job ids ordered by two numbers: `primary`, then
- * `secondary`. The ready queue uses (-priority, sequence number), so higher
- * priority comes first and equal priorities come out first-in first-out; the
- * timer heap uses (due time, sequence number).
+ * `secondary`. The timer heap uses (due time, sequence number); the ready
+ * queue has its own structure (ready-queue.ts).
  *
  * The heap is plain data (three parallel arrays) so it can live in an XState
  * context and survive a JSON round trip; the functions below mutate it in
@@ -24,11 +23,6 @@ export function createHeap(): PriorityHeap {
 
 export function heapSize(heap: PriorityHeap): number {
   return heap.ids.length;
-}
-
-/** Id at the top, or undefined when empty. */
-export function heapPeekId(heap: PriorityHeap): string | undefined {
-  return heap.ids[0];
 }
 
 /** Primary key at the top, or undefined when empty. */
@@ -98,14 +92,4 @@ export function heapPop(heap: PriorityHeap): string | undefined {
     parent = child;
   }
   return top;
-}
-
-/** Ready-queue keys: higher priority first, then lower sequence number. */
-export function pushByPriority(
-  heap: PriorityHeap,
-  priority: number,
-  seq: number,
-  id: string,
-): void {
-  heapPush(heap, -priority, seq, id);
 }

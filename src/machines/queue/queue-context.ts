@@ -5,9 +5,10 @@
  */
 import type { JobRecord, JobStatus } from './job.js';
 import { JobTable, jobTable } from './job-table.js';
-import { createHeap, heapPush, pushByPriority } from './priority-heap.js';
+import { createHeap, heapPush } from './priority-heap.js';
 import type { Outbox, QueueContext, QueueSettings } from './queue-types.js';
 import { emptyTotals, THROUGHPUT_WINDOW_S, type ThroughputWindow } from './queue-types.js';
+import { createReadyQueue, readyPush } from './ready-queue.js';
 import { createTokenBucket } from './token-bucket.js';
 
 export function createOutbox(): Outbox {
@@ -31,7 +32,7 @@ export function createQueueContext(settings: QueueSettings): QueueContext {
     settings,
     now: 0,
     jobs: new JobTable(),
-    ready: createHeap(),
+    ready: createReadyQueue(),
     timers: createHeap(),
     nextSeq: 1,
     running: 0,
@@ -84,10 +85,10 @@ export function pushTimer(ctx: QueueContext, job: JobRecord, at: number): void {
   heapPush(ctx.timers, at, seq, job.id);
 }
 
-/** Puts the job in the ready heap, at the back of its priority unless `seq` keeps its place. */
+/** Puts the job in the ready queue, at the back of its priority unless `seq` keeps its place. */
 export function pushReady(ctx: QueueContext, job: JobRecord, seq: number = ctx.nextSeq++): void {
   job.seq = seq;
-  pushByPriority(ctx.ready, job.priority, seq, job.id);
+  readyPush(ctx.ready, job.priority, seq, job.id);
 }
 
 /** Per-second finish counts over the last {@link THROUGHPUT_WINDOW_S} seconds, in fixed memory. */

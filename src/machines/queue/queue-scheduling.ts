@@ -16,15 +16,10 @@ import {
   timeOutAttempt,
 } from './job-lifecycle.js';
 import { jobTable } from './job-table.js';
-import {
-  heapPeekId,
-  heapPeekPrimary,
-  heapPeekSecondary,
-  heapPop,
-  heapSize,
-} from './priority-heap.js';
+import { heapPeekPrimary, heapPeekSecondary, heapPop } from './priority-heap.js';
 import { lookupJob, persist, pushReady, pushTimer, setStatus } from './queue-context.js';
 import type { QueueContext } from './queue-types.js';
+import { readyPeek, readyShift } from './ready-queue.js';
 import { nextTokenAt, tryTake } from './token-bucket.js';
 
 /** Starts ready jobs while workers and rate-limit tokens allow. */
@@ -32,15 +27,15 @@ export function dispatch(ctx: QueueContext): void {
   const { maxWorkers } = ctx.settings;
   const { ready } = ctx;
   while (ctx.running < maxWorkers) {
-    const id = heapPeekId(ready);
-    if (id === undefined) break;
-    const job = lookupJob(ctx, id);
-    if (job?.status !== 'queued' || job.seq !== heapPeekSecondary(ready)) {
-      heapPop(ready); // stale: cancelled or re-queued since
+    const lane = readyPeek(ready);
+    if (lane === undefined) break;
+    const job = lookupJob(ctx, lane.ids[lane.head]!);
+    if (job?.status !== 'queued' || job.seq !== lane.seqs[lane.head]) {
+      readyShift(ready, lane); // stale: cancelled or re-queued since
       continue;
     }
     if (ctx.bucket !== null && !tryTake(ctx.bucket, ctx.now)) break;
-    heapPop(ready);
+    readyShift(ready, lane);
     startAttempt(ctx, job);
   }
 }
@@ -72,7 +67,7 @@ export function planWake(ctx: QueueContext, dispatching: boolean): void {
     dispatching &&
     ctx.bucket !== null &&
     ctx.running < ctx.settings.maxWorkers &&
-    heapSize(ctx.ready) > 0
+    ctx.ready.size > 0
   ) {
     const tokenAt = nextTokenAt(ctx.bucket, ctx.now);
     if (tokenAt > ctx.now && (wake === null || tokenAt < wake)) wake = tokenAt;

@@ -12,6 +12,7 @@ import type { SerializedError } from '../../errors.js';
 import type { JobRecord, JobStatus } from './job.js';
 import type { JobTable, JobTableJson } from './job-table.js';
 import type { PriorityHeap } from './priority-heap.js';
+import type { ReadyQueue } from './ready-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** The machine's input: the queue options it needs, already validated. */
@@ -102,8 +103,8 @@ export interface QueueContext {
   now: number;
   /** Read and write through `jobTable(ctx)`: after a snapshot restore this is the JSON form. */
   jobs: JobTable | JobTableJson;
-  /** Queued jobs by (-priority, seq). */
-  ready: PriorityHeap;
+  /** Queued jobs by priority, then seq. */
+  ready: ReadyQueue;
   /** Scheduled, retrying and time-limited running jobs by (due time, timerSeq). */
   timers: PriorityHeap;
   nextSeq: number;

@@ -59,8 +59,9 @@ export function buildJobRecord(
     );
   }
   const args = job.args ?? NO_ARGS;
-  // Jobs with named handlers are stored; function-handler jobs live in memory only.
-  if (named !== null)
+  // Jobs with named handlers are stored; function-handler jobs live in memory
+  // only. No args (the shared empty array) need no check.
+  if (named !== null && args !== NO_ARGS)
     checkValue(
       args,
       jobValueCheck(

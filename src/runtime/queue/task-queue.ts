@@ -128,6 +128,10 @@ export class TaskQueue {
   readonly #batch: EnqueueBatch;
   readonly #waiters: JobWaiters;
   #loading: Promise<void> | null = null;
+  /** The stored jobs are loaded (see #load). */
+  #loaded = false;
+  /** The batch of enqueues being gathered, and when its jobs are stored. */
+  #stored: { sent: Promise<void>; done: Promise<void> } | null = null;
   readonly #listeners = new Map<TaskQueueEventName, Set<AnyListener>>();
   /** One-shot internal hooks per notice type (stop, onIdle). */
   readonly #hooks = new Map<QueueNotice['type'], Array<() => void>>();
@@ -404,15 +408,18 @@ export class TaskQueue {
     }
   }
 
-  async #submitDurable(job: JobInput, runAt: number | null, api: string): Promise<string> {
+  #submitDurable(job: JobInput, runAt: number | null, api: string): Promise<string> {
     // Stored jobs are loaded first, so an id taken by a stored job is seen as taken.
-    await this.#load();
+    if (!this.#loaded) return this.#load().then(() => this.#submitDurable(job, runAt, api));
     const { record, sent } = this.#accept(job, runAt, api);
-    if (record.durable) {
-      await sent;
-      await this.#deps.writes.flush();
+    const { id } = record;
+    if (!record.durable) return Promise.resolve(id);
+    // One wait for the store per batch, not per job: every job of a batch is
+    // stored by the write that follows its hand-over.
+    if (this.#stored?.sent !== sent) {
+      this.#stored = { sent, done: sent.then(() => this.#deps.writes.flush()) };
     }
-    return record.id;
+    return this.#stored.done.then(() => id);
   }
 
   /** Validates, applies the dedup rule and queues the job for the next batch. */
@@ -449,6 +456,7 @@ export class TaskQueue {
       for (const error of errors) this.#emit('error', error);
       this.#deps.writes.markStored(jobs.map((job) => job.id));
       if (jobs.length > 0) this.#ref.send({ type: 'queue.load', at: this.#now(), jobs });
+      this.#loaded = true;
     });
     return this.#loading;
   }

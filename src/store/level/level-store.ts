@@ -51,6 +51,14 @@ function openSublevel(db: Level, name: Collection) {
 }
 type Sublevel = ReturnType<typeof openSublevel>;
 
+/** An op of classic-level's native batch: keys already prefixed, values already encoded. */
+type LevelOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+/** classic-level's implementation of batch (abstract-level's private API, untyped there). */
+interface NativeBatch {
+  _batch(ops: LevelOp[], options: { sync: boolean }): Promise<void>;
+}
+
 function errorCode(error: unknown): unknown {
   return typeof error === 'object' && error !== null
     ? (error as { code?: unknown }).code
@@ -65,6 +73,8 @@ function causeOf(error: unknown): unknown {
 export class LevelStore implements Store {
   readonly #db: Level;
   readonly #sublevels: ReadonlyMap<Collection, Sublevel>;
+  /** Each collection's key prefix in the root database (`!jobs!`), for {@link LevelStore.batch}. */
+  readonly #prefixes: ReadonlyMap<Collection, string>;
   readonly #sync: boolean;
   #closing: Promise<void> | undefined;
 
@@ -76,6 +86,7 @@ export class LevelStore implements Store {
   ) {
     this.#db = db;
     this.#sublevels = new Map(COLLECTIONS.map((name) => [name, openSublevel(db, name)]));
+    this.#prefixes = new Map(COLLECTIONS.map((name) => [name, this.#sublevels.get(name)!.prefix]));
     this.#sync = options.sync ?? false;
   }
 
@@ -130,22 +141,20 @@ export class LevelStore implements Store {
     this.#assertOpen('batch');
     const encoded = encodeOps(ops);
     if (encoded.length === 0) return;
-    // A chained batch: an array batch copies every op into a new object and
-    // normalises its options (about 2.5x the CPU per op, most of a queue
-    // job's write cost). Both are one atomic LevelDB write.
-    const batch = this.#db.batch();
-    try {
-      for (const op of encoded) {
-        const sublevel = this.#sublevels.get(op.collection)!;
-        if (op.type === 'put') batch.put(op.key, op.raw, { sublevel });
-        else batch.del(op.key, { sublevel });
-      }
-    } catch (error) {
-      await batch.close();
-      throw this.#closedOr('batch', error);
+    // Straight to classic-level's native batch, with the sublevel prefix added
+    // here: abstract-level's public batch (chained or array) clones each op,
+    // looks its encodings up and prefixes its key one op at a time, about 3x
+    // LevelDB's own CPU per op, which was most of a queue job's write cost.
+    // The keys and values are the same bytes the public path writes, it is one
+    // atomic LevelDB write as before, and close() still waits for it.
+    const raw = new Array<LevelOp>(encoded.length);
+    for (let i = 0; i < encoded.length; i++) {
+      const op = encoded[i]!;
+      const key = this.#prefixes.get(op.collection)! + op.key;
+      raw[i] = op.type === 'put' ? { type: 'put', key, value: op.raw } : { type: 'del', key };
     }
     try {
-      await batch.write({ sync: this.#sync });
+      await (this.#db as unknown as NativeBatch)._batch(raw, { sync: this.#sync });
     } catch (error) {
       throw this.#closedOr('batch', error);
     }
