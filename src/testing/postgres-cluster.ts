@@ -15,7 +15,6 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { TroupeError } from '../errors.js';
 
 const run = promisify(execFile);
@@ -76,7 +75,8 @@ export async function freePort(): Promise<number> {
  */
 export async function createDatabase(adminUrl: string, prefix = 'troupe'): Promise<string> {
   const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: adminUrl });
+  const { Client } = (await import('pg')).default;
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);

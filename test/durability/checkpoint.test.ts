@@ -402,3 +402,37 @@ describe('time travel', () => {
     expect(secondRuns.map((r) => r.key)).toEqual(['wf-f:c', 'wf-f:d', 'wf-f:e']);
   });
 });
+
+describe('automatic checkpoint interval', () => {
+  /** Seqs and reasons of the checkpoints of a 300-task chain whose tasks each carry `inputChars` characters of input. */
+  async function checkpointsOf(inputChars: number) {
+    const { rt } = await durableRuntime(await scratchDir(), {
+      agents: [defineAgent({ role: 'worker', run: async () => ({ ok: true }) })],
+    });
+    const definition = chain(
+      'wide',
+      Array.from({ length: 300 }, (_, i) => `t${i}`),
+    );
+    const tasks = definition.tasks.map((task) => ({
+      ...task,
+      input: { text: 'x'.repeat(inputChars) },
+    }));
+    const handle = await rt.engine.start({ ...definition, tasks }, { workflowId: 'wf-auto' });
+    expect((await handle.result).status).toBe('completed');
+    return (await rt.engine.history('wf-auto')).map((c) => [c.reason, c.seq] as const);
+  }
+
+  it('places the first checkpoint by the size of the definition: not after 100 tasks of a large one', async () => {
+    // 300 tasks of ~100 bytes of definition each: the state is small, so the
+    // first checkpoint comes at the minimum of 100 completions.
+    const small = await checkpointsOf(0);
+    expect(small[0]).toEqual(['interval', 101]);
+    expect(small.at(-1)?.[0]).toBe('end');
+    // ~1 KB of input per task: 300 KB of definition, which the state holds.
+    // The journal of 300 completions (~55 KB) is far from half of it, so the
+    // only checkpoint is the end (before, the whole state was written after
+    // 100 completions, however large).
+    const large = await checkpointsOf(1_000);
+    expect(large.map(([reason]) => reason)).toEqual(['end']);
+  }, 60_000);
+});

@@ -78,12 +78,19 @@ try {
 console.log(JSON.stringify(served));
 `;
 
-/** A module hook that makes loading 'openai' fail, to prove it is not loaded. */
-export const OPENAI_BLOCKER = `
+/**
+ * A module hook that makes loading the heavy optional dependencies fail
+ * (`openai`, `pg`, `ws`, `re2-wasm`, the MCP SDK), to prove that importing
+ * troupe does not load them: each costs start-up time, which a run resumed
+ * after a crash pays before its first task.
+ */
+export const HEAVY_BLOCKER = `
 import { register } from 'node:module';
 
-const hook = \`export async function resolve(specifier, context, next) {
-  if (specifier === 'openai' || specifier.startsWith('openai/')) throw new Error('openai is blocked');
+const hook = \`const heavy = ['openai', 'pg', 'ws', 're2-wasm', '@modelcontextprotocol/sdk'];
+export async function resolve(specifier, context, next) {
+  const blocked = heavy.find((name) => specifier === name || specifier.startsWith(name + '/'));
+  if (blocked) throw new Error(blocked + ' is blocked');
   return next(specifier, context);
 }\`;
 register('data:text/javascript,' + encodeURIComponent(hook));

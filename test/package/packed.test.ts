@@ -3,7 +3,8 @@
  * tsc, inspector page), installed into a fresh project with production
  * dependencies only, then used from there: types in a strict consumer under
  * both module resolutions, the CLI from node_modules/.bin, the inspector
- * page over HTTP, and `import 'troupe'` without loading `openai`.
+ * page over HTTP, and `import 'troupe'` without loading `openai`, `pg`, `ws`, `re2-wasm` or the
+ * MCP SDK.
  *
  * The checkout is copied first (sources, configs; node_modules linked), so
  * packing never rewrites this checkout's dist folders under other tests.
@@ -24,7 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSUMER_SOURCE, INSPECT_SCRIPT, OPENAI_BLOCKER } from './consumer-files.js';
+import { CONSUMER_SOURCE, HEAVY_BLOCKER, INSPECT_SCRIPT } from './consumer-files.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,7 +107,7 @@ beforeAll(async () => {
   );
   writeFileSync(path.join(consumer, 'src/main.ts'), CONSUMER_SOURCE);
   writeFileSync(path.join(consumer, 'inspect.mjs'), INSPECT_SCRIPT);
-  writeFileSync(path.join(consumer, 'block-openai.mjs'), OPENAI_BLOCKER);
+  writeFileSync(path.join(consumer, 'block-heavy.mjs'), HEAVY_BLOCKER);
   writeFileSync(path.join(consumer, 'sample/app.ts'), 'export const answer = 42;\n');
   writeFileSync(path.join(consumer, 'sample/README.md'), '# sample\n');
   for (const resolution of ['node16', 'bundler'] as const) {
@@ -204,8 +205,8 @@ describe('the packed tarball', () => {
     expect(served['/elk-worker.js']?.bytes).toBe(prebuilt('elk-worker.js'));
   }, 120_000);
 
-  it('does not load openai on import, only when a model is first called', async () => {
-    const blocked = ['--import', './block-openai.mjs', '--input-type=module', '-e'];
+  it('does not load openai, pg, ws, re2-wasm or the MCP SDK on import; openai only when a model is first called', async () => {
+    const blocked = ['--import', './block-heavy.mjs', '--input-type=module', '-e'];
     await sh(
       'node',
       [...blocked, "await import('troupe'); await import('troupe/testing');"],

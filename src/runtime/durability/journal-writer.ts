@@ -90,7 +90,7 @@ export class JournalWriter {
     this.inflight = batch;
     try {
       if (this.failure !== undefined) throw this.failure;
-      await this.store.batch(ops);
+      await this.store.batch(withoutSuperseded(ops));
       batch.resolve();
     } catch (error) {
       if (this.failure === undefined) {
@@ -102,4 +102,27 @@ export class JournalWriter {
     this.inflight = undefined;
     if (this.pending.length > 0) this.schedule();
   }
+}
+
+/**
+ * The ops of a batch that deletes keys, without the puts a later op of the
+ * same batch on the same key overrides: the batch is atomic, so what is
+ * stored is the same. A burst that runs past a checkpoint (agents that do not
+ * yield: a whole chain in one group commit) would otherwise write every
+ * journal entry the checkpoint then deletes, bytes LevelDB reads again at its
+ * next open. Deletes are all kept: their key may be stored by an earlier batch.
+ */
+export function withoutSuperseded(ops: StoreOp[]): StoreOp[] {
+  if (!ops.some((op) => op.type === 'del')) return ops;
+  const later = new Set<string>();
+  const kept: StoreOp[] = [];
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]!;
+    // Collection names have no '/', so this is unique per collection and key.
+    const id = `${op.collection}/${op.key}`;
+    if (op.type === 'put' && later.has(id)) continue;
+    later.add(id);
+    kept.push(op);
+  }
+  return kept.reverse();
 }

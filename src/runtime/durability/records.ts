@@ -127,6 +127,19 @@ export function serialise(
   }
 }
 
+/**
+ * Text longer than this is checksummed through a Buffer: `crc32` of a string
+ * that size is about 50 times slower than encoding it to UTF-8 and summing
+ * the bytes (Node 20: 60-100 ms against 2 ms for a 3.7 MB checkpoint),
+ * while for a journal entry's few hundred characters the string is faster.
+ */
+const CHECKSUM_VIA_BUFFER_CHARS = 4096;
+
+/** CRC-32 of `text`'s UTF-8 bytes (the value `crc32(text)` gives), fast at any size. */
+export function checksum(text: string): number {
+  return text.length > CHECKSUM_VIA_BUFFER_CHARS ? crc32(Buffer.from(text, 'utf8')) : crc32(text);
+}
+
 /** Why a checkpoint was taken: every N completions, a pause, a restore from the store, the end, a fork. */
 export type CheckpointReason = 'interval' | 'pause' | 'restore' | 'end' | 'fork';
 
@@ -178,7 +191,7 @@ export function checkpointOp(
     seq: checkpoint.seq,
     value: String(checkpoint.value),
     context,
-    crc: crc32(context),
+    crc: checksum(context),
     takenAt: checkpoint.takenAt,
     reason: checkpoint.reason,
   };

@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { type AnyActorScope, createActor, initialTransition, type SnapshotFrom } from 'xstate';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
@@ -7,7 +6,12 @@ import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.j
 import { type RunRecord, startingShared } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
-import { type CheckpointInfo, type CheckpointRecord, readJournalEntry } from './records.js';
+import {
+  type CheckpointInfo,
+  type CheckpointRecord,
+  checksum,
+  readJournalEntry,
+} from './records.js';
 
 /** A run's state rebuilt from the store, ready to be restored into a live actor. */
 export interface RecoveredRun {
@@ -215,7 +219,7 @@ function parseContext(
     ) {
       throw new Error('not a checkpoint record');
     }
-    if (checkpoint.crc !== undefined && checkpoint.crc !== crc32(checkpoint.context)) {
+    if (checkpoint.crc !== undefined && checkpoint.crc !== checksum(checkpoint.context)) {
       throw new Error('its checksum does not match its content');
     }
     const context = JSON.parse(checkpoint.context) as WorkflowContext;

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import { TroupeError } from '../../errors.js';
 import { type HubOptions, type InspectedRuntime, InspectorHub } from './hub.js';
 import { parseInspectorServerOptions } from './inspector-options.js';
@@ -106,6 +105,8 @@ export async function createInspectorServer(
   // Fail early (and before listening) if the page cannot be served.
   await loadPageAssets();
   const hub = new InspectorHub(options.runtime, hubOptions);
+  // Loaded here, not at import: only a runtime that is inspected needs WebSockets.
+  const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD });
   const http = createServer((req, res) => {
     serve(req, res, policy).catch(() => {

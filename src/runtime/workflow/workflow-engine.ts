@@ -354,6 +354,9 @@ export class WorkflowEngine {
     await this.assertStored(workflowId);
     this.deps.durability?.runs.track(workflowId, {
       checkpointInterval: options.checkpointInterval,
+      // Not evaluated without durability. The state holds the definition,
+      // so this is a lower bound of its size for the first checkpoint.
+      checkpointBytes: JSON.stringify(valid).length,
     });
     const run: WorkflowInput = { workflowId, definition: valid, shared };
     return this.launch(record, run, { type: 'workflow.run', at: this.deps.clock.now() });

@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { TroupeError } from '../../errors.js';
 import { assertCollection, assertKey, normalizeRange, workflowIdOfKey } from '../keys.js';
 import { decodeRecord, type EncodedOp, encodeOps } from '../record.js';
@@ -111,7 +111,9 @@ export class PostgresStore implements Store {
         { issues: ['connectionString: must be a non-empty string'] },
       );
     }
-    const pool = new pg.Pool({
+    // Loaded here, not at import: most programs that import troupe never open PostgreSQL.
+    const { Pool } = (await import('pg')).default;
+    const pool = new Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     });

@@ -1,10 +1,6 @@
 import type { Readable } from 'node:stream';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  getDefaultEnvironment,
-  StdioClientTransport,
-} from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { TroupeError } from '../../../errors.js';
 import type { McpServerOptions } from './mcp-server-options.js';
@@ -29,22 +25,32 @@ export async function connectMcpServer(
   server: McpServerOptions,
   timeoutMs: number,
 ): Promise<McpConnection> {
+  // The SDK is loaded here, not at import: it costs more start-up time than
+  // the rest of troupe, and most programs never connect to an MCP server.
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
   const client = new Client({ name: 'troupe', version: '1' });
   let stderr = '';
-  const transport =
-    'command' in server
-      ? new StdioClientTransport({
-          command: server.command,
-          args: [...(server.args ?? [])],
-          env: { ...getDefaultEnvironment(), ...server.env },
-          ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
-          stderr: 'pipe',
-        })
-      : new StreamableHTTPClientTransport(new URL(server.url));
-  if (transport instanceof StdioClientTransport) {
-    (transport.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
+  let transport: Transport;
+  if ('command' in server) {
+    const { getDefaultEnvironment, StdioClientTransport } = await import(
+      '@modelcontextprotocol/sdk/client/stdio.js'
+    );
+    const stdio = new StdioClientTransport({
+      command: server.command,
+      args: [...(server.args ?? [])],
+      env: { ...getDefaultEnvironment(), ...server.env },
+      ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
+      stderr: 'pipe',
+    });
+    (stdio.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
     });
+    transport = stdio;
+  } else {
+    const { StreamableHTTPClientTransport } = await import(
+      '@modelcontextprotocol/sdk/client/streamableHttp.js'
+    );
+    transport = new StreamableHTTPClientTransport(new URL(server.url));
   }
   try {
     await client.connect(transport, { timeout: timeoutMs });

@@ -1,7 +1,9 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js';
+import type {
+  JsonSchemaType,
+  jsonSchemaValidator,
+} from '@modelcontextprotocol/sdk/validation/types.js';
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import type { LlmTool, ToolOutcome } from '../define-tool.js';
 import { parseToolArguments } from '../tool-arguments.js';
@@ -14,8 +16,6 @@ const MAX_NAME = 64;
 export function mcpToolName(server: string, tool: string): string {
   return `${server}${MCP_NAME_SEPARATOR}${tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, MAX_NAME);
 }
-
-const validators = new AjvJsonSchemaValidator();
 
 /**
  * One tool of an MCP server as a troupe tool: the model sees its JSON Schema,
@@ -30,6 +30,7 @@ export function mcpTool(
   tool: Tool,
   callTimeoutMs: number,
   needsApproval: boolean,
+  validators: jsonSchemaValidator,
 ): LlmTool {
   const name = mcpToolName(serverName, tool.name);
   const description =

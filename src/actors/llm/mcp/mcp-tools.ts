@@ -1,3 +1,4 @@
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { TroupeError } from '../../../errors.js';
 import { formatZodIssues } from '../../../schemas/validate.js';
 import type { LlmTool } from '../define-tool.js';
@@ -49,10 +50,13 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolset> {
     await closeAll();
     throw failed.reason;
   }
+  // Loaded here, not at import, like the SDK in connectMcpServer.
+  const { AjvJsonSchemaValidator } = await import('@modelcontextprotocol/sdk/validation/ajv');
+  const validators = new AjvJsonSchemaValidator();
   const tools: LlmTool[] = [];
   const byServer = new Map<string, string[]>();
   for (const connection of connections) {
-    const names = adapt(connection, callTimeoutMs, tools);
+    const names = adapt(connection, callTimeoutMs, validators, tools);
     byServer.set(connection.server.name, names);
   }
   const duplicate = tools.find((tool, i) => tools.findIndex((t) => t.name === tool.name) !== i);
@@ -72,7 +76,12 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolset> {
   return { tools, servers: byServer, close, [Symbol.asyncDispose]: close };
 }
 
-function adapt(connection: McpConnection, callTimeoutMs: number, into: LlmTool[]): string[] {
+function adapt(
+  connection: McpConnection,
+  callTimeoutMs: number,
+  validators: jsonSchemaValidator,
+  into: LlmTool[],
+): string[] {
   const asks = connection.server.needsApproval ?? false;
   const adapted = connection.tools.map((tool) =>
     mcpTool(
@@ -81,6 +90,7 @@ function adapt(connection: McpConnection, callTimeoutMs: number, into: LlmTool[]
       tool,
       callTimeoutMs,
       asks === true || (Array.isArray(asks) && asks.includes(tool.name)),
+      validators,
     ),
   );
   into.push(...adapted);

@@ -1,4 +1,5 @@
-import { RE2 } from 're2-wasm';
+import { createRequire } from 'node:module';
+import type { RE2 } from 're2-wasm';
 import { TroupeError } from '../../../errors.js';
 
 /** Longest pattern `search_files` compiles: RE2's cost per character grows with the pattern. */
@@ -72,26 +73,46 @@ interface Compiled {
  * even when it then throws for an invalid pattern. A subclass with a
  * `wrapper` setter catches it either way, so it can always be deleted.
  */
-class CapturingRE2 extends RE2 {
-  static caught: NativePattern | undefined;
+interface CapturingRE2 {
+  new (pattern: string, flags: string): RE2;
+  caught: NativePattern | undefined;
 }
-Object.defineProperty(CapturingRE2.prototype, 'wrapper', {
-  set(this: object, native: NativePattern) {
-    Object.defineProperty(this, 'wrapper', { value: native, writable: true });
-    CapturingRE2.caught = native;
-  },
-});
+
+let capturingRE2: CapturingRE2 | undefined;
+
+/**
+ * The subclass, made when the first pattern is compiled: re2-wasm instantiates
+ * its WebAssembly module when loaded, start-up time that programs whose agents
+ * never search with a pattern should not pay. It is CommonJS, so `require`
+ * loads it synchronously.
+ */
+function loadCapturingRE2(): CapturingRE2 {
+  if (capturingRE2) return capturingRE2;
+  const { RE2: Engine } = createRequire(import.meta.url)('re2-wasm') as typeof import('re2-wasm');
+  class Capturing extends Engine {
+    static caught: NativePattern | undefined;
+  }
+  Object.defineProperty(Capturing.prototype, 'wrapper', {
+    set(this: object, native: NativePattern) {
+      Object.defineProperty(this, 'wrapper', { value: native, writable: true });
+      Capturing.caught = native;
+    },
+  });
+  capturingRE2 = Capturing;
+  return Capturing;
+}
 
 function compile(query: string, flags: string): Compiled {
-  CapturingRE2.caught = undefined;
+  const Capturing = loadCapturingRE2();
+  Capturing.caught = undefined;
   try {
-    const regex = new CapturingRE2(query, flags);
-    return { regex, native: CapturingRE2.caught! };
+    const regex = new Capturing(query, flags);
+    return { regex, native: Capturing.caught! };
   } catch (error) {
     // Set by the constructor before it threw; the compiler cannot see that.
-    (CapturingRE2.caught as NativePattern | undefined)?.delete();
+    (Capturing.caught as NativePattern | undefined)?.delete();
     throw error;
   } finally {
-    CapturingRE2.caught = undefined;
+    Capturing.caught = undefined;
   }
 }
