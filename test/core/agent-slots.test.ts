@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromCallback } from 'xstate';
 import { createRuntime, type Runtime, TroupeError } from '../../src/index.js';
 import { type AgentMachineContext, agentMachine } from '../../src/machines/agent/agent.machine.js';
+import type { MessageDelivery } from '../../src/machines/communicator/events.js';
 import {
   type AgentEvent,
   agentSystemId,
@@ -44,7 +45,7 @@ function recordingAgent(concurrency: number) {
   const executed: string[] = [];
   const machine = agentMachine.provide({
     actors: {
-      executor: fromCallback<ExecutorEvent, { role: string }>(({ receive }) => {
+      executor: fromCallback<ExecutorEvent | MessageDelivery, { role: string }>(({ receive }) => {
         receive((event) => {
           if (event.type === 'execute') executed.push(event.assignment.taskId);
         });
