@@ -64,14 +64,24 @@ async function heapPerIdleAgent(count: number): Promise<number> {
   return (after - before) / count;
 }
 
-/** Median of `runs` of each, alternating so both see the same machine load; one warm-up each. */
+/**
+ * Tasks each runner goes through before it is measured. With one warm-up
+ * run, the 1,000-task chain measured V8's optimisation of both runners (the
+ * same code ran in 2-3x less time a few runs later), not a per-task cost.
+ */
+const WARM_UP_TASKS = 20_000;
+
+/** Median of `runs` of each, alternating so both see the same machine load, after `warmUps` runs of each. */
 async function sideBySide(
   runs: number,
+  warmUps: number,
   a: () => Promise<number>,
   b: () => Promise<number>,
 ): Promise<[number, number]> {
-  await a();
-  await b();
+  for (let i = 0; i < warmUps; i++) {
+    await a();
+    await b();
+  }
   const as: number[] = [];
   const bs: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -106,6 +116,7 @@ for (const shape of shapes) {
   const n = shape.tasks.length;
   const [troupe, raw] = await sideBySide(
     shape.runs,
+    Math.max(1, Math.ceil(WARM_UP_TASKS / n)),
     () => troupeRun(shape.tasks, shape.concurrency),
     () => timeIt(() => runRawXState(shape.tasks)),
   );

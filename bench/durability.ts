@@ -64,31 +64,35 @@ async function langGraphWithMemorySaver(steps: number): Promise<number> {
   });
 }
 
-async function medianOf(run: () => Promise<number>, runs = 3): Promise<number> {
-  await run();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await run());
-  return median(samples);
-}
-
 const N = 2_000;
 const STEPS = 1_000;
-// Alternating, so both see the same machine load.
+/**
+ * Warm-up runs of each case before measuring: with one, the first samples
+ * measured V8's optimisation of the code more than the code (see
+ * bench/core.ts).
+ */
+const WARM_UPS = 5;
+// Alternating, LangGraph included, so all three see the same machine load.
 const memorySamples: number[] = [];
 const journaledSamples: number[] = [];
+const langGraphSamples: number[] = [];
 let bytesPerTask = 0;
-await troupeRun(N, false);
-await troupeRun(N, true);
+for (let i = 0; i < WARM_UPS; i++) {
+  await troupeRun(N, false);
+  await troupeRun(N, true);
+  await langGraphWithMemorySaver(STEPS);
+}
 for (let i = 0; i < 3; i++) {
   memorySamples.push((await troupeRun(N, false)).ms);
   const run = await troupeRun(N, true);
   journaledSamples.push(run.ms);
   bytesPerTask = run.bytesPerTask;
+  langGraphSamples.push(await langGraphWithMemorySaver(STEPS));
 }
 const memory = median(memorySamples);
 const journaled = median(journaledSamples);
+const lg = median(langGraphSamples);
 const bigBytes = (await troupeRun(10_000, true)).bytesPerTask;
-const lg = await medianOf(() => langGraphWithMemorySaver(STEPS));
 const perTask = (ms: number, n: number) => ((ms * 1000) / n).toFixed(1);
 printTable(
   'Durability overhead (sequential chain, median of 3, alternating)',

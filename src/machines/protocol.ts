@@ -123,11 +123,31 @@ export type TaskReport =
       error: SerializedError;
       /** False for errors no retry can fix (bad output, aborted by cancel). */
       retryable: boolean;
+      /**
+       * The attempt holds no agent slot (it was dropped from an agent's queue
+       * before it started, or its run failed it itself): the run gives none
+       * back for it (see {@link SlotRelease}).
+       */
+      slotless?: true;
     } & AttemptStart);
+
+/**
+ * An agent's slot is free again. An executor reports an attempt's end
+ * straight to its run, and the run gives the slot back to the agent: on the
+ * assignment it sends that agent next in the same step (`task.assign`'s
+ * `released`), so a task that frees a slot and the one that takes it cost
+ * the agent one event; otherwise as a `task.release` of its own.
+ */
+export interface SlotRelease {
+  workflowId: string;
+  taskId: string;
+  attempt: number;
+}
 
 /** Events an agent actor accepts. */
 export type AgentEvent =
-  | { type: 'task.assign'; assignment: TaskAssignment }
+  | { type: 'task.assign'; assignment: TaskAssignment; released?: SlotRelease }
+  | ({ type: 'task.release' } & SlotRelease)
   /**
    * Aborts attempts of one run, all those this agent holds in one event: the
    * queued ones are dropped before any running one is aborted, so the slot an

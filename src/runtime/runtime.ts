@@ -26,6 +26,7 @@ import type { Store } from '../store/store.js';
 import { Communicator } from './communicator/communicator.js';
 import { DurableRuns } from './durability/durable-runs.js';
 import { JournalWriter } from './durability/journal-writer.js';
+import { journaledLogic } from './durability/journaled-logic.js';
 import { createInspectorServer, type InspectorServer } from './inspector/index.js';
 import { RunOwnership } from './ownership/run-ownership.js';
 import {
@@ -171,7 +172,11 @@ export class Runtime {
           }),
         },
       }),
-      runShard: createRunShardMachine(workflowLogic),
+      runShard: createRunShardMachine(
+        options.durable
+          ? journaledLogic(workflowLogic, (event, step) => this.engine.journal(event, step))
+          : workflowLogic,
+      ),
       compensator: createCompensator(
         this.compensations,
         createChildRollback(store, this.compensations, clock),
@@ -252,9 +257,6 @@ export class Runtime {
       ...(durability ? { durability } : {}),
       ...(this.ownership ? { ownership: this.ownership } : {}),
     });
-    // The journal is fed from the inspection stream: it reports every event
-    // a run processed together with the snapshot it produced.
-    if (durability) this.actor.system.inspect((event) => this.engine.observe(event));
     this.orchestrator = new Orchestrator({
       ref: () => this.actor.system.get('orchestrator'),
       engine: this.engine,

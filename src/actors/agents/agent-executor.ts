@@ -49,6 +49,9 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   'BUDGET_EXCEEDED',
 ]);
 
+/** The report that ends an attempt. */
+type AttemptEnd = Extract<TaskReport, { type: 'task.completed' | 'task.failed' }>;
+
 /** What an executor is started with. */
 type Input = { role: string };
 
@@ -75,10 +78,21 @@ type Received = ExecutorEvent | MessageDelivery;
 export function createAgentExecutor(deps: AgentExecutorDeps) {
   return fromCallback<Received, Input>(({ input, receive, sendBack: send, system }) => {
     const sendBack = (report: TaskReport) => send(report);
+    /**
+     * An attempt's end goes straight to its run, which gives the agent its
+     * slot back (see `SlotRelease`): one event less per task than through
+     * the agent. A run that is gone (halted, stopped) cannot, so the report
+     * then goes to the agent, which frees the slot itself.
+     */
+    const toRun = (replyTo: string, report: AttemptEnd) => {
+      const run = system.get(replyTo);
+      if (run?.getSnapshot().status === 'active') run.send(report);
+      else sendBack(report);
+    };
     /** Running attempts by `workflowId:taskId`; `abort` fails one at once. */
     const inFlight = new Map<string, (error: TroupeError, report: boolean) => void>();
     /** The durable calls (`waitFor`, `sleep`, `step`, `startChild`) of running attempts, by the same key. */
-    const waiting = new Map<string, { attempt: number; waits: AttemptWaits }>();
+    const waiting = new Map<string, { attempt: number; waits: () => AttemptWaits }>();
 
     const execute = (assignment: TaskAssignment) => {
       const agent = deps.lookup(input.role);
@@ -96,35 +110,51 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       const startedAt = deps.clock.now();
       let settled = false;
       let timer: unknown;
-      const waits = new AttemptWaits({
-        assignment,
-        startedAt,
-        clock: deps.clock,
-        schemas: deps.waitSchemas,
-        toAgent: (report) => {
-          if (!settled) sendBack(report);
-        },
-        toRun: (report) => system.get(assignment.replyTo)?.send(report),
-        onWaiting: (isWaiting) => pauseTimeout(isWaiting),
-      });
-      waiting.set(key, { attempt, waits });
-      const locks = new TaskLocks(deps.messaging?.(), workflowId, input.role, taskId);
-      const settle = (report: TaskReport | undefined) => {
+      const endedWhileWaiting = () =>
+        new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
+          workflowId,
+          taskId,
+        });
+      // The durable calls and the locks are made when first used (or a signal
+      // arrives): most attempts use neither, and they were a visible share of
+      // what a task allocates. Made after the attempt ended, they start ended.
+      let waits: AttemptWaits | undefined;
+      const attemptWaits = (): AttemptWaits => {
+        if (!waits) {
+          waits = new AttemptWaits({
+            assignment,
+            startedAt,
+            clock: deps.clock,
+            schemas: deps.waitSchemas,
+            toAgent: (report) => {
+              if (!settled) sendBack(report);
+            },
+            toRun: (report) => system.get(assignment.replyTo)?.send(report),
+            onWaiting: (isWaiting) => pauseTimeout(isWaiting),
+          });
+          if (settled) waits.close(endedWhileWaiting);
+        }
+        return waits;
+      };
+      waiting.set(key, { attempt, waits: attemptWaits });
+      let locks: TaskLocks | undefined;
+      const taskLocks = (): TaskLocks => {
+        if (!locks) {
+          locks = new TaskLocks(deps.messaging?.(), workflowId, input.role, taskId);
+          if (settled) locks.releaseAll();
+        }
+        return locks;
+      };
+      const settle = (report: AttemptEnd | undefined) => {
         if (settled) return;
         settled = true;
         // Before the report: a task that starts because this one ended finds the locks free.
-        locks.releaseAll();
+        locks?.releaseAll();
         if (timer !== undefined) deps.clock.clearTimeout(timer);
         inFlight.delete(key);
-        if (waiting.get(key)?.waits === waits) waiting.delete(key);
-        waits.close(
-          () =>
-            new TroupeError('TASK_ABORTED', `Task "${taskId}" ended while waiting.`, {
-              workflowId,
-              taskId,
-            }),
-        );
-        if (report) sendBack(report);
+        if (waiting.get(key)?.waits === attemptWaits) waiting.delete(key);
+        waits?.close(endedWhileWaiting);
+        if (report) toRun(assignment.replyTo, report);
       };
       const fail = (error: unknown, retryable: boolean) =>
         settle({
@@ -212,7 +242,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
         messages: [],
         send: sendMessage,
         request,
-        lock: (lockKey, options) => locks.take(lockKey, options),
+        lock: (lockKey, options) => taskLocks().take(lockKey, options),
         get signal() {
           if (!controller) {
             controller = new AbortController();
@@ -284,11 +314,11 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
           }) as TaskDefinitionInput[];
           addedTasks = [...(addedTasks ?? []), ...frozen];
         },
-        waitFor: (name, options) => waits.waitFor(name, options),
-        sleep: (ms) => waits.sleep(ms),
-        sleepUntil: (time) => waits.sleepUntil(time),
-        step: (name, fn) => waits.step(name, fn),
-        startChild: (workflow, childInput) => waits.startChild(workflow, childInput),
+        waitFor: (name, options) => attemptWaits().waitFor(name, options),
+        sleep: (ms) => attemptWaits().sleep(ms),
+        sleepUntil: (time) => attemptWaits().sleepUntil(time),
+        step: (name, fn) => attemptWaits().step(name, fn),
+        startChild: (workflow, childInput) => attemptWaits().startChild(workflow, childInput),
       };
       const task = {
         id: taskId,
@@ -345,7 +375,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps) {
       }
       if (event.type === 'task.signal') {
         const held = waiting.get(`${event.workflowId}:${event.taskId}`);
-        if (held?.attempt === event.attempt) held.waits.deliver(event.name, event.outcome);
+        if (held?.attempt === event.attempt) held.waits().deliver(event.name, event.outcome);
         return;
       }
       const { workflowId, taskId, reason } = event;

@@ -1,9 +1,10 @@
-import { type ActorRefFrom, enqueueActions, fromCallback, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActorRef, enqueueActions, fromCallback, setup } from 'xstate';
 import type { MessageDelivery } from '../communicator/events.js';
 import { createFifo, type Fifo, fifoPush, fifoRemove, fifoSize, fifoTake } from '../fifo.js';
 import {
   type AgentEvent,
   type ExecutorEvent,
+  type SlotRelease,
   type TaskAssignment,
   type TaskReport,
   workflowSystemId,
@@ -18,7 +19,7 @@ export interface AgentMachineInput {
 export interface AgentMachineContext {
   role: string;
   concurrency: number;
-  /** Attempts handed to the executor and not yet reported finished. */
+  /** Attempts handed to the executor whose slot is not given back yet. */
   running: number;
   /** Assignments waiting for a free slot, oldest first. */
   mailbox: Fifo<TaskAssignment>;
@@ -45,8 +46,63 @@ function freeSlot(
   }
 }
 
-function attemptKey(report: { workflowId: string; taskId: string; attempt: number }): string {
+/** Passes a report on to the workflow that assigned the task. */
+function forward(
+  event: AgentEvent | MessageDelivery,
+  enqueue: { sendTo(to: AnyActorRef, event: TaskReport): void },
+  system: { get(systemId: string): AnyActorRef | undefined },
+): void {
+  if (
+    event.type === 'task.assign' ||
+    event.type === 'task.abort' ||
+    event.type === 'task.signal' ||
+    event.type === 'task.release' ||
+    event.type === 'message.deliver'
+  )
+    return;
+  const workflow = system.get(workflowSystemId(event.workflowId));
+  if (workflow) enqueue.sendTo(workflow, event);
+}
+
+function attemptKey(report: SlotRelease): string {
   return `${report.workflowId}:${report.taskId}:${report.attempt}`;
+}
+
+/** The attempt whose slot an event gives back, if it gives one back. */
+function endedAttempt(event: AgentEvent | MessageDelivery): SlotRelease | undefined {
+  switch (event.type) {
+    case 'task.completed':
+    case 'task.failed':
+    case 'task.waiting':
+    case 'task.release':
+      return event;
+    case 'task.assign':
+      return event.released;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Gives back the slot of an attempt that ended: none if it was suspended
+ * (it gave its slot back when it started waiting).
+ */
+function release(
+  context: AgentMachineContext,
+  attempt: SlotRelease,
+  enqueue: { sendTo(to: 'executor', event: ExecutorEvent): void },
+): void {
+  context.finished++;
+  if (context.suspended.length > 0) {
+    const key = attemptKey(attempt);
+    const at = context.suspended.indexOf(key);
+    if (at >= 0) {
+      context.suspended = context.suspended.filter((k) => k !== key);
+      return;
+    }
+  }
+  // A release the agent holds no slot for (never expected) must not make room for more.
+  if (context.running > 0) freeSlot(context, enqueue);
 }
 
 /**
@@ -64,6 +120,12 @@ const executorPlaceholder = fromCallback<ExecutorEvent | MessageDelivery, { role
  * (nothing running) and `busy`. Tasks arrive as events from workflow runs and
  * are handed to one executor child; there is no actor per task, because
  * spawning is O(siblings) in XState and a task stream can be long.
+ *
+ * The executor reports an attempt's end straight to its run, which gives the
+ * slot back (`task.release`, or `released` on its next assignment to this
+ * agent: a chain then costs the agent one event per task and it stays
+ * `busy`). A report that finds its run gone comes here instead, and the
+ * agent frees the slot itself.
  */
 export const agentMachine = setup({
   types: {
@@ -76,15 +138,18 @@ export const agentMachine = setup({
     /** The finishing attempt is the last one running and nothing waits. */
     lastRunning: ({ context }) => context.running === 1 && fifoSize(context.mailbox) === 0,
     /** The report is about an attempt that waits (or waited) and holds no slot. */
-    suspended: ({ context, event }) =>
-      (event.type === 'task.completed' ||
-        event.type === 'task.failed' ||
-        event.type === 'task.waiting') &&
-      context.suspended.includes(attemptKey(event)),
+    suspended: ({ context, event }) => {
+      // Checked on every report: no key is built while nothing is suspended (the usual case).
+      if (context.suspended.length === 0) return false;
+      const attempt = endedAttempt(event);
+      return attempt !== undefined && context.suspended.includes(attemptKey(attempt));
+    },
   },
   actions: {
     accept: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'task.assign') return;
+      // The slot the run gives back with this assignment is free first.
+      if (event.released) release(context, event.released, enqueue);
       if (context.running < context.concurrency) {
         context.running++;
         enqueue.sendTo('executor', { type: 'execute', assignment: event.assignment });
@@ -113,6 +178,7 @@ export const agentMachine = setup({
           at,
           error: { name: 'AbortError', message: `aborted before it started: ${reason}` },
           retryable: false,
+          slotless: true,
         };
         const workflow = system.get(queued.replyTo);
         if (workflow) enqueue.sendTo(workflow, report);
@@ -123,17 +189,7 @@ export const agentMachine = setup({
       }
     }),
     /** Passes a report on to the workflow that assigned the task. */
-    forward: enqueueActions(({ event, enqueue, system }) => {
-      if (
-        event.type === 'task.assign' ||
-        event.type === 'task.abort' ||
-        event.type === 'task.signal' ||
-        event.type === 'message.deliver'
-      )
-        return;
-      const workflow = system.get(workflowSystemId(event.workflowId));
-      if (workflow) enqueue.sendTo(workflow, event);
-    }),
+    forward: enqueueActions(({ event, enqueue, system }) => forward(event, enqueue, system)),
     /**
      * A message from the communicator goes straight to the executor, which
      * runs the `onMessage` hook: in any state, beside running tasks, and
@@ -149,17 +205,18 @@ export const agentMachine = setup({
       context.suspended.push(attemptKey(event));
       freeSlot(context, enqueue);
     }),
-    /** A suspended attempt ended: it holds no slot to free. */
-    unsuspend: enqueueActions(({ context, event }) => {
-      if (event.type !== 'task.completed' && event.type !== 'task.failed') return;
-      const key = attemptKey(event);
-      context.suspended = context.suspended.filter((k) => k !== key);
-      context.finished++;
+    /** An attempt ended (a suspended one frees no slot): reported by its run (see `SlotRelease`). */
+    release: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'task.release') release(context, event, enqueue);
     }),
-    /** Frees the slot of a finished attempt and starts the next waiting one. */
-    release: enqueueActions(({ context, enqueue }) => {
-      context.finished++;
-      freeSlot(context, enqueue);
+    /**
+     * Passes a finished attempt's report on, frees its slot and starts the
+     * next waiting assignment: one action, as this runs once per task.
+     */
+    finish: enqueueActions(({ context, event, enqueue, system }) => {
+      forward(event, enqueue, system);
+      const attempt = endedAttempt(event);
+      if (attempt) release(context, attempt, enqueue);
     }),
   },
 }).createMachine({
@@ -181,8 +238,9 @@ export const agentMachine = setup({
     'task.signal': { actions: 'deliverMessage' },
     // A suspended attempt reports in any state (it holds no slot).
     'task.waiting': { guard: 'suspended', actions: 'forward' },
-    'task.completed': { guard: 'suspended', actions: ['forward', 'unsuspend'] },
-    'task.failed': { guard: 'suspended', actions: ['forward', 'unsuspend'] },
+    'task.completed': { guard: 'suspended', actions: 'finish' },
+    'task.failed': { guard: 'suspended', actions: 'finish' },
+    'task.release': { guard: 'suspended', actions: 'release' },
   },
   initial: 'idle',
   // Explicit transitions rather than `always`: eventless transitions are
@@ -199,14 +257,19 @@ export const agentMachine = setup({
           { actions: ['forward', 'suspend'] },
         ],
         'task.completed': [
-          { guard: 'suspended', actions: ['forward', 'unsuspend'] },
-          { guard: 'lastRunning', target: 'idle', actions: ['forward', 'release'] },
-          { actions: ['forward', 'release'] },
+          { guard: 'suspended', actions: 'finish' },
+          { guard: 'lastRunning', target: 'idle', actions: 'finish' },
+          { actions: 'finish' },
         ],
         'task.failed': [
-          { guard: 'suspended', actions: ['forward', 'unsuspend'] },
-          { guard: 'lastRunning', target: 'idle', actions: ['forward', 'release'] },
-          { actions: ['forward', 'release'] },
+          { guard: 'suspended', actions: 'finish' },
+          { guard: 'lastRunning', target: 'idle', actions: 'finish' },
+          { actions: 'finish' },
+        ],
+        'task.release': [
+          { guard: 'suspended', actions: 'release' },
+          { guard: 'lastRunning', target: 'idle', actions: 'release' },
+          { actions: 'release' },
         ],
       },
     },

@@ -15,7 +15,6 @@
  */
 import type { SerializedError } from '../../errors.js';
 import { dict, dictFrom } from '../../schemas/dict.js';
-import { defineKey } from '../../schemas/json-value.js';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -183,10 +182,12 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
     run.status = 'running';
     run.attempts++;
     context.inFlight++;
-    const dependencies: Record<string, unknown> = {};
+    // Keyed by task id: prototype-free, which also spares V8 a new object
+    // shape per distinct id (a plain object literal got one per task).
+    const dependencies = dict<unknown>();
     for (const dep of task.dependsOn) {
       const depRun = context.runs[dep]!;
-      if (depRun.status === 'completed') defineKey(dependencies, dep, depRun.output);
+      if (depRun.status === 'completed') dependencies[dep] = depRun.output;
     }
     const timeoutMs = task.timeoutMs ?? context.definition.defaults.timeoutMs;
     const memo = memoOf(context, run);
@@ -198,11 +199,11 @@ export function takeDispatchable(context: WorkflowContext, max = Infinity): Task
       description: task.description,
       input: task.input,
       dependencies,
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
       replyTo: workflowSystemId(context.workflowId),
       dispatchedAt: context.lastEventAt,
-      ...(memo ? { memo } : {}),
     } as TaskAssignment;
+    if (timeoutMs !== undefined) assignment.timeoutMs = timeoutMs;
+    if (memo) assignment.memo = memo;
     // Built when read: most tasks never read it, and a copy per dispatch is O(keys).
     Object.defineProperty(assignment, 'shared', {
       get: sharedViewOf(context.shared, taskId),

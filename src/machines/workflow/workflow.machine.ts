@@ -12,7 +12,7 @@ import { validateAddedTasks } from '../../schemas/validate.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { WorkflowStatus } from '../../schemas/workflow-result.js';
 import { fifoPush } from '../fifo.js';
-import type { WaitOutcome } from '../protocol.js';
+import type { SlotRelease, WaitOutcome } from '../protocol.js';
 import {
   type AgentEvent,
   agentSystemId,
@@ -94,7 +94,9 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
   const dispatch = (
     { context, enqueue }: Pick<Params, 'context' | 'enqueue'>,
     max = Number.POSITIVE_INFINITY,
+    freed?: FreedSlot,
   ) => {
+    let released = freed;
     for (const assignment of takeDispatchable(context, max)) {
       const task = taskDefinition(context, assignment.taskId);
       if (task.kind !== 'agent') {
@@ -102,11 +104,40 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         emitAll(enqueue, openTaskWait(context, task, context.runs[task.id]!));
         continue;
       }
-      enqueue.sendTo(actorBySystemId(agentSystemId(assignment.agent)), {
+      // The slot a task just freed goes back with the next assignment to its agent.
+      const carried = released?.agent === assignment.agent ? released.slot : undefined;
+      if (carried) released = undefined;
+      const assign: Extract<AgentEvent, { type: 'task.assign' }> = {
         type: 'task.assign',
         assignment,
-      } satisfies AgentEvent);
+      };
+      if (carried) assign.released = carried;
+      enqueue.sendTo(actorBySystemId(agentSystemId(assignment.agent)), assign);
     }
+    giveBack(enqueue, released);
+  };
+
+  /**
+   * The agent slot of the attempt a report ends, if it holds one: an agent
+   * task's attempt reported by its executor (see `SlotRelease`). Stale
+   * reports give theirs back too: the attempt ran in a slot all the same.
+   */
+  const freedSlot = (context: Context, event: WorkflowEvent): FreedSlot | undefined => {
+    if (event.type !== 'task.completed' && event.type !== 'task.failed') return undefined;
+    if (event.type === 'task.failed' && event.slotless) return undefined;
+    if (!(event.taskId in context.index)) return undefined;
+    const task = taskDefinition(context, event.taskId);
+    if (task.kind !== 'agent') return undefined;
+    const { workflowId, taskId, attempt } = event;
+    return { agent: task.agent, slot: { workflowId, taskId, attempt } };
+  };
+
+  const giveBack = (enqueue: Enqueue, freed: FreedSlot | undefined) => {
+    if (!freed) return;
+    enqueue.sendTo(actorBySystemId(agentSystemId(freed.agent)), {
+      type: 'task.release',
+      ...freed.slot,
+    } satisfies AgentEvent);
   };
 
   /**
@@ -261,8 +292,12 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
   const completeTask = (params: Params, flow: { release: boolean; dispatch: boolean }) => {
     const { context, event, enqueue } = params;
     if (event.type !== 'task.completed') return;
+    const freed = freedSlot(context, event);
     const run = currentRun(context, event);
-    if (!run) return;
+    if (!run) {
+      giveBack(enqueue, freed);
+      return;
+    }
     let added: TaskDefinition[] = [];
     if (event.addedTasks && event.addedTasks.length > 0) {
       try {
@@ -280,27 +315,35 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           at: event.at,
           error: serializeError(error),
           retryable: false,
+          slotless: true,
         });
+        giveBack(enqueue, freed);
         return;
       }
     }
     closeTaskWaits(context, enqueue, event.taskId);
     emitAll(enqueue, recordCompletion(context, run, event, added, deps.guards, flow.release));
-    if (flow.dispatch) dispatch(params);
+    if (flow.dispatch) dispatch(params, Number.POSITIVE_INFINITY, freed);
+    else giveBack(enqueue, freed);
     checkEnd(context, enqueue);
   };
 
   const failTask = (params: Params, flow: { dispatch: boolean }) => {
     const { context, event, enqueue } = params;
     if (event.type !== 'task.failed') return;
+    const freed = freedSlot(context, event);
     const run = currentRun(context, event);
-    if (!run) return;
+    if (!run) {
+      giveBack(enqueue, freed);
+      return;
+    }
     closeTaskWaits(context, enqueue, event.taskId);
     const outcome = recordFailure(context, run, event);
     enqueue.emit(outcome);
     if (outcome.type === 'task.retrying')
       armRetry(enqueue, outcome.taskId, outcome.retryAt, event.at);
-    if (flow.dispatch) dispatch(params);
+    if (flow.dispatch) dispatch(params, Number.POSITIVE_INFINITY, freed);
+    else giveBack(enqueue, freed);
     checkEnd(context, enqueue);
   };
 
@@ -428,6 +471,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       /** An attempt ended badly during cancellation (usually its abort): the task is cancelled, not failed. */
       cancelTask: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'task.failed') return;
+        giveBack(enqueue, freedSlot(context, event));
         const run = currentRun(context, event);
         if (!run) return;
         enqueue.emit(recordCancellation(context, run, event));
@@ -498,6 +542,8 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           at: event.assignment.dispatchedAt,
           error: serializeError(error),
           retryable: false,
+          // It never reached an agent.
+          slotless: true,
         });
       }),
       /**
@@ -792,7 +838,24 @@ type LazyTarget = (args: {
  * a clear error instead of waiting forever (see `agentMissing`).
  */
 function actorBySystemId(systemId: string): LazyTarget {
-  return ({ system, self }) => system.get(systemId) ?? self;
+  let target = lazyTargets.get(systemId);
+  if (!target) {
+    target = ({ system, self }) => system.get(systemId) ?? self;
+    lazyTargets.set(systemId, target);
+  }
+  return target;
+}
+
+/**
+ * One lookup function per system id (agents and the compensator: a few),
+ * instead of a closure per dispatched task. It holds no actor, only the id.
+ */
+const lazyTargets = new Map<string, LazyTarget>();
+
+/** An agent slot a report freed, and the agent it goes back to. */
+interface FreedSlot {
+  agent: string;
+  slot: SlotRelease;
 }
 
 /** The part of XState's `enqueue` object the helpers above use. */

@@ -83,10 +83,10 @@ const AUTO_MIN_COMPLETIONS = 100;
 const ENTRY_OVERHEAD_BYTES = 48;
 
 /**
- * Journals the events of live runs and writes their checkpoints. Fed from
- * XState's inspection stream, which reports each event an actor processed
- * together with the snapshot it produced, synchronously: the checkpoint is
- * serialised on the spot, before the next event can change the context.
+ * Journals the events of live runs and writes their checkpoints. Fed by each
+ * run's transitions (`journaled-logic.ts`): the event and the snapshot it
+ * produced, synchronously, so the checkpoint is serialised on the spot,
+ * before the next event can change the context.
  */
 export class DurableRuns {
   private readonly runs = new Map<string, RunJournalState>();

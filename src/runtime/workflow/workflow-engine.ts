@@ -1,4 +1,4 @@
-import type { Actor, AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import type { Actor, AnyActorRef, Subscription } from 'xstate';
 import type { WaitSchemas } from '../../actors/agents/wait-schemas.js';
 import type { CompensationHandler, CompensationRegistry } from '../../actors/saga/compensations.js';
 import { TroupeError } from '../../errors.js';
@@ -22,6 +22,7 @@ import type { Store, StoreOp } from '../../store/store.js';
 import type { Clock } from '../clock.js';
 import type { DurableRuns } from '../durability/durable-runs.js';
 import type { JournalWriter } from '../durability/journal-writer.js';
+import type { RunStep } from '../durability/journaled-logic.js';
 import {
   type CheckpointInfo,
   checkpointOp,
@@ -802,21 +803,9 @@ export class WorkflowEngine {
     this.bus.emit(event);
   }
 
-  /** Feeds the journal from XState's inspection stream (registered by the runtime when durable). */
-  observe(event: InspectionEvent): void {
-    if (event.type !== '@xstate.snapshot' || !this.deps.durability) return;
-    const id = (event.actorRef as { id?: string }).id;
-    if (!id?.startsWith('workflow:')) return;
-    const snapshot = event.snapshot as unknown as {
-      value: unknown;
-      status: string;
-      context: WorkflowContext;
-    };
-    this.deps.durability.runs.record(
-      snapshot.context.workflowId,
-      event.event as WorkflowEvent,
-      snapshot,
-    );
+  /** Journals a run's transition (see `journaledLogic`, which the runtime spawns runs with when durable). */
+  journal(event: WorkflowEvent, step: RunStep): void {
+    this.deps.durability?.runs.record(step.context.workflowId, event, step);
   }
 
   /**
@@ -1001,9 +990,9 @@ export class WorkflowEngine {
     // Kept in `live` until the result is stored (see `LiveRun.ended`).
     run.ended = result;
     run.subscription.unsubscribe();
-    // XState reports the run's final snapshot to inspection (which journals
-    // the last event and writes the end checkpoint) only after its parent has
-    // handled the done event that led here: stop journaling after that.
+    // The run's last event and its end checkpoint were journaled by the
+    // transition that ended it (see `journaledLogic`); nothing of this run
+    // is journaled after this turn.
     queueMicrotask(() => this.deps.durability?.runs.untrack(workflowId));
     // The definition from the run's context includes tasks added at run time
     // (`run.record.definition` does not, for a run resumed from the store).
