@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run by the tests' globalSetup (test/setup/system-deps.ts): the test suite
+# Run by the tests' globalSetup (test/setup/system-deps.ts) and, for Chromium
+# alone, by test/inspector/browser.ts when it finds no browser: the test suite
 # runs real servers and a real browser (headless Chromium, PostgreSQL, Redis).
 # On a fresh Debian machine this installs the missing Debian packages when run
 # as root (or with password-less sudo). Without either, it unpacks Debian's
@@ -13,10 +14,17 @@ set -euo pipefail
 # here, where test/inspector/browser.ts looks for it after /usr/bin/chromium.
 LOCAL_CHROMIUM="$(cd "$(dirname "$0")/.." && pwd)/node_modules/.cache/troupe-chromium"
 
+# The packages to ensure: the arguments (chromium, postgresql, redis-server),
+# or all three. test/inspector/browser.ts asks for chromium alone when a
+# browser is launched outside the test run (benchmarks, the screenshot script).
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(chromium postgresql redis-server)
+wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+
 missing=()
-[ -x /usr/bin/chromium ] || [ -x "$LOCAL_CHROMIUM/tree/usr/lib/chromium/chromium" ] || missing+=(chromium)
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+wants chromium && { [ -x /usr/bin/chromium ] || [ -x "$LOCAL_CHROMIUM/tree/usr/lib/chromium/chromium" ] || missing+=(chromium); }
+wants postgresql && { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql); }
+wants redis-server && { command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server); }
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -69,4 +77,4 @@ fi
 echo "Installing system packages for the tests: ${missing[*]}" >&2
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-[ -x /usr/bin/chromium ] || { echo "chromium did not install" >&2; exit 1; }
+if wants chromium; then [ -x /usr/bin/chromium ] || { echo "chromium did not install" >&2; exit 1; }; fi

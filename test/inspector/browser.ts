@@ -3,6 +3,7 @@
  * playwright-core (never a downloaded browser), and a page opened on the
  * inspector that records page errors and console errors.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -17,13 +18,25 @@ const UNPACKED = fileURLToPath(
   new URL('../../node_modules/.cache/troupe-chromium/tree/', import.meta.url),
 );
 
-/** Where Chromium is, and the library folders an unpacked one needs beside the machine's own. */
+const ENSURE_SYSTEM_DEPS = fileURLToPath(
+  new URL('../../scripts/ensure-system-deps.sh', import.meta.url),
+);
+
+/**
+ * Where Chromium is, and the library folders an unpacked one needs beside the
+ * machine's own. Without one it runs scripts/ensure-system-deps.sh for
+ * Chromium first: `npm test` has done so already, but benchmarks and the
+ * screenshot script launch a browser without the test run's setup.
+ */
 function chromiumLocation(): { executablePath: string; libraryPath?: string } {
-  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM };
   const executablePath = path.join(UNPACKED, 'usr/lib/chromium/chromium');
+  if (!existsSync(SYSTEM_CHROMIUM) && !existsSync(executablePath)) {
+    execFileSync('bash', [ENSURE_SYSTEM_DEPS, 'chromium'], { stdio: 'inherit' });
+  }
+  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM };
   if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium is missing (${SYSTEM_CHROMIUM}, ${executablePath}): run bash scripts/ensure-system-deps.sh, which npm test runs first.`,
+      `Chromium is missing (${SYSTEM_CHROMIUM}, ${executablePath}) after bash scripts/ensure-system-deps.sh chromium: install Debian's chromium package.`,
     );
   }
   const folders = ['usr/lib', 'lib']
