@@ -227,7 +227,8 @@ describe('ORCH-009 event handling', () => {
       `${EventType.TASK_COMPLETED}:d`,
       EventType.WORKFLOW_COMPLETED,
     ]);
-    expect(checkpointReasons(after)).toEqual(['restore', 'end']);
+    // The replayed tail (a and b) is short of the interval: no checkpoint at the restore.
+    expect(checkpointReasons(after)).toEqual(['end']);
     expect(after[0]).toMatchObject({ state: 'running', requeued: ['c'] });
   });
 });

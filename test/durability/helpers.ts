@@ -38,6 +38,13 @@ export function useScratch(): void {
   });
 }
 
+/** One run of a task, as its agent saw it. */
+export interface Run {
+  taskId: string;
+  attempt: number;
+  key: string;
+}
+
 /** A new empty folder, removed after the test. */
 export async function scratchDir(prefix = 'troupe-durable-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

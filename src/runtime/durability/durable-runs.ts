@@ -82,6 +82,11 @@ const AUTO_MIN_COMPLETIONS = 100;
 /** Per-entry bytes besides the event: key, seq, checksum. */
 const ENTRY_OVERHEAD_BYTES = 48;
 
+/** What a journal entry (its event's JSON) counts toward the automatic interval. */
+export function journalEntryBytes(event: string): number {
+  return event.length + ENTRY_OVERHEAD_BYTES;
+}
+
 /**
  * Journals the events of live runs and writes their checkpoints. Fed by each
  * run's transitions (`journaled-logic.ts`): the event and the snapshot it
@@ -113,8 +118,8 @@ export class DurableRuns {
       seq: state.seq ?? 0,
       checkpointSeq: state.checkpointSeq ?? 0,
       checkpoints: state.checkpoints ?? [],
-      completionsSinceCheckpoint: 0,
-      journalBytesSinceCheckpoint: 0,
+      completionsSinceCheckpoint: state.completionsSinceCheckpoint ?? 0,
+      journalBytesSinceCheckpoint: state.journalBytesSinceCheckpoint ?? 0,
       checkpointBytes: state.checkpointBytes ?? 0,
       checkpointInterval: state.checkpointInterval,
     });
@@ -130,8 +135,9 @@ export class DurableRuns {
 
   /**
    * An event was processed by a run's actor. Journals it, and checkpoints
-   * every `checkpointInterval` completions, on pause, on restore, and at the end (the
-   * final checkpoint is returned so the caller can store it with the result).
+   * every `checkpointInterval` completions, on pause, on a restore that
+   * follows a tail due for one, and at the end (the final checkpoint is
+   * returned so the caller can store it with the result).
    */
   record(
     workflowId: string,
@@ -148,13 +154,16 @@ export class DurableRuns {
       // A failed batch is reported through the writer and to its waiters.
       this.writer.append(workflowId, run.seq, entry).catch(() => undefined);
       if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
-      run.journalBytesSinceCheckpoint += entry.event.length + ENTRY_OVERHEAD_BYTES;
+      run.journalBytesSinceCheckpoint += journalEntryBytes(entry.event);
 
       let reason: CheckpointReason | undefined;
       if (snapshot.status === 'done') reason = 'end';
       else if (event.type === 'workflow.pause') reason = 'pause';
-      else if (event.type === 'workflow.restore') reason = 'restore';
-      else if (this.dueForCheckpoint(run)) reason = 'interval';
+      // A resume is checkpointed only when the tail it replayed is due for
+      // one: else the next recovery replays that tail and this entry again
+      // (see `replayJournal`), which costs less than writing the whole state.
+      else if (this.dueForCheckpoint(run))
+        reason = event.type === 'workflow.restore' ? 'restore' : 'interval';
       if (reason) this.checkpoint(workflowId, run, snapshot, reason, extraOps());
     } catch (error) {
       this.untrack(workflowId);

@@ -1,15 +1,18 @@
 import { type AnyActorScope, createActor, initialTransition, type SnapshotFrom } from 'xstate';
 import { TroupeError } from '../../errors.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
+import { restoreWorkflowContext } from '../../machines/workflow/scheduler.js';
 import { openWaits } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { type RunRecord, startingShared } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
+import { journalEntryBytes } from './durable-runs.js';
 import {
   type CheckpointInfo,
   type CheckpointRecord,
   checksum,
+  type JournalEntry,
   readJournalEntry,
 } from './records.js';
 
@@ -23,6 +26,21 @@ export interface RecoveredRun {
   seq: number;
   /** Checkpoint seqs kept, oldest first. */
   checkpoints: number[];
+  /**
+   * What the next recovery would replay again unless a checkpoint is taken:
+   * the journal after the newest checkpoint, and that checkpoint's size. The
+   * automatic interval weighs them.
+   */
+  tail: ReplayedTail;
+}
+
+/** The journal replayed after a checkpoint, measured as {@link DurableRuns} counts it. */
+export interface ReplayedTail {
+  completions: number;
+  /** Journal bytes (see `journalEntryBytes`). */
+  bytes: number;
+  /** Size of the checkpoint it follows (0: none). */
+  checkpointBytes: number;
 }
 
 /**
@@ -53,6 +71,11 @@ export async function recoverRun(
     context: replayed.snapshot.context as WorkflowContext,
     seq: replayed.seq,
     checkpoints: loaded.checkpoints,
+    tail: {
+      completions: replayed.tail?.completions ?? 0,
+      bytes: replayed.tail?.bytes ?? 0,
+      checkpointBytes: loaded.checkpointBytes,
+    },
   };
 }
 
@@ -60,6 +83,8 @@ export async function recoverRun(
 export interface ReplayPoint {
   snapshot: SnapshotFrom<WorkflowMachine>;
   seq: number;
+  /** After a replay: the entries applied. */
+  tail?: { completions: number; bytes: number };
 }
 
 /**
@@ -72,7 +97,7 @@ export async function loadCheckpoint(
   logic: WorkflowMachine,
   record: RunRecord,
   checkpointSeq?: number,
-): Promise<ReplayPoint & { checkpoints: number[] }> {
+): Promise<ReplayPoint & { checkpoints: number[]; checkpointBytes: number }> {
   const workflowId = record.workflowId;
   const checkpoints = await checkpointSeqs(store, workflowId);
   // Only the checkpoint used is read: each holds the whole context.
@@ -90,23 +115,28 @@ export async function loadCheckpoint(
   }
   // A checkpoint key whose record is unreadable is corrupt: never fall back to
   // the initial state, the journal before it is compacted away.
-  const snapshot =
-    chosenSeq === undefined
-      ? initialTransition(logic, {
-          workflowId,
-          definition: record.definition,
-          ...startingShared(record),
-        })[0]
-      : logic.resolveState({
-          context: parseContext(chosen, workflowId, chosenSeq),
-          value: chosen!.value,
-        });
-  return { snapshot, seq: chosenSeq ?? 0, checkpoints };
+  if (chosenSeq === undefined) {
+    const [snapshot] = initialTransition(logic, {
+      workflowId,
+      definition: record.definition,
+      ...startingShared(record),
+    });
+    return { snapshot, seq: 0, checkpoints, checkpointBytes: 0 };
+  }
+  const snapshot = logic.resolveState({
+    // Prototype-free tables for the replay too: a task added with the id
+    // `constructor` must not find Object.prototype's.
+    context: restoreWorkflowContext(parseContext(chosen, workflowId, chosenSeq)),
+    value: chosen!.value,
+  });
+  return { snapshot, seq: chosenSeq, checkpoints, checkpointBytes: chosen!.context.length };
 }
 
 /**
  * Applies the journal entries after `from.seq` through the machine's pure
- * transition function.
+ * transition function. A `workflow.restore` entry (a resume not followed by a
+ * checkpoint, see `DurableRuns`) is applied as the resumed actor received it:
+ * in the `created` state, with the state it was rebuilt in to return to.
  * @throws TroupeError `STORE_CORRUPT` on a damaged entry or a gap.
  */
 export async function replayJournal(
@@ -116,6 +146,8 @@ export async function replayJournal(
   from: ReplayPoint,
 ): Promise<ReplayPoint> {
   let { snapshot, seq } = from;
+  let completions = 0;
+  let bytes = 0;
   const scope = replayScope(logic, snapshot.context as WorkflowContext);
   // Entries follow each other without a gap: a missing one means the store
   // lost an acknowledged write, and replaying around it would rebuild a
@@ -124,10 +156,25 @@ export async function replayJournal(
     const keySeq = parseSeq(key);
     if (keySeq <= seq) continue;
     if (keySeq !== seq + 1) throw journalGap(workflowId, seq + 1, keySeq);
-    snapshot = logic.transition(snapshot, readJournalEntry(workflowId, keySeq, raw).event, scope);
+    const { event } = readJournalEntry(workflowId, keySeq, raw);
+    const before = event.type === 'workflow.restore' ? rebuilt(logic, snapshot) : snapshot;
+    snapshot = logic.transition(before, event, scope);
     seq = keySeq;
+    if (event.type === 'task.completed') completions++;
+    bytes += journalEntryBytes((raw as JournalEntry).event);
   }
-  return { snapshot, seq };
+  return { snapshot, seq, tail: { completions, bytes } };
+}
+
+/** The state a resumed run's actor starts in (see `WorkflowInput.restore`), from a replayed one. */
+function rebuilt(
+  logic: WorkflowMachine,
+  snapshot: SnapshotFrom<WorkflowMachine>,
+): SnapshotFrom<WorkflowMachine> {
+  return logic.resolveState({
+    value: 'created',
+    context: { ...(snapshot.context as WorkflowContext), restoredState: String(snapshot.value) },
+  });
 }
 
 /**

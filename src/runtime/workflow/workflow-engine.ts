@@ -537,11 +537,17 @@ export class WorkflowEngine {
     const { record } = recovered;
     // Lost while reading (a heartbeat came too late): the new owner runs it, not this process.
     if (ownership && !ownership.holds(workflowId)) throw ownership.lostError(workflowId);
+    const { tail } = recovered;
     this.deps.durability?.runs.track(workflowId, {
       seq: recovered.seq,
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
       checkpoints: recovered.checkpoints,
       checkpointInterval: record.checkpointInterval,
+      // The replayed tail counts toward the next checkpoint (the restore's, if due).
+      completionsSinceCheckpoint: tail.completions,
+      journalBytesSinceCheckpoint: tail.bytes,
+      // Without a checkpoint, as for a new run: the state holds the definition.
+      checkpointBytes: tail.checkpointBytes || JSON.stringify(record.definition).length,
     });
     if (recovered.value === 'created') {
       const input: WorkflowInput = {
