@@ -65,7 +65,11 @@ export function encodeRecord(collection: Collection, key: string, value: unknown
       recordContext(collection, key),
     );
   }
-  // Splicing the already-serialised value avoids stringifying it twice.
+  return envelope(json);
+}
+
+/** The envelope around a value already serialised: spliced, so it is not stringified twice. */
+function envelope(json: string): string {
   return `{"v":${STORE_FORMAT_VERSION},"data":${json}}`;
 }
 
@@ -147,7 +151,10 @@ export function encodeOps(ops: readonly StoreOp[]): EncodedOp[] {
           type: 'put',
           collection: op.collection,
           key: op.key,
-          raw: encodeRecord(op.collection, op.key, op.value),
+          raw:
+            typeof op.json === 'string'
+              ? envelope(op.json)
+              : encodeRecord(op.collection, op.key, op.value),
         }
       : { type: 'del', collection: op.collection, key: op.key };
   });

@@ -31,7 +31,18 @@ export const COLLECTIONS: readonly Collection[] = [
 
 /** One write of an atomic batch: put or delete of a key in a collection. */
 export type StoreOp =
-  | { type: 'put'; collection: Collection; key: string; value: unknown }
+  | {
+      type: 'put';
+      collection: Collection;
+      key: string;
+      value: unknown;
+      /**
+       * `JSON.stringify(value)`, when the writer already has it (it checked
+       * the value could be stored): the bundled backends store it instead of
+       * serialising a large value twice. Others may ignore it.
+       */
+      json?: string;
+    }
   | { type: 'del'; collection: Collection; key: string };
 
 /** Bounds of an ordered range read; keys compare as UTF-8 strings. */

@@ -82,6 +82,14 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       expect(await store.get('meta', 'when')).toEqual({ at: at.toISOString() });
     });
 
+    it('stores the JSON a put carries (serialised once by its writer) instead of its value', async () => {
+      const value = { status: 'completed', tasks: { a: 'done' } };
+      // Different on purpose: what is stored is the JSON, not a second serialisation of value.
+      const json = JSON.stringify({ ...value, from: 'json' });
+      await store.batch([{ type: 'put', collection: 'workflows', key: 'wf1', value, json }]);
+      expect(await store.get('workflows', 'wf1')).toEqual({ ...value, from: 'json' });
+    });
+
     it('isolates the stored copy from later mutation', async () => {
       const value = { tasks: [{ id: 't1', done: false }] };
       await put('workflows', 'wf1', value);

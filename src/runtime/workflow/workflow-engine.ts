@@ -1010,9 +1010,11 @@ export class WorkflowEngine {
       updatedAt: result.finishedAt,
       result,
     };
+    let json: string;
     try {
-      // Checked here, not in the batch: a value that cannot be stored fails this run only.
-      serialise(workflowId, 'result', ended);
+      // Checked here, not in the batch: a value that cannot be stored fails
+      // this run only. The batch stores this JSON (megabytes for a large run).
+      json = serialise(workflowId, 'result', ended);
     } catch (error) {
       this.live.delete(workflowId);
       this.deps.onError(error, `storing the result of workflow "${workflowId}"`);
@@ -1022,7 +1024,7 @@ export class WorkflowEngine {
     // The result is acknowledged only once it is stored: a failed write
     // rejects it (`STORE_WRITE_FAILED`), and after a reopen the run recovers
     // to what its journal holds.
-    this.write([recordOp(ended)]).then(
+    this.write([recordOp(ended, json)]).then(
       () => {
         if (this.live.get(workflowId) === run) this.live.delete(workflowId);
         const ownership = this.deps.ownership;
@@ -1065,11 +1067,13 @@ function finishedError(workflowId: string, status: WorkflowStatus, action: strin
   );
 }
 
-function recordOp(record: RunRecord): StoreOp {
+/** @param json the record serialised, if the caller has it. */
+function recordOp(record: RunRecord, json?: string): StoreOp {
   return {
     type: 'put',
     collection: 'workflows',
     key: workflowKey(record.workflowId),
     value: record,
+    ...(json === undefined ? {} : { json }),
   };
 }
