@@ -215,6 +215,47 @@ describe('crash and resume in a new process (SIGKILL)', () => {
     );
   });
 
+  it('(f) killed again while resumed, before any checkpoint: the second resume replays the first one and repeats nothing journaled', async () => {
+    const workflowId = 'wf-crash-f';
+    const expected = uncrashed('saga', workflowId);
+    const dataDir = await scratchDir();
+    const counterDir = await scratchDir('troupe-counters-');
+    const args = [dataDir, counterDir, 'saga'];
+    const killed = new Worker(fixture.file, [...args, 'start', workflowId], { BLOCK: 'undo-b' });
+    await killed.waitFor('blocked', 'undo-b');
+    await killed.kill();
+    // Resumed: undo-b runs again and is journaled, undo-a blocks; killed again.
+    const first = new Worker(fixture.file, [...args, 'resume', workflowId], { BLOCK: 'undo-a' });
+    await first.waitFor('blocked', 'undo-a');
+    await first.kill();
+    const stored = await readStoredRun(dataDir, workflowId);
+    // The first resume took no checkpoint (its tail was short): its restore is a journal entry.
+    expect(stored.snapshots.map((s) => s.checkpoint.reason)).not.toContain('restore');
+    expect(stored.journal.map(({ entry }) => entry.event.type)).toContain('workflow.restore');
+    const durable = durableProgress(stored);
+    expect(sorted(durable.compensated)).toEqual(['b', 'c']);
+
+    const second = new Worker(fixture.file, [...args, 'resume', workflowId]);
+    const result = (await second.waitFor('result')).result as WorkflowResult;
+    await second.finished();
+    const counters = await readCounters(counterDir);
+    for (const taskId of durable.compensated) {
+      expect(counters[`undo-${taskId}`]!.filter((run) => run.pid === second.pid)).toEqual([]);
+    }
+    // Each compensation step cut short by a kill ran again as the same attempt.
+    expect(counters['undo-b']!.map((r) => `${r.attempt} ${r.key}`)).toEqual([
+      '1 wf-crash-f:b:compensate',
+      '1 wf-crash-f:b:compensate',
+    ]);
+    expect(counters['undo-a']!.map((r) => `${r.attempt} ${r.key}`)).toEqual([
+      '1 wf-crash-f:a:compensate',
+      '1 wf-crash-f:a:compensate',
+    ]);
+    expect(runCounts(counters)).toMatchObject({ a: 1, b: 1, c: 1, boom: 1, 'undo-c': 1 });
+    expect(result.status).toBe('compensated');
+    expect(comparable(result)).toEqual(comparable(await expected));
+  });
+
   it('(e) during a burst of parallel completions: the half journaled before the kill is not re-run', async () => {
     const { durable, counters, result } = await crashAndResume({
       scenario: 'burst',
