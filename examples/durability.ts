@@ -37,7 +37,9 @@ first.registerAgent(
     },
   }),
 );
-const { workflowId } = await first.engine.start(definition);
+// A checkpoint after every task, for the time travel below (by default the
+// interval is chosen by the size of the run's state).
+const { workflowId } = await first.engine.start(definition, { checkpointInterval: 1 });
 await loadStarted;
 await first.engine.flushed();
 await first.close();
