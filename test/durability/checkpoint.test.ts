@@ -431,4 +431,29 @@ describe('automatic checkpoint interval', () => {
     const large = await checkpointsOf(1_000);
     expect(large.map(([reason]) => reason)).toEqual(['end']);
   }, 60_000);
+
+  it("places a fork's first checkpoint by the size of the state it was forked with", async () => {
+    const { rt } = await durableRuntime(await scratchDir(), {
+      agents: [defineAgent({ role: 'worker', run: async () => ({ ok: true }) })],
+    });
+    // 300 KB of definition; the original checkpoints after 100 completions.
+    const definition = chain(
+      'wide',
+      Array.from({ length: 300 }, (_, i) => `t${i}`),
+    );
+    const tasks = definition.tasks.map((task) => ({ ...task, input: { text: 'x'.repeat(1_000) } }));
+    const original = await rt.engine.start(
+      { ...definition, tasks },
+      { workflowId: 'wf-big', checkpointInterval: 100 },
+    );
+    await original.result;
+    const first = (await rt.engine.history('wf-big'))[0]!;
+    expect(first).toMatchObject({ reason: 'interval', completedTasks: 100 });
+    // The fork (automatic interval) journals 200 completions, far from half
+    // its state: it writes no checkpoint but its end.
+    const fork = await rt.engine.fork('wf-big', { checkpoint: first.seq, workflowId: 'wf-fork' });
+    expect((await fork.result).status).toBe('completed');
+    const reasons = (await rt.engine.history('wf-fork')).map((c) => c.reason);
+    expect(reasons).toEqual(['fork', 'end']);
+  }, 60_000);
 });

@@ -648,18 +648,20 @@ export class WorkflowEngine {
     await this.deps.ownership?.acquire(forkId, 'new');
     // The fork's first checkpoint is written before it starts, so a crash
     // right away still finds the forked state.
-    await this.deps.store.batch([
-      recordOp(forked),
-      checkpointOp(forkId, {
-        seq: 0,
-        value: recovered.value,
-        context,
-        takenAt: now,
-        reason: 'fork',
-      }).op,
-    ]);
+    const checkpoint = checkpointOp(forkId, {
+      seq: 0,
+      value: recovered.value,
+      context,
+      takenAt: now,
+      reason: 'fork',
+    });
+    await this.deps.store.batch([recordOp(forked), checkpoint.op]);
     await this.assertStored(forkId);
-    this.deps.durability?.runs.track(forkId, { checkpoints: [0] });
+    // Its restore takes no checkpoint (nothing to replay): the fork's places the next one.
+    this.deps.durability?.runs.track(forkId, {
+      checkpoints: [0],
+      checkpointBytes: checkpoint.record.context.length,
+    });
     return this.launch(
       forked,
       {
