@@ -19,20 +19,23 @@
 import { type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from 'xstate';
 import type { JobRecord } from '../../machines/queue/job.js';
 import type { PersisterCommand } from '../../machines/queue/queue-types.js';
+import { attemptKey, attemptRecordOf } from '../../machines/queue/stored-job.js';
 import { type Deferred, deferred } from '../../store/deferred.js';
 import type { Store, StoreOp } from '../../store/store.js';
 
 export class JobWriteBuffer {
   readonly #store: Store | null;
-  /** Job id -> latest record, or null to delete. */
+  /** Job id -> latest full record, or null to delete the job's records. */
   #pending = new Map<string, JobRecord | null>();
+  /** Jobs whose attempt record to write (when no full record of theirs is pending). */
+  #attempts = new Map<string, JobRecord>();
   /** Settles when the pending writes are committed. */
   #next: Deferred | null = null;
   #inflight: Deferred | null = null;
   #scheduled = false;
-  /** Ids whose record is in the store (as far as committed batches tell). */
+  /** Keys in the store (as far as committed batches tell). */
   readonly #stored = new Set<string>();
-  /** Ids put by the batch in flight. */
+  /** Keys put by the batch in flight. */
   #inflightPuts = new Set<string>();
   readonly #errorListeners = new Set<(error: unknown) => void>();
 
@@ -40,26 +43,37 @@ export class JobWriteBuffer {
     this.#store = store;
   }
 
-  /** Records to put and ids to delete, in that order. */
-  write(puts: readonly JobRecord[], deletes: readonly string[]): void {
+  /**
+   * Full records to put, attempt records to put, jobs to delete. A full
+   * record covers the job's attempt record: a pending one is dropped, a
+   * stored one is deleted in the same batch.
+   */
+  write(command: Pick<PersisterCommand, 'puts' | 'attempts' | 'deletes'>): void {
     if (this.#store === null) return;
-    for (const record of puts) this.#pending.set(record.id, record);
-    for (const id of deletes) {
-      if (this.#stored.has(id) || this.#inflightPuts.has(id)) this.#pending.set(id, null);
+    for (const record of command.puts) {
+      this.#pending.set(record.id, record);
+      this.#attempts.delete(record.id);
+    }
+    for (const record of command.attempts) {
+      if (!this.#pending.get(record.id)) this.#attempts.set(record.id, record);
+    }
+    for (const id of command.deletes) {
+      this.#attempts.delete(id);
+      if (this.#written(id) || this.#written(attemptKey(id))) this.#pending.set(id, null);
       else this.#pending.delete(id);
     }
     // Scheduled even if all cancelled out: a flush() may wait on this turn.
     this.#schedule();
   }
 
-  /** Records read back from the store are in it (so deleting them must be written). */
-  markStored(ids: Iterable<string>): void {
-    for (const id of ids) this.#stored.add(id);
+  /** Keys read back from the store are in it (so deleting them must be written). */
+  markStored(keys: Iterable<string>): void {
+    for (const key of keys) this.#stored.add(key);
   }
 
   /** Resolves once every write handed in so far is committed; rejects if its batch failed. */
   flush(): Promise<void> {
-    if (this.#pending.size > 0) {
+    if (this.#hasPending()) {
       this.#next ??= deferred();
       this.#schedule();
       return this.#next.promise;
@@ -73,6 +87,15 @@ export class JobWriteBuffer {
     return () => this.#errorListeners.delete(listener);
   }
 
+  #hasPending(): boolean {
+    return this.#pending.size > 0 || this.#attempts.size > 0;
+  }
+
+  /** The key is in the store or being put there. */
+  #written(key: string): boolean {
+    return this.#stored.has(key) || this.#inflightPuts.has(key);
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#inflight !== null) return;
     this.#scheduled = true;
@@ -80,26 +103,42 @@ export class JobWriteBuffer {
     setImmediate(() => this.#commit());
   }
 
+  /** Puts `value` under `key`, noting the key as written. */
+  #put(ops: StoreOp[], key: string, value: unknown): void {
+    ops.push({ type: 'put', collection: 'jobs', key, value });
+    this.#inflightPuts.add(key);
+  }
+
+  /** Deletes the key if it was written. */
+  #deleteWritten(ops: StoreOp[], deleted: string[], key: string): void {
+    if (!this.#written(key)) return;
+    ops.push({ type: 'del', collection: 'jobs', key });
+    deleted.push(key);
+  }
+
   #commit(): void {
     this.#scheduled = false;
     const store = this.#store;
-    if (store === null || this.#pending.size === 0) {
+    if (store === null || !this.#hasPending()) {
       // Everything pending cancelled out (written and dropped in one turn).
       this.#next?.resolve();
       this.#next = null;
       return;
     }
     const ops: StoreOp[] = [];
-    const written = this.#pending;
-    for (const [key, record] of written) {
-      ops.push(
-        record === null
-          ? { type: 'del', collection: 'jobs', key }
-          : { type: 'put', collection: 'jobs', key, value: record },
-      );
-      if (record !== null) this.#inflightPuts.add(key);
+    const deleted: string[] = [];
+    for (const [id, record] of this.#pending) {
+      if (record === null) this.#deleteWritten(ops, deleted, id);
+      else this.#put(ops, id, record);
+      this.#deleteWritten(ops, deleted, attemptKey(id));
     }
+    // Made now, from the job's state at this moment, as the full records are encoded now.
+    for (const [id, record] of this.#attempts) {
+      this.#put(ops, attemptKey(id), attemptRecordOf(record));
+    }
+    const put = this.#inflightPuts;
     this.#pending = new Map();
+    this.#attempts = new Map();
     const batch = this.#next ?? deferred();
     this.#next = null;
     this.#inflight = batch;
@@ -110,25 +149,24 @@ export class JobWriteBuffer {
       committed = Promise.reject(error);
     }
     committed.then(
-      () => this.#settle(batch, written, undefined),
-      (error: unknown) => this.#settle(batch, written, error ?? new Error('store batch failed')),
+      () => this.#settle(batch, put, deleted, undefined),
+      (error: unknown) =>
+        this.#settle(batch, put, deleted, error ?? new Error('store batch failed')),
     );
   }
 
-  #settle(batch: Deferred, written: Map<string, JobRecord | null>, error: unknown): void {
+  #settle(batch: Deferred, put: Set<string>, deleted: string[], error: unknown): void {
     this.#inflight = null;
     this.#inflightPuts = new Set();
     if (error === undefined) {
-      for (const [id, record] of written) {
-        if (record === null) this.#stored.delete(id);
-        else this.#stored.add(id);
-      }
+      for (const key of deleted) this.#stored.delete(key);
+      for (const key of put) this.#stored.add(key);
       batch.resolve();
     } else {
       batch.reject(error);
       for (const listener of this.#errorListeners) listener(error);
     }
-    if (this.#pending.size > 0 || this.#next !== null) this.#schedule();
+    if (this.#hasPending() || this.#next !== null) this.#schedule();
   }
 }
 
@@ -137,6 +175,6 @@ export function createJobPersister(
   buffer: JobWriteBuffer,
 ): CallbackActorLogic<PersisterCommand, NonReducibleUnknown> {
   return fromCallback<PersisterCommand>(({ receive }) => {
-    receive((command) => buffer.write(command.puts, command.deletes));
+    receive((command) => buffer.write(command));
   });
 }

@@ -79,7 +79,7 @@ export function startAttempt(ctx: QueueContext, job: JobRecord): void {
     args: job.args,
     durable: job.durable,
   });
-  persist(ctx, job);
+  persist(ctx, job, 'attempt');
 }
 
 function releaseWorker(ctx: QueueContext, job: JobRecord): void {
@@ -173,7 +173,8 @@ function finishJob(ctx: QueueContext, job: JobRecord, status: FinalJobStatus): v
   if (status === 'completed') ctx.outbox.notices.push({ type: 'job.completed', job });
   else if (status === 'failed') ctx.outbox.notices.push({ type: 'job.failed', job });
   else ctx.outbox.notices.push({ type: 'job.cancelled', job });
-  persist(ctx, job);
+  // A completion needs only its attempt record; a failure or a cancel rewrites the job.
+  persist(ctx, job, status === 'completed' ? 'attempt' : 'record');
   evictFinished(ctx);
 }
 

@@ -90,7 +90,10 @@ export type JobOutcome =
 export interface Outbox {
   runs: RunOrder[];
   aborts: AbortOrder[];
+  /** Jobs whose full record must be written. */
   writes: JobRecord[];
+  /** Jobs whose attempt started or completed: only a small attempt record is written. */
+  attempts: JobRecord[];
   deletes: string[];
   notices: QueueNotice[];
   /** The wake-up timer must be re-armed from `wakeAt`. */
@@ -149,8 +152,16 @@ export type QueueEvent =
 /** Commands to the job runner. */
 export type RunnerCommand = { type: 'runner.commands'; runs: RunOrder[]; aborts: AbortOrder[] };
 
-/** Commands to the persister: full records to put, ids to delete. */
-export type PersisterCommand = { type: 'persist'; puts: JobRecord[]; deletes: string[] };
+/**
+ * Commands to the persister: jobs whose full record to put, jobs whose
+ * attempt record to put (see stored-job.ts), ids to delete.
+ */
+export type PersisterCommand = {
+  type: 'persist';
+  puts: JobRecord[];
+  attempts: JobRecord[];
+  deletes: string[];
+};
 
 /**
  * What happened to jobs and to the queue. They are emitted in one

@@ -31,7 +31,7 @@ import {
   toJobInfo,
   toJobResult,
 } from '../../machines/queue/job.js';
-import { jobIdSchema, parseJobInput, parseJobRecord } from '../../machines/queue/job-schema.js';
+import { jobIdSchema, parseJobInput } from '../../machines/queue/job-schema.js';
 import { recentThroughput } from '../../machines/queue/queue-context.js';
 import type { QueueContext, QueueNotice, QueueTotals } from '../../machines/queue/queue-types.js';
 import { functionSchema, nameSchema, parseArgument } from '../../schemas/arguments.js';
@@ -47,7 +47,7 @@ import {
   type QueueLogic,
   queueInput,
 } from './queue-logic.js';
-import { loadStoredJobs } from './queue-recovery.js';
+import { loadStoredJobs, readStoredJob } from './queue-recovery.js';
 import { SharedQueue } from './shared-queue.js';
 import {
   listenerPayload,
@@ -452,9 +452,9 @@ export class TaskQueue {
   #load(): Promise<void> {
     const { store } = this.#deps.options;
     if (store === null) return Promise.resolve();
-    this.#loading ??= loadStoredJobs(store).then(({ jobs, errors }) => {
+    this.#loading ??= loadStoredJobs(store).then(({ jobs, keys, errors }) => {
       for (const error of errors) this.#emit('error', error);
-      this.#deps.writes.markStored(jobs.map((job) => job.id));
+      this.#deps.writes.markStored(keys);
       if (jobs.length > 0) this.#ref.send({ type: 'queue.load', at: this.#now(), jobs });
       this.#loaded = true;
     });
@@ -467,8 +467,7 @@ export class TaskQueue {
     if (held) return held;
     const { store } = this.#deps.options;
     if (store === null) return undefined;
-    const stored = await store.get<unknown>('jobs', id);
-    return stored === undefined ? undefined : parseJobRecord(stored, id);
+    return readStoredJob(store, id);
   }
 
   #held(id: string): JobRecord | undefined {
