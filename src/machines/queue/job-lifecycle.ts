@@ -22,10 +22,13 @@ export function queueError(code: string, message: string): SerializedError {
   return { name: 'TroupeError', code, message };
 }
 
-/** Adds new jobs; an id that is still active is refused (emitted as `job.rejected`). */
-export function admitJobs(ctx: QueueContext, jobs: readonly JobRecord[]): void {
+/**
+ * Adds new jobs; an id that is still active is refused (emitted as
+ * `job.rejected`). `unique`: the ids are known to be new, no check needed.
+ */
+export function admitJobs(ctx: QueueContext, jobs: readonly JobRecord[], unique = false): void {
   for (const job of jobs) {
-    const existing = lookupJob(ctx, job.id);
+    const existing = unique ? undefined : lookupJob(ctx, job.id);
     if (existing) {
       if (!isFinalStatus(existing.status)) {
         ctx.outbox.notices.push({

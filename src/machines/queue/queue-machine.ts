@@ -132,7 +132,7 @@ export const queueMachine = setup({
     admitJobs: enqueueActions(({ context, event, enqueue }, params: StepParams) => {
       assertEvent(event, 'job.enqueue');
       advanceClock(context, event.at);
-      admitJobs(context, event.jobs);
+      admitJobs(context, event.jobs, event.unique === true);
       followUp(context, params.next);
       carryOut(context, enqueue);
     }),

@@ -136,8 +136,12 @@ export type QueueEvent =
   /** Jobs read back from the store; ids already held are skipped. */
   | { type: 'queue.load'; at: number; jobs: JobRecord[] }
   | { type: 'queue.wake'; at: number }
-  /** New jobs (status `queued`, or `scheduled` with `runAt`). */
-  | { type: 'job.enqueue'; at: number; jobs: JobRecord[] }
+  /**
+   * New jobs (status `queued`, or `scheduled` with `runAt`). `unique`: no
+   * other job has any of these ids (made by the default generator), so the
+   * duplicate check is skipped; a Map lookup per job at a million jobs held.
+   */
+  | { type: 'job.enqueue'; at: number; jobs: JobRecord[]; unique?: boolean }
   | { type: 'job.cancel'; at: number; id: string }
   | {
       type: 'job.progress';

@@ -130,6 +130,11 @@ export class TaskQueue {
   #loading: Promise<void> | null = null;
   /** The stored jobs are loaded (see #load). */
   #loaded = false;
+  /**
+   * A caller gave an id that starts like the default generator's: generated
+   * ids may collide with it, so from then on they are checked like given ones.
+   */
+  #givenLikeGenerated = false;
   /** The batch of enqueues being gathered, and when its jobs are stored. */
   #stored: { sent: Promise<void>; done: Promise<void> } | null = null;
   readonly #listeners = new Map<TaskQueueEventName, Set<AnyListener>>();
@@ -155,8 +160,8 @@ export class TaskQueue {
       });
       this.#ref = actor;
     }
-    this.#batch = new EnqueueBatch((jobs) =>
-      this.#ref.send({ type: 'job.enqueue', at: this.#now(), jobs }),
+    this.#batch = new EnqueueBatch((jobs, unique) =>
+      this.#ref.send({ type: 'job.enqueue', at: this.#now(), jobs, unique }),
     );
     this.#waiters = new JobWaiters(this.#deps.options.clock);
     const { shared } = this.#deps.options;
@@ -445,7 +450,12 @@ export class TaskQueue {
       }
     }
     if (fn !== null) handlers.bind(id, fn);
-    return { record, sent: this.#batch.add(record, job.id !== undefined) };
+    const prefix = options.generatedIdPrefix;
+    if (job.id !== undefined && prefix !== null && id.startsWith(prefix)) {
+      this.#givenLikeGenerated = true;
+    }
+    const unique = job.id === undefined && prefix !== null && !this.#givenLikeGenerated;
+    return { record, sent: this.#batch.add(record, job.id !== undefined, unique) };
   }
 
   /** Loads stored jobs once (a no-op without a store). */
