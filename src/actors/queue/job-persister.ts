@@ -19,9 +19,13 @@
 import { type CallbackActorLogic, fromCallback, type NonReducibleUnknown } from 'xstate';
 import type { JobRecord } from '../../machines/queue/job.js';
 import type { PersisterCommand } from '../../machines/queue/queue-types.js';
-import { attemptKey, attemptRecordOf } from '../../machines/queue/stored-job.js';
+import { attemptKey, attemptRecordOf, parseJobKey } from '../../machines/queue/stored-job.js';
 import { type Deferred, deferred } from '../../store/deferred.js';
 import type { Store, StoreOp } from '../../store/store.js';
+
+/** Which of a job's keys are written, as bits: its full record, its attempt record. */
+const RECORD = 1;
+const ATTEMPT = 2;
 
 export class JobWriteBuffer {
   readonly #store: Store | null;
@@ -33,10 +37,10 @@ export class JobWriteBuffer {
   #next: Deferred | null = null;
   #inflight: Deferred | null = null;
   #scheduled = false;
-  /** Keys in the store (as far as committed batches tell). */
-  readonly #stored = new Set<string>();
-  /** Keys put by the batch in flight. */
-  #inflightPuts = new Set<string>();
+  /** Job id -> its keys in the store (as far as committed batches tell): bits. */
+  readonly #stored = new Map<string, number>();
+  /** Job id -> its keys put by the batch in flight. */
+  #putting = new Map<string, number>();
   readonly #errorListeners = new Set<(error: unknown) => void>();
 
   constructor(store: Store | null) {
@@ -59,7 +63,7 @@ export class JobWriteBuffer {
     }
     for (const id of command.deletes) {
       this.#attempts.delete(id);
-      if (this.#written(id) || this.#written(attemptKey(id))) this.#pending.set(id, null);
+      if (this.#written(id) !== 0) this.#pending.set(id, null);
       else this.#pending.delete(id);
     }
     // Scheduled even if all cancelled out: a flush() may wait on this turn.
@@ -68,7 +72,10 @@ export class JobWriteBuffer {
 
   /** Keys read back from the store are in it (so deleting them must be written). */
   markStored(keys: Iterable<string>): void {
-    for (const key of keys) this.#stored.add(key);
+    for (const key of keys) {
+      const { id, attempt } = parseJobKey(key);
+      this.#stored.set(id, (this.#stored.get(id) ?? 0) | (attempt ? ATTEMPT : RECORD));
+    }
   }
 
   /** Resolves once every write handed in so far is committed; rejects if its batch failed. */
@@ -91,9 +98,9 @@ export class JobWriteBuffer {
     return this.#pending.size > 0 || this.#attempts.size > 0;
   }
 
-  /** The key is in the store or being put there. */
-  #written(key: string): boolean {
-    return this.#stored.has(key) || this.#inflightPuts.has(key);
+  /** The job's keys that are in the store or being put there. */
+  #written(id: string): number {
+    return (this.#stored.get(id) ?? 0) | (this.#putting.get(id) ?? 0);
   }
 
   #schedule(): void {
@@ -101,19 +108,6 @@ export class JobWriteBuffer {
     this.#scheduled = true;
     // setImmediate, not a microtask: let the whole turn's transitions pile up first.
     setImmediate(() => this.#commit());
-  }
-
-  /** Puts `value` under `key`, noting the key as written. */
-  #put(ops: StoreOp[], key: string, value: unknown): void {
-    ops.push({ type: 'put', collection: 'jobs', key, value });
-    this.#inflightPuts.add(key);
-  }
-
-  /** Deletes the key if it was written. */
-  #deleteWritten(ops: StoreOp[], deleted: string[], key: string): void {
-    if (!this.#written(key)) return;
-    ops.push({ type: 'del', collection: 'jobs', key });
-    deleted.push(key);
   }
 
   #commit(): void {
@@ -126,17 +120,32 @@ export class JobWriteBuffer {
       return;
     }
     const ops: StoreOp[] = [];
-    const deleted: string[] = [];
+    const putting = this.#putting;
+    /** Job id -> its keys this batch deletes. */
+    const deleted = new Map<string, number>();
     for (const [id, record] of this.#pending) {
-      if (record === null) this.#deleteWritten(ops, deleted, id);
-      else this.#put(ops, id, record);
-      this.#deleteWritten(ops, deleted, attemptKey(id));
+      const written = this.#written(id);
+      let deletes = written & ATTEMPT;
+      if (record !== null) {
+        ops.push({ type: 'put', collection: 'jobs', key: id, value: record });
+        putting.set(id, (putting.get(id) ?? 0) | RECORD);
+      } else {
+        deletes |= written & RECORD;
+        if (deletes & RECORD) ops.push({ type: 'del', collection: 'jobs', key: id });
+      }
+      if (deletes & ATTEMPT) ops.push({ type: 'del', collection: 'jobs', key: attemptKey(id) });
+      if (deletes !== 0) deleted.set(id, deletes);
     }
     // Made now, from the job's state at this moment, as the full records are encoded now.
     for (const [id, record] of this.#attempts) {
-      this.#put(ops, attemptKey(id), attemptRecordOf(record));
+      ops.push({
+        type: 'put',
+        collection: 'jobs',
+        key: attemptKey(id),
+        value: attemptRecordOf(record),
+      });
+      putting.set(id, (putting.get(id) ?? 0) | ATTEMPT);
     }
-    const put = this.#inflightPuts;
     this.#pending = new Map();
     this.#attempts = new Map();
     const batch = this.#next ?? deferred();
@@ -149,18 +158,28 @@ export class JobWriteBuffer {
       committed = Promise.reject(error);
     }
     committed.then(
-      () => this.#settle(batch, put, deleted, undefined),
+      () => this.#settle(batch, putting, deleted, undefined),
       (error: unknown) =>
-        this.#settle(batch, put, deleted, error ?? new Error('store batch failed')),
+        this.#settle(batch, putting, deleted, error ?? new Error('store batch failed')),
     );
   }
 
-  #settle(batch: Deferred, put: Set<string>, deleted: string[], error: unknown): void {
+  #settle(
+    batch: Deferred,
+    put: Map<string, number>,
+    deleted: Map<string, number>,
+    error: unknown,
+  ): void {
     this.#inflight = null;
-    this.#inflightPuts = new Set();
+    this.#putting = new Map();
     if (error === undefined) {
-      for (const key of deleted) this.#stored.delete(key);
-      for (const key of put) this.#stored.add(key);
+      const stored = this.#stored;
+      for (const [id, keys] of deleted) {
+        const left = (stored.get(id) ?? 0) & ~keys;
+        if (left === 0) stored.delete(id);
+        else stored.set(id, left);
+      }
+      for (const [id, keys] of put) stored.set(id, (stored.get(id) ?? 0) | keys);
       batch.resolve();
     } else {
       batch.reject(error);
