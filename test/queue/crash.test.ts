@@ -72,6 +72,8 @@ describe('crash recovery with a real process and LevelStore', () => {
 
     const results = JSON.parse(done.slice('DONE '.length)) as JobResult[];
     expect(results.map((result) => [result.jobId, result.status, result.result])).toEqual([
+      // Completed before the kill (its completion stored as a small attempt record): not run again.
+      ['done-first', 'completed', 'done-first done in first'],
       ['blocker', 'completed', 'blocker done in second'],
       ['queued-1', 'completed', 'queued-1 done in second'],
       ['queued-2', 'completed', 'queued-2 done in second'],
@@ -79,12 +81,13 @@ describe('crash recovery with a real process and LevelStore', () => {
       ['scheduled', 'completed', 'scheduled done in second'],
     ]);
     // At-least-once: the blocker ran in both processes, with the same id.
-    expect(results[0]?.attempts).toBe(2);
+    expect(results[1]?.attempts).toBe(2);
 
     const runs = (await readFile(runsFile, 'utf8')).trim().split('\n').sort();
     expect(runs).toEqual([
       'blocker 1 first',
       'blocker 2 second',
+      'done-first 1 first',
       'queued-1 1 second',
       'queued-2 1 second',
       'queued-3 1 second',

@@ -126,6 +126,20 @@ describe('bad jobs are rejected with clear errors', () => {
 });
 
 describe('duplicate ids', () => {
+  it('checks generated ids again once a caller gave an id that looks generated', async () => {
+    const queue = make();
+    const rejected: string[] = [];
+    queue.on('rejected', ({ jobId }) => rejected.push(jobId));
+    const first = await queue.enqueue({ name: 'x', handler: 'noop' });
+    // The default generator counts in base 36 after a per-queue prefix: guess its next id.
+    const guessed = `${first.slice(0, first.lastIndexOf('-') + 1)}1`;
+    expect(await queue.enqueue({ id: guessed, name: 'x', handler: 'noop' })).toBe(guessed);
+    // Generated now, and taken by the queued job above: refused, not written over it.
+    expect(await queue.enqueue({ name: 'x', handler: 'noop' })).toBe(guessed);
+    expect(queue.stats().counts.queued).toBe(2);
+    expect(rejected).toEqual([guessed]);
+  });
+
   it('rejects an id that is queued, including twice in one tick', async () => {
     const queue = make();
     const first = queue.enqueue({ id: 'dup', name: 'x', handler: 'noop' });

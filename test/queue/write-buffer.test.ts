@@ -30,6 +30,13 @@ function heldStore() {
 const record = (id: string, status: JobRecord['status'] = 'queued') =>
   ({ id, status }) as unknown as JobRecord;
 
+/** What the queue machine hands the persister: full records, deletes, attempt records. */
+const changes = (puts: JobRecord[], deletes: string[] = [], attempts: JobRecord[] = []) => ({
+  puts,
+  deletes,
+  attempts,
+});
+
 const summary = (ops: StoreOp[]) =>
   ops.map(
     (op) => `${op.type} ${op.key}${op.type === 'put' ? ` ${(op.value as JobRecord).status}` : ''}`,
@@ -40,9 +47,9 @@ describe('JobWriteBuffer', () => {
     const { store, batches, release } = heldStore();
     const buffer = new JobWriteBuffer(store);
     const job = record('a');
-    buffer.write([job], []);
+    buffer.write(changes([job], []));
     job.status = 'running';
-    buffer.write([job, record('b')], []);
+    buffer.write(changes([job, record('b')], []));
     const flushed = buffer.flush();
     await settle();
     expect(batches.map(summary)).toEqual([['put a running', 'put b queued']]);
@@ -53,9 +60,9 @@ describe('JobWriteBuffer', () => {
   it('skips a job written and dropped before its first batch, and still resolves flush()', async () => {
     const { store, batches } = heldStore();
     const buffer = new JobWriteBuffer(store);
-    buffer.write([record('gone')], []);
+    buffer.write(changes([record('gone')], []));
     const flushed = buffer.flush();
-    buffer.write([], ['gone']);
+    buffer.write(changes([], ['gone']));
     await flushed;
     expect(batches).toEqual([]);
   });
@@ -64,9 +71,9 @@ describe('JobWriteBuffer', () => {
     const { store, batches, release } = heldStore();
     const buffer = new JobWriteBuffer(store);
     buffer.markStored(['loaded']);
-    buffer.write([record('x')], []);
+    buffer.write(changes([record('x')], []));
     await settle(); // first batch (put x) is now in flight
-    buffer.write([], ['x', 'loaded']);
+    buffer.write(changes([], ['x', 'loaded']));
     await release();
     await settle();
     expect(batches.map(summary)).toEqual([['put x queued'], ['del x', 'del loaded']]);
@@ -77,11 +84,11 @@ describe('JobWriteBuffer', () => {
   it('resolves a flush whose writes cancelled out while a batch was in flight', async () => {
     const { store, batches, release } = heldStore();
     const buffer = new JobWriteBuffer(store);
-    buffer.write([record('first')], []);
+    buffer.write(changes([record('first')], []));
     await settle();
-    buffer.write([record('brief')], []);
+    buffer.write(changes([record('brief')], []));
     const flushed = buffer.flush();
-    buffer.write([], ['brief']);
+    buffer.write(changes([], ['brief']));
     await release();
     await flushed;
     expect(batches.map(summary)).toEqual([['put first queued']]);
@@ -92,13 +99,13 @@ describe('JobWriteBuffer', () => {
     const buffer = new JobWriteBuffer(store);
     const errors: unknown[] = [];
     buffer.onError((error) => errors.push(error));
-    buffer.write([record('a')], []);
+    buffer.write(changes([record('a')], []));
     const flushed = buffer.flush();
     await settle();
     await release(new Error('disk full'));
     await expect(flushed).rejects.toThrow('disk full');
     expect(errors).toHaveLength(1);
-    buffer.write([record('b')], []);
+    buffer.write(changes([record('b')], []));
     const next = buffer.flush();
     await settle();
     await release();
@@ -106,9 +113,37 @@ describe('JobWriteBuffer', () => {
     expect(batches.map(summary)).toEqual([['put a queued'], ['put b queued']]);
   });
 
+  it('writes an attempt record alone, drops it under a pending full record, deletes it with a full write', async () => {
+    const { store, batches, release } = heldStore();
+    const buffer = new JobWriteBuffer(store);
+    const running = {
+      ...record('a', 'running'),
+      attempts: [{ attempt: 1, startedAt: 5, deadline: null }],
+    } as unknown as JobRecord;
+    // Enqueued and started in one turn: the full record says it all.
+    buffer.write(changes([running], [], [running]));
+    await settle();
+    await release();
+    // Started after its record was written: only the attempt record.
+    buffer.write(changes([], [], [running]));
+    await settle();
+    await release();
+    // A full write (a retry, say) covers it: the stored attempt record goes in the same batch.
+    buffer.write(changes([running]));
+    await settle();
+    await release();
+    await buffer.flush();
+    expect(batches.map(summary)).toEqual([
+      ['put a running'],
+      ['put a/a undefined'],
+      ['put a running', 'del a/a'],
+    ]);
+    expect(batches[1]?.[0]).toMatchObject({ value: { attempt: 1, startedAt: 5, deadline: null } });
+  });
+
   it('does nothing without a store', async () => {
     const buffer = new JobWriteBuffer(null);
-    buffer.write([record('a')], ['b']);
+    buffer.write(changes([record('a')], ['b']));
     await buffer.flush();
   });
 });

@@ -22,10 +22,13 @@ export function queueError(code: string, message: string): SerializedError {
   return { name: 'TroupeError', code, message };
 }
 
-/** Adds new jobs; an id that is still active is refused (emitted as `job.rejected`). */
-export function admitJobs(ctx: QueueContext, jobs: readonly JobRecord[]): void {
+/**
+ * Adds new jobs; an id that is still active is refused (emitted as
+ * `job.rejected`). `unique`: the ids are known to be new, no check needed.
+ */
+export function admitJobs(ctx: QueueContext, jobs: readonly JobRecord[], unique = false): void {
   for (const job of jobs) {
-    const existing = lookupJob(ctx, job.id);
+    const existing = unique ? undefined : lookupJob(ctx, job.id);
     if (existing) {
       if (!isFinalStatus(existing.status)) {
         ctx.outbox.notices.push({
@@ -79,7 +82,7 @@ export function startAttempt(ctx: QueueContext, job: JobRecord): void {
     args: job.args,
     durable: job.durable,
   });
-  persist(ctx, job);
+  persist(ctx, job, 'attempt');
 }
 
 function releaseWorker(ctx: QueueContext, job: JobRecord): void {
@@ -173,7 +176,8 @@ function finishJob(ctx: QueueContext, job: JobRecord, status: FinalJobStatus): v
   if (status === 'completed') ctx.outbox.notices.push({ type: 'job.completed', job });
   else if (status === 'failed') ctx.outbox.notices.push({ type: 'job.failed', job });
   else ctx.outbox.notices.push({ type: 'job.cancelled', job });
-  persist(ctx, job);
+  // A completion needs only its attempt record; a failure or a cancel rewrites the job.
+  persist(ctx, job, status === 'completed' ? 'attempt' : 'record');
   evictFinished(ctx);
 }
 

@@ -8,6 +8,7 @@ import { TroupeError } from '../../errors.js';
 import { durationMs, MAX_TIMER_MS } from '../../schemas/limits.js';
 import type { JobHandler, JobInput, JobRecord } from './job.js';
 import { JOB_STATUSES } from './job.js';
+import type { AttemptRecord } from './stored-job.js';
 
 const PRIORITY_MESSAGE = 'must be JobPriority.LOW (1), NORMAL (2), HIGH (3) or URGENT (4)';
 
@@ -139,17 +140,50 @@ export function parseJobInput(value: unknown, api: string): JobInput {
   );
 }
 
+const attemptRecordSchema = z.object({
+  attempt: z.number().int().min(1),
+  startedAt: z.number(),
+  deadline: z.number().nullable(),
+  finishedAt: z.number().optional(),
+  result: z.unknown().optional(),
+});
+
+/** What is stored under each kind of key of the `jobs` collection (see stored-job.ts). */
+const STORED_SCHEMAS = {
+  record: { schema: jobRecordSchema, what: 'job record' },
+  attempt: { schema: attemptRecordSchema, what: 'job attempt record' },
+} as const;
+
+interface StoredJobParts {
+  record: JobRecord;
+  attempt: AttemptRecord;
+}
+
 /**
- * Validates a record read from the store.
+ * Validates a value read from the store under `key`, of the given kind.
  * @throws TroupeError `STORE_CORRUPT` naming the key and every bad field.
  */
-export function parseJobRecord(value: unknown, key: string): JobRecord {
-  const parsed = jobRecordSchema.safeParse(value);
-  if (parsed.success) return parsed.data as JobRecord;
+export function parseStoredJobPart<K extends keyof StoredJobParts>(
+  kind: K,
+  value: unknown,
+  key: string,
+  jobId: string,
+): StoredJobParts[K] {
+  const { schema, what } = STORED_SCHEMAS[kind];
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data as StoredJobParts[K];
   const issues = formatIssues(parsed.error, 'record');
   throw new TroupeError(
     'STORE_CORRUPT',
-    `Stored job ${JSON.stringify(key)} in collection 'jobs' is not a valid job record (${issues.join('; ')}). It was left in place and not loaded; fix or delete it.`,
-    { collection: 'jobs', key, jobId: key, issues },
+    `Stored ${what} ${JSON.stringify(key)} in collection 'jobs' is not valid (${issues.join('; ')}). It was left in place and not loaded; fix or delete it.`,
+    { collection: 'jobs', key, jobId, issues },
   );
+}
+
+/**
+ * Validates a job record read from the store.
+ * @throws TroupeError `STORE_CORRUPT` naming the key and every bad field.
+ */
+export function parseJobRecord(value: unknown, key: string): JobRecord {
+  return parseStoredJobPart('record', value, key, key);
 }

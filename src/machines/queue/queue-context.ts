@@ -12,7 +12,15 @@ import { createReadyQueue, readyPush } from './ready-queue.js';
 import { createTokenBucket } from './token-bucket.js';
 
 export function createOutbox(): Outbox {
-  return { runs: [], aborts: [], writes: [], deletes: [], notices: [], rearm: false };
+  return {
+    runs: [],
+    aborts: [],
+    writes: [],
+    attempts: [],
+    deletes: [],
+    notices: [],
+    rearm: false,
+  };
 }
 
 export function isOutboxEmpty(outbox: Outbox): boolean {
@@ -20,6 +28,7 @@ export function isOutboxEmpty(outbox: Outbox): boolean {
     outbox.runs.length === 0 &&
     outbox.aborts.length === 0 &&
     outbox.writes.length === 0 &&
+    outbox.attempts.length === 0 &&
     outbox.deletes.length === 0 &&
     outbox.notices.length === 0 &&
     !outbox.rearm
@@ -73,9 +82,20 @@ export function setStatus(ctx: QueueContext, job: JobRecord, status: JobStatus):
   ctx.counts[status]++;
 }
 
-/** Queues the job's current record for the store (coalesced by the persister). */
-export function persist(ctx: QueueContext, job: JobRecord): void {
-  if (ctx.settings.persist && job.durable) ctx.outbox.writes.push(job);
+/**
+ * Queues a write of the job for the store (coalesced by the persister): its
+ * full record, or (`attempt`: its attempt started or completed) only a small
+ * record of that attempt, which recovery adds to the full record stored
+ * before (stored-job.ts).
+ */
+export function persist(
+  ctx: QueueContext,
+  job: JobRecord,
+  change: 'record' | 'attempt' = 'record',
+): void {
+  if (!ctx.settings.persist || !job.durable) return;
+  if (change === 'attempt') ctx.outbox.attempts.push(job);
+  else ctx.outbox.writes.push(job);
 }
 
 /** Arms the job's one live timer at `at`; any older timer of the job becomes stale. */

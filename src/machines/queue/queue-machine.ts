@@ -79,9 +79,15 @@ interface EffectQueue {
 function carryOut(context: QueueContext, enqueue: EffectQueue): void {
   const out = context.outbox;
   if (isOutboxEmpty(out)) return;
-  if (out.writes.length > 0 || out.deletes.length > 0) {
-    enqueue.sendTo('persister', { type: 'persist', puts: out.writes, deletes: out.deletes });
+  if (out.writes.length > 0 || out.attempts.length > 0 || out.deletes.length > 0) {
+    enqueue.sendTo('persister', {
+      type: 'persist',
+      puts: out.writes,
+      attempts: out.attempts,
+      deletes: out.deletes,
+    });
     out.writes = [];
+    out.attempts = [];
     out.deletes = [];
   }
   if (out.notices.length > 0) {
@@ -126,7 +132,7 @@ export const queueMachine = setup({
     admitJobs: enqueueActions(({ context, event, enqueue }, params: StepParams) => {
       assertEvent(event, 'job.enqueue');
       advanceClock(context, event.at);
-      admitJobs(context, event.jobs);
+      admitJobs(context, event.jobs, event.unique === true);
       followUp(context, params.next);
       carryOut(context, enqueue);
     }),

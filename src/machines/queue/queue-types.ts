@@ -90,7 +90,10 @@ export type JobOutcome =
 export interface Outbox {
   runs: RunOrder[];
   aborts: AbortOrder[];
+  /** Jobs whose full record must be written. */
   writes: JobRecord[];
+  /** Jobs whose attempt started or completed: only a small attempt record is written. */
+  attempts: JobRecord[];
   deletes: string[];
   notices: QueueNotice[];
   /** The wake-up timer must be re-armed from `wakeAt`. */
@@ -133,8 +136,12 @@ export type QueueEvent =
   /** Jobs read back from the store; ids already held are skipped. */
   | { type: 'queue.load'; at: number; jobs: JobRecord[] }
   | { type: 'queue.wake'; at: number }
-  /** New jobs (status `queued`, or `scheduled` with `runAt`). */
-  | { type: 'job.enqueue'; at: number; jobs: JobRecord[] }
+  /**
+   * New jobs (status `queued`, or `scheduled` with `runAt`). `unique`: no
+   * other job has any of these ids (made by the default generator), so the
+   * duplicate check is skipped; a Map lookup per job at a million jobs held.
+   */
+  | { type: 'job.enqueue'; at: number; jobs: JobRecord[]; unique?: boolean }
   | { type: 'job.cancel'; at: number; id: string }
   | {
       type: 'job.progress';
@@ -149,8 +156,16 @@ export type QueueEvent =
 /** Commands to the job runner. */
 export type RunnerCommand = { type: 'runner.commands'; runs: RunOrder[]; aborts: AbortOrder[] };
 
-/** Commands to the persister: full records to put, ids to delete. */
-export type PersisterCommand = { type: 'persist'; puts: JobRecord[]; deletes: string[] };
+/**
+ * Commands to the persister: jobs whose full record to put, jobs whose
+ * attempt record to put (see stored-job.ts), ids to delete.
+ */
+export type PersisterCommand = {
+  type: 'persist';
+  puts: JobRecord[];
+  attempts: JobRecord[];
+  deletes: string[];
+};
 
 /**
  * What happened to jobs and to the queue. They are emitted in one

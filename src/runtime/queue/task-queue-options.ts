@@ -121,6 +121,12 @@ export interface ResolvedTaskQueueOptions {
   store: Store | null;
   clock: Clock;
   generateId: () => string;
+  /**
+   * The prefix of every id the default generator makes (null with a custom
+   * `generateId`). Those ids are unique by construction, so the queue skips
+   * their duplicate check, unless a caller gave an id with this prefix.
+   */
+  generatedIdPrefix: string | null;
   maxJobBytes: number;
   /** The store when it is PostgreSQL: the queue is then shared across processes. */
   shared: PostgresStore | null;
@@ -210,7 +216,9 @@ export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): Resolve
     keepFinishedJobs: options.keepFinishedJobs ?? 10_000,
     store: options.store ?? null,
     clock: options.clock ?? systemClock,
-    generateId: options.generateId ?? sequentialIds(),
+    ...(options.generateId
+      ? { generateId: options.generateId, generatedIdPrefix: null }
+      : sequentialIds()),
     maxJobBytes: options.maxJobBytes ?? DEFAULT_VALUE_LIMITS.maxJobBytes,
     shared,
     name: options.name ?? 'default',
@@ -220,11 +228,11 @@ export function resolveTaskQueueOptions(options: TaskQueueOptions = {}): Resolve
   };
 }
 
-function sequentialIds(): () => string {
+function sequentialIds(): { generateId: () => string; generatedIdPrefix: string } {
   // base64url never contains '/', which job ids must not contain.
-  const prefix = randomBytes(6).toString('base64url');
+  const generatedIdPrefix = `${randomBytes(6).toString('base64url')}-`;
   let next = 0;
-  return () => `${prefix}-${(next++).toString(36)}`;
+  return { generateId: () => `${generatedIdPrefix}${(next++).toString(36)}`, generatedIdPrefix };
 }
 
 /** The part of the options the queue machine needs, as its (JSON) input. */

@@ -31,7 +31,7 @@ import {
   toJobInfo,
   toJobResult,
 } from '../../machines/queue/job.js';
-import { jobIdSchema, parseJobInput, parseJobRecord } from '../../machines/queue/job-schema.js';
+import { jobIdSchema, parseJobInput } from '../../machines/queue/job-schema.js';
 import { recentThroughput } from '../../machines/queue/queue-context.js';
 import type { QueueContext, QueueNotice, QueueTotals } from '../../machines/queue/queue-types.js';
 import { functionSchema, nameSchema, parseArgument } from '../../schemas/arguments.js';
@@ -47,7 +47,7 @@ import {
   type QueueLogic,
   queueInput,
 } from './queue-logic.js';
-import { loadStoredJobs } from './queue-recovery.js';
+import { loadStoredJobs, readStoredJob } from './queue-recovery.js';
 import { SharedQueue } from './shared-queue.js';
 import {
   listenerPayload,
@@ -130,6 +130,11 @@ export class TaskQueue {
   #loading: Promise<void> | null = null;
   /** The stored jobs are loaded (see #load). */
   #loaded = false;
+  /**
+   * A caller gave an id that starts like the default generator's: generated
+   * ids may collide with it, so from then on they are checked like given ones.
+   */
+  #givenLikeGenerated = false;
   /** The batch of enqueues being gathered, and when its jobs are stored. */
   #stored: { sent: Promise<void>; done: Promise<void> } | null = null;
   readonly #listeners = new Map<TaskQueueEventName, Set<AnyListener>>();
@@ -155,8 +160,8 @@ export class TaskQueue {
       });
       this.#ref = actor;
     }
-    this.#batch = new EnqueueBatch((jobs) =>
-      this.#ref.send({ type: 'job.enqueue', at: this.#now(), jobs }),
+    this.#batch = new EnqueueBatch((jobs, unique) =>
+      this.#ref.send({ type: 'job.enqueue', at: this.#now(), jobs, unique }),
     );
     this.#waiters = new JobWaiters(this.#deps.options.clock);
     const { shared } = this.#deps.options;
@@ -445,16 +450,21 @@ export class TaskQueue {
       }
     }
     if (fn !== null) handlers.bind(id, fn);
-    return { record, sent: this.#batch.add(record, job.id !== undefined) };
+    const prefix = options.generatedIdPrefix;
+    if (job.id !== undefined && prefix !== null && id.startsWith(prefix)) {
+      this.#givenLikeGenerated = true;
+    }
+    const unique = job.id === undefined && prefix !== null && !this.#givenLikeGenerated;
+    return { record, sent: this.#batch.add(record, job.id !== undefined, unique) };
   }
 
   /** Loads stored jobs once (a no-op without a store). */
   #load(): Promise<void> {
     const { store } = this.#deps.options;
     if (store === null) return Promise.resolve();
-    this.#loading ??= loadStoredJobs(store).then(({ jobs, errors }) => {
+    this.#loading ??= loadStoredJobs(store).then(({ jobs, keys, errors }) => {
       for (const error of errors) this.#emit('error', error);
-      this.#deps.writes.markStored(jobs.map((job) => job.id));
+      this.#deps.writes.markStored(keys);
       if (jobs.length > 0) this.#ref.send({ type: 'queue.load', at: this.#now(), jobs });
       this.#loaded = true;
     });
@@ -467,8 +477,7 @@ export class TaskQueue {
     if (held) return held;
     const { store } = this.#deps.options;
     if (store === null) return undefined;
-    const stored = await store.get<unknown>('jobs', id);
-    return stored === undefined ? undefined : parseJobRecord(stored, id);
+    return readStoredJob(store, id);
   }
 
   #held(id: string): JobRecord | undefined {
