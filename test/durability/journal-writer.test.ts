@@ -40,3 +40,30 @@ describe('withoutSuperseded', () => {
     expect(withoutSuperseded(puts)).toBe(puts);
   });
 });
+
+describe('withoutSuperseded with first writes', () => {
+  it('drops a delete that directly follows the first write of its key, with the put', () => {
+    const first = [put('journal', 'w/1'), put('journal', 'w/2'), put('journal', 'w/3')];
+    const ops = [
+      del('journal', 'w/0'), // stored by an earlier batch: kept
+      ...first,
+      put('snapshots', 'w/2'),
+      del('journal', 'w/1'),
+      del('journal', 'w/2'),
+    ];
+    const isFirstWrite = (op: StoreOp) => first.includes(op);
+    expect(withoutSuperseded(ops, isFirstWrite)).toEqual([ops[0], ops[3], ops[4]]);
+  });
+
+  it('keeps a delete after a put that is not a first write, and a put after the delete', () => {
+    const rewrite = put('journal', 'w/1');
+    expect(withoutSuperseded([rewrite, del('journal', 'w/1')], () => false)).toEqual([
+      del('journal', 'w/1'),
+    ]);
+    const first = put('journal', 'w/1');
+    const again = put('journal', 'w/1');
+    expect(withoutSuperseded([first, del('journal', 'w/1'), again], (op) => op === first)).toEqual([
+      again,
+    ]);
+  });
+});

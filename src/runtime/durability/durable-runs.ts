@@ -54,29 +54,45 @@ export interface RunJournalState {
   /** Bytes journaled since the newest checkpoint. */
   journalBytesSinceCheckpoint: number;
   /**
-   * Size of the newest checkpoint's context; before this process has taken
-   * one, an estimate given to {@link DurableRuns.track} (0: none).
+   * Journal bytes after which an automatic checkpoint is due: a fraction of
+   * the newest checkpoint's size or, before this process has taken one, of
+   * the size given to {@link DurableRuns.track} (0: none).
    */
-  checkpointBytes: number;
+  tailBytes: number;
   /** The run's own interval; without one, see {@link DurableRuns.dueForCheckpoint}. */
   checkpointInterval: number | undefined;
+  /**
+   * How many tasks of the run's definition its stored run record holds, which
+   * its checkpoints then leave out (`CompactContext`); undefined: checkpoints
+   * hold the whole context.
+   */
+  recordTasks: number | undefined;
 }
 
 /**
  * The automatic interval: a checkpoint is due once the journal written since
  * the last one reaches this fraction of that checkpoint's size. Recovery then
  * replays a tail proportional to the run's state (not to its whole history),
- * and checkpointing writes a bounded multiple of what the journal writes, so
- * its cost per task stays flat however large the run (a fixed interval makes
- * it O(tasks²)). Every byte written before a crash is read again when LevelDB
- * opens its log, so a smaller fraction (a shorter tail) is paid for at open:
- * bench/recovery.ts found a quarter wrote 22 MB for a 10,000-task chain and
- * the open took longer than the replay it saved. At a half, with one journal
- * entry of about 180 bytes per task, the checkpoints write twice what the
- * journal does, the same volume as a fraction of one did when a task took two
- * entries, and the tail holds as many tasks as it did then.
+ * and checkpointing writes a bounded multiple of what the journal writes (the
+ * inverse of this fraction), so its cost per task stays flat however large
+ * the run (a fixed interval makes it O(tasks²)). Every byte written before a
+ * crash is read again when LevelDB opens its log, so a smaller fraction (a
+ * shorter tail) is paid for at open: bench/recovery.ts found a quarter of a
+ * whole context wrote 22 MB for a 10,000-task chain and the open took longer
+ * than the replay it saved. A checkpoint leaves out what the run record holds
+ * and the tasks nothing has happened to (`CompactContext`), a third to a half
+ * of the whole context: at one checkpoint's size the tail is no longer than
+ * it was at half a whole context, and checkpoints write as many bytes as the
+ * journal instead of twice as many.
  */
-const AUTO_TAIL_FRACTION = 0.5;
+const AUTO_TAIL_FRACTION = 0.9;
+/**
+ * Before a run's first checkpoint in this process, the fraction of the size
+ * given to {@link DurableRuns.track}: a new run's definition, about what its
+ * whole context holds, so its first checkpoint comes where it did before
+ * checkpoints were compact.
+ */
+const FIRST_TAIL_FRACTION = 0.5;
 /** Completions before the first automatic checkpoint, and between any two (small runs are not worth it). */
 const AUTO_MIN_COMPLETIONS = 100;
 /** Per-entry bytes besides the event: key, seq, checksum. */
@@ -108,15 +124,24 @@ export class DurableRuns {
    * 10,000-task run wrote its whole state after 100 completions, megabytes
    * that LevelDB reads again on every open until a compaction).
    */
-  track(workflowId: string, state: Partial<RunJournalState> = {}): void {
+  track(
+    workflowId: string,
+    state: Partial<
+      Pick<
+        RunJournalState,
+        'seq' | 'checkpointSeq' | 'checkpoints' | 'checkpointInterval' | 'recordTasks'
+      >
+    > & { checkpointBytes?: number } = {},
+  ): void {
     this.runs.set(workflowId, {
       seq: state.seq ?? 0,
       checkpointSeq: state.checkpointSeq ?? 0,
       checkpoints: state.checkpoints ?? [],
       completionsSinceCheckpoint: 0,
       journalBytesSinceCheckpoint: 0,
-      checkpointBytes: state.checkpointBytes ?? 0,
+      tailBytes: (state.checkpointBytes ?? 0) * FIRST_TAIL_FRACTION,
       checkpointInterval: state.checkpointInterval,
+      recordTasks: state.recordTasks,
     });
   }
 
@@ -168,7 +193,7 @@ export class DurableRuns {
     if (interval !== undefined) return run.completionsSinceCheckpoint >= interval;
     return (
       run.completionsSinceCheckpoint >= AUTO_MIN_COMPLETIONS &&
-      run.journalBytesSinceCheckpoint >= run.checkpointBytes * AUTO_TAIL_FRACTION
+      run.journalBytesSinceCheckpoint >= run.tailBytes
     );
   }
 
@@ -186,6 +211,7 @@ export class DurableRuns {
       context: snapshot.context,
       takenAt: this.now(),
       reason,
+      recordTasks: run.recordTasks,
     });
     const ops: StoreOp[] = [op];
     // Compaction: the checkpoint includes every entry up to its seq.
@@ -200,7 +226,7 @@ export class DurableRuns {
     run.checkpointSeq = run.seq;
     run.completionsSinceCheckpoint = 0;
     run.journalBytesSinceCheckpoint = 0;
-    run.checkpointBytes = record.context.length;
+    run.tailBytes = record.context.length * AUTO_TAIL_FRACTION;
     this.writer.enqueue(...ops, ...extraOps).then(
       () => this.onCheckpoint(workflowId, record),
       () => undefined,

@@ -22,6 +22,12 @@ export class JournalWriter {
   private inflight: Deferred | undefined;
   private scheduled = false;
   private failure: unknown;
+  /**
+   * The journal puts of {@link append}: each the first write of its key (a
+   * run's entries follow the last one stored), so a delete of it later in the
+   * same batch has nothing stored to remove either.
+   */
+  private readonly firstWrites = new WeakSet<StoreOp>();
 
   constructor(
     private readonly store: Store,
@@ -33,12 +39,14 @@ export class JournalWriter {
    * that cannot be stored fails its producer, never the batch it would share).
    */
   append(workflowId: string, seq: number, entry: unknown): Promise<void> {
-    return this.enqueue({
+    const op: StoreOp = {
       type: 'put',
       collection: 'journal',
       key: workflowSeqKey(workflowId, seq),
       value: entry,
-    });
+    };
+    this.firstWrites.add(op);
+    return this.enqueue(op);
   }
 
   /**
@@ -90,7 +98,7 @@ export class JournalWriter {
     this.inflight = batch;
     try {
       if (this.failure !== undefined) throw this.failure;
-      await this.store.batch(withoutSuperseded(ops));
+      await this.store.batch(withoutSuperseded(ops, (op) => this.firstWrites.has(op)));
       batch.resolve();
     } catch (error) {
       if (this.failure === undefined) {
@@ -110,19 +118,32 @@ export class JournalWriter {
  * stored is the same. A burst that runs past a checkpoint (agents that do not
  * yield: a whole chain in one group commit) would otherwise write every
  * journal entry the checkpoint then deletes, bytes LevelDB reads again at its
- * next open. Deletes are all kept: their key may be stored by an earlier batch.
+ * next open. A delete is kept (its key may be stored by an earlier batch)
+ * unless it directly follows a put that `isFirstWrite` says is the first
+ * write of its key ever: then nothing stored is there to remove, and LevelDB
+ * is spared a tombstone per compacted entry.
  */
-export function withoutSuperseded(ops: StoreOp[]): StoreOp[] {
+export function withoutSuperseded(
+  ops: StoreOp[],
+  isFirstWrite: (op: StoreOp) => boolean = () => false,
+): StoreOp[] {
   if (!ops.some((op) => op.type === 'del')) return ops;
-  const later = new Set<string>();
-  const kept: StoreOp[] = [];
+  /** Per key, where in `kept` the next op of the batch on it is. */
+  const next = new Map<string, number>();
+  const kept: (StoreOp | undefined)[] = [];
   for (let i = ops.length - 1; i >= 0; i--) {
     const op = ops[i]!;
     // Collection names have no '/', so this is unique per collection and key.
     const id = `${op.collection}/${op.key}`;
-    if (op.type === 'put' && later.has(id)) continue;
-    later.add(id);
+    const after = next.get(id);
+    if (op.type === 'put' && after !== undefined) {
+      if (kept[after]!.type === 'del' && isFirstWrite(op)) kept[after] = undefined;
+      continue;
+    }
+    next.set(id, kept.length);
     kept.push(op);
   }
-  return kept.reverse();
+  const batch: StoreOp[] = [];
+  for (let i = kept.length - 1; i >= 0; i--) if (kept[i]) batch.push(kept[i]!);
+  return batch;
 }

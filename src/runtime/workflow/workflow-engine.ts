@@ -358,6 +358,7 @@ export class WorkflowEngine {
       // Not evaluated without durability. The state holds the definition,
       // so this is a lower bound of its size for the first checkpoint.
       checkpointBytes: JSON.stringify(valid).length,
+      recordTasks: valid.tasks.length,
     });
     const run: WorkflowInput = { workflowId, definition: valid, shared };
     return this.launch(record, run, { type: 'workflow.run', at: this.deps.clock.now() });
@@ -542,6 +543,7 @@ export class WorkflowEngine {
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
       checkpoints: recovered.checkpoints,
       checkpointInterval: record.checkpointInterval,
+      recordTasks: record.definition.tasks.length,
     });
     if (recovered.value === 'created') {
       const input: WorkflowInput = {
@@ -650,10 +652,14 @@ export class WorkflowEngine {
         context,
         takenAt: now,
         reason: 'fork',
+        recordTasks: forked.definition.tasks.length,
       }).op,
     ]);
     await this.assertStored(forkId);
-    this.deps.durability?.runs.track(forkId, { checkpoints: [0] });
+    this.deps.durability?.runs.track(forkId, {
+      checkpoints: [0],
+      recordTasks: forked.definition.tasks.length,
+    });
     return this.launch(
       forked,
       {
