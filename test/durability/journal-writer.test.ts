@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { withoutSuperseded } from '../../src/runtime/durability/journal-writer.js';
+import { JournalWriter, withoutSuperseded } from '../../src/runtime/durability/journal-writer.js';
+import { workflowSeqKey } from '../../src/store/keys.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { StoreOp } from '../../src/store/store.js';
 
 const put = (collection: 'journal' | 'snapshots', key: string): StoreOp => ({
@@ -41,29 +43,27 @@ describe('withoutSuperseded', () => {
   });
 });
 
-describe('withoutSuperseded with first writes', () => {
-  it('drops a delete that directly follows the first write of its key, with the put', () => {
-    const first = [put('journal', 'w/1'), put('journal', 'w/2'), put('journal', 'w/3')];
-    const ops = [
-      del('journal', 'w/0'), // stored by an earlier batch: kept
-      ...first,
-      put('snapshots', 'w/2'),
-      del('journal', 'w/1'),
-      del('journal', 'w/2'),
-    ];
-    const isFirstWrite = (op: StoreOp) => first.includes(op);
-    expect(withoutSuperseded(ops, isFirstWrite)).toEqual([ops[0], ops[3], ops[4]]);
-  });
+describe('JournalWriter.withdraw', () => {
+  it('takes back entries of the batch being gathered, never of one that went to the store', async () => {
+    const store = new MemoryStore();
+    const writer = new JournalWriter(store, () => undefined);
+    const batch = writer.gatheringBatch;
+    const first = writer.append('w', 1, { n: 1 });
+    const second = writer.append('w', 2, { n: 2 });
+    writer.append('w', 3, { n: 3 });
+    expect(writer.withdraw([first, second], batch)).toBe(true);
+    await writer.flushed();
+    const stored: string[] = [];
+    for await (const [key] of store.range('journal')) stored.push(key);
+    expect(stored).toEqual([workflowSeqKey('w', 3)]);
 
-  it('keeps a delete after a put that is not a first write, and a put after the delete', () => {
-    const rewrite = put('journal', 'w/1');
-    expect(withoutSuperseded([rewrite, del('journal', 'w/1')], () => false)).toEqual([
-      del('journal', 'w/1'),
-    ]);
-    const first = put('journal', 'w/1');
-    const again = put('journal', 'w/1');
-    expect(withoutSuperseded([first, del('journal', 'w/1'), again], (op) => op === first)).toEqual([
-      again,
-    ]);
+    // Written: too late to take back, a delete is needed.
+    expect(writer.gatheringBatch).toBeGreaterThan(batch);
+    const fourth = writer.append('w', 4, { n: 4 });
+    expect(writer.withdraw([fourth], batch)).toBe(false);
+    await writer.flushed();
+    stored.length = 0;
+    for await (const [key] of store.range('journal')) stored.push(key);
+    expect(stored).toEqual([workflowSeqKey('w', 3), workflowSeqKey('w', 4)]);
   });
 });

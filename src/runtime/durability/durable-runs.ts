@@ -62,6 +62,12 @@ export interface RunJournalState {
   /** The run's own interval; without one, see {@link DurableRuns.dueForCheckpoint}. */
   checkpointInterval: number | undefined;
   /**
+   * This run's journal entries in the writer's batch being gathered, the
+   * newest last, since its newest checkpoint; `queuedBatch` is that batch.
+   */
+  queued: StoreOp[];
+  queuedBatch: number;
+  /**
    * How many tasks of the run's definition its stored run record holds, which
    * its checkpoints then leave out (`CompactContext`); undefined: checkpoints
    * hold the whole context.
@@ -81,9 +87,9 @@ export interface RunJournalState {
  * whole context wrote 22 MB for a 10,000-task chain and the open took longer
  * than the replay it saved. A checkpoint leaves out what the run record holds
  * and the tasks nothing has happened to (`CompactContext`), a third to a half
- * of the whole context: at one checkpoint's size the tail is no longer than
- * it was at half a whole context, and checkpoints write as many bytes as the
- * journal instead of twice as many.
+ * of the whole context: at 0.9 of it, the longest tail a 10,000-task chain
+ * can leave is no longer than at half a whole context (the rule before), and
+ * checkpoints write 1.1 times the journal's bytes instead of twice.
  */
 const AUTO_TAIL_FRACTION = 0.9;
 /**
@@ -142,6 +148,8 @@ export class DurableRuns {
       tailBytes: (state.checkpointBytes ?? 0) * FIRST_TAIL_FRACTION,
       checkpointInterval: state.checkpointInterval,
       recordTasks: state.recordTasks,
+      queued: [],
+      queuedBatch: -1,
     });
   }
 
@@ -170,8 +178,12 @@ export class DurableRuns {
       // Serialised before anything is queued: a bad value fails this run only.
       const entry = journalEntry(workflowId, run.seq + 1, event);
       run.seq++;
-      // A failed batch is reported through the writer and to its waiters.
-      this.writer.append(workflowId, run.seq, entry).catch(() => undefined);
+      const op = this.writer.append(workflowId, run.seq, entry);
+      if (run.queuedBatch !== this.writer.gatheringBatch) {
+        run.queued = [];
+        run.queuedBatch = this.writer.gatheringBatch;
+      }
+      run.queued.push(op);
       if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
       run.journalBytesSinceCheckpoint += entry.event.length + ENTRY_OVERHEAD_BYTES;
 
@@ -214,10 +226,13 @@ export class DurableRuns {
       recordTasks: run.recordTasks,
     });
     const ops: StoreOp[] = [op];
-    // Compaction: the checkpoint includes every entry up to its seq.
-    for (let seq = run.checkpointSeq + 1; seq <= run.seq; seq++) {
+    // Compaction: the checkpoint includes every entry up to its seq. Those
+    // still waiting in the batch it joins are taken back, the others deleted.
+    const withdrawn = this.writer.withdraw(run.queued, run.queuedBatch) ? run.queued.length : 0;
+    for (let seq = run.checkpointSeq + 1; seq <= run.seq - withdrawn; seq++) {
       ops.push({ type: 'del', collection: 'journal', key: workflowSeqKey(workflowId, seq) });
     }
+    run.queued = [];
     run.checkpoints.push(run.seq);
     while (run.checkpoints.length > this.options.keepCheckpoints) {
       const old = run.checkpoints.shift()!;

@@ -22,12 +22,10 @@ export class JournalWriter {
   private inflight: Deferred | undefined;
   private scheduled = false;
   private failure: unknown;
-  /**
-   * The journal puts of {@link append}: each the first write of its key (a
-   * run's entries follow the last one stored), so a delete of it later in the
-   * same batch has nothing stored to remove either.
-   */
-  private readonly firstWrites = new WeakSet<StoreOp>();
+  /** Counts the batches handed to the store: `pending` goes with number `batchNumber`. */
+  private batchNumber = 0;
+  /** Ops of `pending` withdrawn before it was written (see {@link withdraw}). */
+  private withdrawn = new Set<StoreOp>();
 
   constructor(
     private readonly store: Store,
@@ -36,17 +34,38 @@ export class JournalWriter {
 
   /**
    * Queues one journal entry of a workflow, already serialised (so a value
-   * that cannot be stored fails its producer, never the batch it would share).
+   * that cannot be stored fails its producer, never the batch it would
+   * share). Returns its op, which {@link withdraw} can take back while it
+   * waits in the batch being gathered ({@link gatheringBatch}). A failed
+   * write is reported to `onError` and to the batch's waiters.
    */
-  append(workflowId: string, seq: number, entry: unknown): Promise<void> {
+  append(workflowId: string, seq: number, entry: unknown): StoreOp {
     const op: StoreOp = {
       type: 'put',
       collection: 'journal',
       key: workflowSeqKey(workflowId, seq),
       value: entry,
     };
-    this.firstWrites.add(op);
-    return this.enqueue(op);
+    this.enqueue(op).catch(() => undefined);
+    return op;
+  }
+
+  /** The number of the batch being gathered: what is queued now is written with it. */
+  get gatheringBatch(): number {
+    return this.batchNumber;
+  }
+
+  /**
+   * Takes back journal entries queued in batch `batch`, if it is still being
+   * gathered (returns false once it went to the store). A checkpoint queued in
+   * the same batch covers them: they would be written and deleted in one
+   * atomic write, and being first writes of their keys (a run's entries
+   * follow the last one stored), they need no delete either.
+   */
+  withdraw(ops: readonly StoreOp[], batch: number): boolean {
+    if (batch !== this.batchNumber) return false;
+    for (const op of ops) this.withdrawn.add(op);
+    return true;
   }
 
   /**
@@ -86,10 +105,14 @@ export class JournalWriter {
   private async drain(): Promise<void> {
     if (this.inflight) await this.inflight.promise.catch(() => undefined);
     this.scheduled = false;
-    const ops = this.pending;
+    const withdrawn = this.withdrawn;
+    const ops =
+      withdrawn.size === 0 ? this.pending : this.pending.filter((op) => !withdrawn.has(op));
     const batch = this.gathering;
     this.pending = [];
     this.gathering = undefined;
+    this.batchNumber++;
+    if (withdrawn.size > 0) this.withdrawn = new Set();
     if (!batch) return;
     if (ops.length === 0) {
       batch.resolve();
@@ -98,7 +121,7 @@ export class JournalWriter {
     this.inflight = batch;
     try {
       if (this.failure !== undefined) throw this.failure;
-      await this.store.batch(withoutSuperseded(ops, (op) => this.firstWrites.has(op)));
+      await this.store.batch(withoutSuperseded(ops));
       batch.resolve();
     } catch (error) {
       if (this.failure === undefined) {
@@ -118,32 +141,19 @@ export class JournalWriter {
  * stored is the same. A burst that runs past a checkpoint (agents that do not
  * yield: a whole chain in one group commit) would otherwise write every
  * journal entry the checkpoint then deletes, bytes LevelDB reads again at its
- * next open. A delete is kept (its key may be stored by an earlier batch)
- * unless it directly follows a put that `isFirstWrite` says is the first
- * write of its key ever: then nothing stored is there to remove, and LevelDB
- * is spared a tombstone per compacted entry.
+ * next open. Deletes are all kept: their key may be stored by an earlier batch.
  */
-export function withoutSuperseded(
-  ops: StoreOp[],
-  isFirstWrite: (op: StoreOp) => boolean = () => false,
-): StoreOp[] {
+export function withoutSuperseded(ops: StoreOp[]): StoreOp[] {
   if (!ops.some((op) => op.type === 'del')) return ops;
-  /** Per key, where in `kept` the next op of the batch on it is. */
-  const next = new Map<string, number>();
-  const kept: (StoreOp | undefined)[] = [];
+  const later = new Set<string>();
+  const kept: StoreOp[] = [];
   for (let i = ops.length - 1; i >= 0; i--) {
     const op = ops[i]!;
     // Collection names have no '/', so this is unique per collection and key.
     const id = `${op.collection}/${op.key}`;
-    const after = next.get(id);
-    if (op.type === 'put' && after !== undefined) {
-      if (kept[after]!.type === 'del' && isFirstWrite(op)) kept[after] = undefined;
-      continue;
-    }
-    next.set(id, kept.length);
+    if (op.type === 'put' && later.has(id)) continue;
+    later.add(id);
     kept.push(op);
   }
-  const batch: StoreOp[] = [];
-  for (let i = kept.length - 1; i >= 0; i--) if (kept[i]) batch.push(kept[i]!);
-  return batch;
+  return kept.reverse();
 }
