@@ -46,7 +46,10 @@ export class JournalWriter {
       key: workflowSeqKey(workflowId, seq),
       value: entry,
     };
-    this.enqueue(op).catch(() => undefined);
+    // No promise per entry: the batch's waiters (the run's result,
+    // `flushed()`) and onError hear of a failed write.
+    this.pending.push(op);
+    this.gather();
     return op;
   }
 
@@ -75,6 +78,11 @@ export class JournalWriter {
    */
   enqueue(...ops: StoreOp[]): Promise<void> {
     for (const op of ops) this.pending.push(op);
+    return this.gather();
+  }
+
+  /** The batch being gathered (what `pending` goes to the store with), its write scheduled. */
+  private gather(): Promise<void> {
     this.gathering ??= deferred();
     this.schedule();
     return this.gathering.promise;
