@@ -187,6 +187,49 @@ describe('compact checkpoints', () => {
     });
   });
 
+  it('task ids that name object members (__proto__, constructor, toString) round-trip', async () => {
+    const dataDir = await scratchDir();
+    const gates = new Gates();
+    const ids = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const held = (ran: string[], hold?: Gates) =>
+      defineAgent({
+        role: 'worker',
+        run: async (task) => {
+          ran.push(task.id);
+          if (task.id === 'constructor' && hold) await hold.wait('constructor');
+          return { done: task.id };
+        },
+      });
+    const first = await durableRuntime(dataDir, { agents: [held([], gates)] });
+    const tasks = ids.map((id, i) => ({
+      id,
+      agent: 'worker',
+      dependsOn: i === 0 ? [] : [ids[i - 1]!],
+    }));
+    await first.rt.engine.start(
+      { name: 'members', tasks },
+      { workflowId: 'wf-members', checkpointInterval: 1 },
+    );
+    await gates.arrived('constructor');
+    await first.rt.engine.flushed();
+    const raw = JSON.parse(
+      (await readRun(first.rt.store, 'wf-members')).snapshots.at(-1)!.checkpoint.context,
+    );
+    // toString and hasOwnProperty: untouched, left out.
+    expect(Object.keys(raw.runs)).toEqual(['__proto__', 'constructor']);
+    await first.rt.close();
+
+    const ran: string[] = [];
+    const { rt } = await durableRuntime(dataDir, { agents: [held(ran)] });
+    const { context } = await recoveredContext(rt.store, 'wf-members');
+    expect(Object.keys(context.runs)).toEqual(ids);
+    expect(context.runs.toString).toEqual({ status: 'pending', attempts: 0, waitingOn: 1 });
+    expect(context.dependents.constructor).toEqual(['toString']);
+    const result = await rt.engine.resumeFromCheckpoint('wf-members');
+    expect(result?.status).toBe('completed');
+    expect(ran).toEqual(['constructor', 'toString', 'hasOwnProperty']);
+  });
+
   it('a checkpoint whose run record lost its tasks is reported corrupt, naming the run', async () => {
     const { rt } = await durableRuntime(await interrupted(), { agents: [worker([])] });
     const record = (await readRunRecord(rt.store, 'wf'))!;

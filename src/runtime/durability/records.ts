@@ -190,7 +190,8 @@ export function untouchedRun(
 ): TaskRun {
   let waitingOn = 0;
   for (const dep of task.dependsOn) {
-    const status = runs[dep]?.status;
+    // Own entries only: `runs` may be parsed JSON, where `constructor` is inherited.
+    const status = Object.hasOwn(runs, dep) ? runs[dep]!.status : undefined;
     if (status !== 'completed' && status !== 'skipped') waitingOn++;
   }
   return { status: 'pending', attempts: 0, waitingOn };
