@@ -28,6 +28,16 @@ JournalWriter.prototype.append = function (workflowId, seq, entry) {
   journalBytes += JSON.stringify(entry).length;
   return append.call(this, workflowId, seq, entry);
 };
+/** Bytes of the checkpoints runs write (interval, end), counted the same way. */
+let checkpointBytes = 0;
+const enqueue = JournalWriter.prototype.enqueue;
+JournalWriter.prototype.enqueue = function (...ops) {
+  for (const op of ops) {
+    if (op.type === 'put' && op.collection === 'snapshots')
+      checkpointBytes += JSON.stringify(op.value).length;
+  }
+  return enqueue.apply(this, ops);
+};
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'troupe-bench-'));
@@ -36,10 +46,11 @@ async function tempDir(): Promise<string> {
 async function troupeRun(
   n: number,
   durable: boolean,
-): Promise<{ ms: number; bytesPerTask: number }> {
+): Promise<{ ms: number; bytesPerTask: number; checkpointBytesPerTask: number }> {
   const dir = await tempDir();
   const rt = await createRuntime({ dataDir: durable ? dir : false });
   journalBytes = 0;
+  checkpointBytes = 0;
   rt.registerAgent(defineAgent({ role: 'noop', run: noop }));
   const ms = await timeIt(async () => {
     const result = await rt.engine.execute({ name: 'bench', tasks: chain(n), maxConcurrency: 1 });
@@ -47,7 +58,7 @@ async function troupeRun(
   });
   await rt.close();
   await rm(dir, { recursive: true, force: true });
-  return { ms, bytesPerTask: journalBytes / n };
+  return { ms, bytesPerTask: journalBytes / n, checkpointBytesPerTask: checkpointBytes / n };
 }
 
 async function langGraphWithMemorySaver(steps: number): Promise<number> {
@@ -79,6 +90,7 @@ const memorySamples: number[] = [];
 const journaledSamples: number[] = [];
 const langGraphSamples: number[] = [];
 let bytesPerTask = 0;
+let checkpointBytesPerTask = 0;
 for (let i = 0; i < WARM_UPS; i++) {
   await troupeRun(N, false);
   await troupeRun(N, true);
@@ -89,12 +101,14 @@ for (let i = 0; i < 3; i++) {
   const run = await troupeRun(N, true);
   journaledSamples.push(run.ms);
   bytesPerTask = run.bytesPerTask;
+  checkpointBytesPerTask = run.checkpointBytesPerTask;
   langGraphSamples.push(await langGraphWithMemorySaver(STEPS));
 }
 const memory = median(memorySamples);
 const journaled = median(journaledSamples);
 const lg = median(langGraphSamples);
-const bigBytes = (await troupeRun(10_000, true)).bytesPerTask;
+const big = await troupeRun(10_000, true);
+const bigBytes = big.bytesPerTask;
 const perTask = (ms: number, n: number) => ((ms * 1000) / n).toFixed(1);
 printTable(
   'Durability overhead (sequential chain, median of 3, alternating)',
@@ -122,5 +136,10 @@ printTable(
     ],
     ['journal bytes per task (2,000-task run)', bytesPerTask.toFixed(0), '≤ 200'],
     ['journal bytes per task (10,000-task run)', bigBytes.toFixed(0), '≤ 200, flat'],
+    [
+      'checkpoint bytes per task (2,000 / 10,000-task run)',
+      `${checkpointBytesPerTask.toFixed(0)} / ${big.checkpointBytesPerTask.toFixed(0)}`,
+      'reported',
+    ],
   ],
 );

@@ -436,16 +436,18 @@ describe('automatic checkpoint interval', () => {
     const { rt } = await durableRuntime(await scratchDir(), {
       agents: [defineAgent({ role: 'worker', run: async () => ({ ok: true }) })],
     });
-    // 300 KB of definition; the original checkpoints after 100 completions.
+    // 300 KB of shared context, which every checkpoint holds (a compact one
+    // leaves out the definition, so large inputs would not make it large);
+    // the original checkpoints after 100 completions.
     const definition = chain(
       'wide',
       Array.from({ length: 300 }, (_, i) => `t${i}`),
     );
-    const tasks = definition.tasks.map((task) => ({ ...task, input: { text: 'x'.repeat(1_000) } }));
-    const original = await rt.engine.start(
-      { ...definition, tasks },
-      { workflowId: 'wf-big', checkpointInterval: 100 },
-    );
+    const original = await rt.engine.start(definition, {
+      workflowId: 'wf-big',
+      checkpointInterval: 100,
+      context: { notes: 'x'.repeat(300_000) },
+    });
     await original.result;
     const first = (await rt.engine.history('wf-big'))[0]!;
     expect(first).toMatchObject({ reason: 'interval', completedTasks: 100 });

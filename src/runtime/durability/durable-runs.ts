@@ -54,29 +54,51 @@ export interface RunJournalState {
   /** Bytes journaled since the newest checkpoint. */
   journalBytesSinceCheckpoint: number;
   /**
-   * Size of the newest checkpoint's context; before this process has taken
-   * one, an estimate given to {@link DurableRuns.track} (0: none).
+   * Journal bytes after which an automatic checkpoint is due: a fraction of
+   * the newest checkpoint's size or, before this process has taken one, of
+   * the size given to {@link DurableRuns.track} (0: none).
    */
-  checkpointBytes: number;
+  tailBytes: number;
   /** The run's own interval; without one, see {@link DurableRuns.dueForCheckpoint}. */
   checkpointInterval: number | undefined;
+  /**
+   * This run's journal entries in the writer's batch being gathered, the
+   * newest last, since its newest checkpoint; `queuedBatch` is that batch.
+   */
+  queued: StoreOp[];
+  queuedBatch: number;
+  /**
+   * How many tasks of the run's definition its stored run record holds, which
+   * its checkpoints then leave out (`CompactContext`); undefined: checkpoints
+   * hold the whole context.
+   */
+  recordTasks: number | undefined;
 }
 
 /**
  * The automatic interval: a checkpoint is due once the journal written since
  * the last one reaches this fraction of that checkpoint's size. Recovery then
  * replays a tail proportional to the run's state (not to its whole history),
- * and checkpointing writes a bounded multiple of what the journal writes, so
- * its cost per task stays flat however large the run (a fixed interval makes
- * it O(tasks²)). Every byte written before a crash is read again when LevelDB
- * opens its log, so a smaller fraction (a shorter tail) is paid for at open:
- * bench/recovery.ts found a quarter wrote 22 MB for a 10,000-task chain and
- * the open took longer than the replay it saved. At a half, with one journal
- * entry of about 180 bytes per task, the checkpoints write twice what the
- * journal does, the same volume as a fraction of one did when a task took two
- * entries, and the tail holds as many tasks as it did then.
+ * and checkpointing writes a bounded multiple of what the journal writes (the
+ * inverse of this fraction), so its cost per task stays flat however large
+ * the run (a fixed interval makes it O(tasks²)). Every byte written before a
+ * crash is read again when LevelDB opens its log, so a smaller fraction (a
+ * shorter tail) is paid for at open: bench/recovery.ts found a quarter of a
+ * whole context wrote 22 MB for a 10,000-task chain and the open took longer
+ * than the replay it saved. A checkpoint leaves out what the run record holds
+ * and the tasks nothing has happened to (`CompactContext`), a third to a half
+ * of the whole context: at 0.9 of it, the longest tail a 10,000-task chain
+ * can leave is no longer than at half a whole context (the rule before), and
+ * checkpoints write 1.1 times the journal's bytes instead of twice.
  */
-const AUTO_TAIL_FRACTION = 0.5;
+const AUTO_TAIL_FRACTION = 0.9;
+/**
+ * Before a run's first checkpoint in this process, the fraction of the size
+ * given to {@link DurableRuns.track}: a new run's definition, about what its
+ * whole context holds, so its first checkpoint comes where it did before
+ * checkpoints were compact.
+ */
+const FIRST_TAIL_FRACTION = 0.5;
 /** Completions before the first automatic checkpoint, and between any two (small runs are not worth it). */
 const AUTO_MIN_COMPLETIONS = 100;
 /** Per-entry bytes besides the event: key, seq, checksum. */
@@ -108,20 +130,42 @@ export class DurableRuns {
 
   /**
    * Starts journaling a run (new, resumed or forked). `checkpointBytes`: the
-   * size its state is expected to have, which places its first automatic
-   * checkpoint (a new run's definition, which its state holds: without it a
-   * 10,000-task run wrote its whole state after 100 completions, megabytes
-   * that LevelDB reads again on every open until a compaction).
+   * size of the checkpoint it resumes from, which places its next automatic
+   * checkpoint as one taken here would. `definitionBytes`, for a run with no
+   * checkpoint: its definition's size, which places its first (its state
+   * holds the definition: without it a 10,000-task run wrote its whole state
+   * after 100 completions, megabytes that LevelDB reads again on every open
+   * until a compaction).
    */
-  track(workflowId: string, state: Partial<RunJournalState> = {}): void {
+  track(
+    workflowId: string,
+    state: Partial<
+      Pick<
+        RunJournalState,
+        | 'seq'
+        | 'checkpointSeq'
+        | 'checkpoints'
+        | 'checkpointInterval'
+        | 'recordTasks'
+        | 'completionsSinceCheckpoint'
+        | 'journalBytesSinceCheckpoint'
+      >
+    > & { checkpointBytes?: number; definitionBytes?: number } = {},
+  ): void {
     this.runs.set(workflowId, {
       seq: state.seq ?? 0,
       checkpointSeq: state.checkpointSeq ?? 0,
       checkpoints: state.checkpoints ?? [],
       completionsSinceCheckpoint: state.completionsSinceCheckpoint ?? 0,
       journalBytesSinceCheckpoint: state.journalBytesSinceCheckpoint ?? 0,
-      checkpointBytes: state.checkpointBytes ?? 0,
+      tailBytes:
+        state.checkpointBytes !== undefined
+          ? state.checkpointBytes * AUTO_TAIL_FRACTION
+          : (state.definitionBytes ?? 0) * FIRST_TAIL_FRACTION,
       checkpointInterval: state.checkpointInterval,
+      recordTasks: state.recordTasks,
+      queued: [],
+      queuedBatch: -1,
     });
   }
 
@@ -151,8 +195,12 @@ export class DurableRuns {
       // Serialised before anything is queued: a bad value fails this run only.
       const entry = journalEntry(workflowId, run.seq + 1, event);
       run.seq++;
-      // A failed batch is reported through the writer and to its waiters.
-      this.writer.append(workflowId, run.seq, entry).catch(() => undefined);
+      const op = this.writer.append(workflowId, run.seq, entry);
+      if (run.queuedBatch !== this.writer.gatheringBatch) {
+        run.queued = [];
+        run.queuedBatch = this.writer.gatheringBatch;
+      }
+      run.queued.push(op);
       if (event.type === 'task.completed') run.completionsSinceCheckpoint++;
       run.journalBytesSinceCheckpoint += journalEntryBytes(entry.event);
 
@@ -177,7 +225,7 @@ export class DurableRuns {
     if (interval !== undefined) return run.completionsSinceCheckpoint >= interval;
     return (
       run.completionsSinceCheckpoint >= AUTO_MIN_COMPLETIONS &&
-      run.journalBytesSinceCheckpoint >= run.checkpointBytes * AUTO_TAIL_FRACTION
+      run.journalBytesSinceCheckpoint >= run.tailBytes
     );
   }
 
@@ -195,12 +243,16 @@ export class DurableRuns {
       context: snapshot.context,
       takenAt: this.now(),
       reason,
+      recordTasks: run.recordTasks,
     });
     const ops: StoreOp[] = [op];
-    // Compaction: the checkpoint includes every entry up to its seq.
-    for (let seq = run.checkpointSeq + 1; seq <= run.seq; seq++) {
+    // Compaction: the checkpoint includes every entry up to its seq. Those
+    // still waiting in the batch it joins are taken back, the others deleted.
+    const withdrawn = this.writer.withdraw(run.queued, run.queuedBatch) ? run.queued.length : 0;
+    for (let seq = run.checkpointSeq + 1; seq <= run.seq - withdrawn; seq++) {
       ops.push({ type: 'del', collection: 'journal', key: workflowSeqKey(workflowId, seq) });
     }
+    run.queued = [];
     run.checkpoints.push(run.seq);
     while (run.checkpoints.length > this.options.keepCheckpoints) {
       const old = run.checkpoints.shift()!;
@@ -209,7 +261,7 @@ export class DurableRuns {
     run.checkpointSeq = run.seq;
     run.completionsSinceCheckpoint = 0;
     run.journalBytesSinceCheckpoint = 0;
-    run.checkpointBytes = record.context.length;
+    run.tailBytes = record.context.length * AUTO_TAIL_FRACTION;
     this.writer.enqueue(...ops, ...extraOps).then(
       () => this.onCheckpoint(workflowId, record),
       () => undefined,

@@ -22,6 +22,10 @@ export class JournalWriter {
   private inflight: Deferred | undefined;
   private scheduled = false;
   private failure: unknown;
+  /** Counts the batches handed to the store: `pending` goes with number `batchNumber`. */
+  private batchNumber = 0;
+  /** Ops of `pending` withdrawn before it was written (see {@link withdraw}). */
+  private withdrawn = new Set<StoreOp>();
 
   constructor(
     private readonly store: Store,
@@ -30,15 +34,41 @@ export class JournalWriter {
 
   /**
    * Queues one journal entry of a workflow, already serialised (so a value
-   * that cannot be stored fails its producer, never the batch it would share).
+   * that cannot be stored fails its producer, never the batch it would
+   * share). Returns its op, which {@link withdraw} can take back while it
+   * waits in the batch being gathered ({@link gatheringBatch}). A failed
+   * write is reported to `onError` and to the batch's waiters.
    */
-  append(workflowId: string, seq: number, entry: unknown): Promise<void> {
-    return this.enqueue({
+  append(workflowId: string, seq: number, entry: unknown): StoreOp {
+    const op: StoreOp = {
       type: 'put',
       collection: 'journal',
       key: workflowSeqKey(workflowId, seq),
       value: entry,
-    });
+    };
+    // No promise per entry: the batch's waiters (the run's result,
+    // `flushed()`) and onError hear of a failed write.
+    this.pending.push(op);
+    this.gather();
+    return op;
+  }
+
+  /** The number of the batch being gathered: what is queued now is written with it. */
+  get gatheringBatch(): number {
+    return this.batchNumber;
+  }
+
+  /**
+   * Takes back journal entries queued in batch `batch`, if it is still being
+   * gathered (returns false once it went to the store). A checkpoint queued in
+   * the same batch covers them: they would be written and deleted in one
+   * atomic write, and being first writes of their keys (a run's entries
+   * follow the last one stored), they need no delete either.
+   */
+  withdraw(ops: readonly StoreOp[], batch: number): boolean {
+    if (batch !== this.batchNumber) return false;
+    for (const op of ops) this.withdrawn.add(op);
+    return true;
   }
 
   /**
@@ -48,6 +78,11 @@ export class JournalWriter {
    */
   enqueue(...ops: StoreOp[]): Promise<void> {
     for (const op of ops) this.pending.push(op);
+    return this.gather();
+  }
+
+  /** The batch being gathered (what `pending` goes to the store with), its write scheduled. */
+  private gather(): Promise<void> {
     this.gathering ??= deferred();
     this.schedule();
     return this.gathering.promise;
@@ -78,10 +113,14 @@ export class JournalWriter {
   private async drain(): Promise<void> {
     if (this.inflight) await this.inflight.promise.catch(() => undefined);
     this.scheduled = false;
-    const ops = this.pending;
+    const withdrawn = this.withdrawn;
+    const ops =
+      withdrawn.size === 0 ? this.pending : this.pending.filter((op) => !withdrawn.has(op));
     const batch = this.gathering;
     this.pending = [];
     this.gathering = undefined;
+    this.batchNumber++;
+    if (withdrawn.size > 0) this.withdrawn = new Set();
     if (!batch) return;
     if (ops.length === 0) {
       batch.resolve();

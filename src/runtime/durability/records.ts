@@ -11,7 +11,10 @@
  */
 import { crc32 } from 'node:zlib';
 import { TroupeError } from '../../errors.js';
+import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
 import type { WorkflowEvent } from '../../machines/workflow/events.js';
+import { dict } from '../../schemas/dict.js';
+import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import { workflowSeqKey } from '../../store/keys.js';
 import type { StoreOp } from '../../store/store.js';
 
@@ -149,15 +152,61 @@ export interface CheckpointRecord {
   /** The machine's state value (`running`, `paused`, ...). */
   value: string;
   /**
-   * The context, serialised when the checkpoint was taken: the live context
+   * The context, serialised when the checkpoint was taken (the live context
    * is updated in place, so it must not be referenced until the batch is
-   * written.
+   * written): a {@link CompactContext}, or in checkpoints written before it
+   * the whole {@link WorkflowContext}.
    */
   context: string;
   /** CRC-32 of `context` (absent in checkpoints written before it was added). */
   crc?: number;
   takenAt: number;
   reason: CheckpointReason;
+}
+
+/**
+ * What a checkpoint stores of a run's context: all of it but what the run
+ * record (`workflows/<id>`) already holds or what follows from it. The
+ * definition was about 40% of a checkpoint and the task index and reverse
+ * edges another 13%, rewritten by every checkpoint although only tasks
+ * added at run time ever change them. `definitionTasks` says how to rebuild
+ * the task list: the first `fromRecord` tasks of the record's definition (a
+ * record is rewritten with more tasks, never fewer or others), then `added`.
+ * `runs` leaves out the tasks nothing has happened to yet (see
+ * {@link untouchedRun}), most of a young run's state; `ready` its taken items.
+ */
+export type CompactContext = Omit<WorkflowContext, 'definition' | 'index' | 'dependents'> & {
+  definitionTasks: { fromRecord: number; added: TaskDefinition[] };
+};
+
+/**
+ * The run of a task nothing has happened to: pending, never attempted, waiting
+ * on the dependencies not completed or skipped (as when it was linked). A
+ * compact checkpoint leaves these out and {@link untouchedRun} gives them back.
+ */
+export function untouchedRun(
+  task: Pick<TaskDefinition, 'dependsOn'>,
+  runs: Readonly<Record<string, TaskRun>>,
+): TaskRun {
+  let waitingOn = 0;
+  for (const dep of task.dependsOn) {
+    // Own entries only: `runs` may be parsed JSON, where `constructor` is inherited.
+    const status = Object.hasOwn(runs, dep) ? runs[dep]!.status : undefined;
+    if (status !== 'completed' && status !== 'skipped') waitingOn++;
+  }
+  return { status: 'pending', attempts: 0, waitingOn };
+}
+
+/** Whether `run` is exactly what {@link untouchedRun} gives back for its task. */
+function isUntouched(
+  run: TaskRun,
+  task: Pick<TaskDefinition, 'dependsOn'>,
+  runs: Readonly<Record<string, TaskRun>>,
+): boolean {
+  if (run.status !== 'pending' || run.attempts !== 0) return false;
+  for (const key in run)
+    if (key !== 'status' && key !== 'attempts' && key !== 'waitingOn') return false;
+  return run.waitingOn === untouchedRun(task, runs).waitingOn;
 }
 
 /** One checkpoint as listed by `engine.history(id)`. */
@@ -174,6 +223,9 @@ export interface CheckpointInfo {
 /**
  * The store op that writes a checkpoint of a run: its state value and its
  * context, serialised now (the live context keeps changing in place).
+ * `recordTasks`: how many tasks of the context's definition the run record
+ * holds, so the checkpoint leaves the definition out ({@link CompactContext});
+ * undefined stores the whole context.
  * @throws TroupeError `INVALID_INPUT` naming the run if the context is not JSON.
  */
 export function checkpointOp(
@@ -181,12 +233,17 @@ export function checkpointOp(
   checkpoint: {
     seq: number;
     value: unknown;
-    context: unknown;
+    context: WorkflowContext;
     takenAt: number;
     reason: CheckpointReason;
+    recordTasks?: number | undefined;
   },
 ): { op: StoreOp; record: CheckpointRecord } {
-  const context = serialise(workflowId, 'state', checkpoint.context);
+  const context = serialise(
+    workflowId,
+    'state',
+    compactContext(checkpoint.context, checkpoint.recordTasks),
+  );
   const record: CheckpointRecord = {
     seq: checkpoint.seq,
     value: String(checkpoint.value),
@@ -203,5 +260,27 @@ export function checkpointOp(
       value: record,
     },
     record,
+  };
+}
+
+/** The context without what the run record holds; the whole context if `recordTasks` does not fit it. */
+function compactContext(
+  context: WorkflowContext,
+  recordTasks: number | undefined,
+): CompactContext | WorkflowContext {
+  const tasks = context.definition.tasks;
+  if (recordTasks === undefined || recordTasks > tasks.length) return context;
+  const { definition: _definition, index: _index, dependents: _dependents, ...rest } = context;
+  const runs = dict<TaskRun>();
+  for (const task of tasks) {
+    const run = context.runs[task.id]!;
+    if (!isUntouched(run, task, context.runs)) runs[task.id] = run;
+  }
+  const { items, head } = context.ready;
+  return {
+    ...rest,
+    runs,
+    ready: { items: head === 0 ? items : items.slice(head), head: 0 },
+    definitionTasks: { fromRecord: recordTasks, added: tasks.slice(recordTasks) },
   };
 }

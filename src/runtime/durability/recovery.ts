@@ -1,9 +1,10 @@
 import { type AnyActorScope, createActor, initialTransition, type SnapshotFrom } from 'xstate';
 import { TroupeError } from '../../errors.js';
-import type { WorkflowContext } from '../../machines/workflow/context.js';
+import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
 import { restoreWorkflowContext } from '../../machines/workflow/scheduler.js';
 import { openWaits } from '../../machines/workflow/waits.js';
 import type { WorkflowMachine } from '../../machines/workflow/workflow.machine.js';
+import { dict } from '../../schemas/dict.js';
 import { type RunRecord, startingShared } from '../../schemas/run-record.js';
 import { parseSeq, prefixRange, workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
@@ -11,9 +12,11 @@ import { journalEntryBytes } from './durable-runs.js';
 import {
   type CheckpointInfo,
   type CheckpointRecord,
+  type CompactContext,
   checksum,
   type JournalEntry,
   readJournalEntry,
+  untouchedRun,
 } from './records.js';
 
 /** A run's state rebuilt from the store, ready to be restored into a live actor. */
@@ -126,7 +129,7 @@ export async function loadCheckpoint(
   const snapshot = logic.resolveState({
     // Prototype-free tables for the replay too: a task added with the id
     // `constructor` must not find Object.prototype's.
-    context: restoreWorkflowContext(parseContext(chosen, workflowId, chosenSeq)),
+    context: restoreWorkflowContext(parseContext(chosen, workflowId, chosenSeq, record)),
     value: chosen!.value,
   });
   return { snapshot, seq: chosenSeq, checkpoints, checkpointBytes: chosen!.context.length };
@@ -214,8 +217,9 @@ async function checkpointSeqs(store: Store, workflowId: string): Promise<number[
 /** The kept checkpoints of a run, oldest first. */
 export async function listCheckpoints(store: Store, workflowId: string): Promise<CheckpointInfo[]> {
   const records = await listCheckpointRecords(store, workflowId);
+  const run = records.length > 0 ? await readRunRecord(store, workflowId) : undefined;
   return records.map(({ seq, record: c }) => {
-    const context = parseContext(c, workflowId, seq);
+    const context = parseContext(c, workflowId, seq, run);
     let completedTasks = 0;
     for (const run of Object.values(context.runs)) if (run.status === 'completed') completedTasks++;
     const waiting = context.waits ? openWaits(context).map((w) => w.name) : [];
@@ -251,11 +255,16 @@ async function listCheckpointRecords(
   return records;
 }
 
-/** @param seq the checkpoint's seq, from its key (the record itself may be unreadable). */
+/**
+ * The checkpoint's context, verified and whole.
+ * @param seq the checkpoint's seq, from its key (the record itself may be unreadable).
+ * @param record the run record, which holds the definition a compact checkpoint leaves out.
+ */
 function parseContext(
   checkpoint: CheckpointRecord | null | undefined,
   workflowId: string,
   seq: number,
+  record: RunRecord | undefined,
 ): WorkflowContext {
   try {
     if (
@@ -269,9 +278,8 @@ function parseContext(
     if (checkpoint.crc !== undefined && checkpoint.crc !== checksum(checkpoint.context)) {
       throw new Error('its checksum does not match its content');
     }
-    const context = JSON.parse(checkpoint.context) as WorkflowContext;
-    if (!context || typeof context !== 'object' || !context.runs || !context.definition)
-      throw new Error('missing runs or definition');
+    const context = wholeContext(JSON.parse(checkpoint.context), record);
+    if (!context.runs || !context.definition) throw new Error('missing runs or definition');
     return context;
   } catch (error) {
     throw new TroupeError(
@@ -281,6 +289,65 @@ function parseContext(
       { cause: error },
     );
   }
+}
+
+/**
+ * A checkpoint as stored, its context parsed and made whole (for readers
+ * that show it, such as the inspector); unchanged if it is not a checkpoint
+ * or its context cannot be read (recovery reports why).
+ */
+export function readableCheckpoint(checkpoint: unknown, record: RunRecord | undefined): unknown {
+  if (typeof checkpoint !== 'object' || checkpoint === null) return checkpoint;
+  const { context } = checkpoint as { context?: unknown };
+  if (typeof context !== 'string') return checkpoint;
+  try {
+    return { ...checkpoint, context: wholeContext(JSON.parse(context), record) };
+  } catch {
+    return checkpoint;
+  }
+}
+
+/**
+ * The whole context from a stored one: a {@link CompactContext} gets its
+ * definition back from the run record, the runs it left out, and its task
+ * index and reverse edges rebuilt in the order the run built them (the
+ * record's tasks, then those added; each task's dependents in task order),
+ * so the run releases them in the same order. A whole context (older
+ * checkpoints) is returned as is.
+ * @throws Error naming what is missing.
+ */
+function wholeContext(stored: unknown, record: RunRecord | undefined): WorkflowContext {
+  if (typeof stored !== 'object' || stored === null)
+    throw new Error('its context is not an object');
+  if (!('definitionTasks' in stored)) return stored as WorkflowContext;
+  const { definitionTasks, runs: storedRuns, ...rest } = stored as CompactContext;
+  const recordTasks = record?.definition.tasks;
+  if (!recordTasks || recordTasks.length < definitionTasks.fromRecord) {
+    throw new Error(
+      `it takes ${definitionTasks.fromRecord} tasks from the run record, which holds ${recordTasks?.length ?? 'none'}`,
+    );
+  }
+  if (typeof storedRuns !== 'object' || storedRuns === null) throw new Error('missing runs');
+  const tasks = [...recordTasks.slice(0, definitionTasks.fromRecord), ...definitionTasks.added];
+  const index = dict<number>();
+  const dependents = dict<string[]>();
+  const runs = dict<TaskRun>();
+  tasks.forEach((task, i) => {
+    index[task.id] = i;
+    dependents[task.id] ??= [];
+    // Own entries only: a task id such as `constructor` is no inherited member.
+    runs[task.id] = Object.hasOwn(storedRuns, task.id)
+      ? storedRuns[task.id]!
+      : untouchedRun(task, storedRuns);
+  });
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      const edges = dependents[dep] ?? [];
+      edges.push(task.id);
+      dependents[dep] = edges;
+    }
+  }
+  return { ...rest, definition: { ...record!.definition, tasks }, index, runs, dependents };
 }
 
 function journalGap(workflowId: string, missing: number, found: number): TroupeError {

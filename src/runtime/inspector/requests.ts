@@ -10,6 +10,7 @@ import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
+import { readableCheckpoint, readRunRecord } from '../durability/recovery.js';
 import { readRunRecords } from '../durability/run-records.js';
 import { replayInput } from '../workflow/replay.js';
 import type { AttemptLog } from './attempt-log.js';
@@ -119,9 +120,13 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         ]);
       }
       case 'checkpoint.get': {
-        const key = workflowSeqKey(message.workflowId, message.seq);
-        const snapshot = await ctx.store.get<unknown>('snapshots', key);
-        if (snapshot === undefined) return fail(message, 'NOT_FOUND', `No checkpoint ${key}.`);
+        const snapshot = await storedCheckpoint(ctx.store, message.workflowId, message.seq);
+        if (snapshot === undefined)
+          return fail(
+            message,
+            'NOT_FOUND',
+            `No checkpoint ${workflowSeqKey(message.workflowId, message.seq)}.`,
+          );
         return reply([
           {
             type: 'checkpoint',
@@ -240,6 +245,13 @@ async function checkpointList(
   }));
 }
 
+/** A stored checkpoint with its context whole (it leaves out what the run record holds). */
+async function storedCheckpoint(store: Store, workflowId: string, seq: number): Promise<unknown> {
+  const checkpoint = await store.get<unknown>('snapshots', workflowSeqKey(workflowId, seq));
+  if (checkpoint === undefined) return undefined;
+  return readableCheckpoint(checkpoint, await readRunRecord(store, workflowId));
+}
+
 /** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */
 async function taskDetail(
   ctx: RequestContext,
@@ -249,8 +261,7 @@ async function taskDetail(
 ) {
   const log = ctx.attempts.attempts(workflowId, taskId);
   if (seq !== undefined) {
-    const snapshot = await ctx.store.get<unknown>('snapshots', workflowSeqKey(workflowId, seq));
-    const context = checkpointContext(snapshot);
+    const context = checkpointContext(await storedCheckpoint(ctx.store, workflowId, seq));
     return context ? taskDetailFromContext(context, taskId, undefined) : undefined;
   }
   const live = ctx.runs.context(workflowId);

@@ -357,7 +357,8 @@ export class WorkflowEngine {
       checkpointInterval: options.checkpointInterval,
       // Not evaluated without durability. The state holds the definition,
       // so this is a lower bound of its size for the first checkpoint.
-      checkpointBytes: JSON.stringify(valid).length,
+      definitionBytes: JSON.stringify(valid).length,
+      recordTasks: valid.tasks.length,
     });
     const run: WorkflowInput = { workflowId, definition: valid, shared };
     return this.launch(record, run, { type: 'workflow.run', at: this.deps.clock.now() });
@@ -543,11 +544,14 @@ export class WorkflowEngine {
       checkpointSeq: recovered.checkpoints.at(-1) ?? 0,
       checkpoints: recovered.checkpoints,
       checkpointInterval: record.checkpointInterval,
+      recordTasks: record.definition.tasks.length,
       // The replayed tail counts toward the next checkpoint (the restore's, if due).
       completionsSinceCheckpoint: tail.completions,
       journalBytesSinceCheckpoint: tail.bytes,
       // Without a checkpoint, as for a new run: the state holds the definition.
-      checkpointBytes: tail.checkpointBytes || JSON.stringify(record.definition).length,
+      ...(tail.checkpointBytes
+        ? { checkpointBytes: tail.checkpointBytes }
+        : { definitionBytes: JSON.stringify(record.definition).length }),
     });
     if (recovered.value === 'created') {
       const input: WorkflowInput = {
@@ -654,6 +658,7 @@ export class WorkflowEngine {
       context,
       takenAt: now,
       reason: 'fork',
+      recordTasks: forked.definition.tasks.length,
     });
     await this.deps.store.batch([recordOp(forked), checkpoint.op]);
     await this.assertStored(forkId);
@@ -661,6 +666,7 @@ export class WorkflowEngine {
     this.deps.durability?.runs.track(forkId, {
       checkpoints: [0],
       checkpointBytes: checkpoint.record.context.length,
+      recordTasks: forked.definition.tasks.length,
     });
     return this.launch(
       forked,
