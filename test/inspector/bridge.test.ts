@@ -440,4 +440,56 @@ describe('ISSUE-17 compact run snapshot', () => {
       JSON.stringify(fullChanges).length,
     );
   });
+
+  it('sends a client that asks for n events per batch the newest n of each batch, and counts the rest as skipped', async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    const few = await connect(wsUrl(rt.inspector!.url));
+    const all = await connect(wsUrl(rt.inspector!.url));
+    const none = await connect(wsUrl(rt.inspector!.url));
+    few.send({ id: 1, type: 'events.watch', perBatch: 2 });
+    none.send({ id: 1, type: 'events.watch', perBatch: 0 });
+    await few.frame('reply', (r) => r.id === 1 && r.ok);
+    await none.frame('reply', (r) => r.id === 1 && r.ok);
+    // A bad budget is refused like any malformed request.
+    few.send({ id: 2, type: 'events.watch', perBatch: -1 });
+    expect((await few.frame('reply', (r) => r.id === 2)).error?.code).toBe('MALFORMED');
+    const eventsOf = (client: TestClient) =>
+      client.frames.flatMap((f) =>
+        f.type === 'events' ? [{ events: f.events, skipped: f.skipped }] : [],
+      );
+    // Nothing happens before the run: every events frame below is one of its batches.
+    expect([few, all, none].map((client) => eventsOf(client).length)).toEqual([0, 0, 0]);
+    const fan = {
+      name: 'quick-fan',
+      tasks: Array.from({ length: 40 }, (_, i) => ({ id: `q${i}`, agent: 'quick' })),
+    };
+    const handle = await rt.engine.start(fan, { workflowId: 'events-budget' });
+    expect((await handle.result).status).toBe('completed');
+    const runDone = (client: TestClient) =>
+      actorsOf(client).get('workflow:events-budget')?.status === 'done';
+    // Each batch goes to the three clients in the same order: once they hold as many, they hold the same batches.
+    await until(
+      () =>
+        [few, all, none].every(runDone) &&
+        eventsOf(few).length === eventsOf(all).length &&
+        eventsOf(none).length === eventsOf(all).length,
+      'the run over for the three clients, with as many batches each',
+    );
+    const everything = eventsOf(all);
+    const newest = eventsOf(few);
+    const counted = eventsOf(none);
+    // Some batch had more than two events, so the budget had something to cut.
+    expect(everything.some((f) => f.events.length > 2)).toBe(true);
+    const total = (frames: typeof everything) =>
+      frames.reduce((n, f) => n + f.events.length + f.skipped, 0);
+    for (const [i, batch] of everything.entries()) {
+      const cut = newest[i]!;
+      expect(cut.events).toEqual(batch.events.slice(-2));
+      expect(cut.skipped).toBe(batch.skipped + batch.events.length - cut.events.length);
+      expect(counted[i]).toEqual({ events: [], skipped: batch.skipped + batch.events.length });
+    }
+    expect(total(newest)).toBe(total(everything));
+    expect(total(counted)).toBe(total(everything));
+  });
 });
