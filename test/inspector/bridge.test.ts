@@ -37,6 +37,21 @@ function actorsOf(client: TestClient): Map<string, ActorInfo> {
   return actors;
 }
 
+/** 2,000 held tasks behind a quick one (four run at a time). */
+function heldFanOut() {
+  return {
+    name: 'fan',
+    tasks: [
+      { id: 'first', agent: 'quick' },
+      ...Array.from({ length: 2_000 }, (_, i) => ({
+        id: `t${i}`,
+        agent: 'hold',
+        dependsOn: ['first'],
+      })),
+    ],
+  };
+}
+
 const twoTasks = {
   name: 'two',
   tasks: [
@@ -383,18 +398,7 @@ describe('ISSUE-17 compact run snapshot', () => {
   it('over the socket: a compact watch shows the run as the full one does, in under half the bytes', async () => {
     const held = await heldRuntime();
     rt = held.rt;
-    const fanOut = {
-      name: 'fan',
-      tasks: [
-        { id: 'first', agent: 'quick' },
-        ...Array.from({ length: 2_000 }, (_, i) => ({
-          id: `t${i}`,
-          agent: 'hold',
-          dependsOn: ['first'],
-        })),
-      ],
-    };
-    const handle = await rt.engine.start(fanOut, { workflowId: 'fan-1' });
+    const handle = await rt.engine.start(heldFanOut(), { workflowId: 'fan-1' });
     const full = await TestClient.connect(wsUrl(rt.inspector!.url));
     const compact = await TestClient.connect(wsUrl(rt.inspector!.url));
     clients.push(full, compact);
@@ -491,5 +495,33 @@ describe('ISSUE-17 compact run snapshot', () => {
     }
     expect(total(newest)).toBe(total(everything));
     expect(total(counted)).toBe(total(everything));
+  });
+
+  it("sends a big run's changes when they are due, even when nothing happens after them", async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    // 2,000 tasks: their changes gather for changesGapMs (200 ms) between batches.
+    const handle = await rt.engine.start(heldFanOut(), { workflowId: 'fan-due' });
+    const client = await connect(wsUrl(rt.inspector!.url));
+    await client.waitFor(() => held.started.size >= 4, 'four held tasks running');
+    client.send({ id: 1, type: 'run.watch', workflowId: 'fan-due', compact: true });
+    const detail = await client.frame('run.detail');
+    const status = (id: string) => {
+      let shown = decodeTasks(detail.table!).find((t) => t.id === id)?.status;
+      for (const frame of client.frames) {
+        if (frame.type !== 'run.tasks' || !frame.changes) continue;
+        shown = decodeChanges(frame.changes).find((t) => t.id === id)?.status ?? shown;
+      }
+      return shown;
+    };
+    expect(status('t0')).toBe('running');
+    // One task ends and the next starts; then the run waits on held tasks, with no event to come.
+    held.release('t0');
+    await client.waitFor(
+      () => status('t0') === 'completed' && status('t4') === 'running',
+      't0 completed and t4 running on the page',
+    );
+    await rt.engine.cancel('fan-due');
+    expect((await handle.result).status).toBe('cancelled');
   });
 });

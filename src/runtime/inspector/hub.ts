@@ -110,6 +110,8 @@ export class InspectorHub {
   /** Actors the Stately clients have been told about. */
   private readonly statelyKnown = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A batch asked for when the changes of a big run left by the last one are due. */
+  private followUp: ReturnType<typeof setTimeout> | undefined;
   private lastStatsAt = 0;
   private readonly stopEngine: () => void;
   private readonly counters = {
@@ -229,6 +231,8 @@ export class InspectorHub {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.followUp) clearTimeout(this.followUp);
+    this.followUp = undefined;
     for (const timer of this.storedTimers) clearTimeout(timer);
     this.storedTimers.clear();
     this.stopEngine();
@@ -284,6 +288,21 @@ export class InspectorHub {
     } catch {
       this.bridge.faults++;
     }
+    this.followLeftRuns();
+  }
+
+  /**
+   * A big run's changes gather for a while (`changesGapMs` in run-watch.ts):
+   * a batch comes when they are due even if nothing else happens by then.
+   */
+  private followLeftRuns(): void {
+    const due = this.runs.dueIn();
+    if (due === undefined || this.followUp) return;
+    this.followUp = setTimeout(() => {
+      this.followUp = undefined;
+      this.schedule();
+    }, due);
+    this.followUp.unref?.();
   }
 
   private sendBatch(): void {
