@@ -7,8 +7,8 @@
  * person opening the page looks for first. The workflow machine's statechart
  * takes the worker a while, and its definition arrives before a big run's
  * tasks do, so statechart layouts wait while a run is being opened or its
- * DAG is being laid out ({@link holdCharts}), and while a big run streams
- * changes ({@link StreamHold}: the first layout costs the page a second of
+ * DAG is being laid out ({@link holdCharts}), and while a big live run is
+ * shown ({@link StreamHold}: the first layout costs the page a second of
  * CPU, which would come out of the run being watched).
  */
 import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
@@ -27,7 +27,6 @@ let dagsPending = 0;
 let holdTimer: ReturnType<typeof setTimeout> | undefined;
 const waitingCharts: (() => void)[] = [];
 const streamHold = new StreamHold({
-  now: () => performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
   onRelease: () => startCharts(),
@@ -65,13 +64,13 @@ export function releaseCharts(): void {
   startCharts();
 }
 
-/** A big live run is shown or sent changes: statecharts wait for its stream to pause ({@link StreamHold}). */
-export function chartsWaitForStream(): void {
-  streamHold.noteChange();
+/** A big live run is shown: statecharts wait until it ends, 10 s at most ({@link StreamHold}). */
+export function chartsWaitForRun(workflowId: string): void {
+  streamHold.hold(workflowId);
 }
 
-/** The big run ended or is no longer shown: statecharts need not wait for it. */
-export function chartsStreamEnded(): void {
+/** No big live run is shown: statecharts need not wait. */
+export function chartsStopWaiting(): void {
   streamHold.end();
 }
 

@@ -8,7 +8,7 @@ import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/proto
 import { actorTree } from './actor-tree.js';
 import { Connection } from './connection.js';
 import { fill, h, perFrame } from './dom.js';
-import { chartsStreamEnded, chartsWaitForStream, holdCharts } from './layout.js';
+import { chartsStopWaiting, chartsWaitForRun, holdCharts } from './layout.js';
 import { Model } from './model.js';
 import { runPanel } from './run-panel.js';
 import { queuePanel, sharedPanel } from './side-panels.js';
@@ -92,18 +92,15 @@ const drawStatus = perFrame(() => {
 });
 model.on('status', drawStatus);
 
-// While a big live run streams, statechart layouts wait (see stream-hold.ts).
-const noteStream = () => {
+// While a big live run is shown, statechart layouts wait (see stream-hold.ts).
+const holdChartsForRun = () => {
   const run = model.run;
   if (run?.source === 'live' && run.detail.live && run.tasks.size >= STREAM_HOLD_FROM_TASKS) {
-    chartsWaitForStream();
-  } else chartsStreamEnded();
+    chartsWaitForRun(run.detail.workflowId);
+  } else chartsStopWaiting();
 };
-model.on('run', noteStream);
-model.on('run.tasks', noteStream);
-model.on('status', () => {
-  if (!model.run?.detail.live) chartsStreamEnded();
-});
+model.on('run', holdChartsForRun);
+model.on('status', holdChartsForRun);
 
 // Follow the newest live run while the user has not chosen one.
 model.on('actors', () => {

@@ -1,32 +1,29 @@
 /**
- * Whether work that can wait (laying out a statechart) waits for a big run's
- * stream of changes to pause. Laying out the first chart of a page costs
- * about a second of CPU: elkjs's 1.6 MB worker compiled and optimised while
- * it runs. On a small machine that second comes out of the run being
- * watched, so while a run of {@link STREAM_HOLD_FROM_TASKS} tasks or more
- * streams, the layout waits until no change has come for
- * {@link STREAM_QUIET_MS}, the run ends, or it has waited
- * {@link MAX_STREAM_HOLD_MS}. Pure: the clock and timers are injected.
+ * Whether work that can wait (laying out a statechart) waits while a big
+ * live run is shown. Laying out the first chart of a page costs about a
+ * second of CPU: elkjs's 1.6 MB worker compiled and optimised while it
+ * runs. On a small machine that second comes out of the run being watched,
+ * so while a live run of {@link STREAM_HOLD_FROM_TASKS} tasks or more is
+ * shown, the layout waits until the run ends (or another is opened), or
+ * for {@link MAX_STREAM_HOLD_MS} at most. Pure: the clock and timers are
+ * injected.
  */
 
-/** Runs this big hold statechart layouts while they stream. */
+/** Live runs this big hold statechart layouts. */
 export const STREAM_HOLD_FROM_TASKS = 1_000;
-/** A stream that sent nothing for this long has paused. */
-export const STREAM_QUIET_MS = 1_000;
-/** Longest a layout waits for one stream, however busy it stays. */
+/** Longest a layout waits for one run. */
 export const MAX_STREAM_HOLD_MS = 10_000;
 
 export interface StreamHoldOptions {
-  now: () => number;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (timer: unknown) => void;
-  /** Called when the hold ends (paused, ended or waited long enough). */
+  /** Called when the hold ends (the run ended, or it waited long enough). */
   onRelease: () => void;
 }
 
 export class StreamHold {
-  private since = Number.NEGATIVE_INFINITY;
-  private lastAt = Number.NEGATIVE_INFINITY;
+  /** The run held for: one run holds once, for {@link MAX_STREAM_HOLD_MS} at most. */
+  private heldFor: string | undefined;
   private timer: unknown;
 
   constructor(private readonly options: StreamHoldOptions) {}
@@ -36,41 +33,27 @@ export class StreamHold {
     return this.timer !== undefined;
   }
 
-  /**
-   * A big run is shown or sent changes. A change after a pause starts a new
-   * stream; within one stream the hold moves on with each change, up to
-   * {@link MAX_STREAM_HOLD_MS} after the stream began.
-   */
-  noteChange(): void {
-    const now = this.options.now();
-    if (now - this.lastAt >= STREAM_QUIET_MS) this.since = now;
-    this.lastAt = now;
-    const until = Math.min(now + STREAM_QUIET_MS, this.since + MAX_STREAM_HOLD_MS);
-    if (until <= now) {
-      if (this.held) this.release();
-      return;
-    }
-    this.stopTimer();
+  /** A big live run is shown (called again on its changes: it holds once). */
+  hold(workflowId: string): void {
+    if (this.heldFor === workflowId) return;
+    this.release();
+    this.heldFor = workflowId;
     this.timer = this.options.setTimer(() => {
       this.timer = undefined;
       this.options.onRelease();
-    }, until - now);
+    }, MAX_STREAM_HOLD_MS);
   }
 
-  /** The run ended (or another was opened): layouts may start now. */
+  /** No big live run is shown: layouts may start now. */
   end(): void {
-    this.lastAt = Number.NEGATIVE_INFINITY;
-    if (this.held) this.release();
+    this.heldFor = undefined;
+    this.release();
   }
 
   private release(): void {
-    this.stopTimer();
-    this.options.onRelease();
-  }
-
-  private stopTimer(): void {
     if (this.timer === undefined) return;
     this.options.clearTimer(this.timer);
     this.timer = undefined;
+    this.options.onRelease();
   }
 }

@@ -1,24 +1,19 @@
 /**
- * Issue 17 item 6: while a big run streams changes, the page's statechart
+ * Issue 17 item 6: while a big live run is shown, the page's statechart
  * layouts wait (elkjs's first layout costs about a second of CPU, which
- * would come out of the watched run) until the stream pauses for
- * STREAM_QUIET_MS, the run ends, or they have waited MAX_STREAM_HOLD_MS.
- * The clock and timers are injected: no real time passes.
+ * would come out of the watched run) until the run ends or another is
+ * opened, or MAX_STREAM_HOLD_MS has passed. The timers are injected: no
+ * real time passes.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_STREAM_HOLD_MS,
-  STREAM_QUIET_MS,
-  StreamHold,
-} from '../../inspector/src/stream-hold.js';
+import { MAX_STREAM_HOLD_MS, StreamHold } from '../../inspector/src/stream-hold.js';
 
-/** A clock and timers the test moves by hand. */
-function fakeTime() {
+/** Timers the test moves by hand. */
+function fakeTimers() {
   let now = 0;
   let nextId = 1;
   const timers = new Map<number, { at: number; fn: () => void }>();
   return {
-    now: () => now,
     setTimer: (fn: () => void, ms: number) => {
       const id = nextId++;
       timers.set(id, { at: now + ms, fn });
@@ -46,71 +41,57 @@ function fakeTime() {
 }
 
 function setUp() {
-  const time = fakeTime();
+  const timers = fakeTimers();
   let released = 0;
-  const hold = new StreamHold({ ...time, onRelease: () => released++ });
-  return { time, hold, released: () => released };
+  const hold = new StreamHold({ ...timers, onRelease: () => released++ });
+  return { timers, hold, released: () => released };
 }
 
 describe('ISSUE-17 stream hold', () => {
-  it('holds while changes come, and releases once they pause for STREAM_QUIET_MS', () => {
-    const { time, hold, released } = setUp();
+  it('holds while the run is shown, up to MAX_STREAM_HOLD_MS, once per run', () => {
+    const { timers, hold, released } = setUp();
     expect(hold.held).toBe(false);
-    hold.noteChange();
+    hold.hold('big');
     expect(hold.held).toBe(true);
-    // A change every half quiet period keeps it held.
-    for (let i = 0; i < 6; i++) {
-      time.advance(STREAM_QUIET_MS / 2);
-      hold.noteChange();
+    // Its changes (the page calls again on each) do not extend the hold.
+    for (let i = 0; i < 9; i++) {
+      timers.advance(MAX_STREAM_HOLD_MS / 10);
+      hold.hold('big');
       expect(hold.held).toBe(true);
     }
-    time.advance(STREAM_QUIET_MS - 1);
-    expect(hold.held).toBe(true);
+    timers.advance(MAX_STREAM_HOLD_MS / 10 - 1);
     expect(released()).toBe(0);
-    time.advance(1);
+    timers.advance(1);
     expect(hold.held).toBe(false);
     expect(released()).toBe(1);
-    expect(time.pending()).toBe(0);
+    // The same run, still shown, holds no more.
+    hold.hold('big');
+    expect(hold.held).toBe(false);
+    expect(timers.pending()).toBe(0);
   });
 
-  it('releases after MAX_STREAM_HOLD_MS of a stream that never pauses, and holds no more in it', () => {
-    const { time, hold, released } = setUp();
-    hold.noteChange();
-    const step = STREAM_QUIET_MS / 4;
-    let elapsed = 0;
-    while (hold.held) {
-      time.advance(step);
-      elapsed += step;
-      if (hold.held) hold.noteChange();
-    }
-    expect(elapsed).toBe(MAX_STREAM_HOLD_MS);
-    expect(released()).toBe(1);
-    // The same stream goes on: layouts asked for now do not wait.
-    for (let i = 0; i < 8; i++) {
-      hold.noteChange();
-      expect(hold.held).toBe(false);
-      time.advance(step);
-    }
-    expect(released()).toBe(1);
-    // After a pause, a new stream holds again.
-    time.advance(STREAM_QUIET_MS);
-    hold.noteChange();
-    expect(hold.held).toBe(true);
-  });
-
-  it('releases at once when the run ends, and a later run holds again', () => {
-    const { time, hold, released } = setUp();
-    hold.noteChange();
-    time.advance(100);
+  it('releases at once when the run ends, and holds again for another run', () => {
+    const { timers, hold, released } = setUp();
+    hold.hold('first');
+    timers.advance(100);
     hold.end();
     expect(hold.held).toBe(false);
     expect(released()).toBe(1);
-    expect(time.pending()).toBe(0);
-    // Ending again (no hold) releases nothing.
+    expect(timers.pending()).toBe(0);
+    // Ending again (nothing held) releases nothing.
     hold.end();
     expect(released()).toBe(1);
-    time.advance(10);
-    hold.noteChange();
+    hold.hold('second');
     expect(hold.held).toBe(true);
+    // Opening a third run while the second holds: the hold moves to it, with its own limit.
+    timers.advance(MAX_STREAM_HOLD_MS - 1);
+    hold.hold('third');
+    expect(released()).toBe(2);
+    expect(hold.held).toBe(true);
+    timers.advance(MAX_STREAM_HOLD_MS - 1);
+    expect(hold.held).toBe(true);
+    timers.advance(1);
+    expect(hold.held).toBe(false);
+    expect(released()).toBe(3);
   });
 });
