@@ -14,8 +14,8 @@ export class Connection {
   private nextId = 1;
   private retryMs = 250;
   private lastSeq = 0;
-  /** Sent again after a reconnect (the watched run). */
-  private watch: ClientMessage | undefined;
+  /** Sent again after a reconnect: the last `run.watch` and `events.watch`. */
+  private readonly subscriptions = new Map<ClientMessage['type'], ClientMessage>();
 
   constructor(
     private readonly model: Model,
@@ -30,7 +30,7 @@ export class Connection {
       this.retryMs = 250;
       this.model.connection = 'open';
       this.model.emit('status');
-      if (this.watch) ws.send(JSON.stringify(this.watch));
+      for (const message of this.subscriptions.values()) ws.send(JSON.stringify(message));
       this.onOpen();
     };
     ws.onmessage = (event) => this.receive(String(event.data));
@@ -46,7 +46,9 @@ export class Connection {
   send(message: ClientMessage): number {
     const id = this.nextId++;
     const withId = { ...message, id } as ClientMessage;
-    if (message.type === 'run.watch') this.watch = withId;
+    if (message.type === 'run.watch' || message.type === 'events.watch') {
+      this.subscriptions.set(message.type, withId);
+    }
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(withId));
     return id;
   }

@@ -104,7 +104,9 @@ export function streamRunSize(tasks: number): void {
  * (a request in between is kept and runs in the first frame of the next
  * slot). The slots are the same for every view, so views fed by one stream
  * redraw in the same frame: one style, layout and paint pass, not one per
- * view at its own moment. An
+ * view at its own moment. Until the next slot a timer waits, not a chain of
+ * animation frames: a frame asked for makes the browser run its whole
+ * frame pipeline, dozens of times a second for nothing. An
  * `urgent` request (something new to show, not more of a stream) runs in
  * the next frame whatever the gap.
  */
@@ -114,11 +116,25 @@ export function perFrame(
 ): (urgent?: boolean) => void {
   let pending = false;
   let urgentAsked = false;
+  let frameAsked = false;
+  let waiting: ReturnType<typeof setTimeout> | undefined;
   let last = Number.NEGATIVE_INFINITY;
+  const askFrame = () => {
+    if (frameAsked) return;
+    frameAsked = true;
+    requestAnimationFrame(run);
+  };
   const run = (now: number) => {
+    frameAsked = false;
     const gap = typeof minGapMs === 'number' ? minGapMs : minGapMs();
     if (!urgentAsked && gap > 0 && slot(now, gap) === slot(last, gap)) {
-      requestAnimationFrame(run);
+      waiting = setTimeout(
+        () => {
+          waiting = undefined;
+          askFrame();
+        },
+        (slot(now, gap) + 1) * gap - now,
+      );
       return;
     }
     pending = false;
@@ -127,10 +143,17 @@ export function perFrame(
     fn();
   };
   return (urgent = false) => {
-    if (urgent) urgentAsked = true;
+    if (urgent) {
+      urgentAsked = true;
+      if (waiting !== undefined) {
+        clearTimeout(waiting);
+        waiting = undefined;
+        askFrame();
+      }
+    }
     if (pending) return;
     pending = true;
-    requestAnimationFrame(run);
+    askFrame();
   };
 }
 

@@ -7,9 +7,12 @@
  * person opening the page looks for first. The workflow machine's statechart
  * takes the worker a while, and its definition arrives before a big run's
  * tasks do, so statechart layouts wait while a run is being opened or its
- * DAG is being laid out ({@link holdCharts}).
+ * DAG is being laid out ({@link holdCharts}), and while a big live run is
+ * shown ({@link StreamHold}: the first layout costs the page a second of
+ * CPU, which would come out of the run being watched).
  */
 import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
+import { StreamHold } from './stream-hold.js';
 
 let worker: InstanceType<typeof ELK> | undefined;
 /** The worker starts on the first layout: a page whose DAG needs none does not load 1.6 MB of elkjs while it opens. */
@@ -23,6 +26,11 @@ const MAX_HOLD_MS = 2_000;
 let dagsPending = 0;
 let holdTimer: ReturnType<typeof setTimeout> | undefined;
 const waitingCharts: (() => void)[] = [];
+const streamHold = new StreamHold({
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+  onRelease: () => startCharts(),
+});
 
 /** Lays out a run's DAG, ahead of any statechart still waiting. */
 export function layoutDag(graph: ElkNode): Promise<ElkNode> {
@@ -56,7 +64,17 @@ export function releaseCharts(): void {
   startCharts();
 }
 
+/** A big live run is shown: statecharts wait until it ends, 10 s at most ({@link StreamHold}). */
+export function chartsWaitForRun(workflowId: string): void {
+  streamHold.hold(workflowId);
+}
+
+/** No big live run is shown: statecharts need not wait. */
+export function chartsStopWaiting(): void {
+  streamHold.end();
+}
+
 function startCharts(): void {
-  if (dagsPending > 0 || holdTimer) return;
+  if (dagsPending > 0 || holdTimer || streamHold.held) return;
   for (const start of waitingCharts.splice(0)) start();
 }

@@ -8,12 +8,13 @@ import type { ActorInfo, ControlAction } from '../../src/runtime/inspector/proto
 import { actorTree } from './actor-tree.js';
 import { Connection } from './connection.js';
 import { fill, h, perFrame } from './dom.js';
-import { holdCharts } from './layout.js';
+import { chartsStopWaiting, chartsWaitForRun, holdCharts } from './layout.js';
 import { Model } from './model.js';
 import { runPanel } from './run-panel.js';
 import { queuePanel, sharedPanel } from './side-panels.js';
 import { statechartView } from './statechart-view.js';
 import { storedRuns } from './stored-runs.js';
+import { STREAM_HOLD_FROM_TASKS } from './stream-hold.js';
 import { timeline } from './timeline.js';
 
 const model = new Model();
@@ -91,6 +92,16 @@ const drawStatus = perFrame(() => {
 });
 model.on('status', drawStatus);
 
+// While a big live run is shown, statechart layouts wait (see stream-hold.ts).
+const holdChartsForRun = () => {
+  const run = model.run;
+  if (run?.source === 'live' && run.detail.live && run.tasks.size >= STREAM_HOLD_FROM_TASKS) {
+    chartsWaitForRun(run.detail.workflowId);
+  } else chartsStopWaiting();
+};
+model.on('run', holdChartsForRun);
+model.on('status', holdChartsForRun);
+
 // Follow the newest live run while the user has not chosen one.
 model.on('actors', () => {
   const current = model.run;
@@ -148,7 +159,9 @@ fill(
   h('a', { class: 'skip', href: '#main' }, 'Skip to the run'),
   h('header', { class: 'top' }, h('h1', {}, 'troupe inspector'), toggleSide, status),
   layout,
-  timeline(model),
+  timeline(model, (perBatch) =>
+    connection.send({ type: 'events.watch', ...(perBatch === undefined ? {} : { perBatch }) }),
+  ),
 );
 fill(
   layout,

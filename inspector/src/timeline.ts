@@ -9,7 +9,20 @@ import { fill, formatTime, h, perFrame, streamRedrawMs } from './dom.js';
 import type { Model } from './model.js';
 import { VirtualList } from './virtual-list.js';
 
-export function timeline(model: Model): HTMLElement {
+/**
+ * Events per batch the page asks for while no filter is set: the newest,
+ * more than the list shows at once. A busy run sends thousands a second,
+ * which nobody reads as they pass, and each costs the runtime a preview and
+ * the page a parse. With a filter set the page asks for all the server
+ * sends, so that the filter misses as few as before.
+ */
+export const UNFILTERED_EVENTS_PER_BATCH = 50;
+
+/**
+ * The event list. `ask(perBatch)` sends `events.watch`: how many events
+ * per batch the page wants now (undefined: all the server sends).
+ */
+export function timeline(model: Model, ask: (perBatch: number | undefined) => void): HTMLElement {
   let matches: number[] = [];
   let scanned = 0;
   let scannedOf: TimelineEvent[] = model.events;
@@ -90,11 +103,22 @@ export function timeline(model: Model): HTMLElement {
     list.update(matches.length);
   }, streamRedrawMs);
 
+  let asked: number | undefined | null = null;
+  const askEvents = () => {
+    const filtered = actorSelect.value !== '' || typeInput.value.trim() !== '';
+    const perBatch = filtered ? undefined : UNFILTERED_EVENTS_PER_BATCH;
+    if (perBatch === asked) return;
+    asked = perBatch;
+    ask(perBatch);
+  };
+
   const refilter = () => {
+    askEvents();
     scanned = 0;
     matches = [];
     draw();
   };
+  askEvents();
 
   model.on('events', draw);
   return h(

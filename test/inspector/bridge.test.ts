@@ -37,6 +37,21 @@ function actorsOf(client: TestClient): Map<string, ActorInfo> {
   return actors;
 }
 
+/** 2,000 held tasks behind a quick one (four run at a time). */
+function heldFanOut() {
+  return {
+    name: 'fan',
+    tasks: [
+      { id: 'first', agent: 'quick' },
+      ...Array.from({ length: 2_000 }, (_, i) => ({
+        id: `t${i}`,
+        agent: 'hold',
+        dependsOn: ['first'],
+      })),
+    ],
+  };
+}
+
 const twoTasks = {
   name: 'two',
   tasks: [
@@ -383,18 +398,7 @@ describe('ISSUE-17 compact run snapshot', () => {
   it('over the socket: a compact watch shows the run as the full one does, in under half the bytes', async () => {
     const held = await heldRuntime();
     rt = held.rt;
-    const fanOut = {
-      name: 'fan',
-      tasks: [
-        { id: 'first', agent: 'quick' },
-        ...Array.from({ length: 2_000 }, (_, i) => ({
-          id: `t${i}`,
-          agent: 'hold',
-          dependsOn: ['first'],
-        })),
-      ],
-    };
-    const handle = await rt.engine.start(fanOut, { workflowId: 'fan-1' });
+    const handle = await rt.engine.start(heldFanOut(), { workflowId: 'fan-1' });
     const full = await TestClient.connect(wsUrl(rt.inspector!.url));
     const compact = await TestClient.connect(wsUrl(rt.inspector!.url));
     clients.push(full, compact);
@@ -439,5 +443,85 @@ describe('ISSUE-17 compact run snapshot', () => {
     expect(JSON.stringify(compactChanges).length * 2).toBeLessThan(
       JSON.stringify(fullChanges).length,
     );
+  });
+
+  it('sends a client that asks for n events per batch the newest n of each batch, and counts the rest as skipped', async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    const few = await connect(wsUrl(rt.inspector!.url));
+    const all = await connect(wsUrl(rt.inspector!.url));
+    const none = await connect(wsUrl(rt.inspector!.url));
+    few.send({ id: 1, type: 'events.watch', perBatch: 2 });
+    none.send({ id: 1, type: 'events.watch', perBatch: 0 });
+    await few.frame('reply', (r) => r.id === 1 && r.ok);
+    await none.frame('reply', (r) => r.id === 1 && r.ok);
+    // A bad budget is refused like any malformed request.
+    few.send({ id: 2, type: 'events.watch', perBatch: -1 });
+    expect((await few.frame('reply', (r) => r.id === 2)).error?.code).toBe('MALFORMED');
+    const eventsOf = (client: TestClient) =>
+      client.frames.flatMap((f) =>
+        f.type === 'events' ? [{ events: f.events, skipped: f.skipped }] : [],
+      );
+    // Nothing happens before the run: every events frame below is one of its batches.
+    expect([few, all, none].map((client) => eventsOf(client).length)).toEqual([0, 0, 0]);
+    const fan = {
+      name: 'quick-fan',
+      tasks: Array.from({ length: 40 }, (_, i) => ({ id: `q${i}`, agent: 'quick' })),
+    };
+    const handle = await rt.engine.start(fan, { workflowId: 'events-budget' });
+    expect((await handle.result).status).toBe('completed');
+    const runDone = (client: TestClient) =>
+      actorsOf(client).get('workflow:events-budget')?.status === 'done';
+    // Each batch goes to the three clients in the same order: once they hold as many, they hold the same batches.
+    await until(
+      () =>
+        [few, all, none].every(runDone) &&
+        eventsOf(few).length === eventsOf(all).length &&
+        eventsOf(none).length === eventsOf(all).length,
+      'the run over for the three clients, with as many batches each',
+    );
+    const everything = eventsOf(all);
+    const newest = eventsOf(few);
+    const counted = eventsOf(none);
+    // Some batch had more than two events, so the budget had something to cut.
+    expect(everything.some((f) => f.events.length > 2)).toBe(true);
+    const total = (frames: typeof everything) =>
+      frames.reduce((n, f) => n + f.events.length + f.skipped, 0);
+    for (const [i, batch] of everything.entries()) {
+      const cut = newest[i]!;
+      expect(cut.events).toEqual(batch.events.slice(-2));
+      expect(cut.skipped).toBe(batch.skipped + batch.events.length - cut.events.length);
+      expect(counted[i]).toEqual({ events: [], skipped: batch.skipped + batch.events.length });
+    }
+    expect(total(newest)).toBe(total(everything));
+    expect(total(counted)).toBe(total(everything));
+  });
+
+  it("sends a big run's changes when they are due, even when nothing happens after them", async () => {
+    const held = await heldRuntime();
+    rt = held.rt;
+    // 2,000 tasks: their changes gather for changesGapMs (200 ms) between batches.
+    const handle = await rt.engine.start(heldFanOut(), { workflowId: 'fan-due' });
+    const client = await connect(wsUrl(rt.inspector!.url));
+    await client.waitFor(() => held.started.size >= 4, 'four held tasks running');
+    client.send({ id: 1, type: 'run.watch', workflowId: 'fan-due', compact: true });
+    const detail = await client.frame('run.detail');
+    const status = (id: string) => {
+      let shown = decodeTasks(detail.table!).find((t) => t.id === id)?.status;
+      for (const frame of client.frames) {
+        if (frame.type !== 'run.tasks' || !frame.changes) continue;
+        shown = decodeChanges(frame.changes).find((t) => t.id === id)?.status ?? shown;
+      }
+      return shown;
+    };
+    expect(status('t0')).toBe('running');
+    // One task ends and the next starts; then the run waits on held tasks, with no event to come.
+    held.release('t0');
+    await client.waitFor(
+      () => status('t0') === 'completed' && status('t4') === 'running',
+      't0 completed and t4 running on the page',
+    );
+    await rt.engine.cancel('fan-due');
+    expect((await handle.result).status).toBe('cancelled');
   });
 });

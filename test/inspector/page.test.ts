@@ -171,6 +171,8 @@ describe('inspector page', () => {
       expect((await handle.result).status).toBe('completed');
       await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
       await page.waitForSelector('[data-count="completed"]:text("completed 10001")');
+      // Its statechart waited while the run streamed, and is drawn once it ended.
+      await page.waitForSelector('[data-testid="statechart"] g.state.root');
       // Virtualised: only the visible rows exist, whatever the run's size.
       expect(await page.locator('.task-table .row').count()).toBeLessThan(100);
       expect(await page.locator('[data-testid="timeline"] .row').count()).toBeLessThan(100);

@@ -9,31 +9,32 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyActorRef } from 'xstate';
 import type { WorkflowContext } from '../../src/machines/workflow/context.js';
-import { FULL_SCAN_MS, RunWatch } from '../../src/runtime/inspector/run-watch.js';
+import {
+  changesGapMs,
+  FULL_SCAN_MS,
+  MAX_CHANGES_GAP_MS,
+  RunWatch,
+} from '../../src/runtime/inspector/run-watch.js';
 
-function fakeRun() {
-  const context = {
-    workflowId: 'w',
-    definition: {
-      name: 'two',
-      tasks: [
-        { id: 'a', agent: 'x', dependsOn: [], description: '' },
-        { id: 'b', agent: 'x', dependsOn: [], description: '' },
-      ],
+function fakeRun(size = 2) {
+  const ids = size === 2 ? ['a', 'b'] : Array.from({ length: size }, (_, i) => `t${i}`);
+  const snapshot = {
+    status: 'active',
+    value: 'running',
+    context: {
+      workflowId: 'w',
+      definition: {
+        name: 'run',
+        tasks: ids.map((id) => ({ id, agent: 'x', dependsOn: [], description: '' })),
+      },
+      runs: Object.fromEntries(ids.map((id) => [id, { status: 'pending', attempts: 0 }])),
+      shared: {},
+      settled: 0,
+      inFlight: 0,
     },
-    runs: {
-      a: { status: 'pending', attempts: 0 },
-      b: { status: 'pending', attempts: 0 },
-    },
-    shared: {},
-    settled: 0,
-    inFlight: 0,
   };
-  const ref = {
-    sessionId: 'x:1',
-    getSnapshot: () => ({ status: 'active', value: 'running', context }),
-  } as unknown as AnyActorRef;
-  return { context: context as unknown as WorkflowContext, ref };
+  const ref = { sessionId: 'x:1', getSnapshot: () => snapshot } as unknown as AnyActorRef;
+  return { context: snapshot.context as unknown as WorkflowContext, snapshot, ref };
 }
 
 describe('ISSUE-17 run watch', () => {
@@ -69,5 +70,48 @@ describe('ISSUE-17 run watch', () => {
     expect(changed()).toEqual([]);
     now += 1;
     expect(changed()).toEqual(['b:completed:0']);
+  });
+
+  it("gathers a big run's changes for changesGapMs, but sends a state change or the end at once", () => {
+    const size = 5_000;
+    const gap = changesGapMs(size);
+    expect(gap).toBe(500);
+    expect(changesGapMs(100_000)).toBe(MAX_CHANGES_GAP_MS);
+    expect(changesGapMs(200)).toBe(20);
+    const { context, snapshot, ref } = fakeRun(size);
+    let now = 10_000;
+    const watch = new RunWatch({ lookup: () => ref, now: () => now });
+    watch.watch('w');
+    const changed = (taskId?: string) => {
+      if (taskId) watch.noted({ workflowId: 'w', taskId });
+      watch.moved('x:1');
+      return watch.collect()[0]?.tasks.map((t) => `${t.id}:${t.status}`);
+    };
+    expect(watch.dueIn()).toBeUndefined();
+    context.runs.t1!.status = 'running';
+    expect(changed('t1')).toEqual(['t1:running']);
+    // Within the gap the changes wait, and the watch says when they are due...
+    now += 100;
+    context.runs.t2!.status = 'running';
+    expect(changed('t2')).toBeUndefined();
+    expect(watch.dueIn()).toBe(gap - 100);
+    now += gap - 101;
+    context.runs.t2!.status = 'completed';
+    expect(changed('t2')).toBeUndefined();
+    expect(watch.dueIn()).toBe(1);
+    // ...then go out together: a task that ran and ended in the gap once, as it is now.
+    now += 1;
+    expect(changed()).toEqual(['t2:completed']);
+    expect(watch.dueIn()).toBeUndefined();
+    // A change of the run's state goes out at the next batch, with the tasks changed so far.
+    now += 10;
+    context.runs.t3!.status = 'running';
+    snapshot.value = 'paused';
+    expect(changed('t3')).toEqual(['t3:running']);
+    // So does the end.
+    now += 10;
+    context.runs.t3!.status = 'cancelled';
+    snapshot.status = 'stopped';
+    expect(changed('t3')).toEqual(['t3:cancelled']);
   });
 });

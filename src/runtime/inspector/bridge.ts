@@ -178,8 +178,12 @@ export class InspectorBridge {
     return { actors, events, queue };
   }
 
-  /** What changed since the last batch. */
-  collect(): BridgeBatch {
+  /**
+   * What changed since the last batch, with at most `maxEvents` of its
+   * newest events (the bridge's `maxEventsPerBatch` at most). Events are
+   * previewed here, so a batch nobody wants events of previews none.
+   */
+  collect(maxEvents = this.options.maxEventsPerBatch): BridgeBatch {
     const actors: ActorInfo[] = [];
     let queue: QueueView | null | undefined;
     const dirty = this.dirty;
@@ -193,7 +197,12 @@ export class InspectorBridge {
       if (entry.ended) this.entries.delete(entry.ref.sessionId);
     }
     const pending = this.seq - this.sentSeq;
-    const take = Math.min(pending, this.options.maxEventsPerBatch, this.options.ringSize);
+    const take = Math.min(
+      pending,
+      maxEvents,
+      this.options.maxEventsPerBatch,
+      this.options.ringSize,
+    );
     const skipped = pending - take;
     this.skipped += skipped;
     const events = this.eventsSince(this.seq - take);

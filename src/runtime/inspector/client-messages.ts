@@ -17,6 +17,11 @@ const clientMessageSchema = z.discriminatedUnion('type', [
     workflowId: workflowId.nullable(),
     compact: z.boolean().optional(),
   }),
+  z.strictObject({
+    id,
+    type: z.literal('events.watch'),
+    perBatch: z.number().int().nonnegative().optional(),
+  }),
   z.strictObject({ id, type: z.literal('definition.get'), logicId: z.number().int().positive() }),
   z.strictObject({ id, type: z.literal('stored.list') }),
   z.strictObject({ id, type: z.literal('stored.get'), workflowId }),

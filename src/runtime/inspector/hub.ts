@@ -75,6 +75,7 @@ interface Client {
   seq: number;
   mayControl: boolean;
   watching: { workflowId: string | null; compact?: boolean };
+  timeline: { perBatch?: number };
 }
 
 const LATE_JOIN_EVENTS = 1_000;
@@ -109,6 +110,8 @@ export class InspectorHub {
   /** Actors the Stately clients have been told about. */
   private readonly statelyKnown = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A batch asked for when the changes of a big run left by the last one are due. */
+  private followUp: ReturnType<typeof setTimeout> | undefined;
   private lastStatsAt = 0;
   private readonly stopEngine: () => void;
   private readonly counters = {
@@ -156,7 +159,13 @@ export class InspectorHub {
 
   /** A page (or any client of our protocol) has connected. */
   addClient(ws: WebSocket, mayControl: boolean): void {
-    const client: Client = { ws, seq: 0, mayControl, watching: { workflowId: null } };
+    const client: Client = {
+      ws,
+      seq: 0,
+      mayControl,
+      watching: { workflowId: null },
+      timeline: {},
+    };
     this.clients.add(client);
     this.bridge.setLive(true);
     let system: ReturnType<InspectorBridge['systemState']>;
@@ -222,6 +231,8 @@ export class InspectorHub {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.followUp) clearTimeout(this.followUp);
+    this.followUp = undefined;
     for (const timer of this.storedTimers) clearTimeout(timer);
     this.storedTimers.clear();
     this.stopEngine();
@@ -277,27 +288,59 @@ export class InspectorHub {
     } catch {
       this.bridge.faults++;
     }
+    this.followLeftRuns();
+  }
+
+  /**
+   * A big run's changes gather for a while (`changesGapMs` in run-watch.ts):
+   * a batch comes when they are due even if nothing else happens by then.
+   */
+  private followLeftRuns(): void {
+    const due = this.runs.dueIn();
+    if (due === undefined || this.followUp) return;
+    this.followUp = setTimeout(() => {
+      this.followUp = undefined;
+      this.schedule();
+    }, due);
+    this.followUp.unref?.();
   }
 
   private sendBatch(): void {
-    const batch = this.bridge.collect();
+    const batch = this.bridge.collect(this.eventsWanted());
     const changes = this.runs.collect();
-    const shared: ServerFrame[] = [];
-    if (batch.actors.length > 0) shared.push({ type: 'actors', actors: batch.actors });
-    if (batch.events.length > 0 || batch.skipped > 0) {
-      shared.push({
-        type: 'events',
-        events: batch.events.map((e) => e.timeline),
-        skipped: batch.skipped,
-      });
+    const before: string[] = [];
+    const after: string[] = [];
+    if (batch.actors.length > 0) {
+      before.push(JSON.stringify({ type: 'actors', actors: batch.actors } satisfies ServerFrame));
     }
-    if (batch.queue !== undefined) shared.push({ type: 'queue', queue: batch.queue });
+    if (batch.queue !== undefined) {
+      after.push(JSON.stringify({ type: 'queue', queue: batch.queue } satisfies ServerFrame));
+    }
     const now = Date.now();
     if (now - this.lastStatsAt >= STATS_EVERY_MS) {
       this.lastStatsAt = now;
-      shared.push({ type: 'stats', stats: this.stats() });
+      after.push(JSON.stringify({ type: 'stats', stats: this.stats() } satisfies ServerFrame));
     }
-    const sharedJson = shared.map((frame) => JSON.stringify(frame));
+    // The events frame, serialised once per number of events asked for (usually one).
+    const eventsJson = new Map<number, string | undefined>();
+    const eventsFor = (client: Client): string | undefined => {
+      const taken = batch.events.length;
+      const count = Math.min(taken, this.perBatch(client));
+      let json = eventsJson.get(count);
+      if (json === undefined && !eventsJson.has(count)) {
+        const skipped = batch.skipped + taken - count;
+        json =
+          count > 0 || skipped > 0
+            ? JSON.stringify({
+                type: 'events',
+                events: batch.events.slice(taken - count).map((e) => e.timeline),
+                skipped,
+              } satisfies ServerFrame)
+            : undefined;
+        eventsJson.set(count, json);
+      }
+      return json;
+    };
     // Each run's frame is serialised once per form (objects or columns) for all its watchers.
     const runJson = new Map<string, string>();
     const runFrame = (change: RunChanges, compact: boolean): ServerFrame => {
@@ -329,10 +372,29 @@ export class InspectorHub {
     for (const client of this.clients) {
       const { workflowId, compact } = client.watching;
       const own = workflowId ? ownJson(workflowId, compact === true) : undefined;
-      const frames = own ? [...sharedJson, own] : sharedJson;
+      const events = eventsFor(client);
+      const frames = [...before];
+      if (events) frames.push(events);
+      frames.push(...after);
+      if (own) frames.push(own);
       if (frames.length > 0) this.sendRaw(client, frames);
     }
     if (this.stately.size > 0) this.flushStately(batch);
+  }
+
+  /** The most events any client wants this batch: none previewed for nobody. */
+  private eventsWanted(): number {
+    if (this.stately.size > 0) return this.options.maxEventsPerBatch;
+    let wanted = 0;
+    for (const client of this.clients) wanted = Math.max(wanted, this.perBatch(client));
+    return wanted;
+  }
+
+  private perBatch(client: Client): number {
+    return Math.min(
+      client.timeline.perBatch ?? this.options.maxEventsPerBatch,
+      this.options.maxEventsPerBatch,
+    );
   }
 
   private flushStately(batch: ReturnType<InspectorBridge['collect']>): void {
@@ -392,6 +454,7 @@ export class InspectorHub {
       state: async (workflowId) => this.runtime.engine.getState?.(workflowId),
       mayControl: client.mayControl,
       watching: client.watching,
+      timeline: client.timeline,
       onRejected: () => this.counters.rejectedRequests++,
     }).then(
       (frames) => this.send(client, frames),

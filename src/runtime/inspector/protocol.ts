@@ -351,6 +351,13 @@ export type ClientMessage = { id?: number } & (
       /** The run's tasks come as a {@link TaskTable}, and their changes as {@link TaskChanges} (smaller for big runs). */
       compact?: boolean;
     }
+  /**
+   * The most timeline events this client gets per batch: the newest; the
+   * others are counted in its `events` frame's `skipped`. Without
+   * `perBatch`, as many as the server sends anyone (`maxEventsPerBatch`),
+   * which is also what a client that never asks gets.
+   */
+  | { type: 'events.watch'; perBatch?: number }
   | { type: 'definition.get'; logicId: number }
   | { type: 'stored.list' }
   | { type: 'stored.get'; workflowId: string }

@@ -61,9 +61,10 @@ export interface RequestContext {
   signal: (workflowId: string, name: string, payload: unknown) => Promise<void>;
   /** Controls are on and this client presented the token. */
   mayControl: boolean;
-  /** The run this client watches; updated by `run.watch`. */
   /** The run this client watches, and whether it asked for columns (`compact`). */
   watching: { workflowId: string | null; compact?: boolean };
+  /** How many timeline events per batch this client asked for (`events.watch`; absent: all sent). */
+  timeline: { perBatch?: number };
   onRejected: () => void;
 }
 
@@ -89,6 +90,10 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             : { type: 'run.detail', run },
         ]);
       }
+      case 'events.watch':
+        if (message.perBatch === undefined) delete ctx.timeline.perBatch;
+        else ctx.timeline.perBatch = message.perBatch;
+        return reply([]);
       case 'definition.get':
         return reply([
           {

@@ -14,6 +14,12 @@
  * single task (a restore, a rollback step), when the run's state changed or
  * it ended, and at least every {@link FULL_SCAN_MS}, so a change no event
  * names still reaches the page within that time.
+ *
+ * A big run's changes are collected at most every {@link changesGapMs}
+ * (its size / 10 ms, up to {@link MAX_CHANGES_GAP_MS}): the page redraws a
+ * run that size no more often, and a task that started and ended in the gap
+ * is sent once, not twice. A change of the run's state, and its end, are
+ * collected at the next batch whatever the gap.
  */
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
@@ -47,6 +53,14 @@ interface Shown {
 /** Longest a watched run goes without every task compared. */
 export const FULL_SCAN_MS = 1_000;
 
+/** Longest a big run's task changes wait to be collected. */
+export const MAX_CHANGES_GAP_MS = 1_000;
+
+/** How long the changes of a run of `tasks` tasks gather before they are collected. */
+export function changesGapMs(tasks: number): number {
+  return Math.min(MAX_CHANGES_GAP_MS, Math.round(tasks / 10));
+}
+
 interface Watched {
   ref: AnyActorRef;
   watchers: number;
@@ -60,6 +74,8 @@ interface Watched {
   dirty: Set<string>;
   /** An event named no single task: compare them all at the next batch. */
   scanAll: boolean;
+  /** When changes were last collected. */
+  collectedAt: number;
   /** When every task was last compared, and the run's state then. */
   scannedAt: number;
   scannedState: string;
@@ -108,6 +124,7 @@ export class RunWatch {
         indexOf: new Map(),
         dirty: new Set(),
         scanAll: true,
+        collectedAt: Number.NEGATIVE_INFINITY,
         scannedAt: 0,
         scannedState: '',
         waits: '',
@@ -152,16 +169,33 @@ export class RunWatch {
     return watched ? contextOf(watched.ref) : undefined;
   }
 
-  /** Changes since the last call, per watched run that changed. */
+  /**
+   * Changes since the last call, per watched run that changed. A big run
+   * whose gap ({@link changesGapMs}) has not passed is left for a later
+   * call: {@link dueIn} says when.
+   */
   collect(): RunChanges[] {
     const out: RunChanges[] = [];
+    const now = this.deps.now();
     for (const [workflowId, watched] of this.runs) {
       if (!watched.moved) continue;
-      watched.moved = false;
-      const snapshot = watched.ref.getSnapshot() as { value?: unknown };
+      const snapshot = watched.ref.getSnapshot() as { value?: unknown; status?: string };
       const context = contextOf(watched.ref);
-      if (!context) continue;
+      if (!context) {
+        watched.moved = false;
+        continue;
+      }
       const state = stateName(snapshot.value);
+      const ended = snapshot.status !== 'active';
+      if (
+        !ended &&
+        state === watched.scannedState &&
+        now - watched.collectedAt < changesGapMs(watched.shown.length)
+      ) {
+        continue;
+      }
+      watched.moved = false;
+      watched.collectedAt = now;
       const error = runError(context);
       if (context.definition.tasks.length !== watched.shown.length) {
         const detail = this.detail(watched);
@@ -180,8 +214,6 @@ export class RunWatch {
         const delta = taskDelta(context, id, compensation);
         if (delta) tasks.push(delta);
       };
-      const now = this.deps.now();
-      const ended = (snapshot as { status?: string }).status !== 'active';
       if (
         watched.scanAll ||
         ended ||
@@ -214,6 +246,18 @@ export class RunWatch {
       });
     }
     return out;
+  }
+
+  /** Milliseconds until the first run left by {@link collect} is due; undefined when none is left. */
+  dueIn(): number | undefined {
+    const now = this.deps.now();
+    let due: number | undefined;
+    for (const watched of this.runs.values()) {
+      if (!watched.moved) continue;
+      const wait = Math.max(0, watched.collectedAt + changesGapMs(watched.shown.length) - now);
+      due = due === undefined ? wait : Math.min(due, wait);
+    }
+    return due;
   }
 
   private detail(watched: Watched): RunDetail | undefined {
