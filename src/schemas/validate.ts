@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import { TroupeError } from '../errors.js';
 import { referencedGuards, referencedTasks } from './condition.js';
+import { parseDefinitionShape } from './definition-shape.js';
 import {
   type TaskDefinition,
   taskDefinitionSchema,
   type WorkflowDefinition,
-  workflowDefinitionSchema,
 } from './workflow-definition.js';
 
 /** What a definition is checked against besides its own shape. */
@@ -30,7 +30,7 @@ export function validateDefinition(
   input: unknown,
   registry: DefinitionRegistry,
 ): WorkflowDefinition {
-  const parsed = workflowDefinitionSchema.safeParse(input);
+  const parsed = parseDefinitionShape(input);
   if (!parsed.success) throw definitionError(formatZodIssues(parsed.error));
   const issues = checkTasks(parsed.data.tasks, registry, new Map());
   if (issues.length > 0) throw definitionError(issues, parsed.data.name);
