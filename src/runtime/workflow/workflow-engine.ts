@@ -1005,8 +1005,11 @@ export class WorkflowEngine {
       result,
     };
     try {
-      // Checked here, not in the batch: a value that cannot be stored fails this run only.
-      serialise(workflowId, 'result', ended);
+      // Checked here, not in the batch the journal writer shares among runs:
+      // a value that cannot be stored fails this run only. Without a journal
+      // the record is a batch of its own, which the store checks (and
+      // serialises) before writing anything, so it is not serialised twice.
+      if (this.deps.durability) serialise(workflowId, 'result', ended);
     } catch (error) {
       this.live.delete(workflowId);
       this.deps.onError(error, `storing the result of workflow "${workflowId}"`);
