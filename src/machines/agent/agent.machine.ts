@@ -285,12 +285,7 @@ export const agentMachine = setup({
   // re-checked after every event, which cost a quarter of an agent's time.
   states: {
     idle: {
-      on: {
-        'task.assign': [
-          { guard: 'startsAtOnce', target: 'busy', actions: ['takeSlot', 'startExecution'] },
-          { target: 'busy', actions: 'accept' },
-        ],
-      },
+      on: { 'task.assign': { target: 'busy', actions: 'accept' } },
     },
     busy: {
       on: {
