@@ -2,7 +2,8 @@
  * Orchestration overhead per task, in process, no persistence: troupe beside
  * the same workflow run by bare XState with promise actors (the baseline of
  * issue 18), a plain Promise loop and LangGraph.js, in one run, alternating,
- * from 1,000 to 100,000 tasks; and the bytes allocated per task.
+ * from 1,000 to 100,000 tasks (CPU time per task, wall time beside it); and
+ * the bytes allocated per task.
  *
  *   npx tsx --conditions=development --expose-gc bench/core.ts
  */
@@ -15,15 +16,28 @@ import { chain, grid, median, printTable, reportRatio, timeIt } from './harness.
 
 const noop = async () => undefined;
 
-async function troupeRun(tasks: TaskDefinitionInput[], concurrency: number): Promise<number> {
+/** Wall time and CPU time (every thread of the process, the garbage collector's too) of one run, in ms. */
+interface Cost {
+  wall: number;
+  cpu: number;
+}
+
+async function costOf(fn: () => Promise<unknown>): Promise<Cost> {
+  const cpuBefore = process.cpuUsage();
+  const wall = await timeIt(fn);
+  const { user, system } = process.cpuUsage(cpuBefore);
+  return { wall, cpu: (user + system) / 1000 };
+}
+
+async function troupeRun(tasks: TaskDefinitionInput[], concurrency: number): Promise<Cost> {
   const rt = await createRuntime({ dataDir: false });
   rt.registerAgent(defineAgent({ role: 'noop', concurrency, run: noop }));
-  const ms = await timeIt(async () => {
+  const cost = await costOf(async () => {
     const result = await rt.engine.execute({ name: 'bench', tasks, maxConcurrency: concurrency });
     if (!result.success) throw new Error(`bench run failed: ${result.error?.message}`);
   });
   await rt.close();
-  return ms;
+  return cost;
 }
 
 async function promiseSequential(n: number): Promise<number> {
@@ -71,24 +85,32 @@ async function heapPerIdleAgent(count: number): Promise<number> {
  */
 const WARM_UP_TASKS = 20_000;
 
-/** Median of `runs` of each, alternating so both see the same machine load, after `warmUps` runs of each. */
+/**
+ * Medians of `runs` of each, alternating so both see the same machine load,
+ * after `warmUps` runs of each. CPU time is the steadier measure on a shared
+ * machine: wall time also counts the time other processes held the cores.
+ */
 async function sideBySide(
   runs: number,
   warmUps: number,
-  a: () => Promise<number>,
-  b: () => Promise<number>,
-): Promise<[number, number]> {
+  a: () => Promise<Cost>,
+  b: () => Promise<Cost>,
+): Promise<[Cost, Cost]> {
   for (let i = 0; i < warmUps; i++) {
     await a();
     await b();
   }
-  const as: number[] = [];
-  const bs: number[] = [];
+  const as: Cost[] = [];
+  const bs: Cost[] = [];
   for (let i = 0; i < runs; i++) {
     as.push(await a());
     bs.push(await b());
   }
-  return [median(as), median(bs)];
+  const medians = (costs: Cost[]): Cost => ({
+    wall: median(costs.map((c) => c.wall)),
+    cpu: median(costs.map((c) => c.cpu)),
+  });
+  return [medians(as), medians(bs)];
 }
 
 const perTask = (ms: number, n: number) => ((ms * 1000) / n).toFixed(2);
@@ -118,16 +140,16 @@ for (const shape of shapes) {
     shape.runs,
     Math.max(1, Math.ceil(WARM_UP_TASKS / n)),
     () => troupeRun(shape.tasks, shape.concurrency),
-    () => timeIt(() => runRawXState(shape.tasks)),
+    () => costOf(() => runRawXState(shape.tasks)),
   );
-  reportRatio(`core.${shape.key}.troupe-over-xstate`, troupe / raw);
-  troupePerTask.set(shape.key, troupe / n);
+  reportRatio(`core.${shape.key}.troupe-over-xstate`, troupe.cpu / raw.cpu);
+  troupePerTask.set(shape.key, troupe.cpu / n);
   rows.push([
     shape.label,
     n.toLocaleString('en'),
-    perTask(troupe, n),
-    perTask(raw, n),
-    `${(troupe / raw).toFixed(2)}x`,
+    `${perTask(troupe.cpu, n)} (${perTask(troupe.wall, n)})`,
+    `${perTask(raw.cpu, n)} (${perTask(raw.wall, n)})`,
+    `${(troupe.cpu / raw.cpu).toFixed(2)}x (${(troupe.wall / raw.wall).toFixed(2)}x)`,
   ]);
 }
 reportRatio(
@@ -139,9 +161,9 @@ printTable(
   [
     'workflow',
     'tasks',
-    'troupe µs per task',
-    'bare XState µs per task',
-    'troupe / XState (goal ≤ 1)',
+    'troupe µs per task, CPU (wall)',
+    'bare XState µs per task, CPU (wall)',
+    'troupe / XState, CPU (wall) (goal ≤ 1)',
   ],
   rows,
 );

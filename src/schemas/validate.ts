@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import { TroupeError } from '../errors.js';
 import { referencedGuards, referencedTasks } from './condition.js';
+import { parseDefinitionShape } from './definition-shape.js';
 import {
   type TaskDefinition,
   taskDefinitionSchema,
   type WorkflowDefinition,
-  workflowDefinitionSchema,
 } from './workflow-definition.js';
 
 /** What a definition is checked against besides its own shape. */
@@ -30,7 +30,7 @@ export function validateDefinition(
   input: unknown,
   registry: DefinitionRegistry,
 ): WorkflowDefinition {
-  const parsed = workflowDefinitionSchema.safeParse(input);
+  const parsed = parseDefinitionShape(input);
   if (!parsed.success) throw definitionError(formatZodIssues(parsed.error));
   const issues = checkTasks(parsed.data.tasks, registry, new Map());
   if (issues.length > 0) throw definitionError(issues, parsed.data.name);
@@ -96,7 +96,7 @@ function checkTasks(
   });
   if (issues.length > 0) return issues;
 
-  const cycle = findCycle(byId);
+  const cycle = isAcyclic(byId) ? undefined : findCycle(byId);
   if (cycle) return [`${root}: dependency cycle ${cycle.join(' -> ')}`];
 
   tasks.forEach((task, index) => {
@@ -128,6 +128,38 @@ function checkChild(task: TaskDefinition, registry: DefinitionRegistry, at: stri
     const nested = (error as TroupeError).context?.issues ?? [(error as Error).message];
     return nested.map((issue) => `${at}.workflow.definition.${issue}`);
   }
+}
+
+/**
+ * Whether the dependencies form no cycle (Kahn's algorithm: tasks whose
+ * dependencies are all done are done, until none is left). Iterative, with
+ * no closure or path per task: the check of every definition, while the
+ * search below, which names the cycle, runs only when there is one.
+ */
+function isAcyclic(tasks: ReadonlyMap<string, TaskDefinition>): boolean {
+  const waitingOn = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  const done: string[] = [];
+  for (const [id, task] of tasks) {
+    let count = 0;
+    for (const dep of task.dependsOn) {
+      if (!tasks.has(dep)) continue;
+      count++;
+      const list = dependents.get(dep);
+      if (list) list.push(id);
+      else dependents.set(dep, [id]);
+    }
+    waitingOn.set(id, count);
+    if (count === 0) done.push(id);
+  }
+  for (let i = 0; i < done.length; i++) {
+    for (const dependent of dependents.get(done[i]!) ?? []) {
+      const left = waitingOn.get(dependent)! - 1;
+      waitingOn.set(dependent, left);
+      if (left === 0) done.push(dependent);
+    }
+  }
+  return done.length === tasks.size;
 }
 
 /** Depth-first search with colours; returns the ids on the first cycle found, closed. */

@@ -85,6 +85,29 @@ describe('agent slots', () => {
     actor.stop();
   });
 
+  it('assignments that start at once, each bringing the slot of the one before, keep the count exact', () => {
+    const { actor, send, state, executed } = recordingAgent(2);
+    send({ type: 'task.assign', assignment: assignment('c1') });
+    expect(state()).toMatchObject({ value: 'busy', running: 1, finished: 0, queued: 0 });
+    send({ type: 'task.assign', assignment: assignment('c2') });
+    expect(state()).toMatchObject({ running: 2, finished: 0, queued: 0 });
+    // A chain on each slot: every assignment brings back one slot and takes one.
+    for (let i = 3; i <= 10; i++) {
+      send({ type: 'task.assign', assignment: assignment(`c${i}`), released: slot(`c${i - 2}`) });
+      expect(state()).toMatchObject({ value: 'busy', running: 2, finished: i - 2, queued: 0 });
+    }
+    // Full: the next one queues, and starts when a slot comes back without an assignment.
+    send({ type: 'task.assign', assignment: assignment('c11') });
+    expect(state()).toMatchObject({ running: 2, queued: 1 });
+    send({ type: 'task.release', ...slot('c9') });
+    expect(state()).toMatchObject({ running: 2, finished: 9, queued: 0 });
+    send({ type: 'task.release', ...slot('c10') });
+    send({ type: 'task.release', ...slot('c11') });
+    expect(state()).toMatchObject({ value: 'idle', running: 0, finished: 11, queued: 0 });
+    expect(executed).toEqual(Array.from({ length: 11 }, (_, i) => `c${i + 1}`));
+    actor.stop();
+  });
+
   it('a waiting attempt holds no slot: its release frees none', () => {
     const { actor, send, state, executed } = recordingAgent(1);
     send({ type: 'task.assign', assignment: assignment('b1') });

@@ -35,7 +35,12 @@ export interface AgentTask {
   input: Readonly<Record<string, unknown>>;
 }
 
-/** What an agent's `run` gets besides the task. */
+/**
+ * What an agent's `run` gets besides the task. Its methods and `signal` may
+ * be taken off the object (`const { progress, signal } = ctx`); they are
+ * made when first read, so a spread copy (`{ ...ctx }`) holds only the data
+ * fields (`attempt`, `idempotencyKey`, `dependencies`, `messages`).
+ */
 export interface AgentRunContext {
   /** Aborted when the attempt times out or the workflow is cancelled. */
   signal: AbortSignal;

@@ -1,4 +1,11 @@
-import { type ActorRefFrom, type AnyActorRef, enqueueActions, fromCallback, setup } from 'xstate';
+import {
+  type ActorRefFrom,
+  type AnyActorRef,
+  enqueueActions,
+  fromCallback,
+  sendTo,
+  setup,
+} from 'xstate';
 import type { MessageDelivery } from '../communicator/events.js';
 import { createFifo, type Fifo, fifoPush, fifoRemove, fifoSize, fifoTake } from '../fifo.js';
 import {
@@ -135,6 +142,17 @@ export const agentMachine = setup({
   },
   actors: { executor: executorPlaceholder },
   guards: {
+    /**
+     * The assignment starts at once and nothing else happens: no slot comes
+     * back to a queued assignment or to a suspended attempt, and there is
+     * room once the slot it brings back (if any) is free.
+     */
+    startsAtOnce: ({ context, event }) => {
+      if (event.type !== 'task.assign') return false;
+      if (!event.released) return context.running < context.concurrency;
+      if (context.suspended.length > 0 || fifoSize(context.mailbox) > 0) return false;
+      return context.running - (context.running > 0 ? 1 : 0) < context.concurrency;
+    },
     /** The finishing attempt is the last one running and nothing waits. */
     lastRunning: ({ context }) => context.running === 1 && fifoSize(context.mailbox) === 0,
     /** The report is about an attempt that waits (or waited) and holds no slot. */
@@ -146,6 +164,23 @@ export const agentMachine = setup({
     },
   },
   actions: {
+    /**
+     * `accept` of an assignment that `startsAtOnce`, as a plain action and a
+     * static send: `enqueueActions` makes a dozen functions per call, and a
+     * chain's agent takes one such event per task.
+     */
+    takeSlot: ({ context, event }) => {
+      if (event.type !== 'task.assign') return;
+      if (event.released) {
+        context.finished++;
+        if (context.running > 0) context.running--;
+      }
+      context.running++;
+    },
+    startExecution: sendTo('executor', ({ event }) => ({
+      type: 'execute' as const,
+      assignment: (event as Extract<AgentEvent, { type: 'task.assign' }>).assignment,
+    })),
     accept: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'task.assign') return;
       // The slot the run gives back with this assignment is free first.
@@ -231,7 +266,10 @@ export const agentMachine = setup({
   }),
   invoke: { id: 'executor', src: 'executor', input: ({ context }) => ({ role: context.role }) },
   on: {
-    'task.assign': { actions: 'accept' },
+    'task.assign': [
+      { guard: 'startsAtOnce', actions: ['takeSlot', 'startExecution'] },
+      { actions: 'accept' },
+    ],
     'task.abort': { actions: 'abort' },
     'task.progress': { actions: 'forward' },
     'message.deliver': { actions: 'deliverMessage' },

@@ -1,6 +1,6 @@
 import { defineKey } from '../../schemas/json-value.js';
 import type { TaskResult, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
-import type { WorkflowContext } from './context.js';
+import type { TaskRun, WorkflowContext } from './context.js';
 import { waitInfo } from './waits.js';
 
 /** The public result of a run, built once when it ends. */
@@ -10,20 +10,7 @@ export function buildWorkflowResult(
 ): WorkflowResult {
   const tasks: Record<string, TaskResult> = {};
   for (const task of context.definition.tasks) {
-    const run = context.runs[task.id]!;
-    defineKey(tasks, task.id, {
-      taskId: task.id,
-      agent: task.agent,
-      status: run.status,
-      attempts: run.attempts,
-      ...(run.output === undefined ? {} : { output: run.output }),
-      ...(run.error ? { error: run.error } : {}),
-      ...(run.startedAt === undefined ? {} : { startedAt: run.startedAt }),
-      ...(run.finishedAt === undefined ? {} : { finishedAt: run.finishedAt }),
-      ...(run.skipReason ? { skipReason: run.skipReason } : {}),
-      ...(run.progress === undefined ? {} : { progress: run.progress }),
-      ...(run.progressMessage ? { progressMessage: run.progressMessage } : {}),
-    });
+    defineKey(tasks, task.id, taskResult(task.id, task.agent, context.runs[task.id]!));
   }
   const finishedAt = context.lastEventAt;
   const waits = context.waits ? Object.values(context.waits).map(waitInfo) : [];
@@ -59,4 +46,21 @@ export function buildWorkflowResult(
       ? { error: { name: 'CancelledError', message: context.cancelReason } }
       : {}),
   };
+}
+
+/**
+ * One task's entry of the result, its optional fields in a fixed order. Set
+ * one by one, not spread from conditional object literals: this runs for
+ * every task of a run, and each literal was an object made and thrown away.
+ */
+function taskResult(taskId: string, agent: string, run: TaskRun): TaskResult {
+  const result: TaskResult = { taskId, agent, status: run.status, attempts: run.attempts };
+  if (run.output !== undefined) result.output = run.output;
+  if (run.error) result.error = run.error;
+  if (run.startedAt !== undefined) result.startedAt = run.startedAt;
+  if (run.finishedAt !== undefined) result.finishedAt = run.finishedAt;
+  if (run.skipReason) result.skipReason = run.skipReason;
+  if (run.progress !== undefined) result.progress = run.progress;
+  if (run.progressMessage) result.progressMessage = run.progressMessage;
+  return result;
 }
