@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run by the tests' globalSetup (test/setup/system-deps.ts) and, for Chromium
+# Run by `npm test` (its pretest hook), by the tests' globalSetup
+# (test/setup/system-deps.ts) and, for Chromium
 # alone, by test/inspector/browser.ts when it finds no browser: the test suite
 # runs real servers and a real browser (headless Chromium, PostgreSQL, Redis).
 # On a fresh Debian machine this installs the missing Debian packages when run
