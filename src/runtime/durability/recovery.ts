@@ -127,9 +127,7 @@ export async function loadCheckpoint(
     return { snapshot, seq: 0, checkpoints, checkpointBytes: 0 };
   }
   const snapshot = logic.resolveState({
-    // Prototype-free tables for the replay too: a task added with the id
-    // `constructor` must not find Object.prototype's.
-    context: restoreWorkflowContext(parseContext(chosen, workflowId, chosenSeq, record)),
+    context: parseContext(chosen, workflowId, chosenSeq, record),
     value: chosen!.value,
   });
   return { snapshot, seq: chosenSeq, checkpoints, checkpointBytes: chosen!.context.length };
@@ -313,13 +311,15 @@ export function readableCheckpoint(checkpoint: unknown, record: RunRecord | unde
  * index and reverse edges rebuilt in the order the run built them (the
  * record's tasks, then those added; each task's dependents in task order),
  * so the run releases them in the same order. A whole context (older
- * checkpoints) is returned as is.
+ * checkpoints) is returned as stored, its task tables made prototype-free.
  * @throws Error naming what is missing.
  */
 function wholeContext(stored: unknown, record: RunRecord | undefined): WorkflowContext {
   if (typeof stored !== 'object' || stored === null)
     throw new Error('its context is not an object');
-  if (!('definitionTasks' in stored)) return stored as WorkflowContext;
+  // Prototype-free tables, as the compact form's below, for the replay too: a
+  // task added with the id `constructor` must not find Object.prototype's.
+  if (!('definitionTasks' in stored)) return restoreWorkflowContext(stored as WorkflowContext);
   const { definitionTasks, runs: storedRuns, ...rest } = stored as CompactContext;
   const recordTasks = record?.definition.tasks;
   if (!recordTasks || recordTasks.length < definitionTasks.fromRecord) {
