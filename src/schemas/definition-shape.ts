@@ -11,6 +11,9 @@
 import { z } from 'zod';
 import { inspectJson } from './json-value.js';
 import {
+  IDENTIFIER_PATTERN,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_IDENTIFIER_LENGTH,
   type TaskDefinition,
   taskDefinitionSchema,
   type WorkflowDefinition,
@@ -30,18 +33,12 @@ const PLAIN_TASK_KEYS: ReadonlySet<string> = new Set([
   'dependsOn',
 ]);
 
-/** `identifier` in workflow-definition.ts. */
-const IDENTIFIER = /^[A-Za-z0-9_.:-]+$/;
-const MAX_IDENTIFIER_LENGTH = 200;
-/** `description` in workflow-definition.ts. */
-const MAX_DESCRIPTION_LENGTH = 10_000;
-
 function isIdentifier(value: unknown): value is string {
   return (
     typeof value === 'string' &&
     value.length >= 1 &&
     value.length <= MAX_IDENTIFIER_LENGTH &&
-    IDENTIFIER.test(value)
+    IDENTIFIER_PATTERN.test(value)
   );
 }
 

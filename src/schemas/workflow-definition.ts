@@ -6,11 +6,17 @@ import { jsonObjectSchema as jsonObject } from './value-check.js';
 /** Bumped when the stored shape of a definition changes incompatibly. */
 export const DEFINITION_FORMAT_VERSION = 1;
 
+/** Ids, agent roles and names: the rule shared with definition-shape.ts's hand check. */
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+export const MAX_IDENTIFIER_LENGTH = 200;
+/** Longest task or workflow description. */
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+
 const identifier = z
   .string()
   .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -');
+  .max(MAX_IDENTIFIER_LENGTH, `must be at most ${MAX_IDENTIFIER_LENGTH} characters`)
+  .regex(IDENTIFIER_PATTERN, 'may only contain letters, digits and _ . : -');
 
 /** A task's time limit: whole ms, more than 0, at most the longest timer Node can arm. */
 const timeoutMs = durationMs({ min: 1, int: true });
@@ -87,7 +93,7 @@ const taskFields = {
    */
   agent: identifier.optional(),
   /** What the agent should do, in words. */
-  description: z.string().max(10_000).default(''),
+  description: z.string().max(MAX_DESCRIPTION_LENGTH).default(''),
   /** Arbitrary JSON input handed to the agent. */
   input: jsonObject.default(() => ({})),
   /** Ids of tasks that must settle first. */
@@ -141,8 +147,8 @@ export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
 export const workflowDefinitionSchema = z.strictObject({
   formatVersion: z.literal(DEFINITION_FORMAT_VERSION).default(DEFINITION_FORMAT_VERSION),
   /** Names the kind of workflow; runs of one name are compared by the evaluator. */
-  name: z.string().min(1, 'must not be empty').max(200),
-  description: z.string().max(10_000).default(''),
+  name: z.string().min(1, 'must not be empty').max(MAX_IDENTIFIER_LENGTH),
+  description: z.string().max(MAX_DESCRIPTION_LENGTH).default(''),
   tasks: z.array(taskDefinitionSchema).min(1, 'a workflow needs at least one task'),
   /** Most tasks of this workflow running at once. @default 8 */
   maxConcurrency: z.number().int().min(1).max(10_000).default(8),
