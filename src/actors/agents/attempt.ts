@@ -52,21 +52,21 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** The methods of `ctx`, made when first read. */
-type ContextMethods = Pick<
-  AgentRunContext,
-  | 'send'
-  | 'request'
-  | 'lock'
-  | 'progress'
-  | 'emit'
-  | 'updateShared'
-  | 'addTasks'
-  | 'waitFor'
-  | 'sleep'
-  | 'sleepUntil'
-  | 'step'
-  | 'startChild'
->;
+const CONTEXT_METHODS = [
+  'send',
+  'request',
+  'lock',
+  'progress',
+  'emit',
+  'updateShared',
+  'addTasks',
+  'waitFor',
+  'sleep',
+  'sleepUntil',
+  'step',
+  'startChild',
+] as const satisfies readonly (keyof AgentRunContext)[];
+type ContextMethods = Pick<AgentRunContext, (typeof CONTEXT_METHODS)[number]>;
 
 export class Attempt {
   readonly key: string;
@@ -441,6 +441,18 @@ class AttemptContext implements AgentRunContext {
   readonly attempt: number;
   readonly dependencies: Readonly<Record<string, unknown>>;
   readonly #attempt: Attempt;
+  declare readonly send: AgentRunContext['send'];
+  declare readonly request: AgentRunContext['request'];
+  declare readonly lock: AgentRunContext['lock'];
+  declare readonly progress: AgentRunContext['progress'];
+  declare readonly emit: AgentRunContext['emit'];
+  declare readonly updateShared: AgentRunContext['updateShared'];
+  declare readonly addTasks: AgentRunContext['addTasks'];
+  declare readonly waitFor: AgentRunContext['waitFor'];
+  declare readonly sleep: AgentRunContext['sleep'];
+  declare readonly sleepUntil: AgentRunContext['sleepUntil'];
+  declare readonly step: AgentRunContext['step'];
+  declare readonly startChild: AgentRunContext['startChild'];
 
   constructor(attempt: Attempt) {
     this.#attempt = attempt;
@@ -458,52 +470,17 @@ class AttemptContext implements AgentRunContext {
     return this.#attempt.assignment.shared;
   }
 
-  get send(): AgentRunContext['send'] {
-    return this.#attempt.method('send');
-  }
-
-  get request(): AgentRunContext['request'] {
-    return this.#attempt.method('request');
-  }
-
-  get lock(): AgentRunContext['lock'] {
-    return this.#attempt.method('lock');
-  }
-
-  get progress(): AgentRunContext['progress'] {
-    return this.#attempt.method('progress');
-  }
-
-  get emit(): AgentRunContext['emit'] {
-    return this.#attempt.method('emit');
-  }
-
-  get updateShared(): AgentRunContext['updateShared'] {
-    return this.#attempt.method('updateShared');
-  }
-
-  get addTasks(): AgentRunContext['addTasks'] {
-    return this.#attempt.method('addTasks');
-  }
-
-  get waitFor(): AgentRunContext['waitFor'] {
-    return this.#attempt.method('waitFor');
-  }
-
-  get sleep(): AgentRunContext['sleep'] {
-    return this.#attempt.method('sleep');
-  }
-
-  get sleepUntil(): AgentRunContext['sleepUntil'] {
-    return this.#attempt.method('sleepUntil');
-  }
-
-  get step(): AgentRunContext['step'] {
-    return this.#attempt.method('step');
-  }
-
-  get startChild(): AgentRunContext['startChild'] {
-    return this.#attempt.method('startChild');
+  // One getter per method on the prototype (not own properties, so a spread
+  // of ctx copies only the data fields), each read through to the attempt.
+  static {
+    for (const name of CONTEXT_METHODS) {
+      Object.defineProperty(AttemptContext.prototype, name, {
+        get(this: AttemptContext) {
+          return this.#attempt.method(name);
+        },
+        configurable: true,
+      });
+    }
   }
 }
 
