@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import type { AnyActorRef } from 'xstate';
 import type { WorkflowContext } from '../../src/machines/workflow/context.js';
 import {
+  batchGapMs,
   changesGapMs,
   FULL_SCAN_MS,
+  MAX_BATCH_GAP_MS,
   MAX_CHANGES_GAP_MS,
   RunWatch,
 } from '../../src/runtime/inspector/run-watch.js';
@@ -113,5 +115,40 @@ describe('ISSUE-17 run watch', () => {
     context.runs.t3!.status = 'cancelled';
     snapshot.status = 'stopped';
     expect(changed('t3')).toEqual(['t3:cancelled']);
+  });
+
+  it('compares every task of a run whose changes gather for FULL_SCAN_MS, without tracking its events', () => {
+    const size = 10_000;
+    expect(changesGapMs(size)).toBe(FULL_SCAN_MS);
+    const { context, ref } = fakeRun(size);
+    let now = 10_000;
+    const watch = new RunWatch({ lookup: () => ref, now: () => now });
+    watch.watch('w');
+    const changed = () => {
+      watch.moved('x:1');
+      return watch.collect()[0]?.tasks.map((t) => `${t.id}:${t.status}`);
+    };
+    expect(changed()).toEqual([]);
+    // Changes named by events and changes no event names go out alike, once the gap has passed.
+    context.runs.t5!.status = 'running';
+    watch.noted({ workflowId: 'w', taskId: 't5' });
+    context.runs.t9999!.status = 'cancelled';
+    now += FULL_SCAN_MS - 1;
+    expect(changed()).toBeUndefined();
+    now += 1;
+    expect(changed()).toEqual(['t5:running', 't9999:cancelled']);
+  });
+
+  it('asks for batches batchGapMs apart while a big live run is watched, and at the configured pace after', () => {
+    expect(batchGapMs(10_000)).toBe(MAX_BATCH_GAP_MS);
+    expect(batchGapMs(4_000)).toBe(100);
+    expect(batchGapMs(1_000)).toBe(25);
+    const { snapshot, ref } = fakeRun(8_000);
+    const watch = new RunWatch({ lookup: () => ref, now: () => 0 });
+    expect(watch.batchGapMs()).toBe(0);
+    watch.watch('w');
+    expect(watch.batchGapMs()).toBe(200);
+    snapshot.status = 'done';
+    expect(watch.batchGapMs()).toBe(0);
   });
 });

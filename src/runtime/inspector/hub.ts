@@ -113,6 +113,8 @@ export class InspectorHub {
   /** A batch asked for when the changes of a big run left by the last one are due. */
   private followUp: ReturnType<typeof setTimeout> | undefined;
   private lastStatsAt = 0;
+  /** The gap before the next batch: the configured one, longer while a big run streams. */
+  private batchGapMs: number;
   private readonly stopEngine: () => void;
   private readonly counters = {
     malformedFrames: 0,
@@ -125,6 +127,7 @@ export class InspectorHub {
     private readonly runtime: InspectedRuntime,
     private readonly options: HubOptions,
   ) {
+    this.batchGapMs = options.batchMs;
     const schedule = () => this.schedule();
     this.bridge = new InspectorBridge({
       ringSize: options.ringSize,
@@ -271,7 +274,7 @@ export class InspectorHub {
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), this.options.batchMs);
+    this.timer = setTimeout(() => this.flush(), this.batchGapMs);
     // A pending batch must not keep a process alive that is otherwise done.
     this.timer.unref?.();
   }
@@ -288,6 +291,7 @@ export class InspectorHub {
     } catch {
       this.bridge.faults++;
     }
+    this.batchGapMs = Math.max(this.options.batchMs, this.runs.batchGapMs());
     this.followLeftRuns();
   }
 

@@ -39,7 +39,11 @@ export interface InspectorServerOptions {
   runtime: InspectedRuntime;
   /** Browser origins allowed besides the page's own (e.g. a dev server). @default [] */
   allowedOrigins?: readonly string[];
-  /** Batch window. @default 50 */
+  /**
+   * Batch window: the shortest gap between two batches of changes. While a
+   * live run of more than 2,000 tasks is watched the gap grows with its size
+   * (size / 40 ms, up to 250 ms; `batchGapMs` in run-watch.ts). @default 50
+   */
   batchMs?: number;
   /** Most timeline events per batch; older events in a busy window are skipped and counted. @default 250 */
   maxEventsPerBatch?: number;
