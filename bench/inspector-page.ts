@@ -7,7 +7,7 @@
  *   process so that other load falls on both alike;
  * - frame gaps: the time between animation frames on the page that watches
  *   the whole run (p50, p95, max), and its long tasks (over 50 ms);
- * - late join: in a third run of each round, a page opened once the run goes,
+ * - late join: in runs after those rounds, a page opened once the run goes,
  *   from `goto` to the first frame with the DAG's boxes (on the page's clock),
  *   and to when `waitForSelector` in this process noticed them.
  *
@@ -27,6 +27,32 @@ import { median, printTable } from './harness.js';
 
 const TASKS = 10_000;
 const ROUNDS = Number(process.env.INSPECTOR_BENCH_ROUNDS ?? 3);
+
+/**
+ * Before the gate opens, in every mode alike: wait until Chromium is quiet
+ * (under {@link QUIET_CPU_MS} of CPU in {@link QUIET_WINDOW_MS}, across all
+ * its processes; at most {@link QUIET_MAX_MS}), then a full garbage
+ * collection. A page just opened keeps Chromium busy for a second or more
+ * after its DAG is in the document (its renderer starting, the script
+ * compiled, the first drawing of 10,000 tasks); an about:blank page opened
+ * just before a run slowed it by 40% in a trial. Without the wait the
+ * measured run carried the page's start, and the previous run's garbage.
+ */
+const QUIET_WINDOW_MS = 200;
+const QUIET_CPU_MS = 10;
+const QUIET_MAX_MS = 5_000;
+
+async function settle(): Promise<void> {
+  const until = performance.now() + QUIET_MAX_MS;
+  let before = chromiumCpuMs();
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
+    const now = chromiumCpuMs();
+    if (now - before < QUIET_CPU_MS) break;
+    before = now;
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+}
 
 const yielding = () => new Promise<string>((resolve) => setImmediate(() => resolve('ok')));
 
@@ -130,10 +156,9 @@ async function oneRun(mode: Mode, browser: Browser) {
       await page.waitForSelector('[data-connection="open"]');
     }
     const handle = await rt.engine.start(definition(), { workflowId: 'scale' });
-    if (page) {
-      await page.waitForSelector('[data-testid="dag"] g.task');
-      await startFrameProbe(page);
-    }
+    if (page) await page.waitForSelector('[data-testid="dag"] g.task');
+    await settle();
+    if (page) await startFrameProbe(page);
     const chromium0 = chromiumCpuMs();
     const node0 = process.cpuUsage();
     const started = performance.now();
@@ -192,6 +217,13 @@ try {
       gaps.push(...seen.frames.gaps);
       longTasks += seen.frames.long;
     }
+  }
+  // The late joins come after the speed rounds, not between them. With a
+  // late-join run in each round, the watched runs measured 20-30% slower and
+  // the runtime's CPU rose with them; with all the late joins before the
+  // speed rounds, or after them, the watched runs were as fast as the
+  // unwatched ones (102-107%). That measured the order of the runs.
+  for (let round = 0; round < ROUNDS; round++) {
     const late = await oneRun('late', browser);
     if (late.lateJoin) {
       lateJoins.push(late.lateJoin.shown);
@@ -199,14 +231,23 @@ try {
     }
   }
   loads.push(loadavg()[0]!.toFixed(1));
-  const speed = median(unwatched) / median(watched);
+  // Each round's pair, side by side in time, gives one ratio: drift in the
+  // machine's speed between rounds falls on both runs of a pair alike.
+  const speed = median(unwatched.map((alone, i) => alone / watched[i]!));
   printTable(
     `inspector page, ${TASKS.toLocaleString('en')} tasks, ${ROUNDS} rounds alternated, load average ${loads.join(' -> ')}`,
     ['measure', 'value'],
     [
       ['run, no page (median ms)', median(unwatched).toFixed(0)],
       ['run, page watching (median ms)', median(watched).toFixed(0)],
-      ['watched speed vs unwatched', `${(speed * 100).toFixed(0)}%`],
+      [
+        'each round, no page / watching (ms)',
+        unwatched.map((alone, i) => `${alone.toFixed(0)}/${watched[i]!.toFixed(0)}`).join(' '),
+      ],
+      [
+        'watched speed vs unwatched (median of the rounds\u2019 ratios)',
+        `${(speed * 100).toFixed(0)}%`,
+      ],
       [
         'runtime CPU, no page / page watching (median ms)',
         `${median(cpu.unwatchedNode).toFixed(0)} / ${median(cpu.watchedNode).toFixed(0)}`,
