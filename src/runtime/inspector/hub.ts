@@ -28,6 +28,7 @@ import {
   statelyEventFrame,
   statelySnapshotFrame,
 } from './stately.js';
+import { StoredRunsRefresh } from './stored-refresh.js';
 import { encodeChanges } from './task-table.js';
 
 /** The part of a runtime the inspector uses; a `Runtime` satisfies it. */
@@ -80,12 +81,7 @@ interface Client {
 
 const LATE_JOIN_EVENTS = 1_000;
 const STATS_EVERY_MS = 1_000;
-/**
- * Stored runs are listed again this long after a run starts, pauses, ends or
- * is checkpointed. A run's end record is written after its last event, so the
- * list is read once more a second later, when that write has long landed.
- */
-const STORED_REFRESH_MS = [250, 1_500];
+/** Engine events after which the pages' list of stored runs is read again (see stored-refresh.ts). */
 const STORED_TRIGGERS = new Set<string>([
   'workflow.started',
   'workflow.paused',
@@ -103,8 +99,7 @@ export class InspectorHub {
   private readonly runs: RunWatch;
   private readonly attempts = new AttemptLog();
   private readonly llm = new LlmLog();
-  private readonly storedTimers = new Set<ReturnType<typeof setTimeout>>();
-  private storedDue = false;
+  private readonly storedRefresh = new StoredRunsRefresh(() => this.pushStoredRuns());
   private readonly clients = new Set<Client>();
   private readonly stately = new Set<WebSocket>();
   /** Actors the Stately clients have been told about. */
@@ -142,7 +137,7 @@ export class InspectorHub {
       this.attempts.listener(event);
       this.llm.listener(event);
       this.runs.noted(event);
-      if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
+      if (STORED_TRIGGERS.has(event.type) && this.clients.size > 0) this.storedRefresh.requested();
     });
   }
 
@@ -236,8 +231,7 @@ export class InspectorHub {
     this.timer = undefined;
     if (this.followUp) clearTimeout(this.followUp);
     this.followUp = undefined;
-    for (const timer of this.storedTimers) clearTimeout(timer);
-    this.storedTimers.clear();
+    this.storedRefresh.close();
     this.stopEngine();
     this.bridge.detach();
     for (const client of this.clients) client.ws.terminate();
@@ -246,30 +240,15 @@ export class InspectorHub {
     this.stately.clear();
   }
 
-  /** Pushes the stored runs to the pages a little later (coalesced); nothing without pages. */
-  private refreshStoredSoon(): void {
-    if (this.clients.size === 0 || this.storedDue) return;
-    this.storedDue = true;
-    for (const delay of STORED_REFRESH_MS) {
-      const timer = setTimeout(() => {
-        this.storedTimers.delete(timer);
-        this.storedDue = this.storedTimers.size > 0;
-        this.pushStoredRuns();
-      }, delay);
-      timer.unref?.();
-      this.storedTimers.add(timer);
-    }
-  }
-
-  private pushStoredRuns(): void {
+  /** Sends the stored runs to the pages; a store closing under us leaves them their last list. */
+  private async pushStoredRuns(): Promise<void> {
     if (this.clients.size === 0) return;
-    storedRuns(this.runtime.store, this.runtime.ownership).then(
-      (runs) => {
-        for (const client of this.clients) this.send(client, [{ type: 'stored.runs', runs }]);
-      },
-      // The store closing under us: the page keeps its last list.
-      () => undefined,
-    );
+    try {
+      const runs = await storedRuns(this.runtime.store, this.runtime.ownership);
+      for (const client of this.clients) this.send(client, [{ type: 'stored.runs', runs }]);
+    } catch {
+      // The page keeps its last list.
+    }
   }
 
   private schedule(): void {
