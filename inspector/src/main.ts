@@ -102,12 +102,12 @@ const holdChartsForRun = () => {
 model.on('run', holdChartsForRun);
 model.on('status', holdChartsForRun);
 
-// Follow the newest live run while the user has not chosen one.
+// Follow the newest live run while the user has not chosen one: the stored
+// run a page opened after the end shows first gives way to a run that starts.
 model.on('actors', () => {
   const current = model.run;
   const following =
-    !pinned &&
-    (!current || (current.source === 'live' && !model.runActor(current.detail.workflowId)));
+    !pinned && (current?.source !== 'live' || !model.runActor(current.detail.workflowId));
   if (!following) return;
   let newest: ActorInfo | undefined;
   for (const actor of model.actors.values()) {
@@ -199,7 +199,8 @@ fill(
   ),
   h(
     'aside',
-    { class: 'col right', 'aria-label': 'Statechart, queue and shared context' },
+    // Focusable: the column scrolls, and may hold nothing else the keyboard can reach.
+    { class: 'col right', 'aria-label': 'Statechart, queue and shared context', tabindex: 0 },
     statechartView(model, (logicId) => connection.send({ type: 'definition.get', logicId })),
     queuePanel(model),
     sharedPanel(model),

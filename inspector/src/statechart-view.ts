@@ -48,16 +48,17 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     if (!shown) return;
     const big = shown.cloneNode(true) as SVGSVGElement;
     big.classList.add('full');
-    const close = h(
-      'button',
-      { type: 'button', class: 'close', onclick: () => overlay.setAttribute('hidden', '') },
-      'Close',
-    );
+    // Closing gives the focus back to Enlarge, where the keyboard left the page.
+    const shut = () => {
+      overlay.setAttribute('hidden', '');
+      enlarge.focus();
+    };
+    const close = h('button', { type: 'button', class: 'close', onclick: shut }, 'Close');
     const bigZoom = attachZoom(big);
     fill(overlay, h('div', { class: 'overlay-head' }, bigZoom.toolbar, close), big);
     overlay.removeAttribute('hidden');
     overlay.onkeydown = (event) => {
-      if (event.key === 'Escape') overlay.setAttribute('hidden', '');
+      if (event.key === 'Escape') shut();
     };
     requestAnimationFrame(() => bigZoom.fit());
     close.focus();
