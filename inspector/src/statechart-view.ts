@@ -25,6 +25,7 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     class: 'overlay',
     hidden: true,
     role: 'dialog',
+    'aria-modal': 'true',
     'aria-label': 'Statechart, enlarged',
   });
   const enlarge = h(
@@ -59,6 +60,13 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     overlay.removeAttribute('hidden');
     overlay.onkeydown = (event) => {
       if (event.key === 'Escape') shut();
+      // Tab stays in the dialog: the page behind it is covered.
+      if (event.key !== 'Tab') return;
+      const stops = Array.from(overlay.querySelectorAll<HTMLElement>('button:enabled'));
+      const edge = event.shiftKey ? stops[0] : stops.at(-1);
+      if (document.activeElement !== edge) return;
+      event.preventDefault();
+      (event.shiftKey ? stops.at(-1) : stops[0])?.focus();
     };
     requestAnimationFrame(() => bigZoom.fit());
     close.focus();

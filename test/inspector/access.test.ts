@@ -313,6 +313,11 @@ describe('ISSUE-17 inspector for keyboard users, by contrast and on every view',
       await tabTo(page, 'button.enlarge');
       await page.keyboard.press('Enter');
       await page.waitForSelector('.overlay[role="dialog"]:not([hidden])');
+      // Tab and Shift+Tab go round the dialog's own controls, not the page it covers.
+      for (const key of ['Tab', 'Tab', 'Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab']) {
+        await page.keyboard.press(key);
+        expect(await focusedMatches(page, '.overlay[role="dialog"] button')).toBe(true);
+      }
       await page.keyboard.press('Escape');
       await page.waitForSelector('.overlay[role="dialog"][hidden]', { state: 'attached' });
       expect(await focusedMatches(page, 'button.enlarge')).toBe(true);
