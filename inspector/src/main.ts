@@ -50,8 +50,21 @@ model.on('reply', () => {
   connection.send({ type: 'stored.get', workflowId });
 });
 
+/** A run picked in the side column, which a phone shows below the run: scroll to the run when it arrives. */
+let revealRun = false;
+model.on('run', () => {
+  if (!revealRun) return;
+  revealRun = false;
+  requestAnimationFrame(() => {
+    const panel = document.querySelector('[data-testid="run-panel"]');
+    const top = panel?.getBoundingClientRect().top ?? 0;
+    if (top < 0 || top > window.innerHeight / 2) panel?.scrollIntoView({ block: 'start' });
+  });
+});
+
 const openRun = (workflowId: string, live: boolean) => {
   pinned = true;
+  revealRun = true;
   if (live && model.runActor(workflowId)) watchRun(workflowId);
   else {
     connection.send({ type: 'run.watch', workflowId: null });

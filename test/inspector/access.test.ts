@@ -462,6 +462,13 @@ describe('ISSUE-17 inspector runs and views', () => {
         await page.click('[data-testid="stored-runs"] button[data-workflow-id="chain-1"]');
         await page.waitForSelector('[data-testid="run-panel"] .badge.readonly:text("stored")');
         await page.waitForSelector('g.task[data-task-id="c"][data-status="completed"]');
+        // Picked in the list (below the run on a phone), the run comes into view.
+        await page.waitForFunction(() => {
+          const top = document
+            .querySelector('[data-testid="run-panel"]')!
+            .getBoundingClientRect().top;
+          return top >= 0 && top < window.innerHeight / 2;
+        });
         await view('stored');
         await page.click('[data-testid="checkpoints"] button.checkpoint >> nth=1');
         await page.waitForSelector('[data-testid="run-panel"] .badge.readonly:text("checkpoint")');
