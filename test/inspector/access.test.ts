@@ -277,6 +277,8 @@ describe('ISSUE-17 inspector for keyboard users, by contrast and on every view',
       await tabTo(page, '[data-wait="region"] button[data-answer="send"]', 3);
       await page.keyboard.press('Enter');
       await page.waitForSelector('[data-wait="region"]', { state: 'detached' });
+      // The focus goes on to the wait left, not back to the top of the page.
+      await page.waitForFunction(() => document.activeElement?.closest('[data-wait="ask"]'));
       // Approve with Space.
       await tabTo(page, '[data-wait="ask"] button[data-answer="approve"]');
       await page.keyboard.press('Space');
