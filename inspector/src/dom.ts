@@ -49,10 +49,51 @@ function append(el: Element, children: Child[]): void {
   }
 }
 
-/** Replaces an element's children. */
+/**
+ * Replaces an element's children. Views redraw this way on every batch, so
+ * the keyboard's place survives: when the focus was inside, it moves to the
+ * new element that carries the same name (see FOCUS_KEYS), or, when that
+ * one is now disabled (Pause once paused), to the first enabled control
+ * beside it (Resume).
+ */
 export function fill(el: Element, ...children: Child[]): void {
+  const focused = document.activeElement;
+  const refocus = focused && focused !== el && el.contains(focused) ? focusKey(focused) : undefined;
   el.replaceChildren();
   append(el, children);
+  if (refocus) restoreFocus(el, refocus);
+}
+
+/** Attributes that name a control the same way across redraws. */
+const FOCUS_KEYS = [
+  'id',
+  'data-action',
+  'data-actor',
+  'data-workflow-id',
+  'data-answer',
+  'data-seq',
+  'data-fork',
+  'data-task-row',
+  'aria-label',
+];
+
+/** A selector for the element that takes `focused`'s place after a redraw, if it has a name. */
+function focusKey(focused: Element): string | undefined {
+  const named = FOCUS_KEYS.filter((name) => focused.hasAttribute(name)).map(
+    (name) => `[${name}="${CSS.escape(focused.getAttribute(name) ?? '')}"]`,
+  );
+  return named.length ? `${focused.localName}${named.join('')}` : undefined;
+}
+
+function restoreFocus(el: Element, selector: string): void {
+  const next = el.querySelector<HTMLElement>(selector);
+  if (!next) return;
+  const target = next.matches(':disabled')
+    ? next.parentElement?.querySelector<HTMLElement>(
+        'button:enabled, input:enabled, textarea:enabled, select:enabled',
+      )
+    : next;
+  target?.focus({ preventScroll: true });
 }
 
 export function formatTime(ms: number | undefined): string {

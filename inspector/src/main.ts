@@ -50,8 +50,21 @@ model.on('reply', () => {
   connection.send({ type: 'stored.get', workflowId });
 });
 
+/** A run picked in the side column, which a phone shows below the run: scroll to the run when it arrives. */
+let revealRun = false;
+model.on('run', () => {
+  if (!revealRun) return;
+  revealRun = false;
+  requestAnimationFrame(() => {
+    const panel = document.querySelector('[data-testid="run-panel"]');
+    const top = panel?.getBoundingClientRect().top ?? 0;
+    if (top < 0 || top > window.innerHeight / 2) panel?.scrollIntoView({ block: 'start' });
+  });
+});
+
 const openRun = (workflowId: string, live: boolean) => {
   pinned = true;
+  revealRun = true;
   if (live && model.runActor(workflowId)) watchRun(workflowId);
   else {
     connection.send({ type: 'run.watch', workflowId: null });
@@ -102,12 +115,12 @@ const holdChartsForRun = () => {
 model.on('run', holdChartsForRun);
 model.on('status', holdChartsForRun);
 
-// Follow the newest live run while the user has not chosen one.
+// Follow the newest live run while the user has not chosen one: the stored
+// run a page opened after the end shows first gives way to a run that starts.
 model.on('actors', () => {
   const current = model.run;
   const following =
-    !pinned &&
-    (!current || (current.source === 'live' && !model.runActor(current.detail.workflowId)));
+    !pinned && (current?.source !== 'live' || !model.runActor(current.detail.workflowId));
   if (!following) return;
   let newest: ActorInfo | undefined;
   for (const actor of model.actors.values()) {
@@ -199,7 +212,8 @@ fill(
   ),
   h(
     'aside',
-    { class: 'col right', 'aria-label': 'Statechart, queue and shared context' },
+    // Focusable: the column scrolls, and may hold nothing else the keyboard can reach.
+    { class: 'col right', 'aria-label': 'Statechart, queue and shared context', tabindex: 0 },
     statechartView(model, (logicId) => connection.send({ type: 'definition.get', logicId })),
     queuePanel(model),
     sharedPanel(model),

@@ -25,6 +25,7 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     class: 'overlay',
     hidden: true,
     role: 'dialog',
+    'aria-modal': 'true',
     'aria-label': 'Statechart, enlarged',
   });
   const enlarge = h(
@@ -48,16 +49,24 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     if (!shown) return;
     const big = shown.cloneNode(true) as SVGSVGElement;
     big.classList.add('full');
-    const close = h(
-      'button',
-      { type: 'button', class: 'close', onclick: () => overlay.setAttribute('hidden', '') },
-      'Close',
-    );
+    // Closing gives the focus back to Enlarge, where the keyboard left the page.
+    const shut = () => {
+      overlay.setAttribute('hidden', '');
+      enlarge.focus();
+    };
+    const close = h('button', { type: 'button', class: 'close', onclick: shut }, 'Close');
     const bigZoom = attachZoom(big);
     fill(overlay, h('div', { class: 'overlay-head' }, bigZoom.toolbar, close), big);
     overlay.removeAttribute('hidden');
     overlay.onkeydown = (event) => {
-      if (event.key === 'Escape') overlay.setAttribute('hidden', '');
+      if (event.key === 'Escape') shut();
+      // Tab stays in the dialog: the page behind it is covered.
+      if (event.key !== 'Tab') return;
+      const stops = Array.from(overlay.querySelectorAll<HTMLElement>('button:enabled'));
+      const edge = event.shiftKey ? stops[0] : stops.at(-1);
+      if (document.activeElement !== edge) return;
+      event.preventDefault();
+      (event.shiftKey ? stops.at(-1) : stops[0])?.focus();
     };
     requestAnimationFrame(() => bigZoom.fit());
     close.focus();

@@ -56,7 +56,6 @@ export function timeline(model: Model, ask: (perBatch: number | undefined) => vo
         {
           class: 'row',
           'data-event-type': event.type,
-          tabindex: 0,
           'aria-label': `Event ${event.seq}: ${event.type} from ${event.source ?? 'outside'} to ${event.target}, ${event.preview}`,
         },
         h('span', { class: 'c-seq' }, String(event.seq)),

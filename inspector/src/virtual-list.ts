@@ -5,6 +5,14 @@
  */
 import { h } from './dom.js';
 
+/** Rows moved by each key that moves the focus within a list. */
+const ROW_KEYS: Record<string, number> = {
+  ArrowDown: 1,
+  ArrowUp: -1,
+  PageDown: 10,
+  PageUp: -10,
+};
+
 export interface VirtualListOptions {
   rowHeight: number;
   /** Builds the element of row `index`. */
@@ -27,6 +35,8 @@ export class VirtualList {
   private scrollPending = false;
   /** Keep the view at the end while new rows arrive, unless the user scrolled up. */
   follow = false;
+  /** The row the keyboard was last on. */
+  private current = 0;
 
   constructor(private readonly options: VirtualListOptions) {
     this.spacer = h('div', { class: 'vl-spacer' });
@@ -41,6 +51,19 @@ export class VirtualList {
       },
       { passive: true },
     );
+    // One row is in the Tab order (the last one focused, else the first drawn), so Tab
+    // passes the list in one step however many rows stream in; arrow keys move between rows.
+    this.rows.addEventListener('focusin', (event) => {
+      const at = (event.target as HTMLElement).dataset?.index;
+      if (at !== undefined) this.current = Number(at);
+    });
+    this.element.addEventListener('keydown', (event) => {
+      const step = ROW_KEYS[event.key];
+      const at = (event.target as HTMLElement).dataset?.index;
+      if (step === undefined || at === undefined) return;
+      event.preventDefault();
+      this.focusRow(Math.max(0, Math.min(this.count - 1, Number(at) + step)));
+    });
     new ResizeObserver(() => {
       const height = this.element.clientHeight;
       if (height === this.height) return;
@@ -58,8 +81,22 @@ export class VirtualList {
     const atEnd = this.atEnd();
     this.count = count;
     this.spacer.style.height = `${count * rowHeight}px`;
-    if (this.follow && atEnd) this.scrollTo(count * rowHeight);
+    // A row with the keyboard's focus holds the view: following would scroll it away.
+    if (this.follow && atEnd && !this.rows.contains(document.activeElement)) {
+      this.scrollTo(count * rowHeight);
+    }
     this.draw();
+  }
+
+  /** Scrolls row `index` into view and focuses it. */
+  private focusRow(index: number): void {
+    const { rowHeight } = this.options;
+    const height = this.height || this.element.clientHeight;
+    const top = index * rowHeight;
+    if (top < this.scrollTop) this.scrollTo(top);
+    else if (top + rowHeight > this.scrollTop + height) this.scrollTo(top + rowHeight - height);
+    this.draw();
+    this.rows.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus({ preventScroll: true });
   }
 
   scrollToIndex(index: number): void {
@@ -103,11 +140,13 @@ export class VirtualList {
         : -1;
     const out: HTMLElement[] = [];
     let refocus: HTMLElement | undefined;
+    const tabStop = this.current >= first && this.current < last ? this.current : first;
     for (let i = first; i < last; i++) {
       const row = this.options.render(i);
       row.style.top = `${i * rowHeight}px`;
       row.style.height = `${rowHeight}px`;
       row.dataset.index = String(i);
+      row.tabIndex = i === tabStop ? 0 : -1;
       if (i === focused) refocus = row;
       out.push(row);
     }

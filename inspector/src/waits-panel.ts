@@ -177,6 +177,7 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
       return;
     }
     const workflowId = run.detail.workflowId;
+    const hadFocus = root.contains(document.activeElement);
     fill(
       root,
       h('h3', {}, `◷ Waiting for an answer (${waits.length})`),
@@ -223,6 +224,10 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
         ),
       ),
     );
+    // The wait answered from the keyboard is gone: the next one takes the focus.
+    if (hadFocus && !root.contains(document.activeElement)) {
+      root.querySelector<HTMLElement>('.wait button')?.focus({ preventScroll: true });
+    }
   };
 
   model.on('waits', () => draw());

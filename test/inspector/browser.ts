@@ -52,6 +52,13 @@ function chromiumLocation(): { executablePath: string; libraryPath?: string } {
   };
 }
 
+/** The window sizes issue 17 asks screenshots at: a wide screen, a small laptop, a phone. */
+export const SCREEN_SIZES = [
+  [1440, 900],
+  [1024, 768],
+  [390, 844],
+] as const;
+
 export async function launchChromium(): Promise<Browser> {
   const { executablePath, libraryPath } = chromiumLocation();
   // Playwright starts Chromium with a new, empty profile (--user-data-dir) each launch.
