@@ -2,7 +2,8 @@
  * Remote agents with the owner and workers in one process (each with its own
  * connection pool, as separate processes would have): dispatch, progress,
  * shared-context updates, errors, per-role concurrency across workers,
- * fencing of a stale claim, cancel reaching a running task.
+ * fencing of a stale claim, cancel reaching a running task, a renewal that
+ * races its run's end.
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,7 +74,9 @@ async function oneQueuedTask(database: string) {
   return { url, tasks };
 }
 
-describe('remote agents in one process', () => {
+// Every test waits for conditions; the budget is the one the other PostgreSQL suites with
+// several runtimes have: a loaded 2-core machine ran these up to ten times slower than idle.
+describe('remote agents in one process', { timeout: 60_000 }, () => {
   it('a task of a role only a worker serves runs on the worker; progress, output and shared updates reach the run', async () => {
     const url = await testDatabase('remote-basic');
     await worker(url, [
