@@ -207,15 +207,16 @@ describe('communicator on PostgreSQL (two runtimes, one process)', () => {
   it('a response taken but not acknowledged is taken again after its lease and settles its request once', async () => {
     const url = await testDatabase('comm-reply-again');
     const errors: unknown[] = [];
-    const fast = { pollMs: 50, heartbeatMs: 100, endpointTtlMs: 5_000, messageLeaseMs: 300 };
-    const a = await runtime(url, {
-      communicator: fast,
-      onError: (error) => errors.push(error),
-      agents: [echo('alpha')],
-    });
-    await runtime(url, { communicator: fast, agents: [echo('beta')] });
-    // The first acknowledgement of a response row is lost, as if its process died before it.
+    const lease = { pollMs: 50, heartbeatMs: 100, endpointTtlMs: 5_000, messageLeaseMs: 300 };
+    // Leases run on this clock, which only the test moves: a slow machine cannot make the
+    // lease run out early, and the row is taken again exactly when the test says so.
+    const clock = new SimulatedClock();
+    clock.set(1_780_000_000_000);
+    const start = clock.now();
+    // Every take and acknowledgement is observed from the first one: spies installed after
+    // the runtimes started would miss a take already on its way to the database.
     const takes = new Map<number, number[]>();
+    const claims: { roles: readonly string[]; now: number }[] = [];
     const { ack, claim } = PostgresCommunicatorRows.prototype;
     let dropped: number | undefined;
     vi.spyOn(PostgresCommunicatorRows.prototype, 'claim').mockImplementation(async function (
@@ -226,8 +227,10 @@ describe('communicator on PostgreSQL (two runtimes, one process)', () => {
       for (const row of rows) {
         if (row.role === null) takes.set(row.id, [...(takes.get(row.id) ?? []), row.deliveries]);
       }
+      claims.push({ roles: p.roles, now: p.now });
       return rows;
     });
+    // The first acknowledgement of a response row is lost, as if its process died before it.
     vi.spyOn(PostgresCommunicatorRows.prototype, 'ack').mockImplementation(async function (
       this: PostgresCommunicatorRows,
       endpointId,
@@ -240,25 +243,52 @@ describe('communicator on PostgreSQL (two runtimes, one process)', () => {
       }
       return ack.call(this, endpointId, ids);
     });
+    const a = await runtime(url, {
+      clock,
+      communicator: lease,
+      onError: (error) => errors.push(error),
+      agents: [echo('alpha')],
+    });
+    await runtime(url, { clock, communicator: lease, agents: [echo('beta')] });
     const response = await a.communicator.request(
       { from: 'alpha', to: 'beta', payload: 'q' },
       { timeout: 20_000 },
     );
     expect(response.payload).toEqual({ by: 'beta' });
-    await vi.waitFor(() => expect(takes.get(dropped!)).toEqual([1, 2]), { timeout: 20_000 });
+    await vi.waitFor(() => expect(dropped).toBeDefined(), { timeout: 20_000 });
     const pool = new pg.Pool({ connectionString: url });
+    const row = async () =>
+      (
+        await pool.query<{ deliveries: number; lease_expires_at: string }>(
+          'SELECT deliveries, lease_expires_at FROM troupe_messages WHERE id = $1',
+          [dropped],
+        )
+      ).rows[0];
+    // Wakes alpha's process at once (it serves alpha), whatever its poll timer does.
+    const wakeAlpha = () => pool.query("SELECT pg_notify('troupe_messages', 'alpha')");
     try {
+      expect(await row()).toEqual({
+        deliveries: 1,
+        lease_expires_at: String(start + lease.messageLeaseMs),
+      });
+      // Until its lease runs out, the row is not taken again.
+      clock.increment(lease.messageLeaseMs - 1);
+      await wakeAlpha();
+      // A take of alpha's process that started after the clock moved has returned.
       await vi.waitFor(
-        async () =>
-          expect(
-            (await pool.query('SELECT 1 FROM troupe_messages WHERE id = $1', [dropped])).rowCount,
-          ).toBe(0),
+        () =>
+          expect(claims.some((c) => c.roles.includes('alpha') && c.now === clock.now())).toBe(true),
         { timeout: 20_000 },
       );
+      expect(takes.get(dropped!)).toEqual([1]);
+      // Then it is: the second take finds no request waiting and drops the answer quietly.
+      clock.increment(1);
+      await wakeAlpha();
+      await vi.waitFor(() => expect(takes.get(dropped!)).toEqual([1, 2]), { timeout: 20_000 });
+      await vi.waitFor(async () => expect(await row()).toBeUndefined(), { timeout: 20_000 });
     } finally {
       await pool.end();
     }
-    // The second take found no request waiting and dropped the answer quietly.
     expect(errors).toEqual([]);
   }, 60_000);
 

@@ -2,8 +2,10 @@
  * Remote agents with the owner and workers in one process (each with its own
  * connection pool, as separate processes would have): dispatch, progress,
  * shared-context updates, errors, per-role concurrency across workers,
- * fencing of a stale claim, cancel reaching a running task.
+ * fencing of a stale claim, cancel reaching a running task, a renewal that
+ * races its run's end.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AgentWorker,
@@ -14,9 +16,13 @@ import {
   TroupeError,
 } from '../../src/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { SimulatedClock } from '../../src/testing/index.js';
 import { testDatabase } from '../support/postgres.js';
 
-const fast = { leaseMs: 1_000, heartbeatMs: 100, pollMs: 100 };
+// Quick polls and heartbeats, and a lease no loaded machine outlasts: no test here is about a
+// worker's lease running out (the fencing test passes its times to the store), and a 1 s lease
+// was lost when CI stalled the process, aborting tasks with REMOTE_CLAIM_LOST.
+const fast = { leaseMs: 60_000, heartbeatMs: 100, pollMs: 100 };
 let closing: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closing.reverse()) await close().catch(() => undefined);
@@ -26,11 +32,13 @@ afterEach(async () => {
 async function owner(
   url: string,
   agents = [] as ReturnType<typeof defineAgent>[],
+  clock?: SimulatedClock,
 ): Promise<Runtime> {
   const rt = await createRuntime({
     store: { postgres: { connectionString: url } },
     remoteAgents: { pollMs: 100, refreshMs: 100 },
     agents,
+    ...(clock ? { clock } : {}),
   });
   closing.push(() => rt.close());
   return rt;
@@ -51,7 +59,24 @@ async function worker(
   return w;
 }
 
-describe('remote agents in one process', () => {
+/** A store of its own with task `t` of run `wf` queued for role `r`, to drive claims by hand. */
+async function oneQueuedTask(database: string) {
+  const url = await testDatabase(database);
+  const store = await PostgresStore.open({ connectionString: url });
+  closing.push(() => store.close());
+  const tasks = store.remoteTasks;
+  await tasks.dispatch(
+    { workflowId: 'wf', taskId: 't', attempt: 1, role: 'r' },
+    { description: '', input: {}, dependencies: {}, shared: {}, messages: [] },
+    'owner',
+    0,
+  );
+  return { url, tasks };
+}
+
+// Every test waits for conditions; the budget is the one the other PostgreSQL suites with
+// several runtimes have: a loaded 2-core machine ran these up to ten times slower than idle.
+describe('remote agents in one process', { timeout: 60_000 }, () => {
   it('a task of a role only a worker serves runs on the worker; progress, output and shared updates reach the run', async () => {
     const url = await testDatabase('remote-basic');
     await worker(url, [
@@ -170,12 +195,17 @@ describe('remote agents in one process', () => {
 
   it('a timeout at the owner reaches the remote task: its signal aborts, with the timeout in the reason', async () => {
     const url = await testDatabase('remote-timeout');
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
     let aborted: unknown;
     await worker(url, [
       defineAgent({
         role: 'stuck',
         run: (_task, ctx) =>
           new Promise((_resolve, reject) => {
+            started();
             ctx.signal.addEventListener('abort', () => {
               aborted = ctx.signal.reason;
               reject(ctx.signal.reason);
@@ -183,13 +213,21 @@ describe('remote agents in one process', () => {
           }),
       }),
     ]);
-    const rt = await owner(url);
-    const result = await rt.orchestrator.executeWorkflow({
+    // The owner's timeout runs on a clock the test moves once the worker runs the task: on a
+    // slow machine a wall-clock 300 ms could end before the worker took the task, which then
+    // never starts and has no signal to abort.
+    const clock = new SimulatedClock();
+    clock.set(Date.now());
+    const rt = await owner(url, [], clock);
+    const result = rt.orchestrator.executeWorkflow({
       name: 't',
       tasks: [{ id: 'a', agent: 'stuck', timeoutMs: 300 }],
     });
-    expect(result.status).toBe('failed');
-    expect(result.tasks.a?.error?.code).toBe('TASK_TIMEOUT');
+    await running;
+    clock.increment(300);
+    const ended = await result;
+    expect(ended.status).toBe('failed');
+    expect(ended.tasks.a?.error?.code).toBe('TASK_TIMEOUT');
     await expect
       .poll(() => (aborted as TroupeError | undefined)?.code, { timeout: 5_000 })
       .toBe('TASK_ABORTED');
@@ -253,16 +291,7 @@ describe('remote agents in one process', () => {
   });
 
   it('fencing: a result from a worker whose claim expired and was taken is refused', async () => {
-    const url = await testDatabase('remote-fence');
-    const store = await PostgresStore.open({ connectionString: url });
-    closing.push(() => store.close());
-    const tasks = store.remoteTasks;
-    await tasks.dispatch(
-      { workflowId: 'wf', taskId: 't', attempt: 1, role: 'r' },
-      { description: '', input: {}, dependencies: {}, shared: {}, messages: [] },
-      'owner',
-      0,
-    );
+    const { tasks } = await oneQueuedTask('remote-fence');
     const [first] = await tasks.claim('w1', [{ role: 'r', limit: 1, count: 1 }], 1_000, 500);
     // The limit holds while the claim lives, and not after it expired.
     expect(await tasks.claim('w2', [{ role: 'r', limit: 1, count: 1 }], 1_200, 500)).toEqual([]);
@@ -275,5 +304,28 @@ describe('remote agents in one process', () => {
     expect(await tasks.complete(second!, 'w2', { ok: true, output: 'fresh' }, 1_700)).toBe(true);
     const [state] = await tasks.states([second!.id]);
     expect(state?.result).toEqual({ ok: true, output: 'fresh' });
+  });
+
+  it('a renewal that waited for the end of its run deleting the task reports the run ended, not a lost claim', async () => {
+    const { url, tasks } = await oneQueuedTask('remote-renew-ended');
+    const [claim] = await tasks.claim('w1', [{ role: 'r', limit: 1, count: 1 }], 1_000, 60_000);
+    // The run's end deletes its rows in a transaction still open when the renewal comes.
+    const end = new pg.Client({ connectionString: url });
+    await end.connect();
+    closing.push(() => end.end());
+    await end.query('BEGIN');
+    await end.query("DELETE FROM troupe_remote_tasks WHERE workflow_id = 'wf'");
+    const renewing = tasks.renew('w1', [claim!], 1_100, 60_000);
+    const waitsForTheEnd = async () =>
+      (
+        await end.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      ).rowCount! > 0;
+    await expect.poll(waitsForTheEnd, { timeout: 10_000 }).toBe(true);
+    await end.query('COMMIT');
+    // A lost claim would tell the worker another claim gives the outcome: none will.
+    expect(await renewing).toEqual([{ id: claim!.id, outcome: 'run_ended', cancelReason: null }]);
   });
 });

@@ -311,8 +311,9 @@ export class PostgresRemoteTasks {
   }
 
   /**
-   * Extends the leases of the claims `worker` still holds; returns those,
-   * with the cancel reason of each cancelled one. A claim left out was lost.
+   * Extends the leases of the claims `worker` still holds, each with its
+   * cancel reason; a claim not kept was lost if its task is still stored,
+   * else its run ended (and deleted it).
    */
   async renew(
     worker: string,
@@ -322,25 +323,37 @@ export class PostgresRemoteTasks {
   ): Promise<RenewedClaim[]> {
     if (claims.length === 0) return [];
     const { rows } = await this.retry('renew remote task claims', () =>
-      this.pool.query<{ id: string; kept: boolean; cancel_reason: string | null; stored: boolean }>(
-        `WITH claims AS (SELECT * FROM unnest($2::bigint[], $3::integer[]) AS c(id, epoch)),
-         renewed AS (
-           UPDATE troupe_remote_tasks t SET lease_expires_at = $4::bigint + $5::bigint
-           FROM claims c
-           WHERE t.id = c.id AND t.claim_epoch = c.epoch AND t.worker_id = $1
-             AND t.state = 'running' AND t.lease_expires_at >= $4::bigint
-           RETURNING t.id, t.cancel_reason
-         )
-         SELECT c.id, r.id IS NOT NULL AS kept, r.cancel_reason,
-                EXISTS (SELECT 1 FROM troupe_remote_tasks t WHERE t.id = c.id) AS stored
-         FROM claims c LEFT JOIN renewed r ON r.id = c.id`,
+      this.pool.query<{ id: string; cancel_reason: string | null }>(
+        `UPDATE troupe_remote_tasks t SET lease_expires_at = $4::bigint + $5::bigint
+         FROM unnest($2::bigint[], $3::integer[]) AS c(id, epoch)
+         WHERE t.id = c.id AND t.claim_epoch = c.epoch AND t.worker_id = $1
+           AND t.state = 'running' AND t.lease_expires_at >= $4::bigint
+         RETURNING t.id, t.cancel_reason`,
         [worker, claims.map((claim) => claim.id), claims.map((claim) => claim.epoch), now, leaseMs],
       ),
     );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      outcome: row.kept ? 'kept' : row.stored ? 'lost' : 'run_ended',
-      cancelReason: row.cancel_reason,
+    const kept = new Map(rows.map((row) => [Number(row.id), row.cancel_reason]));
+    const missed = claims.filter((claim) => !kept.has(claim.id)).map((claim) => claim.id);
+    // Asked in a statement of its own: the update waited for a run's end that was deleting a
+    // row, and only a later snapshot sees that delete (in the same statement the row would
+    // still look stored, and its claim lost).
+    const stored =
+      missed.length === 0
+        ? new Set<number>()
+        : new Set(
+            (
+              await this.retry('read remote tasks', () =>
+                this.pool.query<{ id: string }>(
+                  'SELECT id FROM troupe_remote_tasks WHERE id = ANY ($1::bigint[])',
+                  [missed],
+                ),
+              )
+            ).rows.map((row) => Number(row.id)),
+          );
+    return claims.map(({ id }) => ({
+      id,
+      outcome: kept.has(id) ? 'kept' : stored.has(id) ? 'lost' : 'run_ended',
+      cancelReason: kept.get(id) ?? null,
     }));
   }
 
