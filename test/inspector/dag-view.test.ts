@@ -7,25 +7,16 @@
  * the user put it.
  */
 import path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, defineAgent, type Runtime } from '../../src/index.js';
-import { openInspector, useChromium } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { createRuntime, defineAgent } from '../../src/index.js';
+import { openInspector, useChromium, usePageCleanup } from './browser.js';
 import { deferred } from './helpers.js';
 
 const BROWSER_TEST_MS = 120_000;
 const OUT = path.resolve('test-output/inspector');
 
 const browser = useChromium(OUT);
-let context: BrowserContext | undefined;
-let rt: Runtime | undefined;
-
-afterEach(async () => {
-  await context?.close();
-  await rt?.close();
-  context = undefined;
-  rt = undefined;
-});
+const cleanup = usePageCleanup();
 
 /** Whether a task's box lies wholly inside the DAG's frame (run in the page). */
 function boxInFrame(taskId: string): boolean {
@@ -46,7 +37,7 @@ describe('ISSUE-17 item 2 the DAG view', () => {
     async () => {
       const work = deferred();
       const decline = deferred();
-      rt = await createRuntime({
+      const rt = await createRuntime({
         dataDir: false,
         inspector: { port: 0 },
         agents: [
@@ -67,8 +58,9 @@ describe('ISSUE-17 item 2 the DAG view', () => {
           }),
         ],
       });
+      cleanup.rt = rt;
       const opened = await openInspector(browser(), rt.inspector!.url);
-      context = opened.context;
+      cleanup.context = opened.context;
       const page = opened.page;
       // A chain of 14 steps is far too wide for 1440 px at a readable size.
       const steps = Array.from({ length: 14 }, (_, i) => ({

@@ -16,6 +16,7 @@ import { AttemptLog } from './attempt-log.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import { LlmLog } from './llm-log.js';
+import { PauseLog } from './pause-log.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { answer, type RunOwners, storedRuns } from './requests.js';
@@ -102,6 +103,7 @@ export class InspectorHub {
   readonly bridge: InspectorBridge;
   private readonly runs: RunWatch;
   private readonly attempts = new AttemptLog();
+  private readonly pauses = new PauseLog();
   private readonly llm = new LlmLog();
   private readonly storedTimers = new Set<ReturnType<typeof setTimeout>>();
   private storedDue = false;
@@ -140,6 +142,7 @@ export class InspectorHub {
     this.bridge.attach(runtime.actor);
     this.stopEngine = runtime.engine.on('*', (event) => {
       this.attempts.listener(event);
+      this.pauses.listener(event);
       this.llm.listener(event);
       this.runs.noted(event);
       if (STORED_TRIGGERS.has(event.type)) this.refreshStoredSoon();
@@ -444,6 +447,7 @@ export class InspectorHub {
       bridge: this.bridge,
       runs: this.runs,
       attempts: this.attempts,
+      pauses: this.pauses,
       llm: this.llm,
       store: this.runtime.store,
       ownership: this.runtime.ownership,

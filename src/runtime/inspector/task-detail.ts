@@ -89,11 +89,12 @@ function attemptsOf(
   log: readonly LoggedAttempt[] | undefined,
 ): AttemptView[] {
   if (task.attempts === 0) return [];
-  // A backoff that has been waited out is no longer a retry in waiting: that attempt failed.
+  // A backoff that has been waited out (a next attempt started, or the task is
+  // ready again, say while the run is paused) is no longer a retry in waiting: that attempt failed.
   const attempts: AttemptView[] = (log ?? []).map((a) => ({
     ...a,
     agent,
-    ...(a.outcome === 'retrying' && a.attempt < task.attempts
+    ...(a.outcome === 'retrying' && (a.attempt < task.attempts || task.status !== 'retrying')
       ? { outcome: 'failed' as const }
       : {}),
   }));
