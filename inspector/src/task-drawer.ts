@@ -139,7 +139,7 @@ function sections(
     kvList([
       ['agent', task.agent],
       ['attempts', String(task.attempts)],
-      ['started', formatTime(task.startedAt)],
+      ['started', formatTime(source.startedAt)],
       ['finished', formatTime(task.finishedAt)],
       ['duration', durationText(task, detail)],
       [

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * Issue 17 items 1 and 3, in headless Chromium: the task drawer of a run
- * paused while a retry waits out its backoff. The backoff ends during the
+ * paused while a retry waits out its backoff. A task under way shows when
+ * its attempt started. The backoff ends during the
  * pause: the task is pending again and its failed attempt is shown as
  * failed, not as a retry still in waiting. After the run resumes, the
  * durations say how much of them the run spent paused and how much was
@@ -73,6 +74,12 @@ describe('ISSUE-17 item 3 task drawer', () => {
       await page.waitForSelector('g.task[data-task-id="flaky"][data-status="retrying"]');
       await page.waitForSelector('g.task[data-task-id="held"][data-status="running"]');
       const drawer = page.locator('[data-testid="task-drawer"]');
+      // A task under way says when its attempt started (its run learns that only at the end).
+      await page.locator('g.task[data-task-id="held"]').click();
+      await drawer.locator('[data-attempt="1"][data-outcome="running"]').waitFor();
+      const started = await drawerValue(drawer, 'started').textContent();
+      expect(started).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
+      expect(await drawer.locator('[data-attempt="1"] td').nth(3).textContent()).toBe(started);
       await page.locator('g.task[data-task-id="flaky"]').click();
       await drawer.locator('[data-attempt="1"][data-outcome="retrying"]').waitFor();
 

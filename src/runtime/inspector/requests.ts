@@ -277,7 +277,7 @@ async function taskDetail(
     ? undefined
     : await ctx.store.get<RunRecord>('workflows', workflowKey(workflowId));
   const detail = live
-    ? taskDetailFromContext(live, taskId, log)
+    ? taskDetailFromContext(live, taskId, log, ctx.attempts.started(workflowId, taskId))
     : record && taskDetailFromRecord(record, taskId, log);
   if (detail?.startedAt === undefined) return detail;
   const pauses = ctx.pauses.within(workflowId, detail.startedAt, detail.finishedAt);

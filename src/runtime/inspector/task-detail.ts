@@ -7,7 +7,7 @@
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
-import type { LoggedAttempt } from './attempt-log.js';
+import type { AttemptStarted, LoggedAttempt } from './attempt-log.js';
 import { clip, previewJson } from './preview.js';
 import type { AttemptView, TaskDelta, TaskDetailView } from './protocol.js';
 import {
@@ -25,15 +25,34 @@ export function taskDetailFromContext(
   context: WorkflowContext,
   taskId: string,
   log: readonly LoggedAttempt[] | undefined,
+  /** The attempt under way, as the engine's `task.started` told it: the context has no start until it ends. */
+  started?: AttemptStarted,
 ): TaskDetailView | undefined {
   const index = context.index[taskId];
   const definition = index === undefined ? undefined : context.definition.tasks[index];
-  const delta = taskDelta(context, taskId, compensationOfContext(context));
-  if (!definition || !delta) return undefined;
+  const known = taskDelta(context, taskId, compensationOfContext(context));
+  if (!definition || !known) return undefined;
+  const delta =
+    known.startedAt === undefined &&
+    started !== undefined &&
+    started.attempt === 1 &&
+    known.attempts === 1
+      ? { ...known, startedAt: started.at }
+      : known;
   const run = context.runs[taskId]!;
-  return build(context.workflowId, definition, delta, run.output, context.dependents[taskId], log, {
-    retryAt: run.retryAt,
-  });
+  const detail = build(
+    context.workflowId,
+    definition,
+    delta,
+    run.output,
+    context.dependents[taskId],
+    log,
+    { retryAt: run.retryAt },
+  );
+  const current = detail.attemptLog.find((a) => a.attempt === started?.attempt);
+  if (current?.outcome === 'running' && current.startedAt === undefined)
+    current.startedAt = started!.at;
+  return detail;
 }
 
 export function taskDetailFromRecord(
