@@ -167,6 +167,7 @@ export function dagGraph(
       ? groupStatus(node, counts)
       : shownStatus(tasks.get(node.id) ?? { status: 'pending' });
     if (g.dataset.status !== status) g.dataset.status = status;
+    if (autoFocus && urgencyOf(status) < autoFocus.urgency) follow(nodeId);
     const meta = counts ? groupMeta(node, counts) : taskMeta(tasks.get(node.id));
     const metaEl = g.querySelector('text.task-meta');
     if (metaEl && metaEl.textContent !== meta) metaEl.textContent = meta;
@@ -293,17 +294,42 @@ export function dagGraph(
   let zoom: PanZoom | undefined;
   /** The transform the page chose itself (fit, or a readable part), to tell whether the user has moved since. */
   let autoTransform: string | undefined;
+  /** The node the automatic view shows at a readable size, when it could not fit the whole graph. */
+  let autoFocus: { node: string | undefined; urgency: number } | undefined;
+  const focusOn = (view: PanZoom, node: string | undefined) => {
+    const centre = node === undefined ? undefined : centres.get(node);
+    if (centre) view.focus(centre.x, centre.y, READABLE);
+    const status = node === undefined ? undefined : nodeEls.get(node)?.dataset.status;
+    autoFocus = { node, urgency: status === undefined ? URGENT.length : urgencyOf(status) };
+    autoTransform = view.transform().toString();
+  };
   // Fit once the element has its size (it may have just been attached);
   // if that makes labels too small to read, show the part that matters
   // most at a readable size instead (the minimap shows the rest).
   const autoView = (view: PanZoom) => {
     view.fit();
-    if (view.transform().k < READABLE) {
-      const focus = urgentNode(shape.nodes, tasks) ?? shape.nodes[0]?.id;
-      const centre = focus === undefined ? undefined : centres.get(focus);
-      if (centre) view.focus(centre.x, centre.y, READABLE);
-    }
+    autoFocus = undefined;
     autoTransform = view.transform().toString();
+    if (view.transform().k < READABLE)
+      focusOn(view, urgentNode(shape.nodes, tasks) ?? shape.nodes[0]?.id);
+  };
+  /**
+   * A node became more urgent than the one the automatic view shows (a
+   * failure while a task runs elsewhere): show it, unless the user has moved
+   * the view since.
+   */
+  const follow = (nodeId: string) => {
+    const view = zoom;
+    if (!view || view.transform().toString() !== autoTransform) {
+      autoFocus = undefined;
+      return;
+    }
+    focusOn(view, nodeId);
+  };
+  /** The graph moved or its frame changed size: a fitted view is fitted again, an automatic one redone. */
+  const keepView = (view: PanZoom) => {
+    if (view.fitted()) view.fit();
+    else if (view.transform().toString() === autoTransform) autoView(view);
   };
   const show = (laid: ElkNode, by: 'quick' | 'elk') => {
     place(laid, by);
@@ -322,14 +348,24 @@ export function dagGraph(
     for (const id of nodeEls.keys()) paintNode(id);
     pending.clear();
     requestAnimationFrame(() => autoView(view));
+    // A window resized or turned (a phone), or a panel opened or closed beside the graph.
+    let frame = '';
+    const resized = new ResizeObserver(() => {
+      if (!svgEl.isConnected) return resized.disconnect();
+      const size = `${svgEl.clientWidth}x${svgEl.clientHeight}`;
+      if (svgEl.clientWidth === 0 || size === frame) return;
+      const first = frame === '';
+      frame = size;
+      if (!first) keepView(view);
+    });
+    resized.observe(svgEl);
   };
   /** Elk's layout after the quick one: the same elements move; a view the user chose is kept. */
   const refine = (laid: ElkNode) => {
     const view = zoom;
     place(laid, 'elk');
     if (!view) return;
-    if (view.fitted()) view.fit();
-    else if (view.transform().toString() === autoTransform) autoView(view);
+    keepView(view);
     minimap?.view(view.transform(), svgEl);
   };
 
@@ -358,9 +394,18 @@ export function dagGraph(
 /** Below this scale node labels are too small to read. */
 const READABLE = 0.75;
 
+/** Marks a person looks for first, most urgent first: a failure, then a retry, then work under way. */
+const URGENT: readonly string[] = ['failed', 'retrying', 'running'];
+
+/** A mark's place in {@link URGENT}; marks not in it come after all. */
+function urgencyOf(status: string): number {
+  const index = URGENT.indexOf(status);
+  return index < 0 ? URGENT.length : index;
+}
+
 /** The node a person looks for first: a failure, else a retry, else work under way. */
 function urgentNode(nodes: DagNode[], tasks: Map<string, TaskView>): string | undefined {
-  for (const wanted of ['failed', 'retrying', 'running'] as const) {
+  for (const wanted of URGENT) {
     const node = nodes.find((n) => n.members.some((id) => tasks.get(id)?.status === wanted));
     if (node) return node.id;
   }

@@ -13,7 +13,7 @@ import { ALWAYS_EVENT, activePaths } from '../../src/runtime/inspector/statechar
 import { fill, h, perFrame, streamRedrawMs, svg } from './dom.js';
 import { layoutChart } from './layout.js';
 import type { Model } from './model.js';
-import { panZoom } from './zoom.js';
+import { type PanZoom, panZoom } from './zoom.js';
 
 /** Layouts by definition object: a reconnect brings new definitions, and new layouts with them. */
 const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
@@ -44,6 +44,9 @@ export function statechartView(model: Model, request: (logicId: number) => void)
   const requested = new Set<number>();
   let shownLogic: number | undefined;
   let shown: SVGSVGElement | undefined;
+  let shownZoom: PanZoom | undefined;
+  /** The transform the page chose for the shown chart, to tell whether the user has moved since. */
+  let autoTransform: string | undefined;
 
   const open = () => {
     if (!shown) return;
@@ -68,7 +71,7 @@ export function statechartView(model: Model, request: (logicId: number) => void)
       event.preventDefault();
       (event.shiftKey ? stops.at(-1) : stops[0])?.focus();
     };
-    requestAnimationFrame(() => bigZoom.fit());
+    requestAnimationFrame(() => autoView(bigZoom, big));
     close.focus();
   };
 
@@ -100,7 +103,13 @@ export function statechartView(model: Model, request: (logicId: number) => void)
       return;
     }
     if (shownLogic === logicId && shown) {
-      markActive(shown, actor);
+      // A new active state out of view is shown, unless the user has moved the view.
+      if (
+        markActive(shown, actor) &&
+        shownZoom &&
+        shownZoom.transform().toString() === autoTransform
+      )
+        autoTransform = autoView(shownZoom, shown);
       markActive(overlay.querySelector('svg'), actor);
       return;
     }
@@ -111,14 +120,18 @@ export function statechartView(model: Model, request: (logicId: number) => void)
       layouts.set(definition, layout);
     }
     layout.then(
-      (chart) => {
+      (drawn) => {
         if (shownLogic !== logicId) return;
-        shown = chart.cloneNode(true) as SVGSVGElement;
-        fill(body, shown);
-        const zoom = attachZoom(shown);
+        const chart = drawn.cloneNode(true) as SVGSVGElement;
+        shown = chart;
+        fill(body, chart);
+        const zoom = attachZoom(chart);
+        shownZoom = zoom;
         fill(zoomSlot, zoom.toolbar);
-        requestAnimationFrame(() => zoom.fit());
         draw(true);
+        requestAnimationFrame(() => {
+          if (shown === chart) autoTransform = autoView(zoom, chart);
+        });
       },
       (error: unknown) => fill(body, h('p', { class: 'error' }, `Layout failed: ${String(error)}`)),
     );
@@ -144,8 +157,28 @@ function attachZoom(chart: SVGSVGElement) {
   return panZoom(chart, layer, () => ({ width, height }), undefined, MIN_FIT_SCALE);
 }
 
-/** Labels are 12 px: below this scale they would be too small to read. */
-const MIN_FIT_SCALE = 0.75;
+/** State labels are 12 px and transition labels 11 px: below this scale they would be too small to read. */
+const MIN_FIT_SCALE = 1;
+
+/**
+ * Fits the chart; when it is too big to fit readably, shows its innermost
+ * active state at the readable scale instead (pan, zoom or Enlarge for the
+ * rest). Returns the transform chosen.
+ */
+function autoView(zoom: PanZoom, chart: SVGSVGElement): string {
+  zoom.fit();
+  const { k } = zoom.transform();
+  const tooBig =
+    Number(chart.dataset.width) * k > chart.clientWidth ||
+    Number(chart.dataset.height) * k > chart.clientHeight;
+  const active = chart.querySelectorAll<SVGGElement>('g.state.active:not(.root) > rect');
+  const box = active[active.length - 1];
+  if (tooBig && box) {
+    const at = (name: string) => Number(box.getAttribute(name));
+    zoom.focus(at('x') + at('width') / 2, at('y') + at('height') / 2, k);
+  }
+  return zoom.transform().toString();
+}
 
 function placeholder(actor?: ActorInfo): HTMLElement {
   return h(
@@ -155,16 +188,20 @@ function placeholder(actor?: ActorInfo): HTMLElement {
   );
 }
 
-function markActive(chart: SVGSVGElement | null, actor: ActorInfo | undefined): void {
-  if (!chart) return;
+/** Marks the actor's active states; returns whether a state became active. */
+function markActive(chart: SVGSVGElement | null, actor: ActorInfo | undefined): boolean {
+  if (!chart) return false;
   const active = new Set(actor ? activePaths(actor.value) : []);
+  let entered = false;
   for (const node of chart.querySelectorAll<SVGGElement>('g.state')) {
     const on = String(active.has(node.dataset.path ?? ''));
     // Only real changes touch the DOM: this runs on every batch of a busy run.
     if (node.dataset.active === on) continue;
+    if (on === 'true' && node.dataset.active !== undefined) entered = true;
     node.classList.toggle('active', on === 'true');
     node.dataset.active = on;
   }
+  return entered;
 }
 
 const CHAR_W = 7.2;
@@ -195,7 +232,7 @@ async function render(definition: StatechartNode): Promise<SVGSVGElement> {
         id,
         sources: [nodeId(node.path)],
         targets: [nodeId(target)],
-        labels: [{ text, width: text.length * 5.6 + 6, height: 12 }],
+        labels: [{ text, width: text.length * 6.2 + 6, height: 13 }],
       });
     }
     const base = {
@@ -290,7 +327,7 @@ function drawChart(
       parts.push(
         svg(
           'text',
-          { class: 'edge-label', x: label.x ?? 0, y: (label.y ?? 0) + 10 },
+          { class: 'edge-label', x: label.x ?? 0, y: (label.y ?? 0) + 11 },
           label.text ?? '',
         ),
       );

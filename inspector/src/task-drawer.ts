@@ -9,6 +9,7 @@
 import type {
   JsonPreview,
   LlmLogEntry,
+  PauseSpan,
   TaskDetailView,
   TaskView,
 } from '../../src/runtime/inspector/protocol.js';
@@ -134,19 +135,13 @@ function sections(
           ),
         );
   const source = detail ?? task;
-  const retried = task.attempts > 1;
   return [
     kvList([
       ['agent', task.agent],
       ['attempts', String(task.attempts)],
-      ['started', formatTime(task.startedAt)],
+      ['started', formatTime(source.startedAt)],
       ['finished', formatTime(task.finishedAt)],
-      [
-        'duration',
-        task.startedAt !== undefined && task.finishedAt !== undefined
-          ? `${formatDuration(task.startedAt, task.finishedAt)}${retried ? ' (first start to end: includes retry backoff and any pause)' : ''}`
-          : '',
-      ],
+      ['duration', durationText(task, detail)],
       [
         'progress',
         task.progress === undefined
@@ -175,6 +170,47 @@ function sections(
     compensationSection(source),
     detail ? section('Input', jsonView(detail.input, 3)) : null,
   ];
+}
+
+/**
+ * From the first start to the end, saying what of it was no work: the run
+ * paused (as this process saw it) and the waits between attempts (retry
+ * backoff, less any pause in them).
+ */
+function durationText(task: TaskView, detail: TaskDetailView | undefined): string {
+  const { startedAt, finishedAt } = task;
+  if (startedAt === undefined || finishedAt === undefined) return '';
+  const total = formatDuration(startedAt, finishedAt);
+  const pauses = detail?.pauses ?? [];
+  const paused = pausedWithin(startedAt, finishedAt, pauses);
+  const parts = paused > 0 ? [`${formatDuration(0, paused)} with the run paused`] : [];
+  if (task.attempts > 1) {
+    const log = detail?.attemptLog ?? [];
+    let backoff = log.length === task.attempts ? 0 : undefined;
+    for (let i = 1; i < log.length && backoff !== undefined; i++) {
+      const end = log[i - 1]!.endedAt;
+      const start = log[i]!.startedAt;
+      backoff =
+        end === undefined || start === undefined
+          ? undefined
+          : backoff + start - end - pausedWithin(end, start, pauses);
+    }
+    parts.push(
+      backoff === undefined
+        ? 'the retry backoff between attempts'
+        : `${formatDuration(0, backoff)} of retry backoff between attempts`,
+    );
+  }
+  return parts.length === 0
+    ? total
+    : `${total} from the first start to the end, including ${parts.join(' and ')}`;
+}
+
+/** How long of `from`..`to` the run was paused. */
+function pausedWithin(from: number, to: number, pauses: readonly PauseSpan[]): number {
+  let ms = 0;
+  for (const p of pauses) ms += Math.max(0, Math.min(to, p.to ?? to) - Math.max(from, p.from));
+  return ms;
 }
 
 function outputSection(task: TaskView, detail: TaskDetailView | undefined): HTMLElement | null {

@@ -11,7 +11,10 @@ export interface PanZoom {
   /** Scales and centres the drawing to fill the view (never above 1.5x). */
   fit(): void;
   zoomBy(factor: number): void;
-  /** Centres the view on a point of the drawing, at least at scale `k`. */
+  /**
+   * Shows a point of the drawing, at least at scale `k`: centred, unless
+   * that would leave empty space at an edge the drawing could fill.
+   */
   focus(x: number, y: number, k?: number): void;
   /** Whether the view is as {@link fit} left it (the user has not moved it since). */
   fitted(): boolean;
@@ -72,10 +75,16 @@ export function panZoom(
     },
     focus(x, y, k = 1) {
       const v = view();
+      const { width, height } = size();
       const scale = Math.max(k, api.transform().k);
       selection.call(
         behaviour.transform,
-        zoomIdentity.translate(v.width / 2 - x * scale, v.height / 2 - y * scale).scale(scale),
+        zoomIdentity
+          .translate(
+            filled(v.width / 2 - x * scale, v.width, width * scale),
+            filled(v.height / 2 - y * scale, v.height, height * scale),
+          )
+          .scale(scale),
       );
     },
     centre(x, y) {
@@ -125,4 +134,18 @@ export function panZoom(
     ),
   };
   return api;
+}
+
+/** Margin kept between a drawing and the edge of its view. */
+const MARGIN = 12;
+
+/**
+ * A translation along one axis that keeps the view filled: `wanted` moved
+ * just enough that no empty space shows beside a drawing longer than the
+ * view (`drawn` long at the current scale), or the drawing centred when it
+ * is shorter. The point `wanted` centred stays in view either way.
+ */
+function filled(wanted: number, view: number, drawn: number): number {
+  if (drawn + 2 * MARGIN <= view) return (view - drawn) / 2;
+  return Math.min(MARGIN, Math.max(view - drawn - MARGIN, wanted));
 }

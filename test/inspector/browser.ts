@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** Debian's chromium, installed (as root) or unpacked without root by scripts/ensure-system-deps.sh. */
 const SYSTEM_CHROMIUM = '/usr/bin/chromium';
@@ -120,6 +120,24 @@ export function useChromium(out: string): () => Browser {
     await browser?.close();
   });
   return () => browser!;
+}
+
+/**
+ * For a test file whose tests each open a page on a runtime of their own:
+ * set `state.context` and `state.rt`; both are closed after each test.
+ */
+export function usePageCleanup() {
+  const state: {
+    context: BrowserContext | undefined;
+    rt: { close(): Promise<void> } | undefined;
+  } = { context: undefined, rt: undefined };
+  afterEach(async () => {
+    await state.context?.close();
+    await state.rt?.close();
+    state.context = undefined;
+    state.rt = undefined;
+  });
+  return state;
 }
 
 /**

@@ -16,6 +16,7 @@ import { AttemptLog } from './attempt-log.js';
 import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import { LlmLog } from './llm-log.js';
+import { PauseLog } from './pause-log.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { answer, type RunOwners, storedRuns } from './requests.js';
@@ -98,6 +99,7 @@ export class InspectorHub {
   readonly bridge: InspectorBridge;
   private readonly runs: RunWatch;
   private readonly attempts = new AttemptLog();
+  private readonly pauses = new PauseLog();
   private readonly llm = new LlmLog();
   private readonly storedRefresh = new StoredRunsRefresh(() => this.pushStoredRuns());
   private readonly clients = new Set<Client>();
@@ -135,6 +137,7 @@ export class InspectorHub {
     this.bridge.attach(runtime.actor);
     this.stopEngine = runtime.engine.on('*', (event) => {
       this.attempts.listener(event);
+      this.pauses.listener(event);
       this.llm.listener(event);
       this.runs.noted(event);
       if (STORED_TRIGGERS.has(event.type) && this.clients.size > 0) this.storedRefresh.requested();
@@ -423,6 +426,7 @@ export class InspectorHub {
       bridge: this.bridge,
       runs: this.runs,
       attempts: this.attempts,
+      pauses: this.pauses,
       llm: this.llm,
       store: this.runtime.store,
       ownership: this.runtime.ownership,

@@ -152,6 +152,14 @@ export interface TaskDetailView extends TaskDelta {
   retryAt?: number;
   /** What its LLM agent wrote and called, live, as this process saw it. */
   llmLog?: LlmLogEntry[];
+  /** The run's pauses (seen by this process) from the task's first start to its end or now. */
+  pauses?: PauseSpan[];
+}
+
+/** A time a run was paused: from `from` to `to` (absent while it is still paused), epoch ms. */
+export interface PauseSpan {
+  from: number;
+  to?: number;
 }
 
 /** One stored checkpoint of a run. */

@@ -16,6 +16,7 @@ import { replayInput } from '../workflow/replay.js';
 import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
 import type { LlmLog } from './llm-log.js';
+import type { PauseLog } from './pause-log.js';
 import type {
   CheckpointSummary,
   ClientMessage,
@@ -43,6 +44,8 @@ export interface RequestContext {
   bridge: InspectorBridge;
   runs: RunWatch;
   attempts: AttemptLog;
+  /** When runs were paused, for the durations the task drawer shows. */
+  pauses: PauseLog;
   /** LLM agents' live activity, for the task drawer. */
   llm: LlmLog;
   store: Store;
@@ -270,7 +273,13 @@ async function taskDetail(
     return context ? taskDetailFromContext(context, taskId, undefined) : undefined;
   }
   const live = ctx.runs.context(workflowId);
-  if (live) return taskDetailFromContext(live, taskId, log);
-  const record = await ctx.store.get<RunRecord>('workflows', workflowKey(workflowId));
-  return record ? taskDetailFromRecord(record, taskId, log) : undefined;
+  const record = live
+    ? undefined
+    : await ctx.store.get<RunRecord>('workflows', workflowKey(workflowId));
+  const detail = live
+    ? taskDetailFromContext(live, taskId, log, ctx.attempts.started(workflowId, taskId))
+    : record && taskDetailFromRecord(record, taskId, log);
+  if (detail?.startedAt === undefined) return detail;
+  const pauses = ctx.pauses.within(workflowId, detail.startedAt, detail.finishedAt);
+  return pauses.length === 0 ? detail : { ...detail, pauses };
 }

@@ -7,7 +7,7 @@
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
-import type { LoggedAttempt } from './attempt-log.js';
+import type { AttemptStarted, LoggedAttempt } from './attempt-log.js';
 import { clip, previewJson } from './preview.js';
 import type { AttemptView, TaskDelta, TaskDetailView } from './protocol.js';
 import {
@@ -25,15 +25,34 @@ export function taskDetailFromContext(
   context: WorkflowContext,
   taskId: string,
   log: readonly LoggedAttempt[] | undefined,
+  /** The attempt under way, as the engine's `task.started` told it: the context has no start until it ends. */
+  started?: AttemptStarted,
 ): TaskDetailView | undefined {
   const index = context.index[taskId];
   const definition = index === undefined ? undefined : context.definition.tasks[index];
-  const delta = taskDelta(context, taskId, compensationOfContext(context));
-  if (!definition || !delta) return undefined;
+  const known = taskDelta(context, taskId, compensationOfContext(context));
+  if (!definition || !known) return undefined;
+  const delta =
+    known.startedAt === undefined &&
+    started !== undefined &&
+    started.attempt === 1 &&
+    known.attempts === 1
+      ? { ...known, startedAt: started.at }
+      : known;
   const run = context.runs[taskId]!;
-  return build(context.workflowId, definition, delta, run.output, context.dependents[taskId], log, {
-    retryAt: run.retryAt,
-  });
+  const detail = build(
+    context.workflowId,
+    definition,
+    delta,
+    run.output,
+    context.dependents[taskId],
+    log,
+    { retryAt: run.retryAt },
+  );
+  const current = detail.attemptLog.find((a) => a.attempt === started?.attempt);
+  if (current?.outcome === 'running' && current.startedAt === undefined)
+    current.startedAt = started!.at;
+  return detail;
 }
 
 export function taskDetailFromRecord(
@@ -89,11 +108,12 @@ function attemptsOf(
   log: readonly LoggedAttempt[] | undefined,
 ): AttemptView[] {
   if (task.attempts === 0) return [];
-  // A backoff that has been waited out is no longer a retry in waiting: that attempt failed.
+  // A backoff that has been waited out (a next attempt started, or the task is
+  // ready again, say while the run is paused) is no longer a retry in waiting: that attempt failed.
   const attempts: AttemptView[] = (log ?? []).map((a) => ({
     ...a,
     agent,
-    ...(a.outcome === 'retrying' && a.attempt < task.attempts
+    ...(a.outcome === 'retrying' && (a.attempt < task.attempts || task.status !== 'retrying')
       ? { outcome: 'failed' as const }
       : {}),
   }));
