@@ -227,6 +227,18 @@ describe('quality assessment', () => {
     expect(evaluation.score).toBe(75);
   });
 
+  it('keeps the default of a weight or threshold given as undefined (found by the fuzz test)', async () => {
+    const { result, definition } = diamond({ 'build-api': { attempts: 3 } });
+    const plain = await evaluator().evaluateWorkflow(result, { definition });
+    const unset = await evaluator({
+      weights: { success: undefined },
+      thresholds: { excellent: undefined },
+    }).evaluateWorkflow(result, { definition });
+    expect(unset.score).toBe(plain.score);
+    expect(unset.grade).toBe(plain.grade);
+    expect(unset.quality.scoreBreakdown.every((part) => typeof part.weight === 'number')).toBe(true);
+  });
+
   it('rejects bad options with INVALID_INPUT naming the field', () => {
     const attempts = [
       [() => new WorkflowEvaluator({ weights: { success: -1 } }), 'options.weights.success'],

@@ -159,7 +159,20 @@ export function gradeFor(score: number, success: boolean, thresholds: GradeThres
 
 /** Defaults merged with overrides (already checked by the options schema). */
 export function resolveWeights(overrides: Partial<ScoreWeights> = {}): ScoreWeights {
-  return { ...DEFAULT_SCORE_WEIGHTS, ...overrides };
+  return withDefaults(DEFAULT_SCORE_WEIGHTS, overrides);
+}
+
+/**
+ * `defaults` with each override that is set: a key given as `undefined`
+ * (which the options schema lets through) keeps its default.
+ */
+function withDefaults<T extends object>(defaults: T, overrides: Partial<T>): T {
+  const merged = { ...defaults };
+  for (const key of Object.keys(overrides) as (keyof T)[]) {
+    const value = overrides[key];
+    if (value !== undefined) merged[key] = value as T[keyof T];
+  }
+  return merged;
 }
 
 /**
@@ -170,7 +183,7 @@ export function resolveThresholds(
   overrides: Partial<GradeThresholds>,
   site: ArgumentSite,
 ): GradeThresholds {
-  const thresholds = { ...DEFAULT_GRADE_THRESHOLDS, ...overrides };
+  const thresholds = withDefaults(DEFAULT_GRADE_THRESHOLDS, overrides);
   const { excellent, good, fair } = thresholds;
   if (!(fair <= good && good <= excellent)) {
     throw invalidArgument(site, [
