@@ -51,7 +51,10 @@ describe('shared task queue across processes', () => {
     const all = await workers('concurrency', 3, {
       MAX_WORKERS: '10',
       GLOBAL_CONCURRENCY: '4',
-      JOB_MS: '40',
+      // 36 jobs, 4 at a time, 150 ms each: at least 1.35 s in which every process polls,
+      // so more than one takes jobs even when a loaded machine starves one for a while
+      // (at 40 ms each, one process once took all 36 under CI load).
+      JOB_MS: '150',
     });
     await enqueueAndWait(producer('concurrency'), 36);
     const runs = signalsOf(all, 'ran') as unknown as { start: number; end: number; pid: number }[];
