@@ -236,7 +236,9 @@ describe('quality assessment', () => {
     }).evaluateWorkflow(result, { definition });
     expect(unset.score).toBe(plain.score);
     expect(unset.grade).toBe(plain.grade);
-    expect(unset.quality.scoreBreakdown.every((part) => typeof part.weight === 'number')).toBe(true);
+    expect(unset.quality.scoreBreakdown.every((part) => typeof part.weight === 'number')).toBe(
+      true,
+    );
   });
 
   it('rejects bad options with INVALID_INPUT naming the field', () => {
