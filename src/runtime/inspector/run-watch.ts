@@ -87,11 +87,6 @@ interface Watched {
   indexOf: Map<string, number>;
   /** Tasks named by the run's events since the last batch. */
   dirty: Set<string>;
-  /**
-   * Every collect of this run compares all its tasks (its changes gather for
-   * at least {@link FULL_SCAN_MS}), so its events need not name them.
-   */
-  scansOnly: boolean;
   /** An event named no single task: compare them all at the next batch. */
   scanAll: boolean;
   /** When changes were last collected. */
@@ -143,7 +138,6 @@ export class RunWatch {
         shown: [],
         indexOf: new Map(),
         dirty: new Set(),
-        scansOnly: false,
         scanAll: true,
         collectedAt: Number.NEGATIVE_INFINITY,
         scannedAt: 0,
@@ -179,7 +173,7 @@ export class RunWatch {
    */
   noted(event: { workflowId: string; taskId?: unknown }): void {
     const watched = this.runs.get(event.workflowId);
-    if (!watched || watched.scansOnly) return;
+    if (!watched || scansEveryCollect(watched)) return;
     if (typeof event.taskId === 'string') watched.dirty.add(event.taskId);
     else watched.scanAll = true;
   }
@@ -302,7 +296,6 @@ export class RunWatch {
     watched.indexOf = new Map(context.definition.tasks.map((task, i) => [task.id, i]));
     watched.dirty.clear();
     watched.scanAll = true;
-    watched.scansOnly = changesGapMs(context.definition.tasks.length) >= FULL_SCAN_MS;
     watched.shown = context.definition.tasks.map((task) => {
       const shown = emptyShown();
       const run = context.runs[task.id];
@@ -315,6 +308,14 @@ export class RunWatch {
       snapshot.status === 'active',
     );
   }
+}
+
+/**
+ * Every collect of this run compares all its tasks (its changes gather for
+ * at least {@link FULL_SCAN_MS}), so its events need not name them.
+ */
+function scansEveryCollect(watched: Watched): boolean {
+  return changesGapMs(watched.shown.length) >= FULL_SCAN_MS;
 }
 
 function emptyShown(): Shown {
