@@ -174,6 +174,35 @@ describe('TaskQueue on PostgreSQL', () => {
     expect((await queue.waitForJob('later-1')).result).toBe('done');
   });
 
+  it('waitForJob hears of a job that ended here while it was reading the job’s row (no watch poll needed)', async () => {
+    // Nobody advances this clock: only the job's local end can answer the wait.
+    const clock = simulatedClock();
+    const queue = await sharedQueue({ name: freshName(), clock });
+    const { store } = open.at(-1)!;
+    let finish!: () => void;
+    const running = new Promise<void>((started) => {
+      queue.register('slow', () => {
+        started();
+        return new Promise<string>((resolve) => {
+          finish = () => resolve('done');
+        });
+      });
+    });
+    const id = await queue.enqueue({ name: 'slow', handler: 'slow' });
+    await queue.start();
+    await running;
+    const ended = new Promise<void>((resolve) => queue.on('completed', () => resolve()));
+    // The wait's read of the row sees the job active; its answer arrives after the end is stored.
+    const read = store.jobs.get.bind(store.jobs);
+    vi.spyOn(store.jobs, 'get').mockImplementationOnce(async (...args) => {
+      const rows = await read(...args);
+      finish();
+      await ended;
+      return rows;
+    });
+    expect((await queue.waitForJob(id)).result).toBe('done');
+  });
+
   it('stores progress, answers getJob and waitForJob from another process, and refuses an active duplicate id', async () => {
     const name = freshName();
     const worker = await sharedQueue({ name });

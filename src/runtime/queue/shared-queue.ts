@@ -127,6 +127,8 @@ export class SharedQueue {
   readonly #waiters: JobWaiters;
   /** Jobs someone here waits for, with their last known status. */
   readonly #waited = new Map<string, JobStatus>();
+  /** Ends stored by this process so far: a wait that read a job's row while one landed reads it again. */
+  #endsStored = 0;
   #idleWaiters: Array<() => void> = [];
   #watchTimer: unknown;
   #drained: Array<() => void> = [];
@@ -539,6 +541,7 @@ export class SharedQueue {
 
   /** Tells listeners and waiters about the ends that were stored. */
   #wrote(settles: readonly PendingSettle[], written: ReadonlySet<string>): void {
+    this.#endsStored++;
     for (const { settlement, job } of settles) {
       if (written.has(settlement.id)) this.#settled(settlement, job);
     }
@@ -650,7 +653,15 @@ export class SharedQueue {
     options: WaitOptions,
     notFound: () => TroupeError,
   ): Promise<JobResult> {
-    const row = await this.getRow(id);
+    // The job may end here after the read and before this wait is registered:
+    // its end tells no waiter, and the wait would last until the next watch
+    // poll (for ever on a clock nobody advances). Read again until no end landed meanwhile.
+    let endsBefore: number;
+    let row: StoredJobRow | undefined;
+    do {
+      endsBefore = this.#endsStored;
+      row = await this.getRow(id);
+    } while (row && !isFinalStatus(row.status) && this.#endsStored !== endsBefore);
     if (!row) throw notFound();
     if (isFinalStatus(row.status)) return toJobResult(rowToRecord(row));
     this.#waited.set(id, row.status);
