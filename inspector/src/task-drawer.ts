@@ -167,7 +167,7 @@ function sections(
       : null,
     usageSection(detail?.outputJson),
     detail ? attemptsSection(detail) : h('p', { class: 'muted' }, 'Loading details…'),
-    compensationSection(source),
+    compensationSection(source, detail?.compensationOutput),
     detail ? section('Input', jsonView(detail.input, 3)) : null,
   ];
 }
@@ -291,7 +291,7 @@ function attemptsSection(detail: TaskDetailView): HTMLElement {
       ? h(
           'p',
           { class: 'muted' },
-          `Attempts before #${detail.attemptLog[0]?.attempt ?? detail.attempts} ran before this process started; their details are not kept.`,
+          `Attempts before #${detail.attemptLog[0]?.attempt ?? detail.attempts} are not kept: a task keeps its 20 newest failed attempts (runs stored by earlier versions keep none).`,
         )
       : null;
   return section(
@@ -331,7 +331,10 @@ function attemptsSection(detail: TaskDetailView): HTMLElement {
   );
 }
 
-function compensationSection(task: TaskView | TaskDetailView): HTMLElement | null {
+function compensationSection(
+  task: TaskView | TaskDetailView,
+  returned: JsonPreview | undefined,
+): HTMLElement | null {
   const c = task.compensation;
   if (!c) return null;
   return section(
@@ -340,6 +343,12 @@ function compensationSection(task: TaskView | TaskDetailView): HTMLElement | nul
       ['status', c.status],
       ['attempts', c.attempts === undefined ? '' : String(c.attempts)],
       ['error', c.error ?? ''],
+      [
+        'returned',
+        returned === undefined
+          ? ''
+          : h('div', { 'data-testid': 'compensation-output' }, jsonView(returned, 2)),
+      ],
     ]),
   );
 }

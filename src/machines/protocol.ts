@@ -189,7 +189,15 @@ export interface CompensationRequest {
 }
 
 export type CompensationReport =
-  | { type: 'compensate.done'; workflowId: string; taskId: string; attempt: number; at: number }
+  | {
+      type: 'compensate.done';
+      workflowId: string;
+      taskId: string;
+      attempt: number;
+      at: number;
+      /** What the handler returned, checked JSON (absent when it returned nothing). */
+      output?: unknown;
+    }
   | {
       type: 'compensate.failed';
       workflowId: string;

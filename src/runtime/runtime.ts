@@ -181,6 +181,7 @@ export class Runtime {
         this.compensations,
         createChildRollback(store, this.compensations, clock),
         clock,
+        options.limits,
       ),
       // Processes sharing a PostgreSQL store interleave their histories by time (see clockSequence).
       communicator: createCommunicatorMachine(

@@ -32,6 +32,14 @@ export const serializedErrorSchema = z.object({
   stack: z.string().optional(),
 });
 
+/** An attempt that failed and was retried: its number, times and error (message clipped, no stack). */
+export const failedAttemptSchema = z.object({
+  attempt: z.number().int().min(1),
+  startedAt: z.number().optional(),
+  endedAt: z.number(),
+  error: serializedErrorSchema,
+});
+
 /** The zod schema of a `TaskResult`. */
 export const taskResultSchema = z.object({
   taskId: z.string(),
@@ -45,6 +53,10 @@ export const taskResultSchema = z.object({
   attempts: z.number().int().min(0),
   /** Epoch ms of the first attempt's start. */
   startedAt: z.number().optional(),
+  /** Epoch ms of the last attempt's start, when it was not the first. */
+  lastAttemptStartedAt: z.number().optional(),
+  /** The attempts before the last that failed and were retried, oldest first (the newest 20). */
+  failedAttempts: z.array(failedAttemptSchema).optional(),
   /** Epoch ms the task settled. */
   finishedAt: z.number().optional(),
   /** Why a task was skipped. */
@@ -94,6 +106,8 @@ export const workflowResultSchema = z.object({
     .object({
       compensated: z.array(z.string()),
       failed: z.array(z.object({ taskId: z.string(), error: serializedErrorSchema })),
+      /** What each compensation handler returned, by task id (absent when it returned nothing). */
+      outputs: z.record(z.string(), z.unknown()).optional(),
     })
     .optional(),
   /** Every wait of the run, open or resolved, in the order they began. */

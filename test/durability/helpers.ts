@@ -173,8 +173,26 @@ export function durableProgress(stored: StoredRun): {
 export function comparable(result: WorkflowResult): unknown {
   const tasks = Object.fromEntries(
     Object.entries(result.tasks).map(([id, task]) => {
-      const { startedAt: _s, finishedAt: _f, error, ...rest } = task;
-      return [id, { ...rest, ...(error ? { error: withoutStack(error) } : {}) }];
+      const {
+        startedAt: _s,
+        finishedAt: _f,
+        lastAttemptStartedAt: _l,
+        error,
+        failedAttempts,
+        ...rest
+      } = task;
+      return [
+        id,
+        {
+          ...rest,
+          ...(error ? { error: withoutStack(error) } : {}),
+          ...(failedAttempts
+            ? {
+                failedAttempts: failedAttempts.map((a) => ({ attempt: a.attempt, error: a.error })),
+              }
+            : {}),
+        },
+      ];
     }),
   );
   const {
@@ -194,6 +212,7 @@ export function comparable(result: WorkflowResult): unknown {
           compensation: {
             compensated: compensation.compensated,
             failed: compensation.failed.map((f) => ({ ...f, error: withoutStack(f.error) })),
+            ...(compensation.outputs ? { outputs: compensation.outputs } : {}),
           },
         }
       : {}),

@@ -7,9 +7,14 @@
  * failed, not as a retry still in waiting. After the run resumes, the
  * durations say how much of them the run spent paused and how much was
  * retry backoff. Times come from an injected clock, so every figure is exact.
+ * A stored run's drawer, on a page of a later runtime, lists every attempt
+ * and what the task's compensation returned.
  */
-import type { Locator } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createRuntime, defineAgent } from '../../src/index.js';
 import { openInspector, useChromium, usePageCleanup } from './browser.js';
@@ -19,6 +24,18 @@ const BROWSER_TEST_MS = 120_000;
 
 const browser = useChromium('test-output/inspector');
 const cleanup = usePageCleanup();
+
+const dataDirs: string[] = [];
+afterAll(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+/** An epoch time as the page writes it (hh:mm:ss.mmm in the browser's time zone). */
+function pageTime(page: Page, ms: number): Promise<string> {
+  return page.evaluate((at) => {
+    const d = new Date(at);
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  }, ms);
+}
 
 /** The drawer's value for a key (`duration`, `attempts`, ...). */
 function drawerValue(drawer: Locator, key: string): Locator {
@@ -121,6 +138,72 @@ describe('ISSUE-17 item 3 task drawer', () => {
       await drawerValue(drawer, 'duration').filter({ hasText: 'with the run paused' }).waitFor();
       expect(await drawerValue(drawer, 'duration').textContent()).toBe(
         '6.00 s from the first start to the end, including 5.00 s with the run paused',
+      );
+      expect(opened.problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+});
+
+describe('ISSUE-17 item 3 task drawer of a stored run', () => {
+  it(
+    'a page opened on a store after its runtime closed lists every attempt with its times and error, and what the compensation returned',
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'troupe-drawer-'));
+      dataDirs.push(dataDir);
+      const agents = [
+        defineAgent({
+          role: 'worker',
+          run: (task, ctx) => {
+            if (task.id === 'ship') throw new Error('no courier');
+            if (ctx.attempt === 1) throw new Error('card network busy');
+            return { chargeId: 'ch_1' };
+          },
+        }),
+      ];
+      const first = await createRuntime({ dataDir, durable: true, agents });
+      first.engine.registerCompensations('order', {
+        refund: () => ({ refundId: 're_77' }),
+      });
+      const result = await first.engine.execute(
+        {
+          name: 'order',
+          saga: true,
+          tasks: [
+            {
+              id: 'charge',
+              agent: 'worker',
+              compensation: 'refund',
+              retry: { maxAttempts: 2, initialDelayMs: 1 },
+            },
+            { id: 'ship', agent: 'worker', dependsOn: ['charge'] },
+          ],
+        },
+        { workflowId: 'stored-order' },
+      );
+      expect(result.status).toBe('compensated');
+      await first.close();
+
+      const rt = await createRuntime({ dataDir, durable: true, inspector: { port: 0 } });
+      cleanup.rt = rt;
+      const opened = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = opened.context;
+      const page = opened.page;
+      await page.locator('g.task[data-task-id="charge"]').click();
+      const drawer = page.locator('[data-testid="task-drawer"]');
+      await drawer.locator('[data-attempt="2"][data-outcome="completed"]').waitFor();
+      const failed = drawer.locator('[data-attempt="1"][data-outcome="failed"] td');
+      const charge = result.tasks.charge!;
+      const first1 = charge.failedAttempts![0]!;
+      expect(await failed.nth(3).textContent()).toBe(await pageTime(page, first1.startedAt!));
+      expect(await failed.nth(4).textContent()).toBe(await pageTime(page, first1.endedAt));
+      expect(await failed.nth(5).textContent()).toBe('card network busy');
+      const last = drawer.locator('[data-attempt="2"] td');
+      expect(await last.nth(3).textContent()).toBe(
+        await pageTime(page, charge.lastAttemptStartedAt!),
+      );
+      expect(await drawer.locator('[data-testid="compensation-output"]').textContent()).toContain(
+        're_77',
       );
       expect(opened.problems).toEqual([]);
     },

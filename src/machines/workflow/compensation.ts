@@ -11,6 +11,7 @@
  * succeeded, `compensation_failed` (listing the failures) otherwise.
  */
 import type { SerializedError } from '../../errors.js';
+import { dict } from '../../schemas/dict.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import { type BackoffPolicy, backoffDelay } from '../backoff.js';
 import { type CompensationRequest, workflowSystemId } from '../protocol.js';
@@ -84,10 +85,15 @@ export function isCurrentStep(
   );
 }
 
-export function recordStepCompleted(context: WorkflowContext, at: number): void {
+export function recordStepCompleted(context: WorkflowContext, at: number, output: unknown): void {
   const state = context.compensation!;
+  const taskId = state.queue[state.next]!;
   context.lastEventAt = at;
-  state.compensated.push(state.queue[state.next]!);
+  state.compensated.push(taskId);
+  if (output !== undefined) {
+    state.outputs ??= dict();
+    state.outputs[taskId] = output;
+  }
   state.next++;
   state.attempts = 0;
 }

@@ -3,6 +3,7 @@ import type { WorkflowDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskStatus } from '../../schemas/workflow-result.js';
 import type { Fifo } from '../fifo.js';
 import type { ChildSpec, WaitOutcome, WaitRequest } from '../protocol.js';
+import type { FailedAttempt } from './attempt-history.js';
 
 /** The run state of one task. Plain JSON: it is part of persisted snapshots. */
 export interface TaskRun {
@@ -24,6 +25,10 @@ export interface TaskRun {
   steps?: Record<string, unknown>;
   /** Names of the waits the current attempt opened, in order. */
   waits?: string[];
+  /** Earlier attempts that failed and were retried, oldest first (see attempt-history.ts). */
+  failedAttempts?: FailedAttempt[];
+  /** When the latest attempt started, once it has reported, if it is not the first (the first's is `startedAt`). */
+  lastAttemptStartedAt?: number;
 }
 
 /**
@@ -110,6 +115,8 @@ export interface CompensationState {
   attempts: number;
   compensated: string[];
   failed: { taskId: string; error: SerializedError }[];
+  /** What each step's handler returned, by task id (prototype-free; absent until one returns a value). */
+  outputs?: Record<string, unknown>;
   /** Epoch ms at which a failed step is tried again. */
   retryAt?: number;
 }

@@ -31,6 +31,7 @@ export function buildWorkflowResult(
           compensation: {
             compensated: [...context.compensation.compensated],
             failed: context.compensation.failed.map((f) => ({ ...f })),
+            ...(context.compensation.outputs ? { outputs: context.compensation.outputs } : {}),
           },
         }
       : {}),
@@ -58,6 +59,9 @@ function taskResult(taskId: string, agent: string, run: TaskRun): TaskResult {
   if (run.output !== undefined) result.output = run.output;
   if (run.error) result.error = run.error;
   if (run.startedAt !== undefined) result.startedAt = run.startedAt;
+  if (run.lastAttemptStartedAt !== undefined)
+    result.lastAttemptStartedAt = run.lastAttemptStartedAt;
+  if (run.failedAttempts) result.failedAttempts = run.failedAttempts;
   if (run.finishedAt !== undefined) result.finishedAt = run.finishedAt;
   if (run.skipReason) result.skipReason = run.skipReason;
   if (run.progress !== undefined) result.progress = run.progress;

@@ -23,6 +23,7 @@ import {
 import { backoffDelay } from '../backoff.js';
 import { createFifo, fifoPush, fifoSize, fifoTake } from '../fifo.js';
 import { type AttemptStart, type TaskAssignment, workflowSystemId } from '../protocol.js';
+import { recordAttemptStart, rememberFailedAttempt } from './attempt-history.js';
 import { type ConditionGuard, type ConditionSubject, evaluateCondition } from './conditions.js';
 import type { TaskRun, WorkflowContext, WorkflowInput } from './context.js';
 import type { WorkflowEmitted } from './events.js';
@@ -62,6 +63,7 @@ export function restoreWorkflowContext(context: WorkflowContext): WorkflowContex
   for (const table of [context.index, context.runs, context.dependents]) {
     Object.setPrototypeOf(table, null);
   }
+  if (context.compensation?.outputs) Object.setPrototypeOf(context.compensation.outputs, null);
   return context;
 }
 
@@ -230,12 +232,7 @@ export function currentRun(
 /** A `task.started` event, as journals written before reports carried `startedAt` hold it. */
 export function recordStart(context: WorkflowContext, run: TaskRun, at: number): void {
   context.lastEventAt = at;
-  run.startedAt ??= at;
-}
-
-/** An attempt's report says when it started (see `AttemptStart`): the task's start is its first attempt's. */
-export function recordAttemptStart(run: TaskRun, report: AttemptStart): void {
-  if (report.startedAt !== undefined) run.startedAt ??= report.startedAt;
+  recordAttemptStart(run, at);
 }
 
 /**
@@ -256,7 +253,7 @@ export function recordCompletion(
   guards: GuardRegistry,
   releasing: boolean,
 ): WorkflowEmitted[] {
-  recordAttemptStart(run, report);
+  recordAttemptStart(run, report.startedAt);
   context.lastEventAt = report.at;
   context.inFlight--;
   context.settled++;
@@ -311,7 +308,7 @@ export function recordFailure(
   run: TaskRun,
   report: { taskId: string; at: number; error: SerializedError; retryable: boolean } & AttemptStart,
 ): WorkflowEmitted {
-  recordAttemptStart(run, report);
+  recordAttemptStart(run, report.startedAt);
   context.lastEventAt = report.at;
   context.inFlight--;
   releaseSharedView(context.shared, report.taskId);
@@ -324,6 +321,7 @@ export function recordFailure(
       run.attempts,
       `${context.workflowId}:${task.id}:${run.attempts}`,
     );
+    rememberFailedAttempt(run, report.at, report.error);
     run.status = 'retrying';
     run.retryAt = report.at + delayMs;
     // A new attempt starts afresh: its steps run and its waits ask again.

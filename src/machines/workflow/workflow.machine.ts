@@ -19,6 +19,7 @@ import {
   COMPENSATOR_SYSTEM_ID,
   type CompensationRequest,
 } from '../protocol.js';
+import { recordAttemptStart } from './attempt-history.js';
 import {
   beginCompensation,
   compensationDone,
@@ -37,7 +38,6 @@ import {
   currentRun,
   type GuardRegistry,
   initialReady,
-  recordAttemptStart,
   recordCancellation,
   recordCompletion,
   recordFailure,
@@ -394,7 +394,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
         if (event.type !== 'task.waiting') return;
         const run = currentRun(context, event);
         if (!run) return;
-        recordAttemptStart(run, event);
+        recordAttemptStart(run, event.startedAt);
         const opened = openAgentWait(context, run, event);
         if (opened.type === 'opened') {
           emitAll(enqueue, opened.emitted);
@@ -609,7 +609,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
       }),
       compensationStepDone: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'compensate.done' || !isCurrentStep(context, event)) return;
-        recordStepCompleted(context, event.at);
+        recordStepCompleted(context, event.at, event.output);
         enqueue.emit({
           type: 'compensation.step',
           workflowId: context.workflowId,

@@ -146,6 +146,8 @@ export interface TaskDetailView extends TaskDelta {
   outputJson?: JsonPreview;
   /** Every attempt known: those of this process's runs, else the last one. */
   attemptLog: AttemptView[];
+  /** What the task's compensation handler returned, when a saga rollback undid it. */
+  compensationOutput?: JsonPreview;
   /** The key the agent's handler gets for idempotent side effects. */
   idempotencyKey: string;
   /** Epoch ms at which a `retrying` task becomes ready again. */

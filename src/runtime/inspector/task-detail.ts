@@ -1,7 +1,9 @@
 /**
  * One task in full for the page's drawer (`task.get`): its input, a deep
- * preview of its output, every attempt known, its place in a saga rollback
- * and its idempotency key. Built on request for one task, so the run's task
+ * preview of its output, every attempt (from the task's kept history, so
+ * after a restart too, and this process's log of the attempt under way), its
+ * place in a saga rollback with what its compensation returned, and its
+ * idempotency key. Built on request for one task, so the run's task
  * list can stay small.
  */
 import type { WorkflowContext } from '../../machines/workflow/context.js';
@@ -44,10 +46,13 @@ export function taskDetailFromContext(
     context.workflowId,
     definition,
     delta,
-    run.output,
+    run,
     context.dependents[taskId],
     log,
-    { retryAt: run.retryAt },
+    {
+      retryAt: run.retryAt,
+      compensationOutput: context.compensation?.outputs?.[taskId],
+    },
   );
   const current = detail.attemptLog.find((a) => a.attempt === started?.attempt);
   if (current?.outcome === 'running' && current.startedAt === undefined)
@@ -70,18 +75,35 @@ export function taskDetailFromRecord(
   const dependents = record.definition.tasks
     .filter((t) => t.dependsOn.includes(taskId))
     .map((t) => t.id);
-  return build(record.workflowId, definition, delta, result?.output, dependents, log, {});
+  return build(record.workflowId, definition, delta, result ?? {}, dependents, log, {
+    compensationOutput: record.result?.compensation?.outputs?.[taskId],
+  });
+}
+
+/** What a task's run state or stored result says about its attempts and output. */
+interface TaskHistory {
+  output?: unknown;
+  lastAttemptStartedAt?: number | undefined;
+  failedAttempts?:
+    | readonly {
+        attempt: number;
+        startedAt?: number | undefined;
+        endedAt: number;
+        error: { message: string };
+      }[]
+    | undefined;
 }
 
 function build(
   workflowId: string,
   definition: TaskDefinition,
   delta: TaskDelta,
-  output: unknown,
+  history: TaskHistory,
   dependents: readonly string[] | undefined,
   log: readonly LoggedAttempt[] | undefined,
-  extra: { retryAt?: number | undefined },
+  extra: { retryAt?: number | undefined; compensationOutput?: unknown },
 ): TaskDetailView {
+  const { output } = history;
   return {
     ...delta,
     workflowId,
@@ -91,44 +113,65 @@ function build(
     dependents: [...(dependents ?? [])],
     input: previewJson(definition.input ?? null, INPUT_LIMITS),
     ...(output === undefined ? {} : { outputJson: previewJson(output, OUTPUT_LIMITS) }),
-    attemptLog: attemptsOf(delta, definition.agent, log),
+    attemptLog: attemptsOf(delta, definition.agent, history, log),
     idempotencyKey: `${workflowId}:${definition.id}`,
     ...(extra.retryAt === undefined ? {} : { retryAt: extra.retryAt }),
+    ...(extra.compensationOutput === undefined
+      ? {}
+      : { compensationOutput: previewJson(extra.compensationOutput, OUTPUT_LIMITS) }),
   };
 }
 
 /**
- * The attempts logged while this process ran the task, with the last one
- * completed from the task's current state. Without a log (a run from
- * before a restart) only the last attempt is known.
+ * Every attempt known, oldest first: the failed ones the task keeps (see
+ * attempt-history.ts), what this process logged (the attempt under way, one
+ * a cancel aborted), and the last one completed from the task's state.
  */
 function attemptsOf(
   task: TaskDelta,
   agent: string,
+  history: TaskHistory,
   log: readonly LoggedAttempt[] | undefined,
 ): AttemptView[] {
   if (task.attempts === 0) return [];
-  // A backoff that has been waited out (a next attempt started, or the task is
-  // ready again, say while the run is paused) is no longer a retry in waiting: that attempt failed.
-  const attempts: AttemptView[] = (log ?? []).map((a) => ({
-    ...a,
-    agent,
-    ...(a.outcome === 'retrying' && (a.attempt < task.attempts || task.status !== 'retrying')
-      ? { outcome: 'failed' as const }
-      : {}),
-  }));
+  const byAttempt = new Map<number, AttemptView>();
+  for (const logged of log ?? []) byAttempt.set(logged.attempt, { ...logged, agent });
+  for (const failed of history.failedAttempts ?? []) {
+    const logged = byAttempt.get(failed.attempt);
+    byAttempt.set(failed.attempt, {
+      attempt: failed.attempt,
+      agent,
+      outcome: 'failed',
+      ...(failed.startedAt === undefined ? {} : { startedAt: failed.startedAt }),
+      endedAt: failed.endedAt,
+      error: failed.error.message,
+      ...(logged?.retryAt === undefined ? {} : { retryAt: logged.retryAt }),
+    });
+  }
+  const attempts = [...byAttempt.values()].sort((a, b) => a.attempt - b.attempt);
+  for (const attempt of attempts) {
+    if (attempt.outcome !== 'retrying' && attempt.outcome !== 'failed') continue;
+    // Only the latest attempt of a task in backoff is a retry in waiting; a
+    // backoff that has been waited out (a next attempt started, or the task
+    // is ready again, say while the run is paused) leaves that attempt failed.
+    const waiting = attempt.attempt === task.attempts && task.status === 'retrying';
+    attempt.outcome = waiting ? 'retrying' : 'failed';
+    if (!waiting) delete attempt.retryAt;
+  }
   const first = attempts[0];
   if (first?.attempt === 1 && first.startedAt === undefined && task.startedAt !== undefined) {
     first.startedAt = task.startedAt;
   }
-  const last = attempts.find((a) => a.attempt === task.attempts);
   const outcome = lastOutcome(task);
   if (!outcome) return attempts;
+  const startedAt = task.attempts === 1 ? task.startedAt : history.lastAttemptStartedAt;
+  const last = attempts.find((a) => a.attempt === task.attempts);
   if (last) {
     if (last.outcome === 'running') {
       last.outcome = outcome;
+      if (last.startedAt === undefined && startedAt !== undefined) last.startedAt = startedAt;
       if (task.finishedAt !== undefined) last.endedAt = task.finishedAt;
-      if (task.error && outcome !== 'completed') last.error = task.error;
+      if (task.error && ended(outcome)) last.error = task.error;
     }
     return attempts;
   }
@@ -136,11 +179,16 @@ function attemptsOf(
     attempt: task.attempts,
     agent,
     outcome,
-    ...(task.attempts === 1 && task.startedAt !== undefined ? { startedAt: task.startedAt } : {}),
+    ...(startedAt === undefined ? {} : { startedAt }),
     ...(task.finishedAt === undefined ? {} : { endedAt: task.finishedAt }),
-    ...(task.error && outcome !== 'completed' ? { error: task.error } : {}),
+    // A task keeps its last error while its next attempt runs: only an attempt that ended badly has it.
+    ...(task.error && ended(outcome) ? { error: task.error } : {}),
   });
   return attempts;
+}
+
+function ended(outcome: AttemptView['outcome']): boolean {
+  return outcome === 'failed' || outcome === 'cancelled';
 }
 
 function lastOutcome(task: TaskDelta): AttemptView['outcome'] | undefined {
