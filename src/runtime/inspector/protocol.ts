@@ -211,6 +211,12 @@ export interface RunDetail {
   startedAt?: number;
   finishedAt?: number;
   error?: string;
+  /**
+   * Once the run stops without completing: the reason the engine gave the
+   * tasks it cancelled then (`task.cancelled`), the cancel's or the failure
+   * that stopped it (see `cancel-reason.ts`).
+   */
+  stopReason?: string;
 }
 
 /** One event delivered to an actor. */
@@ -322,6 +328,8 @@ export type ServerFrame =
       workflowId: string;
       state: string;
       error?: string;
+      /** The run's {@link RunDetail.stopReason}, once it stops. */
+      stopReason?: string;
       tasks: TaskDelta[];
       changes?: TaskChanges;
       waits?: WaitView[];
