@@ -72,6 +72,8 @@ export class InspectorBridge {
   private root: AnyActorRef | undefined;
   private readonly logicIds = new WeakMap<object, number>();
   private readonly logics = new Map<number, unknown>();
+  /** {@link runLogicId}. */
+  private lastRunLogicId: number | undefined;
   private readonly names = new WeakMap<object, string>();
   // The ring: parallel arrays indexed by seq % size, written without allocation.
   private seq = 0;
@@ -136,7 +138,10 @@ export class InspectorBridge {
       }
       case '@xstate.snapshot': {
         const entry = this.entryOf(event.actorRef as AnyActorRef);
-        if ((event.snapshot as { status?: string }).status !== 'active') entry.ended = true;
+        if ((event.snapshot as { status?: string }).status !== 'active' && !entry.ended) {
+          entry.ended = true;
+          this.noteRun(entry.ref, event.snapshot);
+        }
         this.options.onSnapshot(event.actorRef.sessionId);
         this.touch(entry);
         return;
@@ -208,6 +213,15 @@ export class InspectorBridge {
     const events = this.eventsSince(this.seq - take);
     this.sentSeq = this.seq;
     return { actors, events, skipped, ...(queue === undefined ? {} : { queue }) };
+  }
+
+  /**
+   * The logic id of the machine of the newest workflow run that ended while
+   * this bridge watched: the chart a page shows for a run that ended before
+   * it opened.
+   */
+  runLogicId(): number | undefined {
+    return this.lastRunLogicId;
   }
 
   /** The logic of a machine, by the id given in {@link ActorInfo.logicId}. */
@@ -331,6 +345,13 @@ export class InspectorBridge {
     const name = systemId ?? (parent ? `${this.nameOf(parent)}/${ref.id}` : ref.id);
     this.names.set(ref, name);
     return name;
+  }
+
+  /** An actor ended: if it ran a workflow, its machine is the one to draw for stored runs ({@link runLogicId}). */
+  private noteRun(ref: AnyActorRef, snapshot: unknown): void {
+    const logic = (ref as unknown as RefInternals).logic;
+    if (hasDefinition(logic) && isWorkflowContext((snapshot as { context?: unknown }).context))
+      this.lastRunLogicId = this.logicIdOf(logic as object);
   }
 
   private logicIdOf(logic: object): number {

@@ -217,6 +217,12 @@ export interface RunDetail {
    * that stopped it (see `cancel-reason.ts`).
    */
   stopReason?: string;
+  /**
+   * For a run read from the store: the run machine's logic id
+   * ({@link ActorInfo.logicId}), when this process has run a workflow, so a
+   * page can draw the statechart of a run whose actor is gone.
+   */
+  logicId?: number;
 }
 
 /** One event delivered to an actor. */
