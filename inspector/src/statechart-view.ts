@@ -21,12 +21,14 @@ const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
 export function statechartView(model: Model, request: (logicId: number) => void): HTMLElement {
   const title = h('h2', {}, 'Statechart');
   const body = h('div', { class: 'chart', 'data-testid': 'statechart' }, placeholder());
+  // The dialog is named by its visible heading: the chart and its actor.
+  const dialogTitle = h('h2', { id: 'statechart-dialog-title', class: 'overlay-title' });
   const overlay = h('div', {
     class: 'overlay',
     hidden: true,
     role: 'dialog',
     'aria-modal': 'true',
-    'aria-label': 'Statechart, enlarged',
+    'aria-labelledby': 'statechart-dialog-title',
   });
   const enlarge = h(
     'button',
@@ -59,7 +61,8 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     };
     const close = h('button', { type: 'button', class: 'close', onclick: shut }, 'Close');
     const bigZoom = attachZoom(big);
-    fill(overlay, h('div', { class: 'overlay-head' }, bigZoom.toolbar, close), big);
+    dialogTitle.textContent = title.textContent;
+    fill(overlay, h('div', { class: 'overlay-head' }, dialogTitle, bigZoom.toolbar, close), big);
     overlay.removeAttribute('hidden');
     overlay.onkeydown = (event) => {
       if (event.key === 'Escape') shut();
@@ -83,7 +86,10 @@ export function statechartView(model: Model, request: (logicId: number) => void)
       : shownRunActor(model);
     const ended = actor !== undefined && !model.actors.has(actor.sessionId);
     const heading = `Statechart${actor ? ` — ${actor.name}` : ''}${ended ? ' (ended)' : ''}`;
-    if (title.textContent !== heading) title.textContent = heading;
+    if (title.textContent !== heading) {
+      title.textContent = heading;
+      dialogTitle.textContent = heading;
+    }
     const logicId = actor?.logicId;
     const definition = logicId === undefined ? undefined : model.definitions.get(logicId);
     enlarge.toggleAttribute('hidden', !definition);

@@ -51,4 +51,24 @@ describe('ISSUE-17 page gaps', () => {
     },
     BROWSER_TEST_MS,
   );
+
+  it(
+    'item 4: the enlarged statechart is a dialog named by a visible heading that names the actor',
+    async () => {
+      const rt = await runtime();
+      await (await rt.engine.start(chain, { workflowId: 'big-1' })).result;
+      const { page, context } = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = context;
+      await page.locator('button[data-actor="orchestrator"]').click();
+      await page.locator('section.statechart svg.chart-svg').waitFor();
+      await page.click('button.enlarge');
+      const dialog = page.getByRole('dialog', { name: 'Statechart — orchestrator' });
+      await dialog.waitFor();
+      const heading = dialog.getByRole('heading', { name: 'Statechart — orchestrator' });
+      expect(await heading.isVisible()).toBe(true);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+    },
+    BROWSER_TEST_MS,
+  );
 });
