@@ -53,6 +53,22 @@ describe('ISSUE-17 page gaps', () => {
   );
 
   it(
+    'item 5: "Runs ended in this session" shows only once a run has ended while the page was open',
+    async () => {
+      const rt = await runtime();
+      const { page, context } = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = context;
+      const heading = page.getByRole('heading', { name: 'Runs ended in this session' });
+      await page.locator('button[data-actor="orchestrator"]').waitFor();
+      expect(await heading.count()).toBe(0);
+      await (await rt.engine.start(chain, { workflowId: 'ends-here' })).result;
+      await heading.waitFor();
+      await page.locator('ul.ended button[data-actor="workflow:ends-here"]').waitFor();
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
     'item 4: the enlarged statechart is a dialog named by a visible heading that names the actor',
     async () => {
       const rt = await runtime();
