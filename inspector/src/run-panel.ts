@@ -153,7 +153,8 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       header,
       h(
         'h2',
-        {},
+        // Focusable by script: where the focus goes when a fork or a replay opens a run.
+        { id: 'run-title', tabindex: -1 },
         h('span', { class: 'run-name', 'data-testid': 'run-name' }, run.detail.name),
         h(
           'span',

@@ -18,6 +18,7 @@ const cleanup = usePageCleanup();
 async function runtime() {
   const rt = await createRuntime({
     dataDir: await scratchDir('troupe-page-gaps-'),
+    checkpointInterval: 1,
     inspector: { port: 0, controls: true },
     agents: [defineAgent({ role: 'quick', run: async (task) => ({ done: task.id }) })],
   });
@@ -64,6 +65,52 @@ describe('ISSUE-17 page gaps', () => {
       await (await rt.engine.start(chain, { workflowId: 'ends-here' })).result;
       await heading.waitFor();
       await page.locator('ul.ended button[data-actor="workflow:ends-here"]').waitFor();
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'item 5: after Fork and after Replay the focus is on the new run heading, and the new run is announced',
+    async () => {
+      const rt = await runtime();
+      await (await rt.engine.start(chain, { workflowId: 'source-1' })).result;
+      const { page, context, problems } = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = context;
+      /** Waits until the focus is on the heading of a run other than `from`, and returns that run's id. */
+      const focusedNewRun = async (from: string) => {
+        await page.waitForFunction((from) => {
+          const meta = document.querySelector('[data-testid="run-panel"] .run-meta')?.textContent;
+          return document.activeElement?.id === 'run-title' && !!meta && !meta.startsWith(from);
+        }, from);
+        const id = (await page.textContent('[data-testid="run-panel"] .run-meta'))!.split(' ')[0]!;
+        await expect
+          .poll(() => page.textContent('[data-testid="announce"]'))
+          .toContain(`Opened the new run chain (${id})`);
+        return id;
+      };
+      await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
+      await page.locator('[data-testid="checkpoints"] button.fork').first().click();
+      const forked = await focusedNewRun('source-1');
+      expect((await rt.engine.list()).find((r) => r.workflowId === forked)?.forkedFrom).toEqual(
+        expect.objectContaining({ workflowId: 'source-1' }),
+      );
+
+      await page.click('[data-testid="stored-runs"] button[data-workflow-id="source-1"]');
+      await page.waitForSelector('[data-testid="replay"]:enabled');
+      await page.focus('[data-testid="replay"]');
+      await page.keyboard.press('Enter');
+      const replayed = await focusedNewRun('source-1');
+      expect((await rt.engine.list()).find((r) => r.workflowId === replayed)?.replayOf).toBe(
+        'source-1',
+      );
+      // Tab goes on from the run, not from the top of the page.
+      await page.keyboard.press('Tab');
+      expect(
+        await page.evaluate(() =>
+          document.querySelector('[data-testid="run-panel"]')?.contains(document.activeElement),
+        ),
+      ).toBe(true);
+      expect(problems).toEqual([]);
     },
     BROWSER_TEST_MS,
   );
