@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, defineAgent } from '../../src/index.js';
 import { scratchDir, useScratch } from '../durability/helpers.js';
-import { openInspector, useChromium, usePageCleanup } from './browser.js';
+import { dagNodesInView, openInspector, useChromium, usePageCleanup } from './browser.js';
 
 const BROWSER_TEST_MS = 120_000;
 
@@ -111,6 +111,39 @@ describe('ISSUE-17 page gaps', () => {
         ),
       ).toBe(true);
       expect(problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'item 2: on a phone the minimap is small, and hidden while the whole graph is in view',
+    async () => {
+      const rt = await runtime();
+      const steps = Array.from({ length: 18 }, (_, i) => ({
+        id: `step-${String.fromCharCode(97 + i)}`,
+        agent: 'quick',
+        dependsOn: i === 0 ? [] : [`step-${String.fromCharCode(96 + i)}`],
+      }));
+      await (await rt.engine.start({ name: 'long chain', tasks: steps })).result;
+      const { page, context } = await openInspector(browser(), rt.inspector!.url, {
+        width: 390,
+        height: 844,
+      });
+      cleanup.context = context;
+      const minimap = page.locator('[data-testid="minimap"]');
+      await minimap.waitFor({ state: 'attached' });
+      const dag = page.locator('[data-testid="dag"]');
+      await dag.locator('[data-zoom="fit"]').click();
+      await expect.poll(() => dagNodesInView(page)).toBe(true);
+      await minimap.waitFor({ state: 'hidden' });
+      // Zoomed in, part of the graph is out of view: the minimap shows, and small.
+      await dag.locator('[data-zoom="in"]').click();
+      await dag.locator('[data-zoom="in"]').click();
+      await minimap.waitFor({ state: 'visible' });
+      const frame = (await dag.locator('svg.dag-svg').boundingBox())!;
+      const map = (await minimap.boundingBox())!;
+      expect(map.width * map.height).toBeLessThan(0.1 * frame.width * frame.height);
+      await page.screenshot({ path: 'test-output/inspector/minimap-390x844.png' });
     },
     BROWSER_TEST_MS,
   );
