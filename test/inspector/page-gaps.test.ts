@@ -149,6 +149,35 @@ describe('ISSUE-17 page gaps', () => {
   );
 
   it(
+    'item 5: the Stately view says at once that stately.ai cannot be reached, and never shows a browser error page',
+    async () => {
+      const rt = await runtime();
+      const context = await browser().newContext({ viewport: { width: 1024, height: 768 } });
+      cleanup.context = context;
+      // No internet: every request to stately.ai fails as it would offline.
+      await context.route('https://stately.ai/**', (route) => route.abort('internetdisconnected'));
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(new URL('/stately', rt.inspector!.url).href);
+      const status = page.locator('#status');
+      // Not the 8-second wait: the failed request tells.
+      await status.filter({ hasText: 'stately.ai cannot be reached' }).waitFor();
+      expect(await status.getAttribute('role')).toBe('alert');
+      expect(await status.textContent()).toContain('offline');
+      expect(await page.locator('#status a[href="/"]').count()).toBe(1);
+      // The frame, whose load failed, is not shown.
+      expect(await page.locator('iframe#inspector').isHidden()).toBe(true);
+      // The browser goes offline: said so at once.
+      await context.setOffline(true);
+      await status.filter({ hasText: 'This browser is offline' }).waitFor();
+      await page.screenshot({ path: 'test-output/inspector/stately-offline-1024x768.png' });
+      expect(errors).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
     'item 4: the enlarged statechart is a dialog named by a visible heading that names the actor',
     async () => {
       const rt = await runtime();
