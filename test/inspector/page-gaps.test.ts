@@ -15,9 +15,9 @@ useScratch();
 const browser = useChromium('test-output/inspector');
 const cleanup = usePageCleanup();
 
-async function runtime() {
+async function runtime(dataDir?: string) {
   const rt = await createRuntime({
-    dataDir: await scratchDir('troupe-page-gaps-'),
+    dataDir: dataDir ?? (await scratchDir('troupe-page-gaps-')),
     checkpointInterval: 1,
     inspector: { port: 0, controls: true },
     agents: [defineAgent({ role: 'quick', run: async (task) => ({ done: task.id }) })],
@@ -38,17 +38,26 @@ describe('ISSUE-17 page gaps', () => {
   it(
     'item 4: a page opened after the run ended shows that run statechart, in its final state, with nothing picked',
     async () => {
-      const rt = await runtime();
-      await (await rt.engine.start(chain, { workflowId: 'ended-1' })).result;
-      const { page, context, problems } = await openInspector(browser(), rt.inspector!.url);
-      cleanup.context = context;
-      await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
-      const chart = page.locator('section.statechart');
-      await chart.locator('g.state.active[data-path="completed"]').waitFor();
-      expect(await chart.locator('h2').first().textContent()).toBe(
-        'Statechart — workflow:ended-1 (ended)',
-      );
-      expect(problems).toEqual([]);
+      const dataDir = await scratchDir('troupe-page-gaps-');
+      const first = await runtime(dataDir);
+      await (await first.engine.start(chain, { workflowId: 'ended-1' })).result;
+      const showsEndedChart = async (url: string) => {
+        const { page, context, problems } = await openInspector(browser(), url);
+        cleanup.context = context;
+        await page.waitForSelector('[data-testid="run-state"][data-run-status="completed"]');
+        const chart = page.locator('section.statechart');
+        await chart.locator('g.state.active[data-path="completed"]').waitFor();
+        expect(await chart.locator('h2').first().textContent()).toBe(
+          'Statechart — workflow:ended-1 (ended)',
+        );
+        expect(problems).toEqual([]);
+        await context.close();
+      };
+      await showsEndedChart(first.inspector!.url);
+      // Another process on the same store, which has run nothing: the same chart.
+      await first.close();
+      const second = await runtime(dataDir);
+      await showsEndedChart(second.inspector!.url);
     },
     BROWSER_TEST_MS,
   );

@@ -9,6 +9,7 @@
  * changed and for at most `maxEventsPerBatch` events.
  */
 import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import { createWorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { COMMUNICATOR_SYSTEM_ID, communicatorSummary } from './communicator-view.js';
 import { previewJson } from './preview.js';
 import type { ActorInfo, ActorStatus, JsonPreview, QueueView, TimelineEvent } from './protocol.js';
@@ -73,7 +74,7 @@ export class InspectorBridge {
   private readonly logicIds = new WeakMap<object, number>();
   private readonly logics = new Map<number, unknown>();
   /** {@link runLogicId}. */
-  private lastRunLogicId: number | undefined;
+  private runLogic: object | undefined;
   private readonly names = new WeakMap<object, string>();
   // The ring: parallel arrays indexed by seq % size, written without allocation.
   private seq = 0;
@@ -138,10 +139,7 @@ export class InspectorBridge {
       }
       case '@xstate.snapshot': {
         const entry = this.entryOf(event.actorRef as AnyActorRef);
-        if ((event.snapshot as { status?: string }).status !== 'active' && !entry.ended) {
-          entry.ended = true;
-          this.noteRun(entry.ref, event.snapshot);
-        }
+        if ((event.snapshot as { status?: string }).status !== 'active') entry.ended = true;
         this.options.onSnapshot(event.actorRef.sessionId);
         this.touch(entry);
         return;
@@ -216,12 +214,14 @@ export class InspectorBridge {
   }
 
   /**
-   * The logic id of the machine of the newest workflow run that ended while
-   * this bridge watched: the chart a page shows for a run that ended before
-   * it opened.
+   * The logic id of the workflow run machine: the chart a page shows for a
+   * run whose actor is gone (it ended before the page opened, or in another
+   * process). Every run has the same machine; this one is made for its
+   * definition only, so it is there before any run.
    */
-  runLogicId(): number | undefined {
-    return this.lastRunLogicId;
+  runLogicId(): number {
+    this.runLogic ??= createWorkflowMachine({ guards: new Map(), roles: () => new Set() });
+    return this.logicIdOf(this.runLogic);
   }
 
   /** The logic of a machine, by the id given in {@link ActorInfo.logicId}. */
@@ -345,13 +345,6 @@ export class InspectorBridge {
     const name = systemId ?? (parent ? `${this.nameOf(parent)}/${ref.id}` : ref.id);
     this.names.set(ref, name);
     return name;
-  }
-
-  /** An actor ended: if it ran a workflow, its machine is the one to draw for stored runs ({@link runLogicId}). */
-  private noteRun(ref: AnyActorRef, snapshot: unknown): void {
-    const logic = (ref as unknown as RefInternals).logic;
-    if (hasDefinition(logic) && isWorkflowContext((snapshot as { context?: unknown }).context))
-      this.lastRunLogicId = this.logicIdOf(logic as object);
   }
 
   private logicIdOf(logic: object): number {

@@ -219,8 +219,8 @@ export interface RunDetail {
   stopReason?: string;
   /**
    * For a run read from the store: the run machine's logic id
-   * ({@link ActorInfo.logicId}), when this process has run a workflow, so a
-   * page can draw the statechart of a run whose actor is gone.
+   * ({@link ActorInfo.logicId}), so a page can draw the statechart of a run
+   * whose actor is gone.
    */
   logicId?: number;
 }

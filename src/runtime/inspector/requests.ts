@@ -263,8 +263,7 @@ async function storedCheckpoint(store: Store, workflowId: string, seq: number): 
 
 /** A run read from the store, with the run machine's logic id when known (for its statechart). */
 function withRunLogic<T extends RunDetail | null>(ctx: RequestContext, run: T): T {
-  const logicId = ctx.bridge.runLogicId();
-  return run && logicId !== undefined ? { ...run, logicId } : run;
+  return run && { ...run, logicId: ctx.bridge.runLogicId() };
 }
 
 /** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */
