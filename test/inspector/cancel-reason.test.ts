@@ -68,10 +68,14 @@ async function shownReason(page: Page, taskId: string): Promise<string> {
   return (await reason.count()) ? ((await reason.textContent()) ?? '') : '';
 }
 
-/** Every cancelled task's reason as the page shows it. */
+/** Every cancelled task's reason as the page shows it, in its drawer and in the task table. */
 async function shownReasons(page: Page, taskIds: readonly string[]) {
   const shown = new Map<string, string>();
-  for (const id of taskIds) shown.set(id, await shownReason(page, id));
+  for (const id of taskIds) {
+    const reason = await shownReason(page, id);
+    expect(await page.textContent(`[data-task-row="${id}"] .c-output`)).toBe(reason);
+    shown.set(id, reason);
+  }
   await page.keyboard.press('Escape');
   return shown;
 }
