@@ -261,7 +261,7 @@ async function storedCheckpoint(store: Store, workflowId: string, seq: number): 
   return readableCheckpoint(checkpoint, await readRunRecord(store, workflowId));
 }
 
-/** A run read from the store, with the run machine's logic id when known (for its statechart). */
+/** A run read from the store, with the run machine's logic id (for its statechart). */
 function withRunLogic<T extends RunDetail | null>(ctx: RequestContext, run: T): T {
   return run && { ...run, logicId: ctx.bridge.runLogicId() };
 }
