@@ -15,13 +15,14 @@ export interface ActorTreeActions {
 export function actorTree(model: Model, actions: ActorTreeActions): HTMLElement {
   const list = h('ul', { class: 'tree', 'data-testid': 'actor-tree' });
   const ended = h('ul', { class: 'tree ended' });
+  // Shown once a run has ended while the page was open: no heading over an empty list.
+  const endedPart = h('div', { hidden: true }, h('h3', {}, 'Runs ended in this session'), ended);
   const root = h(
     'section',
     { class: 'panel actors', 'aria-label': 'Actors' },
     h('h2', {}, 'Actors'),
     list,
-    h('h3', {}, 'Runs ended in this session'),
-    ended,
+    endedPart,
   );
 
   const draw = perFrame(() => {
@@ -60,6 +61,7 @@ export function actorTree(model: Model, actions: ActorTreeActions): HTMLElement 
       );
     };
     fill(list, ...(byParent.get(undefined) ?? []).sort(byName).map(item));
+    endedPart.hidden = model.endedRuns.length === 0;
     fill(
       ended,
       ...model.endedRuns

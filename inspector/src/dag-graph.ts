@@ -18,7 +18,7 @@ const NODE_H = 44;
 const MIN_W = 118;
 const MAX_W = 250;
 const PAD_X = 10;
-/** Graphs with more nodes than this get a minimap. */
+/** Graphs with more nodes than this get a minimap, shown while part of the graph is out of view. */
 const MINIMAP_FROM = 16;
 /**
  * Runs with this many tasks are drawn at once from the quick layout and
@@ -356,7 +356,9 @@ export function dagGraph(
       if (svgEl.clientWidth === 0 || size === frame) return;
       const first = frame === '';
       frame = size;
-      if (!first) keepView(view);
+      if (first) return;
+      keepView(view);
+      minimap?.view(view.transform(), svgEl);
     });
     resized.observe(svgEl);
   };
@@ -526,6 +528,9 @@ function miniMap(els: Map<string, SVGRectElement>): MiniMap {
     view(t, svgEl) {
       const w = svgEl.clientWidth;
       const hgt = svgEl.clientHeight;
+      // Nothing to find while the whole graph is in view: the minimap would only cover part of it.
+      element.hidden =
+        t.x >= -1 && t.y >= -1 && t.x + width * t.k <= w + 1 && t.y + height * t.k <= hgt + 1;
       viewRect.setAttribute('x', String(-t.x / t.k));
       viewRect.setAttribute('y', String(-t.y / t.k));
       viewRect.setAttribute('width', String(w / t.k));

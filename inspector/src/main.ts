@@ -144,10 +144,14 @@ model.on('stored', () => {
   connection.send({ type: 'stored.get', workflowId: newest.workflowId });
 });
 
+/** The run a fork or a replay started, until it is shown (see {@link announceStarted}). */
+let startedToShow: string | undefined;
+
 // A fork or a replay started: open the new run (stored, if it has already ended).
 model.on('started', () => {
   if (!model.started) return;
   pinned = true;
+  startedToShow = model.started;
   watchRun(model.started);
 });
 
@@ -219,5 +223,26 @@ fill(
     sharedPanel(model),
   ),
 );
+/** Says what the page did where the page does not show it: a screen reader reads it out. */
+const announcer = h('p', { class: 'sr-only', role: 'status', 'data-testid': 'announce' });
+app.append(announcer);
+
+/**
+ * The button that started a fork or a replay is gone once the new run shows
+ * (it belonged to the stored run): the focus goes to the new run's heading,
+ * and the change is announced. Registered after the run panel, so its
+ * redraw for the new run comes first in the frame.
+ */
+const announceStarted = () => {
+  const run = model.run;
+  if (!startedToShow || run?.detail.workflowId !== startedToShow) return;
+  startedToShow = undefined;
+  requestAnimationFrame(() => {
+    document.getElementById('run-title')?.focus();
+    announcer.textContent = `Opened the new run ${run.detail.name} (${run.detail.workflowId}), ${run.detail.state}.`;
+  });
+};
+model.on('run', announceStarted);
+
 drawStatus();
 connection.start();

@@ -123,12 +123,7 @@ export class Model {
         return;
       }
       case 'run.tasks':
-        this.applyTasks(
-          frame.workflowId,
-          frame.state,
-          frame.error,
-          frame.changes ? decodeChanges(frame.changes) : frame.tasks,
-        );
+        this.applyTasks(frame, frame.changes ? decodeChanges(frame.changes) : frame.tasks);
         if (
           frame.waits &&
           this.run?.source === 'live' &&
@@ -254,15 +249,22 @@ export class Model {
   }
 
   private applyTasks(
-    workflowId: string,
-    state: string,
-    error: string | undefined,
+    { workflowId, state, error, stopReason }: Extract<ServerFrame, { type: 'run.tasks' }>,
     deltas: TaskDelta[],
   ): void {
     const run = this.run;
     if (!run || run.detail.workflowId !== workflowId || run.source !== 'live') return;
-    if (run.detail.state !== state || run.detail.error !== error) {
-      run.detail = { ...run.detail, state, ...(error ? { error } : {}) };
+    if (
+      run.detail.state !== state ||
+      run.detail.error !== error ||
+      run.detail.stopReason !== stopReason
+    ) {
+      run.detail = {
+        ...run.detail,
+        state,
+        ...(error ? { error } : {}),
+        ...(stopReason === undefined ? {} : { stopReason }),
+      };
       this.emit('status');
     }
     for (const delta of deltas) {

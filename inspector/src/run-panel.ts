@@ -6,6 +6,7 @@
  * with Open and, with the token, Fork. Task details open in the drawer.
  * Controls appear only when the server says this page may use them.
  */
+import { taskCancelReason } from '../../src/runtime/inspector/cancel-reason.js';
 import type { ControlAction } from '../../src/runtime/inspector/protocol.js';
 import { createDagView, type DagView } from './dag-view.js';
 import {
@@ -88,7 +89,11 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
           { class: 'c-output' },
           task.status === 'completed'
             ? (task.output ?? '')
-            : (task.error ?? task.progressMessage ?? task.output ?? ''),
+            : (taskCancelReason(task, model.run?.detail.stopReason) ??
+                task.error ??
+                task.progressMessage ??
+                task.output ??
+                ''),
         ),
       );
     },
@@ -153,7 +158,8 @@ export function runPanel(model: Model, actions: RunPanelActions): HTMLElement {
       header,
       h(
         'h2',
-        {},
+        // Focusable by script: where the focus goes when a fork or a replay opens a run.
+        { id: 'run-title', tabindex: -1 },
         h('span', { class: 'run-name', 'data-testid': 'run-name' }, run.detail.name),
         h(
           'span',

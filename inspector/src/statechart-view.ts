@@ -21,12 +21,14 @@ const layouts = new WeakMap<StatechartNode, Promise<SVGSVGElement>>();
 export function statechartView(model: Model, request: (logicId: number) => void): HTMLElement {
   const title = h('h2', {}, 'Statechart');
   const body = h('div', { class: 'chart', 'data-testid': 'statechart' }, placeholder());
+  // The dialog is named by its visible heading: the chart and its actor.
+  const dialogTitle = h('h2', { id: 'statechart-dialog-title', class: 'overlay-title' });
   const overlay = h('div', {
     class: 'overlay',
     hidden: true,
     role: 'dialog',
     'aria-modal': 'true',
-    'aria-label': 'Statechart, enlarged',
+    'aria-labelledby': 'statechart-dialog-title',
   });
   const enlarge = h(
     'button',
@@ -59,7 +61,8 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     };
     const close = h('button', { type: 'button', class: 'close', onclick: shut }, 'Close');
     const bigZoom = attachZoom(big);
-    fill(overlay, h('div', { class: 'overlay-head' }, bigZoom.toolbar, close), big);
+    dialogTitle.textContent = title.textContent;
+    fill(overlay, h('div', { class: 'overlay-head' }, dialogTitle, bigZoom.toolbar, close), big);
     overlay.removeAttribute('hidden');
     overlay.onkeydown = (event) => {
       if (event.key === 'Escape') shut();
@@ -77,12 +80,16 @@ export function statechartView(model: Model, request: (logicId: number) => void)
 
   const draw = perFrame(() => {
     const selected = model.selectedActor;
-    const live = selected ? model.actors.get(selected) : undefined;
     // A run that ended keeps its chart: its last record is among the ended runs.
-    const actor =
-      live ?? (selected ? model.endedRuns.find((a) => a.sessionId === selected) : undefined);
-    const heading = `Statechart${actor ? ` — ${actor.name}` : ''}${actor && !live ? ' (ended)' : ''}`;
-    if (title.textContent !== heading) title.textContent = heading;
+    const actor = selected
+      ? (model.actors.get(selected) ?? model.endedRuns.find((a) => a.sessionId === selected))
+      : shownRunActor(model);
+    const ended = actor !== undefined && !model.actors.has(actor.sessionId);
+    const heading = `Statechart${actor ? ` — ${actor.name}` : ''}${ended ? ' (ended)' : ''}`;
+    if (title.textContent !== heading) {
+      title.textContent = heading;
+      dialogTitle.textContent = heading;
+    }
     const logicId = actor?.logicId;
     const definition = logicId === undefined ? undefined : model.definitions.get(logicId);
     enlarge.toggleAttribute('hidden', !definition);
@@ -137,6 +144,7 @@ export function statechartView(model: Model, request: (logicId: number) => void)
     );
   }, streamRedrawMs);
   model.on('selection', () => draw(true));
+  model.on('run', () => draw(true));
   model.on('actors', () => draw());
   model.on('definitions', () => draw(true));
   model.on('status', () => {
@@ -178,6 +186,30 @@ function autoView(zoom: PanZoom, chart: SVGSVGElement): string {
     zoom.focus(at('x') + at('width') / 2, at('y') + at('height') / 2, k);
   }
   return zoom.transform().toString();
+}
+
+/**
+ * With no actor picked, the run shown: its actor, live or ended while the
+ * page was open, else (a run that ended before the page opened) its machine
+ * in the state the store gives, when the server knows the run machine.
+ */
+function shownRunActor(model: Model): ActorInfo | undefined {
+  const run = model.run?.detail;
+  if (!run) return undefined;
+  const known =
+    model.runActor(run.workflowId) ??
+    model.endedRuns.findLast((a) => a.run?.workflowId === run.workflowId);
+  if (known || run.logicId === undefined) return known;
+  return {
+    sessionId: `stored:${run.workflowId}`,
+    id: run.workflowId,
+    name: `workflow:${run.workflowId}`,
+    kind: 'machine',
+    logicId: run.logicId,
+    // A stored status names the machine's final state in snake case (`compensation_failed`).
+    value: run.state.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()),
+    status: 'done',
+  };
 }
 
 function placeholder(actor?: ActorInfo): HTMLElement {

@@ -6,6 +6,8 @@
  * LLM agent writes and calls while it runs, and the
  * idempotency key. Esc or the close button closes it and gives focus back.
  */
+
+import { taskCancelReason } from '../../src/runtime/inspector/cancel-reason.js';
 import type {
   JsonPreview,
   LlmLogEntry,
@@ -100,7 +102,8 @@ export function taskDrawer(
       const detail = model.taskDetail?.id === id ? model.taskDetail : undefined;
       if (detail) requested = false;
       fill(heading, h('span', { class: 'drawer-id' }, task.id), ' ', badge(task));
-      fill(body, ...sections(task, detail, actions.openTask));
+      const cancelled = taskCancelReason(task, model.run?.detail.stopReason);
+      fill(body, ...sections(task, detail, cancelled, actions.openTask));
     },
   };
   closeButton.addEventListener('click', () => api.close());
@@ -122,6 +125,8 @@ function badge(task: TaskView | TaskDetailView): HTMLElement {
 function sections(
   task: TaskView,
   detail: TaskDetailView | undefined,
+  /** Why the task was cancelled, when it was. */
+  cancelReason: string | undefined,
   openTask: (id: string) => void,
 ): (HTMLElement | null)[] {
   const links = (ids: string[]) =>
@@ -150,6 +155,10 @@ function sections(
       ],
       ['retry at', detail?.retryAt === undefined ? '' : formatTime(detail.retryAt)],
       ['skipped', task.skipReason ?? ''],
+      [
+        'cancelled because',
+        cancelReason ? h('span', { 'data-testid': 'cancel-reason' }, cancelReason) : '',
+      ],
       ['depends on', links(task.dependsOn)],
       ['dependents', detail ? links(detail.dependents) : ''],
       [

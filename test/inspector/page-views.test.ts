@@ -239,8 +239,8 @@ describe('ISSUE-17 inspector page', () => {
       await group.focus();
       await page.keyboard.press('Enter');
       await page.waitForSelector('g.task[data-task-id="fetch-7"]');
-      // Expanded, the graph is big enough for a minimap.
-      await page.waitForSelector('[data-testid="minimap"]');
+      // Expanded, the graph is big enough for a minimap (shown while part of it is out of view).
+      await page.waitForSelector('[data-testid="minimap"]', { state: 'attached' });
       await page.locator('g.task[data-task-id="analyse"]').focus();
       await page.keyboard.press('Enter');
       const drawer = page.locator('[data-testid="task-drawer"]');

@@ -9,6 +9,7 @@
  * changed and for at most `maxEventsPerBatch` events.
  */
 import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
+import { createWorkflowMachine } from '../../machines/workflow/workflow.machine.js';
 import { COMMUNICATOR_SYSTEM_ID, communicatorSummary } from './communicator-view.js';
 import { previewJson } from './preview.js';
 import type { ActorInfo, ActorStatus, JsonPreview, QueueView, TimelineEvent } from './protocol.js';
@@ -72,6 +73,8 @@ export class InspectorBridge {
   private root: AnyActorRef | undefined;
   private readonly logicIds = new WeakMap<object, number>();
   private readonly logics = new Map<number, unknown>();
+  /** {@link runLogicId}. */
+  private runLogic: object | undefined;
   private readonly names = new WeakMap<object, string>();
   // The ring: parallel arrays indexed by seq % size, written without allocation.
   private seq = 0;
@@ -208,6 +211,17 @@ export class InspectorBridge {
     const events = this.eventsSince(this.seq - take);
     this.sentSeq = this.seq;
     return { actors, events, skipped, ...(queue === undefined ? {} : { queue }) };
+  }
+
+  /**
+   * The logic id of the workflow run machine: the chart a page shows for a
+   * run whose actor is gone (it ended before the page opened, or in another
+   * process). Every run has the same machine; this one is made for its
+   * definition only, so it is there before any run.
+   */
+  runLogicId(): number {
+    this.runLogic ??= createWorkflowMachine({ guards: new Map(), roles: () => new Set() });
+    return this.logicIdOf(this.runLogic);
   }
 
   /** The logic of a machine, by the id given in {@link ActorInfo.logicId}. */

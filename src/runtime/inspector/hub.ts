@@ -336,6 +336,7 @@ export class InspectorHub {
         workflowId: change.workflowId,
         state: change.state,
         ...(change.error ? { error: change.error } : {}),
+        ...(change.stopReason === undefined ? {} : { stopReason: change.stopReason }),
         ...(compact
           ? { tasks: [], changes: encodeChanges(change.tasks) }
           : { tasks: change.tasks }),

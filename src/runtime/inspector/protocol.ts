@@ -213,6 +213,18 @@ export interface RunDetail {
   startedAt?: number;
   finishedAt?: number;
   error?: string;
+  /**
+   * Once the run stops without completing: the reason the engine gave the
+   * tasks it cancelled then (`task.cancelled`), the cancel's or the failure
+   * that stopped it (see `cancel-reason.ts`).
+   */
+  stopReason?: string;
+  /**
+   * For a run read from the store: the run machine's logic id
+   * ({@link ActorInfo.logicId}), so a page can draw the statechart of a run
+   * whose actor is gone.
+   */
+  logicId?: number;
 }
 
 /** One event delivered to an actor. */
@@ -324,6 +336,8 @@ export type ServerFrame =
       workflowId: string;
       state: string;
       error?: string;
+      /** The run's {@link RunDetail.stopReason}, once it stops. */
+      stopReason?: string;
       tasks: TaskDelta[];
       changes?: TaskChanges;
       waits?: WaitView[];

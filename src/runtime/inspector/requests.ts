@@ -21,6 +21,7 @@ import type {
   CheckpointSummary,
   ClientMessage,
   ControlAction,
+  RunDetail,
   ServerFrame,
   StoredRunSummary,
 } from './protocol.js';
@@ -121,7 +122,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         return reply([
           {
             type: 'stored.run',
-            run: runDetailFromRecord(ended),
+            run: withRunLogic(ctx, runDetailFromRecord(ended)),
             checkpoints,
             ...(replay.ok ? {} : { replayBlocked: replay.reason }),
           },
@@ -140,7 +141,7 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             type: 'checkpoint',
             workflowId: message.workflowId,
             seq: message.seq,
-            run: runDetailFromCheckpoint(snapshot),
+            run: withRunLogic(ctx, runDetailFromCheckpoint(snapshot)),
             raw: checkpointPreview(snapshot),
           },
         ]);
@@ -258,6 +259,11 @@ async function storedCheckpoint(store: Store, workflowId: string, seq: number): 
   const checkpoint = await store.get<unknown>('snapshots', workflowSeqKey(workflowId, seq));
   if (checkpoint === undefined) return undefined;
   return readableCheckpoint(checkpoint, await readRunRecord(store, workflowId));
+}
+
+/** A run read from the store, with the run machine's logic id (for its statechart). */
+function withRunLogic<T extends RunDetail | null>(ctx: RequestContext, run: T): T {
+  return run && { ...run, logicId: ctx.bridge.runLogicId() };
 }
 
 /** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */

@@ -11,6 +11,7 @@ import type {
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult } from '../../schemas/workflow-result.js';
+import { stopReasonOfContext, stopReasonOfResult } from './cancel-reason.js';
 import { clip, previewJson, previewText } from './preview.js';
 import type {
   CompensationView,
@@ -148,6 +149,7 @@ export function runDetailFromContext(
   });
   const state = stateName(value);
   const error = runError(context);
+  const stopReason = stopReasonOfContext(context);
   return {
     workflowId: context.workflowId,
     name: context.definition.name,
@@ -158,6 +160,7 @@ export function runDetailFromContext(
     waits: waitViews(context),
     ...(context.startedAt ? { startedAt: context.startedAt } : {}),
     ...(error ? { error } : {}),
+    ...(stopReason === undefined ? {} : { stopReason: clip(stopReason, 500) }),
   };
 }
 
@@ -167,6 +170,7 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
   const compensation = record.result?.compensation
     ? compensationIndex(record.result.compensation)
     : undefined;
+  const stopReason = record.result ? stopReasonOfResult(record.result) : undefined;
   const tasks = record.definition.tasks.map((task) => {
     const result = results[task.id];
     return withDefinition(
@@ -185,6 +189,7 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
     ...(record.result ? { startedAt: record.result.startedAt } : {}),
     ...(record.result ? { finishedAt: record.result.finishedAt } : {}),
     ...(record.result?.error ? { error: clip(record.result.error.message, 500) } : {}),
+    ...(stopReason === undefined ? {} : { stopReason: clip(stopReason, 500) }),
   };
 }
 

@@ -24,6 +24,8 @@
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
 import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
+import { stopReasonOfContext } from './cancel-reason.js';
+import { clip } from './preview.js';
 import type { CompensationView, RunDetail, TaskDelta, WaitView } from './protocol.js';
 import {
   compensationOfContext,
@@ -102,6 +104,8 @@ export interface RunChanges {
   workflowId: string;
   state: string;
   error?: string;
+  /** {@link RunDetail.stopReason}, once the run stops. */
+  stopReason?: string;
   tasks: TaskDelta[];
   /** The open waits, when they changed since the last batch. */
   waits?: WaitView[];
@@ -212,6 +216,7 @@ export class RunWatch {
       watched.moved = false;
       watched.collectedAt = now;
       const error = runError(context);
+      const stopReason = stopReasonOfContext(context);
       if (context.definition.tasks.length !== watched.shown.length) {
         const detail = this.detail(watched);
         if (detail) out.push({ workflowId, state, tasks: [], detail });
@@ -256,6 +261,7 @@ export class RunWatch {
         workflowId,
         state,
         ...(error ? { error } : {}),
+        ...(stopReason === undefined ? {} : { stopReason: clip(stopReason, 500) }),
         tasks,
         ...(waitsChanged ? { waits: waitViews(context) } : {}),
       });

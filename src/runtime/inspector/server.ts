@@ -205,7 +205,7 @@ async function serve(
         ...common,
         'Content-Type': 'text/html; charset=utf-8',
         'Content-Security-Policy':
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-src https://stately.ai",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' https://stately.ai; frame-src https://stately.ai",
       })
       .end(statelyBridgeHtml());
     return;
