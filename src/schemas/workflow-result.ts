@@ -112,6 +112,12 @@ export const workflowResultSchema = z.object({
     .optional(),
   /** Every wait of the run, open or resolved, in the order they began. */
   waits: z.array(waitInfoSchema).optional(),
+  /**
+   * Why a run that did not complete stopped: the cancel's reason, else
+   * `the run stopped: task "<id>" failed`. The tasks it never ran end
+   * `cancelled` with this reason.
+   */
+  stopReason: z.string().optional(),
   /** Why the run did not succeed, when it did not. */
   error: serializedErrorSchema.optional(),
 });

@@ -3,7 +3,8 @@
  * the run's stored state: after a restart (the journal that held the
  * failures compacted into a checkpoint) the result, the inspector's task
  * drawer for the live run and the drawer for the stored run list every
- * attempt with its error and times.
+ * attempt with its error and times. The result also says why a run stopped
+ * (`stopReason`), the reason its unsettled tasks were cancelled with.
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent, type Runtime, type WorkflowDefinitionInput } from '../../src/index.js';
@@ -203,5 +204,77 @@ describe('what a compensation returned', () => {
     expect(error.code).toBe('INVALID_VALUE');
     expect(error.message).toContain('returned.');
     expect(result.compensation?.outputs).toBeUndefined();
+  });
+});
+
+describe('why a run stopped', () => {
+  it('the result keeps the cancel’s reason as stopReason even when the rollback that followed failed', async () => {
+    const gates = new Gates();
+    const { rt } = await durableRuntime(false, {
+      agents: [
+        defineAgent({
+          role: 'worker',
+          run: async (task, ctx) => {
+            if (task.id === 'charge') return { chargeId: 'ch_1' };
+            await Promise.race([
+              gates.wait(task.id),
+              new Promise((_, reject) =>
+                ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+              ),
+            ]);
+            return 'shipped';
+          },
+        }),
+      ],
+    });
+    rt.engine.registerCompensations('stop', {
+      refund: () => {
+        throw new Error('refunds are down');
+      },
+    });
+    const handle = await rt.engine.start({
+      name: 'stop',
+      tasks: [
+        { id: 'charge', agent: 'worker', compensation: 'refund' },
+        { id: 'ship', agent: 'worker', dependsOn: ['charge'] },
+        { id: 'notify', agent: 'worker', dependsOn: ['ship'] },
+      ],
+    });
+    await gates.arrived('ship');
+    await rt.engine.cancel(handle.workflowId, {
+      reason: 'customer changed mind',
+      compensate: true,
+    });
+    const result = await handle.result;
+    expect(result.status).toBe('compensation_failed');
+    expect(result.stopReason).toBe('customer changed mind');
+    expect(result.tasks.notify?.status).toBe('cancelled');
+  });
+
+  it('a failed run names the task that stopped it; a completed run has no stopReason', async () => {
+    const { rt } = await durableRuntime(false, {
+      agents: [
+        defineAgent({
+          role: 'worker',
+          run: (task) => {
+            if (task.id === 'b') throw new Error('broken');
+            return 'ok';
+          },
+        }),
+      ],
+    });
+    const failed = await rt.engine.execute({
+      name: 'two',
+      tasks: [
+        { id: 'b', agent: 'worker' },
+        { id: 'c', agent: 'worker', dependsOn: ['b'] },
+      ],
+    });
+    expect(failed.stopReason).toBe('the run stopped: task "b" failed');
+    const completed = await rt.engine.execute({
+      name: 'one',
+      tasks: [{ id: 'a', agent: 'worker' }],
+    });
+    expect(completed.stopReason).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { defineKey } from '../../schemas/json-value.js';
 import type { TaskResult, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
 import type { TaskRun, WorkflowContext } from './context.js';
+import { stopReason } from './scheduler.js';
 import { waitInfo } from './waits.js';
 
 /** The public result of a run, built once when it ends. */
@@ -25,6 +26,7 @@ export function buildWorkflowResult(
     finishedAt,
     context: context.shared,
     ...(waits.length > 0 ? { waits } : {}),
+    ...(status === 'completed' ? {} : { stopReason: stopReason(context, status) }),
     // What a saga rollback undid and what it could not (the schema's `compensation`).
     ...(context.compensation
       ? {

@@ -443,6 +443,17 @@ export function requeueInFlight(context: WorkflowContext): string[] {
   return requeued;
 }
 
+/** Why a run stops early, once it does: the cancel's reason, else the task failure that stops it. */
+export function earlyStopReason(context: WorkflowContext): string | undefined {
+  if (context.cancelReason !== undefined) return context.cancelReason;
+  return context.failure ? `the run stopped: task "${context.failure.taskId}" failed` : undefined;
+}
+
+/** The reason a run that ended `outcome` (not completed) gives the tasks it cancels, and its result's `stopReason`. */
+export function stopReason(context: WorkflowContext, outcome: string): string {
+  return earlyStopReason(context) ?? `the run ended ${outcome}`;
+}
+
 /** At the end of a run that did not complete: whatever never settled is cancelled. */
 export function cancelUnsettled(context: WorkflowContext, reason: string): WorkflowEmitted[] {
   const emitted: WorkflowEmitted[] = [];

@@ -46,6 +46,7 @@ import {
   requeueInFlight,
   restoreWorkflowContext,
   runningTasks,
+  stopReason,
   takeDispatchable,
   taskDefinition,
   totalTasks,
@@ -650,12 +651,7 @@ export function createWorkflowMachine(deps: WorkflowMachineDeps) {
           closeWait(wait);
         }
         if (params.outcome !== 'completed') {
-          const reason =
-            context.cancelReason ??
-            (context.failure
-              ? `the run stopped: task "${context.failure.taskId}" failed`
-              : `the run ended ${params.outcome}`);
-          emitAll(enqueue, cancelUnsettled(context, reason));
+          emitAll(enqueue, cancelUnsettled(context, stopReason(context, params.outcome)));
         }
         const compensation = context.compensation;
         if (compensation) {

@@ -13,32 +13,16 @@
  *   once per task; such a task may still carry an earlier attempt's error,
  *   which is not why it was cancelled.
  *
- * The last function is pure and shared with the page.
+ * A live run's reason is `earlyStopReason` of its context (scheduler.ts).
+ * This file imports only types: the page bundles it.
  */
-import type { WorkflowContext } from '../../machines/workflow/context.js';
 import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import type { RunDetail, TaskDelta } from './protocol.js';
 
-/** The reason a stopping run gives the tasks it cancels, or undefined while it runs on. */
-export function stopReasonOfContext(context: WorkflowContext): string | undefined {
-  if (context.cancelReason !== undefined) return context.cancelReason;
-  return context.failure ? failureReason(context.failure.taskId) : undefined;
-}
-
-/** The same, read from a stored result (see the module notes for what a result cannot tell). */
+/** The same, read from a stored result (results stored before `stopReason` give their error). */
 export function stopReasonOfResult(result: WorkflowResult): string | undefined {
   if (result.status === 'completed') return undefined;
-  const error = result.error?.message;
-  if (result.status === 'cancelled') return error ?? '';
-  // The result names the failure as `task "<id>" failed: <its error>`: find the task it names.
-  for (const task of Object.values(result.tasks)) {
-    if (
-      task.status === 'failed' &&
-      error === `task "${task.taskId}" failed: ${task.error?.message}`
-    )
-      return failureReason(task.taskId);
-  }
-  return error ?? `the run ended ${result.status}`;
+  return result.stopReason ?? result.error?.message ?? `the run ended ${result.status}`;
 }
 
 /** Why `task` was cancelled, given its run's {@link RunDetail.stopReason}; undefined for a task not cancelled. */
@@ -49,8 +33,4 @@ export function taskCancelReason(
   if (task.status !== 'cancelled') return undefined;
   if (task.finishedAt !== undefined && task.error !== undefined) return task.error;
   return stopReason;
-}
-
-function failureReason(taskId: string): string {
-  return `the run stopped: task "${taskId}" failed`;
 }

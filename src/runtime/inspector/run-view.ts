@@ -8,10 +8,11 @@ import type {
   TaskRun,
   WorkflowContext,
 } from '../../machines/workflow/context.js';
+import { earlyStopReason } from '../../machines/workflow/scheduler.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult } from '../../schemas/workflow-result.js';
-import { stopReasonOfContext, stopReasonOfResult } from './cancel-reason.js';
+import { stopReasonOfResult } from './cancel-reason.js';
 import { clip, previewJson, previewText } from './preview.js';
 import type {
   CompensationView,
@@ -149,7 +150,7 @@ export function runDetailFromContext(
   });
   const state = stateName(value);
   const error = runError(context);
-  const stopReason = stopReasonOfContext(context);
+  const stopReason = earlyStopReason(context);
   return {
     workflowId: context.workflowId,
     name: context.definition.name,

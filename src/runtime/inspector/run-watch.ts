@@ -24,7 +24,7 @@
 import type { AnyActorRef } from 'xstate';
 import { workflowSystemId } from '../../machines/protocol.js';
 import type { TaskRun, WorkflowContext } from '../../machines/workflow/context.js';
-import { stopReasonOfContext } from './cancel-reason.js';
+import { earlyStopReason } from '../../machines/workflow/scheduler.js';
 import { clip } from './preview.js';
 import type { CompensationView, RunDetail, TaskDelta, WaitView } from './protocol.js';
 import {
@@ -216,7 +216,7 @@ export class RunWatch {
       watched.moved = false;
       watched.collectedAt = now;
       const error = runError(context);
-      const stopReason = stopReasonOfContext(context);
+      const stopReason = earlyStopReason(context);
       if (context.definition.tasks.length !== watched.shown.length) {
         const detail = this.detail(watched);
         if (detail) out.push({ workflowId, state, tasks: [], detail });
