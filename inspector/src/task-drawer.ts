@@ -12,6 +12,7 @@ import type {
   JsonPreview,
   LlmLogEntry,
   PauseSpan,
+  ProgressEntry,
   TaskDetailView,
   TaskView,
 } from '../../src/runtime/inspector/protocol.js';
@@ -170,6 +171,7 @@ function sections(
       ? h('p', { class: 'description' }, detail?.description ?? task.description)
       : null,
     outputSection(task, detail),
+    detail?.progressLog ? progressSection(detail.progressLog) : null,
     detail?.llmLog ? llmSection(detail.llmLog) : null,
     source.error && task.status !== 'completed'
       ? section('Error', h('pre', { class: 'error', 'data-testid': 'task-error' }, source.error))
@@ -233,6 +235,25 @@ function outputSection(task: TaskView, detail: TaskDetailView | undefined): HTML
   return section(
     'Output',
     h('pre', { class: 'output', 'data-testid': 'task-output' }, task.output),
+  );
+}
+
+/** Every progress message the task's agent reported, with when and how far (refreshed with the task's progress). */
+function progressSection(log: readonly ProgressEntry[]): HTMLElement {
+  return section(
+    'Progress',
+    h(
+      'ol',
+      { class: 'progress-log', 'data-testid': 'progress-log' },
+      ...log.map((entry) =>
+        h(
+          'li',
+          {},
+          h('span', { class: 'muted' }, formatTime(entry.at)),
+          ` ${Math.round(entry.progress * 100)}% — ${entry.message}`,
+        ),
+      ),
+    ),
   );
 }
 

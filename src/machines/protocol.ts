@@ -104,6 +104,8 @@ export type TaskReport =
       attempt: number;
       progress: number;
       message?: string;
+      /** Epoch ms the agent reported it. */
+      at: number;
     }
   | ({
       type: 'task.completed';

@@ -210,3 +210,50 @@ describe('ISSUE-17 item 3 task drawer of a stored run', () => {
     BROWSER_TEST_MS,
   );
 });
+
+describe('ISSUE-17 item 3 progress messages', () => {
+  it(
+    'the drawer lists each progress message the agent reported, a repeated message as one line with its latest fraction',
+    async () => {
+      const work = deferred();
+      const rt = await createRuntime({
+        dataDir: false,
+        inspector: { port: 0 },
+        agents: [
+          defineAgent({
+            role: 'crawler',
+            run: async (_task, ctx) => {
+              ctx.progress(0.1, 'fetching pages');
+              ctx.progress(0.5, 'fetching pages');
+              ctx.progress(0.9, 'parsing');
+              await work.promise;
+              return 'crawled';
+            },
+          }),
+        ],
+      });
+      cleanup.rt = rt;
+      const opened = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = opened.context;
+      const page = opened.page;
+      const handle = await rt.engine.start({
+        name: 'crawl',
+        tasks: [{ id: 'crawl', agent: 'crawler' }],
+      });
+      await page.waitForSelector('g.task[data-task-id="crawl"][data-status="running"]');
+      await page.locator('g.task[data-task-id="crawl"]').click();
+      const lines = page.locator('[data-testid="progress-log"] li');
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="progress-log"] li').length === 2,
+      );
+      expect(await lines.nth(0).textContent()).toMatch(
+        /^\d\d:\d\d:\d\d\.\d{3} 50% — fetching pages$/,
+      );
+      expect(await lines.nth(1).textContent()).toMatch(/ 90% — parsing$/);
+      work.resolve();
+      expect((await handle.result).status).toBe('completed');
+      expect(opened.problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+});

@@ -390,6 +390,7 @@ export class Attempt {
       attempt,
       progress: Math.min(1, Math.max(0, fraction)),
       ...(message === undefined ? {} : { message }),
+      at: deps.clock.now(),
     });
   }
 

@@ -66,6 +66,8 @@ export type WorkflowEmitted =
       taskId: string;
       progress: number;
       message?: string;
+      /** Epoch ms the agent reported it. */
+      at: number;
     }
   | { type: 'task.completed'; workflowId: string; taskId: string; output: unknown; at: number }
   | {

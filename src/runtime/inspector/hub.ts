@@ -17,6 +17,7 @@ import { InspectorBridge } from './bridge.js';
 import { parseClientMessage } from './client-messages.js';
 import { LlmLog } from './llm-log.js';
 import { PauseLog } from './pause-log.js';
+import { ProgressLog } from './progress-log.js';
 import type { ControlAction, InspectorStats, ServerFrame } from './protocol.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { answer, type RunOwners, storedRuns } from './requests.js';
@@ -101,6 +102,7 @@ export class InspectorHub {
   private readonly attempts = new AttemptLog();
   private readonly pauses = new PauseLog();
   private readonly llm = new LlmLog();
+  private readonly progress = new ProgressLog();
   private readonly storedRefresh = new StoredRunsRefresh(() => this.pushStoredRuns());
   private readonly clients = new Set<Client>();
   private readonly stately = new Set<WebSocket>();
@@ -139,6 +141,7 @@ export class InspectorHub {
       this.attempts.listener(event);
       this.pauses.listener(event);
       this.llm.listener(event);
+      this.progress.listener(event);
       this.runs.noted(event);
       if (STORED_TRIGGERS.has(event.type) && this.clients.size > 0) this.storedRefresh.requested();
     });
@@ -429,6 +432,7 @@ export class InspectorHub {
       attempts: this.attempts,
       pauses: this.pauses,
       llm: this.llm,
+      progress: this.progress,
       store: this.runtime.store,
       ownership: this.runtime.ownership,
       history: (workflowId) => this.runtime.engine.history(workflowId),

@@ -154,8 +154,19 @@ export interface TaskDetailView extends TaskDelta {
   retryAt?: number;
   /** What its LLM agent wrote and called, live, as this process saw it. */
   llmLog?: LlmLogEntry[];
+  /** Its progress messages, oldest first, as this process saw them (a stored run has only `progressMessage`). */
+  progressLog?: ProgressEntry[];
   /** The run's pauses (seen by this process) from the task's first start to its end or now. */
   pauses?: PauseSpan[];
+}
+
+/** A progress message a task's agent reported (`ctx.progress(fraction, message)`), as this process saw it. */
+export interface ProgressEntry {
+  /** Epoch ms of the first report with this message. */
+  at: number;
+  /** The fraction (0..1) of the latest report with this message. */
+  progress: number;
+  message: string;
 }
 
 /** A time a run was paused: from `from` to `to` (absent while it is still paused), epoch ms. */

@@ -17,6 +17,7 @@ import type { AttemptLog } from './attempt-log.js';
 import type { InspectorBridge } from './bridge.js';
 import type { LlmLog } from './llm-log.js';
 import type { PauseLog } from './pause-log.js';
+import type { ProgressLog } from './progress-log.js';
 import type {
   CheckpointSummary,
   ClientMessage,
@@ -49,6 +50,8 @@ export interface RequestContext {
   pauses: PauseLog;
   /** LLM agents' live activity, for the task drawer. */
   llm: LlmLog;
+  /** Tasks' progress messages, for the task drawer. */
+  progress: ProgressLog;
   store: Store;
   /** Run ownership (PostgreSQL store): the stored runs then show their owners. */
   ownership: RunOwners | undefined;
@@ -155,8 +158,16 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
             `No task "${message.taskId}" in "${message.workflowId}".`,
           );
         const llmLog = ctx.llm.entries(message.workflowId, message.taskId);
+        const progressLog = ctx.progress.entries(message.workflowId, message.taskId);
         return reply([
-          { type: 'task.detail', task: llmLog ? { ...task, llmLog: [...llmLog] } : task },
+          {
+            type: 'task.detail',
+            task: {
+              ...task,
+              ...(llmLog ? { llmLog: [...llmLog] } : {}),
+              ...(progressLog ? { progressLog: progressLog.map((entry) => ({ ...entry })) } : {}),
+            },
+          },
         ]);
       }
       case 'control':
