@@ -155,3 +155,19 @@ export function summaryTable(result: WorkflowResult): string {
   ]);
   return table(['task', 'agent', 'status', 'attempts', 'time', 'note'], rows);
 }
+
+/** The attempts that failed and were retried, one row each; undefined when no task was retried. */
+export function failedAttemptsTable(result: WorkflowResult): string | undefined {
+  const rows = Object.values(result.tasks).flatMap((task) =>
+    (task.failedAttempts ?? []).map((attempt) => [
+      task.taskId,
+      `#${attempt.attempt}`,
+      attempt.startedAt === undefined ? '-' : new Date(attempt.startedAt).toISOString(),
+      attempt.startedAt === undefined ? '-' : formatDuration(attempt.endedAt - attempt.startedAt),
+      truncate(attempt.error.message, 60),
+    ]),
+  );
+  return rows.length === 0
+    ? undefined
+    : table(['task', 'attempt', 'started', 'time', 'error'], rows);
+}

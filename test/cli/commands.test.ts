@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { colourEnabled } from '../../src/cli/colour.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
+import { createRuntime, defineAgent } from '../../src/index.js';
 import { capture, ROOT, troupe } from './support.js';
 
 async function cli(argv: string[]) {
@@ -137,6 +138,49 @@ describe('troupe list --json', () => {
     expect(table.out).toMatch(
       new RegExp(`${run.workflowId}\\s+codebase-report\\s+completed\\s+8\\s`),
     );
+  });
+});
+
+describe('troupe show', () => {
+  it('lists the attempts that failed and were retried, and why the run stopped', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'troupe-cli-show-'));
+    const data = path.join(dir, 'data');
+    const rt = await createRuntime({
+      dataDir: data,
+      durable: true,
+      agents: [
+        defineAgent({
+          role: 'worker',
+          run: (task, ctx) => {
+            if (task.id === 'fetch' && ctx.attempt < 3)
+              throw new Error(`mirror ${ctx.attempt} down`);
+            if (task.id === 'parse') throw new Error('bad page');
+            return 'ok';
+          },
+        }),
+      ],
+    });
+    const result = await rt.engine.execute(
+      {
+        name: 'crawl',
+        tasks: [
+          { id: 'fetch', agent: 'worker', retry: { maxAttempts: 3, initialDelayMs: 1 } },
+          { id: 'parse', agent: 'worker', dependsOn: ['fetch'] },
+          { id: 'index', agent: 'worker', dependsOn: ['parse'] },
+        ],
+      },
+      { workflowId: 'crawl-1' },
+    );
+    await rt.close();
+    expect(result.status).toBe('failed');
+    const { code, out } = await cli(['show', 'crawl-1', '--data-dir', data]);
+    expect(code).toBe(0);
+    const [, attempts = ''] = out.split('Failed attempts, retried:\n');
+    const rows = attempts.split('\n').filter((line) => line.startsWith('fetch'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^fetch\s+#1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+[\d.]+ m?s\s+mirror 1 down$/);
+    expect(rows[1]).toMatch(/#2 .*mirror 2 down$/);
+    expect(out).toContain('Stopped: the run stopped: task "parse" failed');
   });
 });
 

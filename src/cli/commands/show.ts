@@ -2,7 +2,7 @@
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
-import { summaryTable } from '../progress-view.js';
+import { failedAttemptsTable, summaryTable } from '../progress-view.js';
 import { shownStatus, storedRun, withStore } from '../store-access.js';
 
 export const show: Command = {
@@ -11,7 +11,8 @@ export const show: Command = {
   args: '<runId>',
   positionals: { min: 1, max: 1 },
   options: {},
-  description: 'One stored run, task by task (see `troupe list` for the ids).',
+  description:
+    'One stored run, task by task, with the attempts that failed and were retried and why the run stopped (see `troupe list` for the ids).',
   examples: [],
   async run({ positionals }, ctx) {
     const runId = positionals[0]!;
@@ -27,8 +28,12 @@ export const show: Command = {
     ctx.io.out.write(
       `${record.definition.name} — ${shownStatus(record)} — run ${record.workflowId}\n\n`,
     );
-    if (record.result) ctx.io.out.write(`${summaryTable(record.result)}\n`);
-    else {
+    if (record.result) {
+      ctx.io.out.write(`${summaryTable(record.result)}\n`);
+      const failed = failedAttemptsTable(record.result);
+      if (failed) ctx.io.out.write(`\nFailed attempts, retried:\n${failed}\n`);
+      if (record.result.stopReason) ctx.io.out.write(`\nStopped: ${record.result.stopReason}\n`);
+    } else {
       ctx.io.out.write(
         `${table(
           ['task', 'agent', 'after'],
