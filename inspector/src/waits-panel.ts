@@ -7,9 +7,27 @@
  * runtime's reply (accepted, or why not) is shown under the form.
  */
 import type { WaitView } from '../../src/runtime/inspector/protocol.js';
-import { checkAnswer, checkPayload } from './answer-check.js';
+import type * as AnswerCheck from './answer-check.js';
 import { fill, formatTime, h } from './dom.js';
 import type { Model } from './model.js';
+
+/**
+ * The answer check is a file of its own (it holds zod, three quarters of the
+ * page's code by size; see page-assets.ts), fetched once the page shows a
+ * wait: a page opened on a busy run has a quarter of the code to compile.
+ * The path is a variable, so the bundler leaves the import to the browser.
+ */
+const ANSWER_CHECK_PATH = '/answer-check.js';
+let answerCheck: Promise<typeof AnswerCheck> | undefined;
+const loadAnswerCheck = (): Promise<typeof AnswerCheck> => {
+  answerCheck ??= (import(ANSWER_CHECK_PATH) as Promise<typeof AnswerCheck>).catch(
+    (error: unknown) => {
+      answerCheck = undefined;
+      throw error;
+    },
+  );
+  return answerCheck;
+};
 
 export interface WaitsPanelActions {
   /** Sends the answer; returns the request id the server's reply echoes. */
@@ -39,15 +57,34 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
   const outcomes = new Map<string, Outcome>();
   let shownKey = '';
 
-  const send = (workflowId: string, wait: WaitView, payload: unknown) => {
-    const checked = checkPayload(payload, wait.schema);
-    if (!checked.ok) {
-      outcomes.set(wait.name, { state: 'error', text: checked.issues.join('; ') });
-    } else {
-      const id = actions.signal(workflowId, wait.name, checked.payload);
-      outcomes.set(wait.name, { state: 'sending', id });
-    }
-    draw(true);
+  /** Checks the answer (`text` typed as JSON, or a payload the form built), then sends it. */
+  const send = (
+    workflowId: string,
+    wait: WaitView,
+    answer: { text: string } | { payload: unknown },
+  ) => {
+    loadAnswerCheck().then(
+      (check) => {
+        const checked =
+          'text' in answer
+            ? check.checkAnswer(answer.text, wait.schema)
+            : check.checkPayload(answer.payload, wait.schema);
+        if (!checked.ok) {
+          outcomes.set(wait.name, { state: 'error', text: checked.issues.join('; ') });
+        } else {
+          const id = actions.signal(workflowId, wait.name, checked.payload);
+          outcomes.set(wait.name, { state: 'sending', id });
+        }
+        draw(true);
+      },
+      (error: unknown) => {
+        outcomes.set(wait.name, {
+          state: 'error',
+          text: `The page could not load its answer check (${String(error)}); reload it.`,
+        });
+        draw(true);
+      },
+    );
   };
 
   const form = (workflowId: string, wait: WaitView): HTMLElement => {
@@ -78,9 +115,7 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
       const answer = (approved: boolean) => {
         const text = reason.value.trim();
         send(workflowId, wait, {
-          approved,
-          by: 'inspector',
-          ...(text ? { reason: text } : {}),
+          payload: { approved, by: 'inspector', ...(text ? { reason: text } : {}) },
         });
       };
       return h(
@@ -130,13 +165,7 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
         class: 'wait-form',
         onsubmit: (e: Event) => {
           e.preventDefault();
-          const checked = checkAnswer(input.value, wait.schema);
-          if (!checked.ok) {
-            outcomes.set(wait.name, { state: 'error', text: checked.issues.join('; ') });
-            draw(true);
-            return;
-          }
-          send(workflowId, wait, checked.payload);
+          send(workflowId, wait, { text: input.value });
         },
       },
       h('label', { for: inputId }, 'Answer (JSON)'),
@@ -176,6 +205,8 @@ export function waitsPanel(model: Model, actions: WaitsPanelActions): HTMLElemen
       fill(root);
       return;
     }
+    // Fetched while the person reads the prompt, so an answer is checked at once.
+    if (canAnswer) void loadAnswerCheck().catch(() => undefined);
     const workflowId = run.detail.workflowId;
     const hadFocus = root.contains(document.activeElement);
     fill(

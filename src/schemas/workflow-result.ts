@@ -1,15 +1,7 @@
 import { z } from 'zod';
+import { TASK_STATUSES } from './task-statuses.js';
 
-export const taskStatusSchema = z.enum([
-  'pending',
-  'running',
-  'retrying',
-  'waiting',
-  'completed',
-  'failed',
-  'skipped',
-  'cancelled',
-]);
+export const taskStatusSchema = z.enum(TASK_STATUSES);
 /** Status of a task: pending, running, retrying, waiting, completed, failed, skipped or cancelled. */
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 

@@ -337,7 +337,7 @@ describe('ISSUE-17 inspector page', () => {
     BROWSER_TEST_MS,
   );
 
-  it('explains offline use on the Stately view and caches the page files by content', async () => {
+  it('explains offline use on the Stately view, caches the page files by content, and loads the answer check apart', async () => {
     const { rt } = await runtime();
     const stately = await (await fetch(new URL('/stately', rt.inspector!.url))).text();
     expect(stately).toContain('needs the internet');
@@ -351,5 +351,16 @@ describe('ISSUE-17 inspector page', () => {
       headers: { 'If-None-Match': etag! },
     });
     expect(again.status).toBe(304);
+    // The page starts with its own code only: the answer check (zod) is a file
+    // of its own that the page fetches once it shows a wait.
+    const script = await (await fetch(new URL('/inspector.js', rt.inspector!.url))).text();
+    const answerCheck = await fetch(new URL('/answer-check.js', rt.inspector!.url));
+    expect(answerCheck.status).toBe(200);
+    expect(answerCheck.headers.get('etag')).toMatch(/^".+"$/);
+    const checkScript = await answerCheck.text();
+    expect(script.length).toBeLessThan(200_000);
+    expect(checkScript.length).toBeGreaterThan(script.length);
+    expect(script).not.toContain('fromJSONSchema');
+    expect(checkScript).toContain('fromJSONSchema');
   });
 });

@@ -65,7 +65,7 @@ import { createRuntime } from 'troupe';
 const rt = await createRuntime({ dataDir: false, inspector: { port: 0 } });
 const served = {};
 try {
-  for (const name of ['/', '/inspector.js', '/inspector.css', '/elk-worker.js']) {
+  for (const name of ['/', '/inspector.js', '/inspector.css', '/answer-check.js', '/elk-worker.js']) {
     const url = new URL(name, rt.inspector.url);
     url.search = new URL(rt.inspector.url).search;
     const response = await fetch(url);

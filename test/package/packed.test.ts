@@ -139,7 +139,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/dist/cli/main.js');
     expect(files).toContain('package/inspector/index.html');
-    for (const asset of ['inspector.js', 'inspector.css', 'elk-worker.js']) {
+    for (const asset of ['inspector.js', 'inspector.css', 'answer-check.js', 'elk-worker.js']) {
       expect(files).toContain(`package/inspector/dist/${asset}`);
     }
     const unwanted = files.filter(
@@ -202,6 +202,7 @@ describe('the packed tarball', () => {
       bytes: prebuilt('inspector.js'),
     });
     expect(served['/inspector.css']?.bytes).toBe(prebuilt('inspector.css'));
+    expect(served['/answer-check.js']?.bytes).toBe(prebuilt('answer-check.js'));
     expect(served['/elk-worker.js']?.bytes).toBe(prebuilt('elk-worker.js'));
   }, 120_000);
 

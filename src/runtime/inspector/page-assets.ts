@@ -17,6 +17,13 @@ export interface PageAssets {
   html: string;
   js: string;
   css: string;
+  /**
+   * The check of typed wait answers (inspector/src/answer-check.ts, with
+   * zod's JSON Schema reader: three quarters of the page's code by size), a
+   * file of its own the page loads once it shows a wait, so a page opened on
+   * a busy run starts with a quarter of the code to compile.
+   */
+  answerCheck: string;
   /** elkjs's layout engine, run by the page in a Web Worker. */
   elkWorker: string;
   /** Strong ETags by path, from a hash of each file's content. */
@@ -27,7 +34,10 @@ export interface PageAssets {
 export const INSPECTOR_DIR = fileURLToPath(new URL('../../../inspector/', import.meta.url));
 const SRC_DIR = path.join(INSPECTOR_DIR, 'src');
 const DIST_DIR = path.join(INSPECTOR_DIR, 'dist');
-const ENTRY = path.join(SRC_DIR, 'main.ts');
+const ENTRY_POINTS = {
+  inspector: path.join(SRC_DIR, 'main.ts'),
+  'answer-check': path.join(SRC_DIR, 'answer-check.ts'),
+};
 
 let cached: Promise<PageAssets> | undefined;
 
@@ -53,6 +63,7 @@ function withEtags(files: Omit<PageAssets, 'etags'>): PageAssets {
       '/index.html': html,
       '/inspector.js': tag(files.js),
       '/inspector.css': tag(files.css),
+      '/answer-check.js': tag(files.answerCheck),
       '/elk-worker.js': tag(files.elkWorker),
     },
   };
@@ -62,18 +73,19 @@ async function load(): Promise<Omit<PageAssets, 'etags'>> {
   const html = await readFile(path.join(INSPECTOR_DIR, 'index.html'), 'utf8');
   const built = path.join(DIST_DIR, 'inspector.js');
   if (existsSync(built) && !(existsSync(SRC_DIR) && (await newestSource()) > mtime(built))) {
-    const [js, css, elkWorker] = await Promise.all([
+    const [js, css, answerCheck, elkWorker] = await Promise.all([
       readFile(built, 'utf8'),
       readFile(path.join(DIST_DIR, 'inspector.css'), 'utf8'),
+      readFile(path.join(DIST_DIR, 'answer-check.js'), 'utf8'),
       readFile(path.join(DIST_DIR, 'elk-worker.js'), 'utf8'),
     ]);
-    return { html, js, css, elkWorker };
+    return { html, js, css, answerCheck, elkWorker };
   }
-  const [{ js, css }, elkWorker] = await Promise.all([
+  const [bundled, elkWorker] = await Promise.all([
     bundle(false),
     readFile(elkWorkerSource(), 'utf8'),
   ]);
-  return { html, js, css, elkWorker };
+  return { html, ...bundled, elkWorker };
 }
 
 /** elkjs's prebuilt worker script, from the (dev) dependency. */
@@ -85,7 +97,9 @@ function elkWorkerSource(): string {
  * Bundles the page with esbuild (a devDependency). `write` puts the result
  * in `inspector/dist`, which is what `npm run build:inspector` does.
  */
-export async function bundle(write: boolean): Promise<{ js: string; css: string }> {
+export async function bundle(
+  write: boolean,
+): Promise<{ js: string; css: string; answerCheck: string }> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -98,7 +112,7 @@ export async function bundle(write: boolean): Promise<{ js: string; css: string 
     );
   }
   const result = await esbuild.build({
-    entryPoints: { inspector: ENTRY },
+    entryPoints: ENTRY_POINTS,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -111,15 +125,20 @@ export async function bundle(write: boolean): Promise<{ js: string; css: string 
   });
   if (write) {
     await copyFile(elkWorkerSource(), path.join(DIST_DIR, 'elk-worker.js'));
-    const [js, css] = await Promise.all([
-      readFile(path.join(DIST_DIR, 'inspector.js'), 'utf8'),
-      readFile(path.join(DIST_DIR, 'inspector.css'), 'utf8'),
-    ]);
-    return { js, css };
+    const [js, css, answerCheck] = await Promise.all(
+      ['inspector.js', 'inspector.css', 'answer-check.js'].map((name) =>
+        readFile(path.join(DIST_DIR, name), 'utf8'),
+      ),
+    );
+    return { js: js!, css: css!, answerCheck: answerCheck! };
   }
   const files = result.outputFiles ?? [];
-  const text = (ext: string) => files.find((f) => f.path.endsWith(ext))?.text ?? '';
-  return { js: text('.js'), css: text('.css') };
+  const text = (name: string) => files.find((f) => path.basename(f.path) === name)?.text ?? '';
+  return {
+    js: text('inspector.js'),
+    css: text('inspector.css'),
+    answerCheck: text('answer-check.js'),
+  };
 }
 
 function mtime(file: string): number {

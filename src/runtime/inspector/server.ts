@@ -216,6 +216,7 @@ async function serve(
     '/index.html': ['text/html; charset=utf-8', assets.html],
     '/inspector.js': ['text/javascript; charset=utf-8', assets.js],
     '/inspector.css': ['text/css; charset=utf-8', assets.css],
+    '/answer-check.js': ['text/javascript; charset=utf-8', assets.answerCheck],
     '/elk-worker.js': ['text/javascript; charset=utf-8', assets.elkWorker],
   };
   const file = files[path];

@@ -5,11 +5,11 @@
  * parsed in a third of the time, and the page draws the DAG sooner. Pure
  * functions shared by the server (encode) and the page (decode).
  */
-import { taskStatusSchema } from '../../schemas/workflow-result.js';
+import { TASK_STATUSES as STATUSES } from '../../schemas/task-statuses.js';
 import type { CompensationView, TaskDelta, TaskStatusName, TaskView } from './protocol.js';
 
-/** Status codes of {@link TaskTable.status}. */
-export const TASK_STATUSES: readonly TaskStatusName[] = taskStatusSchema.options;
+/** Status codes of {@link TaskTable.status}: indexes in this list. */
+export const TASK_STATUSES: readonly TaskStatusName[] = STATUSES;
 
 /** What few tasks have, kept per task only where present. */
 export interface TaskExtras {
