@@ -7,6 +7,7 @@
  * list can stay small.
  */
 import type { WorkflowContext } from '../../machines/workflow/context.js';
+import { ownValue } from '../../schemas/dict.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { AttemptStarted, LoggedAttempt } from './attempt-log.js';
@@ -51,7 +52,7 @@ export function taskDetailFromContext(
     log,
     {
       retryAt: run.retryAt,
-      compensationOutput: context.compensation?.outputs?.[taskId],
+      compensationOutput: ownValue(context.compensation?.outputs, taskId),
     },
   );
   const current = detail.attemptLog.find((a) => a.attempt === started?.attempt);
@@ -67,7 +68,7 @@ export function taskDetailFromRecord(
 ): TaskDetailView | undefined {
   const definition = record.definition.tasks.find((t) => t.id === taskId);
   if (!definition) return undefined;
-  const result = record.result?.tasks[taskId];
+  const result = ownValue(record.result?.tasks, taskId);
   const compensation = record.result?.compensation
     ? compensationIndex(record.result.compensation)
     : undefined;
@@ -76,7 +77,7 @@ export function taskDetailFromRecord(
     .filter((t) => t.dependsOn.includes(taskId))
     .map((t) => t.id);
   return build(record.workflowId, definition, delta, result ?? {}, dependents, log, {
-    compensationOutput: record.result?.compensation?.outputs?.[taskId],
+    compensationOutput: ownValue(record.result?.compensation?.outputs, taskId),
   });
 }
 

@@ -1,0 +1,151 @@
+/// <reference lib="dom" />
+/**
+ * Issue 17 item 3, audited in headless Chromium with odd inputs: the task
+ * drawer of a run shows the same attempts, errors and compensation results
+ * on a page of the process that ran it (watching it end) and on a page of a
+ * later runtime that opens the stored run, for task ids that are names of
+ * `Object.prototype` members, a task retried 30 times and errors of
+ * 100,000 characters.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createRuntime,
+  defineAgent,
+  type RuntimeOptions,
+  type WorkflowDefinitionInput,
+  type WorkflowResult,
+} from '../../src/index.js';
+import { openInspector, useChromium, usePageCleanup } from './browser.js';
+
+const BROWSER_TEST_MS = 180_000;
+
+const browser = useChromium('test-output/inspector');
+const cleanup = usePageCleanup();
+
+const dataDirs: string[] = [];
+afterAll(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+async function newDataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-details-audit-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+/** What the drawer shows of a task, in a form two pages can be compared by. */
+interface DrawerShown {
+  attempts: string;
+  /** Each attempt row: number, outcome, error. */
+  rows: string[][];
+  /** The compensation's "returned" text, or null when the drawer shows none. */
+  returned: string | null;
+  error: string | null;
+}
+
+/** Opens a task's drawer from the DAG and reads it once its attempts are drawn. */
+async function drawerOf(page: Page, taskId: string, attempts: number): Promise<DrawerShown> {
+  await page.keyboard.press('Escape');
+  await page.locator(`g.task[data-task-id="${taskId}"]`).click();
+  const drawer = page.locator('[data-testid="task-drawer"]');
+  await drawer.locator(`#drawer-title:has-text("${taskId}")`).waitFor();
+  await drawer.locator(`[data-testid="attempts"] tr[data-attempt="${attempts}"]`).waitFor();
+  return drawer.evaluate((element) => ({
+    attempts: element.querySelector('dt:nth-of-type(2) + dd')?.textContent ?? '',
+    rows: Array.from(element.querySelectorAll('[data-testid="attempts"] tbody tr')).map((row) => {
+      const cells = row.querySelectorAll('td');
+      return [cells[0]!.textContent!, cells[1]!.textContent!, cells[5]!.textContent!];
+    }),
+    returned:
+      Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'returned')
+        ?.nextElementSibling?.textContent ?? null,
+    error: element.querySelector('[data-testid="task-error"]')?.textContent ?? null,
+  }));
+}
+
+/**
+ * Runs `definition` on a durable runtime with a page open, reads the drawer
+ * of each task in `tasks` once the run has ended, then reads them again on a
+ * page of a later runtime over the same store.
+ */
+async function bothPages(
+  options: Pick<RuntimeOptions, 'agents'>,
+  run: (rt: Awaited<ReturnType<typeof createRuntime>>) => Promise<WorkflowResult>,
+  /** Task ids with the number of attempts each shows. */
+  tasks: readonly (readonly [string, number])[],
+): Promise<{ result: WorkflowResult; live: DrawerShown[]; later: DrawerShown[] }> {
+  const dataDir = await newDataDir();
+  const first = await createRuntime({ dataDir, durable: true, inspector: { port: 0 }, ...options });
+  cleanup.rt = first;
+  const one = await openInspector(browser(), first.inspector!.url);
+  cleanup.context = one.context;
+  const result = await run(first);
+  const live: DrawerShown[] = [];
+  for (const [id, attempts] of tasks) live.push(await drawerOf(one.page, id, attempts));
+  expect(one.problems).toEqual([]);
+  await one.context.close();
+  await first.close();
+
+  const later = await createRuntime({ dataDir, durable: true, inspector: { port: 0 } });
+  cleanup.rt = later;
+  const two = await openInspector(browser(), later.inspector!.url);
+  cleanup.context = two.context;
+  const shown: DrawerShown[] = [];
+  for (const [id, attempts] of tasks) shown.push(await drawerOf(two.page, id, attempts));
+  expect(two.problems).toEqual([]);
+  return { result, live, later: shown };
+}
+
+describe('ISSUE-17 item 3 task details with odd inputs', () => {
+  it(
+    'tasks named constructor and toString whose compensations returned nothing show no "returned"; one that returned shows it',
+    async () => {
+      const definition: WorkflowDefinitionInput = {
+        name: 'odd-ids',
+        tasks: [
+          { id: 'constructor', agent: 'ok', compensation: 'undoNothing' },
+          { id: 'toString', agent: 'ok', compensation: 'undoNothing' },
+          { id: '__proto__', agent: 'ok', compensation: 'undoRefund' },
+          { id: 'charge', agent: 'broken', dependsOn: ['constructor', 'toString', '__proto__'] },
+        ],
+      };
+      const { result, live, later } = await bothPages(
+        {
+          agents: [
+            defineAgent({ role: 'ok', run: () => 'done' }),
+            defineAgent({
+              role: 'broken',
+              run: () => {
+                throw new Error('card declined');
+              },
+            }),
+          ],
+        },
+        (rt) =>
+          rt.engine.executeWithSagaPattern(
+            definition,
+            {
+              undoNothing: async () => undefined,
+              undoRefund: async () => ({ refund: 're_1' }),
+            },
+            { workflowId: 'odd-ids' },
+          ),
+        [
+          ['constructor', 1],
+          ['toString', 1],
+          ['__proto__', 1],
+        ],
+      );
+      expect(result.status).toBe('compensated');
+      expect(live.map((shown) => shown.returned)).toEqual([
+        null,
+        null,
+        expect.stringContaining('re_1'),
+      ]);
+      expect(later).toEqual(live);
+    },
+    BROWSER_TEST_MS,
+  );
+});
