@@ -148,4 +148,71 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
     },
     BROWSER_TEST_MS,
   );
+
+  it(
+    'a stored run interrupted before its end, opened by a later runtime: tasks named toString and constructor show as the others do',
+    async () => {
+      const dataDir = await newDataDir();
+      const first = await createRuntime({
+        dataDir,
+        durable: true,
+        agents: [
+          defineAgent({ role: 'ok', run: () => 'done' }),
+          defineAgent({
+            role: 'hold',
+            run: (_task, ctx) =>
+              new Promise((_resolve, reject) =>
+                ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+              ),
+          }),
+        ],
+      });
+      cleanup.rt = first;
+      const started = new Promise<void>((resolve) => {
+        first.engine.on('task.started', (event) => {
+          if (event.taskId === 'hold') resolve();
+        });
+      });
+      await first.engine.start(
+        {
+          name: 'interrupted',
+          tasks: [
+            { id: 'toString', agent: 'ok' },
+            { id: 'constructor', agent: 'ok' },
+            { id: 'hold', agent: 'hold', dependsOn: ['toString', 'constructor'] },
+            { id: 'valueOf', agent: 'ok', dependsOn: ['hold'] },
+          ],
+        },
+        { workflowId: 'interrupted' },
+      );
+      await started;
+      await first.close();
+
+      const later = await createRuntime({ dataDir, durable: true, inspector: { port: 0 } });
+      cleanup.rt = later;
+      const opened = await openInspector(browser(), later.inspector!.url);
+      cleanup.context = opened.context;
+      const page = opened.page;
+      await page.locator('g.task[data-task-id="hold"]').waitFor();
+      const statuses = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('g.task[data-task-id]')).map(
+          (node) => `${node.getAttribute('data-task-id')}:${node.getAttribute('data-status')}`,
+        ),
+      );
+      expect(statuses.sort()).toEqual([
+        'constructor:pending',
+        'hold:pending',
+        'toString:pending',
+        'valueOf:pending',
+      ]);
+      await page.locator('g.task[data-task-id="toString"]').click();
+      const drawer = page.locator('[data-testid="task-drawer"]');
+      await drawer.locator('#drawer-title:has-text("toString")').waitFor();
+      expect(
+        await drawer.locator('[data-testid="drawer-status"]').getAttribute('data-status'),
+      ).toBe('pending');
+      expect(opened.problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
 });
