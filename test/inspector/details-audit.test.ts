@@ -43,6 +43,8 @@ interface DrawerShown {
   /** The compensation's "returned" text, or null when the drawer shows none. */
   returned: string | null;
   error: string | null;
+  /** The note over the attempts, saying which are not kept. */
+  note: string | null;
 }
 
 /** Opens a task's drawer from the DAG and reads it once its attempts are drawn. */
@@ -62,6 +64,9 @@ async function drawerOf(page: Page, taskId: string, attempts: number): Promise<D
       Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'returned')
         ?.nextElementSibling?.textContent ?? null,
     error: element.querySelector('[data-testid="task-error"]')?.textContent ?? null,
+    note:
+      element.querySelector('[data-testid="attempts"]')?.previousElementSibling?.closest('p')
+        ?.textContent ?? null,
   }));
 }
 
@@ -212,6 +217,49 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
         await drawer.locator('[data-testid="drawer-status"]').getAttribute('data-status'),
       ).toBe('pending');
       expect(opened.problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'a task retried 30 times lists the same attempts on both pages, saying which are not kept',
+    async () => {
+      const { result, live, later } = await bothPages(
+        {
+          agents: [
+            defineAgent({
+              role: 'stubborn',
+              run: (_task, ctx) => {
+                if (ctx.attempt < 30) throw new Error(`busy ${ctx.attempt}`);
+                return 'finally';
+              },
+            }),
+          ],
+        },
+        (rt) =>
+          rt.engine.execute(
+            {
+              name: 'thirty',
+              tasks: [
+                {
+                  id: 'stubborn',
+                  agent: 'stubborn',
+                  retry: { maxAttempts: 30, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+                },
+              ],
+            },
+            { workflowId: 'thirty' },
+          ),
+        [['stubborn', 30]],
+      );
+      expect(result.tasks.stubborn!.attempts).toBe(30);
+      const kept = result.tasks.stubborn!.failedAttempts!.map((a) => a.attempt);
+      expect(kept).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
+      expect(later).toEqual(live);
+      expect(live[0]!.rows.map(([attempt]) => Number(attempt))).toEqual([...kept, 30]);
+      expect(live[0]!.rows.at(-1)).toEqual(['30', 'completed', '']);
+      expect(live[0]!.rows[0]).toEqual(['10', 'failed', 'busy 10']);
+      expect(live[0]!.note).toMatch(/^Attempts before #10 are not kept/);
     },
     BROWSER_TEST_MS,
   );

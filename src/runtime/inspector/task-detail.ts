@@ -127,6 +127,9 @@ function build(
  * Every attempt known, oldest first: the failed ones the task keeps (see
  * attempt-history.ts), what this process logged (the attempt under way, one
  * a cancel aborted), and the last one completed from the task's state.
+ * What the process logged before the oldest kept attempt is left out, so
+ * that a page of a later process, which has only the kept state, shows the
+ * same.
  */
 function attemptsOf(
   task: TaskDelta,
@@ -136,7 +139,10 @@ function attemptsOf(
 ): AttemptView[] {
   if (task.attempts === 0) return [];
   const byAttempt = new Map<number, AttemptView>();
-  for (const logged of log ?? []) byAttempt.set(logged.attempt, { ...logged, agent });
+  const oldestKept = history.failedAttempts?.[0]?.attempt ?? 1;
+  for (const logged of log ?? []) {
+    if (logged.attempt >= oldestKept) byAttempt.set(logged.attempt, { ...logged, agent });
+  }
   for (const failed of history.failedAttempts ?? []) {
     const logged = byAttempt.get(failed.attempt);
     byAttempt.set(failed.attempt, {
