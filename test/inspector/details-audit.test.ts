@@ -263,4 +263,45 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
     },
     BROWSER_TEST_MS,
   );
+
+  it(
+    'errors of 100,000 characters: every attempt shows the same clipped message on both pages',
+    async () => {
+      const { result, live, later } = await bothPages(
+        {
+          agents: [
+            defineAgent({
+              role: 'verbose',
+              run: (_task, ctx) => {
+                throw new Error(`attempt ${ctx.attempt}: ${'x'.repeat(100_000)}`);
+              },
+            }),
+          ],
+        },
+        (rt) =>
+          rt.engine.execute(
+            {
+              name: 'verbose',
+              tasks: [
+                {
+                  id: 'verbose',
+                  agent: 'verbose',
+                  retry: { maxAttempts: 2, initialDelayMs: 1, jitter: 0 },
+                },
+              ],
+            },
+            { workflowId: 'verbose' },
+          ),
+        [['verbose', 2]],
+      );
+      expect(result.status).toBe('failed');
+      expect(result.tasks.verbose!.error!.message).toHaveLength(100_011);
+      expect(later).toEqual(live);
+      const errors = live[0]!.rows.map(([, , error]) => error!);
+      expect(errors.map((error) => error.length)).toEqual([2_001, 2_001]);
+      expect(errors.map((error) => error.slice(0, 10))).toEqual(['attempt 1:', 'attempt 2:']);
+      expect(errors.every((error) => error.endsWith('x…'))).toBe(true);
+    },
+    BROWSER_TEST_MS,
+  );
 });

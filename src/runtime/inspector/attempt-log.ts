@@ -7,8 +7,9 @@
  * the context learns only when the attempt ends), and only the newest runs
  * are kept.
  */
+
+import { keptMessage } from '../../machines/workflow/attempt-history.js';
 import type { EngineEvent } from '../workflow/engine-events.js';
-import { clip } from './preview.js';
 import type { AttemptView } from './protocol.js';
 import { TaskLogs } from './task-logs.js';
 
@@ -66,7 +67,7 @@ export class AttemptLog {
         }
         entry.outcome = event.type === 'task.retrying' ? 'retrying' : 'failed';
         entry.endedAt = event.at;
-        entry.error = clip(event.error.message, 2_000);
+        entry.error = keptMessage(event.error.message);
         if (event.type === 'task.retrying') entry.retryAt = event.retryAt;
         return;
       }
@@ -78,7 +79,7 @@ export class AttemptLog {
         if (entry) {
           entry.outcome = 'cancelled';
           entry.endedAt = event.at;
-          entry.error = clip(event.reason, 2_000);
+          entry.error = keptMessage(event.reason);
         }
         return;
       }

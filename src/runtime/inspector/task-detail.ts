@@ -6,6 +6,7 @@
  * idempotency key. Built on request for one task, so the run's task
  * list can stay small.
  */
+import { keptMessage } from '../../machines/workflow/attempt-history.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
 import { ownValue } from '../../schemas/dict.js';
 import type { RunRecord } from '../../schemas/run-record.js';
@@ -84,6 +85,8 @@ export function taskDetailFromRecord(
 /** What a task's run state or stored result says about its attempts and output. */
 interface TaskHistory {
   output?: unknown;
+  /** The last attempt's error, whole. */
+  error?: { message: string } | undefined;
   lastAttemptStartedAt?: number | undefined;
   failedAttempts?:
     | readonly {
@@ -127,9 +130,9 @@ function build(
  * Every attempt known, oldest first: the failed ones the task keeps (see
  * attempt-history.ts), what this process logged (the attempt under way, one
  * a cancel aborted), and the last one completed from the task's state.
- * What the process logged before the oldest kept attempt is left out, so
- * that a page of a later process, which has only the kept state, shows the
- * same.
+ * What the process logged before the oldest kept attempt is left out, and
+ * each error is clipped as a kept one is, so that a page of a later process,
+ * which has only the kept state, shows the same.
  */
 function attemptsOf(
   task: TaskDelta,
@@ -172,14 +175,16 @@ function attemptsOf(
   const outcome = lastOutcome(task);
   if (!outcome) return attempts;
   const startedAt = task.attempts === 1 ? task.startedAt : history.lastAttemptStartedAt;
+  // A task keeps its last error while its next attempt runs: only an attempt that ended badly has it.
+  const error = ended(outcome) ? history.error && keptMessage(history.error.message) : undefined;
   const last = attempts.find((a) => a.attempt === task.attempts);
   if (last) {
     if (last.outcome === 'running') {
       last.outcome = outcome;
       if (last.startedAt === undefined && startedAt !== undefined) last.startedAt = startedAt;
       if (task.finishedAt !== undefined) last.endedAt = task.finishedAt;
-      if (task.error && ended(outcome)) last.error = task.error;
     }
+    if (error !== undefined && last.outcome === outcome) last.error = error;
     return attempts;
   }
   attempts.push({
@@ -188,8 +193,7 @@ function attemptsOf(
     outcome,
     ...(startedAt === undefined ? {} : { startedAt }),
     ...(task.finishedAt === undefined ? {} : { endedAt: task.finishedAt }),
-    // A task keeps its last error while its next attempt runs: only an attempt that ended badly has it.
-    ...(task.error && ended(outcome) ? { error: task.error } : {}),
+    ...(error === undefined ? {} : { error }),
   });
   return attempts;
 }
