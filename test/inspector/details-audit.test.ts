@@ -20,6 +20,7 @@ import {
   type WorkflowResult,
 } from '../../src/index.js';
 import { openInspector, useChromium, usePageCleanup } from './browser.js';
+import { until } from './helpers.js';
 
 const BROWSER_TEST_MS = 180_000;
 
@@ -43,6 +44,8 @@ interface DrawerShown {
   /** The compensation's "returned" text, or null when the drawer shows none. */
   returned: string | null;
   error: string | null;
+  /** The drawer's "started", then each attempt row's. */
+  starts: string[];
   /** The note over the attempts, saying which are not kept. */
   note: string | null;
 }
@@ -64,6 +67,13 @@ async function drawerOf(page: Page, taskId: string, attempts: number): Promise<D
       Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'returned')
         ?.nextElementSibling?.textContent ?? null,
     error: element.querySelector('[data-testid="task-error"]')?.textContent ?? null,
+    starts: [
+      Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'started')
+        ?.nextElementSibling?.textContent ?? '',
+      ...Array.from(element.querySelectorAll('[data-testid="attempts"] tbody tr')).map(
+        (row) => row.querySelectorAll('td')[3]!.textContent!,
+      ),
+    ],
     note:
       element.querySelector('[data-testid="attempts"]')?.previousElementSibling?.closest('p')
         ?.textContent ?? null,
@@ -301,6 +311,69 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
       expect(errors.map((error) => error.length)).toEqual([2_001, 2_001]);
       expect(errors.map((error) => error.slice(0, 10))).toEqual(['attempt 1:', 'attempt 2:']);
       expect(errors.every((error) => error.endsWith('x…'))).toBe(true);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'attempts a cancel aborted keep their start on both pages: a third attempt after two failures, and a first attempt',
+    async () => {
+      const running = new Set<string>();
+      const { result, live, later } = await bothPages(
+        {
+          agents: ['worker', 'sleeper'].map((role) =>
+            defineAgent({
+              role,
+              run: (task, ctx) => {
+                if (task.id === 'flaky' && ctx.attempt < 3)
+                  throw new Error(`attempt ${ctx.attempt} failed`);
+                running.add(task.id);
+                return new Promise((_resolve, reject) =>
+                  ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+                );
+              },
+            }),
+          ),
+        },
+        async (rt) => {
+          const handle = await rt.engine.start(
+            {
+              name: 'cancelled',
+              tasks: [
+                {
+                  id: 'flaky',
+                  agent: 'worker',
+                  retry: { maxAttempts: 5, initialDelayMs: 1, jitter: 0 },
+                },
+                { id: 'slow', agent: 'sleeper' },
+              ],
+            },
+            { workflowId: 'cancelled' },
+          );
+          await until(() => running.size === 2, 'both tasks running');
+          await rt.engine.cancel('cancelled', { reason: 'operator stop' });
+          return handle.result;
+        },
+        [
+          ['flaky', 3],
+          ['slow', 1],
+        ],
+      );
+      expect(result.status).toBe('cancelled');
+      expect(later).toEqual(live);
+      const [flaky, slow] = later;
+      expect(flaky!.rows.map(([attempt, outcome]) => `${attempt}:${outcome}`)).toEqual([
+        '1:failed',
+        '2:failed',
+        '3:cancelled',
+      ]);
+      expect(flaky!.starts.every((start) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(start))).toBe(true);
+      expect(slow!.starts).toHaveLength(2);
+      expect(slow!.starts.every((start) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(start))).toBe(true);
+      expect(result.tasks.flaky!.lastAttemptStartedAt).toBeGreaterThanOrEqual(
+        result.tasks.flaky!.failedAttempts![1]!.endedAt,
+      );
+      expect(result.tasks.slow!.startedAt).toBeLessThanOrEqual(result.tasks.slow!.finishedAt!);
     },
     BROWSER_TEST_MS,
   );
