@@ -19,8 +19,8 @@ import {
   type WorkflowDefinitionInput,
   type WorkflowResult,
 } from '../../src/index.js';
-import { openInspector, useChromium, usePageCleanup } from './browser.js';
-import { until } from './helpers.js';
+import { openInspector, pageTime, useChromium, usePageCleanup } from './browser.js';
+import { deferred, until } from './helpers.js';
 
 const BROWSER_TEST_MS = 180_000;
 
@@ -374,6 +374,62 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
         result.tasks.flaky!.failedAttempts![1]!.endedAt,
       );
       expect(result.tasks.slow!.startedAt).toBeLessThanOrEqual(result.tasks.slow!.finishedAt!);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'a progress message a retry reports again is a line of its own, marked with its attempt',
+    async () => {
+      const work = deferred();
+      const reported: { attempt: number; at: number }[] = [];
+      const rt = await createRuntime({
+        dataDir: false,
+        inspector: { port: 0 },
+        agents: [
+          defineAgent({
+            role: 'fetcher',
+            run: async (_task, ctx) => {
+              ctx.progress(ctx.attempt === 1 ? 0.3 : 0.1, 'fetching pages');
+              if (ctx.attempt === 1) throw new Error('connection reset');
+              await work.promise;
+              return 'fetched';
+            },
+          }),
+        ],
+      });
+      cleanup.rt = rt;
+      rt.engine.on('task.progress', (event) => {
+        reported.push({ attempt: event.attempt, at: event.at });
+      });
+      const opened = await openInspector(browser(), rt.inspector!.url);
+      cleanup.context = opened.context;
+      const page = opened.page;
+      const handle = await rt.engine.start({
+        name: 'fetch',
+        tasks: [
+          {
+            id: 'fetch',
+            agent: 'fetcher',
+            retry: { maxAttempts: 2, initialDelayMs: 1, jitter: 0 },
+          },
+        ],
+      });
+      await page.waitForSelector('g.task[data-task-id="fetch"][data-status="running"]');
+      await until(() => reported.length === 2, 'both attempts reported');
+      await page.locator('g.task[data-task-id="fetch"]').click();
+      await page.locator('[data-testid="attempts"] tr[data-attempt="2"]').waitFor();
+      const lines = page.locator('[data-testid="progress-log"] li');
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="progress-log"] li').length === 2,
+      );
+      expect(await lines.allTextContents()).toEqual([
+        `${await pageTime(page, reported[0]!.at)} 30% — fetching pages`,
+        `#2 ${await pageTime(page, reported[1]!.at)} 10% — fetching pages`,
+      ]);
+      work.resolve();
+      expect((await handle.result).status).toBe('completed');
+      expect(opened.problems).toEqual([]);
     },
     BROWSER_TEST_MS,
   );
