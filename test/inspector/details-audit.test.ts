@@ -44,6 +44,7 @@ interface DrawerShown {
   /** The compensation's "returned" text, or null when the drawer shows none. */
   returned: string | null;
   error: string | null;
+  output: string | null;
   /** The drawer's "started", then each attempt row's. */
   starts: string[];
   /** The note over the attempts, saying which are not kept. */
@@ -67,6 +68,7 @@ async function drawerOf(page: Page, taskId: string, attempts: number): Promise<D
       Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'returned')
         ?.nextElementSibling?.textContent ?? null,
     error: element.querySelector('[data-testid="task-error"]')?.textContent ?? null,
+    output: element.querySelector('[data-testid="task-output"]')?.textContent ?? null,
     starts: [
       Array.from(element.querySelectorAll('dt')).find((dt) => dt.textContent === 'started')
         ?.nextElementSibling?.textContent ?? '',
@@ -430,6 +432,46 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
       work.resolve();
       expect((await handle.result).status).toBe('completed');
       expect(opened.problems).toEqual([]);
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'an output and a compensation result with a "__proto__" key show that key, as the stored result has it',
+    async () => {
+      const odd = () => JSON.parse('{"__proto__": {"refundId": "re_9"}, "ok": true}') as unknown;
+      const { result, live, later } = await bothPages(
+        {
+          agents: [
+            defineAgent({ role: 'odd', run: () => odd() }),
+            defineAgent({
+              role: 'broken',
+              run: () => {
+                throw new Error('declined');
+              },
+            }),
+          ],
+        },
+        (rt) =>
+          rt.engine.executeWithSagaPattern(
+            {
+              name: 'odd-keys',
+              tasks: [
+                { id: 'reserve', agent: 'odd' },
+                { id: 'charge', agent: 'broken', dependsOn: ['reserve'] },
+              ],
+            },
+            { reserve: async () => odd() },
+            { workflowId: 'odd-keys' },
+          ),
+        [['reserve', 1]],
+      );
+      expect(Object.keys(result.tasks.reserve!.output as object)).toEqual(['__proto__', 'ok']);
+      expect(later).toEqual(live);
+      expect(live[0]!.returned).toContain('__proto__');
+      expect(live[0]!.returned).toContain('re_9');
+      expect(live[0]!.output).toContain('__proto__');
+      expect(live[0]!.output).toContain('re_9');
     },
     BROWSER_TEST_MS,
   );
