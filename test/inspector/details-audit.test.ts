@@ -115,6 +115,40 @@ async function bothPages(
   return { result, live, later: shown };
 }
 
+/**
+ * A saga of task `id` (its agent returns `output`) then a payment that
+ * fails, so `id` is compensated by a handler given under its task id that
+ * returns `returned`; the drawer of `id` on both pages.
+ */
+function sagaOnBothPages(id: string, output: () => unknown, returned: () => unknown) {
+  return bothPages(
+    {
+      agents: [
+        defineAgent({ role: 'first', run: output }),
+        defineAgent({
+          role: 'broken',
+          run: () => {
+            throw new Error('declined');
+          },
+        }),
+      ],
+    },
+    (rt) =>
+      rt.engine.executeWithSagaPattern(
+        {
+          name: 'saga',
+          tasks: [
+            { id, agent: 'first' },
+            { id: 'charge', agent: 'broken', dependsOn: [id] },
+          ],
+        },
+        Object.fromEntries([[id, async () => returned()]]),
+        { workflowId: 'saga' },
+      ),
+    [[id, 1]],
+  );
+}
+
 describe('ISSUE-17 item 3 task details with odd inputs', () => {
   it(
     'tasks named constructor and toString whose compensations returned nothing show no "returned"; one that returned shows it',
@@ -440,38 +474,28 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
     'an output and a compensation result with a "__proto__" key show that key, as the stored result has it',
     async () => {
       const odd = () => JSON.parse('{"__proto__": {"refundId": "re_9"}, "ok": true}') as unknown;
-      const { result, live, later } = await bothPages(
-        {
-          agents: [
-            defineAgent({ role: 'odd', run: () => odd() }),
-            defineAgent({
-              role: 'broken',
-              run: () => {
-                throw new Error('declined');
-              },
-            }),
-          ],
-        },
-        (rt) =>
-          rt.engine.executeWithSagaPattern(
-            {
-              name: 'odd-keys',
-              tasks: [
-                { id: 'reserve', agent: 'odd' },
-                { id: 'charge', agent: 'broken', dependsOn: ['reserve'] },
-              ],
-            },
-            { reserve: async () => odd() },
-            { workflowId: 'odd-keys' },
-          ),
-        [['reserve', 1]],
-      );
+      const { result, live, later } = await sagaOnBothPages('reserve', odd, odd);
       expect(Object.keys(result.tasks.reserve!.output as object)).toEqual(['__proto__', 'ok']);
       expect(later).toEqual(live);
       expect(live[0]!.returned).toContain('__proto__');
       expect(live[0]!.returned).toContain('re_9');
       expect(live[0]!.output).toContain('__proto__');
       expect(live[0]!.output).toContain('re_9');
+    },
+    BROWSER_TEST_MS,
+  );
+
+  it(
+    'a saga task named constructor takes its compensation handler by task id, and the drawer shows what it returned',
+    async () => {
+      const { result, live, later } = await sagaOnBothPages(
+        'constructor',
+        () => 'built',
+        () => ({ demolished: true }),
+      );
+      expect(result.status).toBe('compensated');
+      expect(later).toEqual(live);
+      expect(live[0]!.returned).toContain('demolished');
     },
     BROWSER_TEST_MS,
   );
