@@ -92,7 +92,7 @@ async function bothPages(
   run: (rt: Awaited<ReturnType<typeof createRuntime>>) => Promise<WorkflowResult>,
   /** Task ids with the number of attempts each shows. */
   tasks: readonly (readonly [string, number])[],
-): Promise<{ result: WorkflowResult; live: DrawerShown[]; later: DrawerShown[] }> {
+): Promise<{ result: WorkflowResult; live: DrawerShown[]; later: DrawerShown[]; page: Page }> {
   const dataDir = await newDataDir();
   const first = await createRuntime({ dataDir, durable: true, inspector: { port: 0 }, ...options });
   cleanup.rt = first;
@@ -112,7 +112,7 @@ async function bothPages(
   const shown: DrawerShown[] = [];
   for (const [id, attempts] of tasks) shown.push(await drawerOf(two.page, id, attempts));
   expect(two.problems).toEqual([]);
-  return { result, live, later: shown };
+  return { result, live, later: shown, page: two.page };
 }
 
 /**
@@ -313,7 +313,7 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
   it(
     'errors of 100,000 characters: every attempt shows the same clipped message on both pages',
     async () => {
-      const { result, live, later } = await bothPages(
+      const { result, live, later, page } = await bothPages(
         {
           agents: [
             defineAgent({
@@ -347,6 +347,25 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
       expect(errors.map((error) => error.length)).toEqual([2_001, 2_001]);
       expect(errors.map((error) => error.slice(0, 10))).toEqual(['attempt 1:', 'attempt 2:']);
       expect(errors.every((error) => error.endsWith('x…'))).toBe(true);
+      // On a phone the long errors wrap inside the drawer: it does not scroll sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const drawer = page.locator('[data-testid="task-drawer"]');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="task-drawer"]')!.clientWidth <= 390,
+      );
+      await page.screenshot({ path: 'test-output/inspector/drawer-long-errors-390x844.png' });
+      expect(
+        await drawer.evaluate((element) => {
+          const right = element.getBoundingClientRect().right;
+          const body = element.querySelector('.drawer-body')!;
+          return [
+            body.scrollWidth <= body.clientWidth,
+            Array.from(element.querySelectorAll('td.error')).every(
+              (cell) => cell.getBoundingClientRect().right <= right,
+            ),
+          ];
+        }),
+      ).toEqual([true, true]);
     },
     BROWSER_TEST_MS,
   );
