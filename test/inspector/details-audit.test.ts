@@ -19,6 +19,8 @@ import {
   type WorkflowDefinitionInput,
   type WorkflowResult,
 } from '../../src/index.js';
+import { AttemptLog } from '../../src/runtime/inspector/attempt-log.js';
+import type { EngineEvent } from '../../src/runtime/workflow/engine-events.js';
 import { openInspector, pageTime, useChromium, usePageCleanup } from './browser.js';
 import { deferred, until } from './helpers.js';
 
@@ -518,4 +520,23 @@ describe('ISSUE-17 item 3 task details with odd inputs', () => {
     },
     BROWSER_TEST_MS,
   );
+
+  it('the hub logs no more attempts of a task than the drawer shows (the kept 20 failed and the last)', () => {
+    const log = new AttemptLog();
+    for (let attempt = 1; attempt <= 30; attempt++) {
+      const at = attempt * 10;
+      log.listener({ type: 'task.started', workflowId: 'w', taskId: 't', attempt, at });
+      log.listener({
+        type: 'task.retrying',
+        workflowId: 'w',
+        taskId: 't',
+        attempt,
+        at: at + 1,
+        retryAt: at + 5,
+        error: { name: 'Error', message: `busy ${attempt}` },
+      } as EngineEvent);
+    }
+    const kept = log.attempts('w', 't')!.map((a) => a.attempt);
+    expect(kept).toEqual(Array.from({ length: 21 }, (_, i) => i + 10));
+  });
 });

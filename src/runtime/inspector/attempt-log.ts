@@ -8,7 +8,7 @@
  * are kept.
  */
 
-import { keptMessage } from '../../machines/workflow/attempt-history.js';
+import { keptMessage, MAX_FAILED_ATTEMPTS } from '../../machines/workflow/attempt-history.js';
 import type { EngineEvent } from '../workflow/engine-events.js';
 import type { AttemptView } from './protocol.js';
 import { TaskLogs } from './task-logs.js';
@@ -65,6 +65,8 @@ export class AttemptLog {
           entry = { attempt: event.attempt, outcome: 'failed' };
           log.push(entry);
         }
+        // The drawer shows only what the run keeps (its newest failed attempts and the last), so no more is logged.
+        if (log.length > MAX_FAILED_ATTEMPTS + 1) log.shift();
         entry.outcome = event.type === 'task.retrying' ? 'retrying' : 'failed';
         entry.endedAt = event.at;
         entry.error = keptMessage(event.error.message);
