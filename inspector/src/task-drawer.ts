@@ -238,7 +238,7 @@ function outputSection(task: TaskView, detail: TaskDetailView | undefined): HTML
   );
 }
 
-/** Every progress message the task's agent reported, with when and how far (refreshed with the task's progress). */
+/** Every progress message the task's agent reported, with when and how far, a retry's marked with its attempt (refreshed with the task's progress). */
 function progressSection(log: readonly ProgressEntry[]): HTMLElement {
   return section(
     'Progress',
@@ -249,7 +249,11 @@ function progressSection(log: readonly ProgressEntry[]): HTMLElement {
         h(
           'li',
           {},
-          h('span', { class: 'muted' }, formatTime(entry.at)),
+          h(
+            'span',
+            { class: 'muted' },
+            `${entry.attempt > 1 ? `#${entry.attempt} ` : ''}${formatTime(entry.at)}`,
+          ),
           ` ${Math.round(entry.progress * 100)}% — ${entry.message}`,
         ),
       ),

@@ -18,3 +18,15 @@ export function dictFrom<S, T>(
   for (const key of Object.keys(source)) out[key] = map(source[key]!, key);
   return out;
 }
+
+/**
+ * `table[key]` if `table` has it as its own entry: a table read back from
+ * JSON (a stored result, a checkpoint) has `Object.prototype`, so `toString`
+ * or `constructor` would otherwise find its members.
+ */
+export function ownValue<T>(
+  table: Readonly<Record<string, T>> | undefined,
+  key: string,
+): T | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
+}

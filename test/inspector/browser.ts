@@ -193,3 +193,12 @@ export function dagNodesInView(page: Page): Promise<boolean> {
     });
   });
 }
+
+/** An epoch time as the page writes it (hh:mm:ss.mmm in the browser's time zone). */
+export function pageTime(page: Page, ms: number): Promise<string> {
+  return page.evaluate((at) => {
+    const d = new Date(at);
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  }, ms);
+}

@@ -13,11 +13,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createRuntime, defineAgent } from '../../src/index.js';
-import { openInspector, useChromium, usePageCleanup } from './browser.js';
+import { openInspector, pageTime, useChromium, usePageCleanup } from './browser.js';
 import { deferred, until } from './helpers.js';
 
 const BROWSER_TEST_MS = 120_000;
@@ -27,15 +27,6 @@ const cleanup = usePageCleanup();
 
 const dataDirs: string[] = [];
 afterAll(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-/** An epoch time as the page writes it (hh:mm:ss.mmm in the browser's time zone). */
-function pageTime(page: Page, ms: number): Promise<string> {
-  return page.evaluate((at) => {
-    const d = new Date(at);
-    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-  }, ms);
-}
 
 /** The drawer's value for a key (`duration`, `attempts`, ...). */
 function drawerValue(drawer: Locator, key: string): Locator {

@@ -28,8 +28,13 @@ export interface FailedAttempt {
  */
 export const MAX_FAILED_ATTEMPTS = 20;
 
-/** Characters of an earlier attempt's error message kept (the last attempt's error is kept whole). */
+/** Characters of an earlier attempt's error message kept (the last attempt's error is kept whole in the task). */
 export const MAX_KEPT_MESSAGE = 2_000;
+
+/** An attempt's error message as kept and shown: clipped to {@link MAX_KEPT_MESSAGE} characters and `…`. */
+export function keptMessage(message: string): string {
+  return message.length > MAX_KEPT_MESSAGE ? `${message.slice(0, MAX_KEPT_MESSAGE)}…` : message;
+}
 
 /** When an attempt's report says it started: the task's start is its first attempt's. */
 export function recordAttemptStart(run: TaskRun, startedAt: number | undefined): void {
@@ -45,10 +50,7 @@ export function rememberFailedAttempt(run: TaskRun, endedAt: number, error: Seri
     endedAt,
     error: {
       name: error.name,
-      message:
-        error.message.length > MAX_KEPT_MESSAGE
-          ? `${error.message.slice(0, MAX_KEPT_MESSAGE)}…`
-          : error.message,
+      message: keptMessage(error.message),
       ...(error.code === undefined ? {} : { code: error.code }),
     },
   };

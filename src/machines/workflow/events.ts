@@ -64,6 +64,8 @@ export type WorkflowEmitted =
       type: 'task.progress';
       workflowId: string;
       taskId: string;
+      /** The attempt that reported it (1 for the first). */
+      attempt: number;
       progress: number;
       message?: string;
       /** Epoch ms the agent reported it. */

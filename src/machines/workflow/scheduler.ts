@@ -360,8 +360,10 @@ export function recordFailure(
 export function recordCancellation(
   context: WorkflowContext,
   run: TaskRun,
-  report: { at: number; error: SerializedError; taskId: string },
+  report: { at: number; error: SerializedError; taskId: string } & AttemptStart,
 ): WorkflowEmitted {
+  // The aborted attempt's report says when it started: its start is kept as a finished one's is.
+  recordAttemptStart(run, report.startedAt);
   context.lastEventAt = report.at;
   context.inFlight--;
   context.settled++;

@@ -7,8 +7,9 @@
  * the context learns only when the attempt ends), and only the newest runs
  * are kept.
  */
+
+import { keptMessage, MAX_FAILED_ATTEMPTS } from '../../machines/workflow/attempt-history.js';
 import type { EngineEvent } from '../workflow/engine-events.js';
-import { clip } from './preview.js';
 import type { AttemptView } from './protocol.js';
 import { TaskLogs } from './task-logs.js';
 
@@ -64,9 +65,11 @@ export class AttemptLog {
           entry = { attempt: event.attempt, outcome: 'failed' };
           log.push(entry);
         }
+        // The drawer shows only what the run keeps (its newest failed attempts and the last), so no more is logged.
+        if (log.length > MAX_FAILED_ATTEMPTS + 1) log.shift();
         entry.outcome = event.type === 'task.retrying' ? 'retrying' : 'failed';
         entry.endedAt = event.at;
-        entry.error = clip(event.error.message, 2_000);
+        entry.error = keptMessage(event.error.message);
         if (event.type === 'task.retrying') entry.retryAt = event.retryAt;
         return;
       }
@@ -78,7 +81,7 @@ export class AttemptLog {
         if (entry) {
           entry.outcome = 'cancelled';
           entry.endedAt = event.at;
-          entry.error = clip(event.reason, 2_000);
+          entry.error = keptMessage(event.reason);
         }
         return;
       }

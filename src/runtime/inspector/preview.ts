@@ -94,7 +94,16 @@ function walk(
   let shown = 0;
   for (const key of keys) {
     if (shown >= l.keys || budget.nodes <= 0) break;
-    out[key] = walk((object as Record<string, unknown>)[key], l, depth + 1, budget, seen);
+    const shownValue = walk((object as Record<string, unknown>)[key], l, depth + 1, budget, seen);
+    // A value's own "__proto__" key (JSON.parse makes one) is defined, not assigned: assigning would set the prototype and lose it.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: shownValue,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[key] = shownValue;
     shown++;
   }
   if (shown < keys.length) out['…'] = `${keys.length - shown} more keys`;

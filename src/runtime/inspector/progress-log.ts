@@ -5,8 +5,9 @@
  * what this process saw; a stored run shows its tasks' last report.
  *
  * Only reports with a message are kept, and a report that repeats the
- * previous message updates that entry's fraction (an agent reporting 1% at a
- * time with the same words is one line), so a 10,000-task run that reports
+ * previous message of the same attempt updates that entry's fraction (an
+ * agent reporting 1% at a time with the same words is one line; a retry that
+ * says it again is a line of its own), so a 10,000-task run that reports
  * numbers only costs nothing here.
  */
 import type { EngineEvent } from '../workflow/engine-events.js';
@@ -27,11 +28,11 @@ export class ProgressLog {
     const log = this.logs.logOf(event.workflowId, event.taskId);
     const message = clip(event.message, MAX_MESSAGE_CHARS);
     const last = log.at(-1);
-    if (last?.message === message) {
+    if (last?.message === message && last.attempt === event.attempt) {
       last.progress = event.progress;
       return;
     }
-    log.push({ at: event.at, progress: event.progress, message });
+    log.push({ attempt: event.attempt, at: event.at, progress: event.progress, message });
     if (log.length > MAX_ENTRIES) log.shift();
   };
 

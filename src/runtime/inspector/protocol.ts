@@ -162,7 +162,9 @@ export interface TaskDetailView extends TaskDelta {
 
 /** A progress message a task's agent reported (`ctx.progress(fraction, message)`), as this process saw it. */
 export interface ProgressEntry {
-  /** Epoch ms of the first report with this message. */
+  /** The attempt that reported it (1 for the first). */
+  attempt: number;
+  /** Epoch ms of the first report with this message in a row, in this attempt. */
   at: number;
   /** The fraction (0..1) of the latest report with this message. */
   progress: number;

@@ -9,6 +9,7 @@ import type {
   WorkflowContext,
 } from '../../machines/workflow/context.js';
 import { earlyStopReason } from '../../machines/workflow/scheduler.js';
+import { ownValue } from '../../schemas/dict.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { TaskResult } from '../../schemas/workflow-result.js';
@@ -167,13 +168,12 @@ export function runDetailFromContext(
 
 /** A stored run, read-only: its result when it ended, else its definition with what is known. */
 export function runDetailFromRecord(record: RunRecord): RunDetail {
-  const results = record.result?.tasks ?? {};
   const compensation = record.result?.compensation
     ? compensationIndex(record.result.compensation)
     : undefined;
   const stopReason = record.result ? stopReasonOfResult(record.result) : undefined;
   const tasks = record.definition.tasks.map((task) => {
-    const result = results[task.id];
+    const result = ownValue(record.result?.tasks, task.id);
     return withDefinition(
       result ? deltaOfResult(result, compensation?.get(task.id)) : pendingDelta(task.id),
       task,

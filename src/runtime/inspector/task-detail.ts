@@ -6,7 +6,9 @@
  * idempotency key. Built on request for one task, so the run's task
  * list can stay small.
  */
+import { keptMessage } from '../../machines/workflow/attempt-history.js';
 import type { WorkflowContext } from '../../machines/workflow/context.js';
+import { ownValue } from '../../schemas/dict.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
 import type { AttemptStarted, LoggedAttempt } from './attempt-log.js';
@@ -51,7 +53,7 @@ export function taskDetailFromContext(
     log,
     {
       retryAt: run.retryAt,
-      compensationOutput: context.compensation?.outputs?.[taskId],
+      compensationOutput: ownValue(context.compensation?.outputs, taskId),
     },
   );
   const current = detail.attemptLog.find((a) => a.attempt === started?.attempt);
@@ -67,7 +69,7 @@ export function taskDetailFromRecord(
 ): TaskDetailView | undefined {
   const definition = record.definition.tasks.find((t) => t.id === taskId);
   if (!definition) return undefined;
-  const result = record.result?.tasks[taskId];
+  const result = ownValue(record.result?.tasks, taskId);
   const compensation = record.result?.compensation
     ? compensationIndex(record.result.compensation)
     : undefined;
@@ -76,13 +78,15 @@ export function taskDetailFromRecord(
     .filter((t) => t.dependsOn.includes(taskId))
     .map((t) => t.id);
   return build(record.workflowId, definition, delta, result ?? {}, dependents, log, {
-    compensationOutput: record.result?.compensation?.outputs?.[taskId],
+    compensationOutput: ownValue(record.result?.compensation?.outputs, taskId),
   });
 }
 
 /** What a task's run state or stored result says about its attempts and output. */
 interface TaskHistory {
   output?: unknown;
+  /** The last attempt's error, whole. */
+  error?: { message: string } | undefined;
   lastAttemptStartedAt?: number | undefined;
   failedAttempts?:
     | readonly {
@@ -126,6 +130,9 @@ function build(
  * Every attempt known, oldest first: the failed ones the task keeps (see
  * attempt-history.ts), what this process logged (the attempt under way, one
  * a cancel aborted), and the last one completed from the task's state.
+ * What the process logged before the oldest kept attempt is left out, and
+ * each error is clipped as a kept one is, so that a page of a later process,
+ * which has only the kept state, shows the same.
  */
 function attemptsOf(
   task: TaskDelta,
@@ -135,7 +142,10 @@ function attemptsOf(
 ): AttemptView[] {
   if (task.attempts === 0) return [];
   const byAttempt = new Map<number, AttemptView>();
-  for (const logged of log ?? []) byAttempt.set(logged.attempt, { ...logged, agent });
+  const oldestKept = history.failedAttempts?.[0]?.attempt ?? 1;
+  for (const logged of log ?? []) {
+    if (logged.attempt >= oldestKept) byAttempt.set(logged.attempt, { ...logged, agent });
+  }
   for (const failed of history.failedAttempts ?? []) {
     const logged = byAttempt.get(failed.attempt);
     byAttempt.set(failed.attempt, {
@@ -165,14 +175,16 @@ function attemptsOf(
   const outcome = lastOutcome(task);
   if (!outcome) return attempts;
   const startedAt = task.attempts === 1 ? task.startedAt : history.lastAttemptStartedAt;
+  // A task keeps its last error while its next attempt runs: only an attempt that ended badly has it.
+  const error = ended(outcome) ? history.error && keptMessage(history.error.message) : undefined;
   const last = attempts.find((a) => a.attempt === task.attempts);
   if (last) {
     if (last.outcome === 'running') {
       last.outcome = outcome;
       if (last.startedAt === undefined && startedAt !== undefined) last.startedAt = startedAt;
       if (task.finishedAt !== undefined) last.endedAt = task.finishedAt;
-      if (task.error && ended(outcome)) last.error = task.error;
     }
+    if (error !== undefined && last.outcome === outcome) last.error = error;
     return attempts;
   }
   attempts.push({
@@ -181,8 +193,7 @@ function attemptsOf(
     outcome,
     ...(startedAt === undefined ? {} : { startedAt }),
     ...(task.finishedAt === undefined ? {} : { endedAt: task.finishedAt }),
-    // A task keeps its last error while its next attempt runs: only an attempt that ended badly has it.
-    ...(task.error && ended(outcome) ? { error: task.error } : {}),
+    ...(error === undefined ? {} : { error }),
   });
   return attempts;
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { workflowIdSchema } from '../../schemas/agent-message.js';
 import { functionSchema, nameSchema, parseArgument } from '../../schemas/arguments.js';
+import { keyedTable } from '../../schemas/keyed-table.js';
 import type { ResolvedValueLimits } from '../../schemas/limits.js';
 import { checkValueObject } from '../../schemas/value-check.js';
 import { workflowStatusSchema } from '../../schemas/workflow-result.js';
@@ -76,9 +77,11 @@ export const definitionObjectSchema = z
   )
   .loose();
 
-export const handlersSchema = z.record(z.string(), functionSchema(), {
-  error: 'must be an object of compensation handlers by task id or name',
-});
+/** Keyed by task ids, so a task named `constructor` or `__proto__` has its handler too. */
+export const handlersSchema = keyedTable(
+  functionSchema(),
+  'compensation handlers by task id or name',
+);
 
 export const eventTypeSchema = nameSchema;
 export const listenerSchema = functionSchema();
