@@ -278,3 +278,46 @@ describe('why a run stopped', () => {
     expect(completed.stopReason).toBeUndefined();
   });
 });
+
+describe('an interrupted run in the inspector', () => {
+  it('shows what its tasks reached (from its checkpoint and journal), not every task pending', async () => {
+    const dataDir = await scratchDir();
+    const gates = new Gates();
+    const one = await durableRuntime(dataDir, {
+      agents: [flakyWorker(gates), defineAgent({ role: 'quick', run: () => 'done' })],
+    });
+    await one.rt.engine.start(
+      {
+        name: 'interrupted',
+        tasks: [
+          { id: 'first', agent: 'quick' },
+          { id: 'flaky', agent: 'worker', dependsOn: ['first'], retry: definition.tasks[0]!.retry },
+          { id: 'last', agent: 'quick', dependsOn: ['flaky'] },
+        ],
+      },
+      { workflowId: 'wf-stopped' },
+    );
+    await gates.arrived('attempt 3');
+    await one.rt.engine.flushed();
+    await one.rt.close();
+
+    // A later process that does not resume it, as `troupe demo --inspect` on the same folder would.
+    const two = await durableRuntime(dataDir, { agents: [], inspector: { port: 0 } });
+    const client = await TestClient.connect(wsUrl(two.rt.inspector!.url));
+    try {
+      client.send({ id: 1, type: 'stored.get', workflowId: 'wf-stopped' });
+      const { run } = await client.frame('stored.run');
+      expect(Object.fromEntries(run.tasks.map((t) => [t.id, t.status]))).toEqual({
+        first: 'completed',
+        flaky: 'running',
+        last: 'pending',
+      });
+      expect(run.finishedAt).toBeUndefined();
+      expect(run.stopReason).toBeUndefined();
+    } finally {
+      client.close();
+    }
+    const flaky = await drawerOf(two.rt, 'wf-stopped', 'flaky');
+    expect(outcomes(flaky.attemptLog)).toEqual(['1:failed', '2:failed', '3:running']);
+  });
+});

@@ -26,7 +26,10 @@ export function buildWorkflowResult(
     finishedAt,
     context: context.shared,
     ...(waits.length > 0 ? { waits } : {}),
-    ...(status === 'completed' ? {} : { stopReason: stopReason(context, status) }),
+    // A run still going (a live or interrupted run's state) has not stopped.
+    ...(status === 'completed' || status === 'running' || status === 'paused'
+      ? {}
+      : { stopReason: stopReason(context, status) }),
     // What a saga rollback undid and what it could not (the schema's `compensation`).
     ...(context.compensation
       ? {

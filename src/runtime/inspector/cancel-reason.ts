@@ -21,7 +21,8 @@ import type { RunDetail, TaskDelta } from './protocol.js';
 
 /** The same, read from a stored result (results stored before `stopReason` give their error). */
 export function stopReasonOfResult(result: WorkflowResult): string | undefined {
-  if (result.status === 'completed') return undefined;
+  if (result.status === 'completed' || result.status === 'running' || result.status === 'paused')
+    return undefined;
   return result.stopReason ?? result.error?.message ?? `the run ended ${result.status}`;
 }
 

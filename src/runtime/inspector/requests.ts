@@ -115,17 +115,12 @@ export async function answer(message: ClientMessage, ctx: RequestContext): Promi
         const record = await ctx.store.get<RunRecord>('workflows', workflowKey(message.workflowId));
         if (!record) return fail(message, 'NOT_FOUND', `No stored run "${message.workflowId}".`);
         const checkpoints = await checkpointList(ctx, message.workflowId);
-        // Ended here a moment ago, its result not stored yet: show how it ended.
-        const state = record.result ? undefined : await ctx.state(message.workflowId);
-        const ended =
-          state && state.status !== 'running' && state.status !== 'paused'
-            ? { ...record, status: state.status, result: state }
-            : record;
+        const shown = await shownRecord(ctx, record);
         const replay = replayInput(record);
         return reply([
           {
             type: 'stored.run',
-            run: withRunLogic(ctx, runDetailFromRecord(ended)),
+            run: withRunLogic(ctx, runDetailFromRecord(shown)),
             checkpoints,
             ...(replay.ok ? {} : { replayBlocked: replay.reason }),
           },
@@ -277,6 +272,20 @@ function withRunLogic<T extends RunDetail | null>(ctx: RequestContext, run: T): 
   return run && { ...run, logicId: ctx.bridge.runLogicId() };
 }
 
+/**
+ * A stored run as the page shows it. One with no stored result (it ended
+ * here a moment ago, its process stopped, or it is paused) gets the state
+ * its checkpoint and journal rebuild (`engine.getState`), so its tasks show
+ * what they reached, not `pending`; one that has ended takes that end's status.
+ */
+async function shownRecord(ctx: RequestContext, record: RunRecord): Promise<RunRecord> {
+  if (record.result) return record;
+  const state = await ctx.state(record.workflowId);
+  if (!state) return record;
+  const ended = state.status !== 'running' && state.status !== 'paused';
+  return { ...record, ...(ended ? { status: state.status } : {}), result: state };
+}
+
 /** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */
 async function taskDetail(
   ctx: RequestContext,
@@ -295,7 +304,7 @@ async function taskDetail(
     : await ctx.store.get<RunRecord>('workflows', workflowKey(workflowId));
   const detail = live
     ? taskDetailFromContext(live, taskId, log, ctx.attempts.started(workflowId, taskId))
-    : record && taskDetailFromRecord(record, taskId, log);
+    : record && taskDetailFromRecord(await shownRecord(ctx, record), taskId, log);
   if (detail?.startedAt === undefined) return detail;
   const pauses = ctx.pauses.within(workflowId, detail.startedAt, detail.finishedAt);
   return pauses.length === 0 ? detail : { ...detail, pauses };

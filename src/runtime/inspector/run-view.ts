@@ -188,7 +188,10 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
     shared: previewJson(record.result?.context ?? {}),
     waits: [],
     ...(record.result ? { startedAt: record.result.startedAt } : {}),
-    ...(record.result ? { finishedAt: record.result.finishedAt } : {}),
+    // An interrupted or paused run's rebuilt state (see requests.ts) has not finished.
+    ...(record.result && record.result.status !== 'running' && record.result.status !== 'paused'
+      ? { finishedAt: record.result.finishedAt }
+      : {}),
     ...(record.result?.error ? { error: clip(record.result.error.message, 500) } : {}),
     ...(stopReason === undefined ? {} : { stopReason: clip(stopReason, 500) }),
   };
