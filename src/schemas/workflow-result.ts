@@ -17,6 +17,11 @@ export const workflowStatusSchema = z.enum([
 /** Status of a run: running or paused, then completed, failed, compensated, compensation_failed or cancelled. */
 export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
 
+/** Whether a run with this status has ended (it is neither running nor paused). */
+export function isRunEnded(status: WorkflowStatus): boolean {
+  return status !== 'running' && status !== 'paused';
+}
+
 export const serializedErrorSchema = z.object({
   name: z.string(),
   message: z.string(),

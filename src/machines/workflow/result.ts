@@ -1,5 +1,10 @@
 import { defineKey } from '../../schemas/json-value.js';
-import type { TaskResult, WorkflowResult, WorkflowStatus } from '../../schemas/workflow-result.js';
+import {
+  isRunEnded,
+  type TaskResult,
+  type WorkflowResult,
+  type WorkflowStatus,
+} from '../../schemas/workflow-result.js';
 import type { TaskRun, WorkflowContext } from './context.js';
 import { stopReason } from './scheduler.js';
 import { waitInfo } from './waits.js';
@@ -27,9 +32,9 @@ export function buildWorkflowResult(
     context: context.shared,
     ...(waits.length > 0 ? { waits } : {}),
     // A run still going (a live or interrupted run's state) has not stopped.
-    ...(status === 'completed' || status === 'running' || status === 'paused'
-      ? {}
-      : { stopReason: stopReason(context, status) }),
+    ...(status !== 'completed' && isRunEnded(status)
+      ? { stopReason: stopReason(context, status) }
+      : {}),
     // What a saga rollback undid and what it could not (the schema's `compensation`).
     ...(context.compensation
       ? {

@@ -13,18 +13,11 @@
  *   once per task; such a task may still carry an earlier attempt's error,
  *   which is not why it was cancelled.
  *
- * A live run's reason is `earlyStopReason` of its context (scheduler.ts).
+ * A live run's reason is `earlyStopReason` of its context (scheduler.ts), a
+ * stored run's its result's `stopReason`, built by the same words.
  * This file imports only types: the page bundles it.
  */
-import type { WorkflowResult } from '../../schemas/workflow-result.js';
 import type { RunDetail, TaskDelta } from './protocol.js';
-
-/** The same, read from a stored result (results stored before `stopReason` give their error). */
-export function stopReasonOfResult(result: WorkflowResult): string | undefined {
-  if (result.status === 'completed' || result.status === 'running' || result.status === 'paused')
-    return undefined;
-  return result.stopReason ?? result.error?.message ?? `the run ended ${result.status}`;
-}
 
 /** Why `task` was cancelled, given its run's {@link RunDetail.stopReason}; undefined for a task not cancelled. */
 export function taskCancelReason(

@@ -6,7 +6,7 @@
  */
 
 import type { RunRecord } from '../../schemas/run-record.js';
-import type { WorkflowResult } from '../../schemas/workflow-result.js';
+import { isRunEnded, type WorkflowResult } from '../../schemas/workflow-result.js';
 import { workflowKey, workflowSeqKey } from '../../store/keys.js';
 import type { Store } from '../../store/store.js';
 import type { CheckpointInfo } from '../durability/records.js';
@@ -282,8 +282,11 @@ async function shownRecord(ctx: RequestContext, record: RunRecord): Promise<RunR
   if (record.result) return record;
   const state = await ctx.state(record.workflowId);
   if (!state) return record;
-  const ended = state.status !== 'running' && state.status !== 'paused';
-  return { ...record, ...(ended ? { status: state.status } : {}), result: state };
+  return {
+    ...record,
+    ...(isRunEnded(state.status) ? { status: state.status } : {}),
+    result: state,
+  };
 }
 
 /** A task of the watched live run, of a checkpoint (`seq`), else of the stored run. */

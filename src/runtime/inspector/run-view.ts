@@ -12,8 +12,7 @@ import { earlyStopReason } from '../../machines/workflow/scheduler.js';
 import { ownValue } from '../../schemas/dict.js';
 import type { RunRecord } from '../../schemas/run-record.js';
 import type { TaskDefinition } from '../../schemas/workflow-definition.js';
-import type { TaskResult } from '../../schemas/workflow-result.js';
-import { stopReasonOfResult } from './cancel-reason.js';
+import { isRunEnded, type TaskResult } from '../../schemas/workflow-result.js';
 import { clip, previewJson, previewText } from './preview.js';
 import type {
   CompensationView,
@@ -171,7 +170,7 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
   const compensation = record.result?.compensation
     ? compensationIndex(record.result.compensation)
     : undefined;
-  const stopReason = record.result ? stopReasonOfResult(record.result) : undefined;
+  const stopReason = record.result?.stopReason;
   const tasks = record.definition.tasks.map((task) => {
     const result = ownValue(record.result?.tasks, task.id);
     return withDefinition(
@@ -189,7 +188,7 @@ export function runDetailFromRecord(record: RunRecord): RunDetail {
     waits: [],
     ...(record.result ? { startedAt: record.result.startedAt } : {}),
     // An interrupted or paused run's rebuilt state (see requests.ts) has not finished.
-    ...(record.result && record.result.status !== 'running' && record.result.status !== 'paused'
+    ...(record.result && isRunEnded(record.result.status)
       ? { finishedAt: record.result.finishedAt }
       : {}),
     ...(record.result?.error ? { error: clip(record.result.error.message, 500) } : {}),
